@@ -1,0 +1,3 @@
+from paved.cli.app import main
+
+main()

@@ -1,0 +1,199 @@
+"""The local catalog: one SQLite file under the data directory, used in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from paved.errors import ConflictError, RemoteError
+from paved.models import LayerRef, Service
+
+__all__ = ["SqliteCatalog"]
+
+# Each entry moves the schema one version forward; PRAGMA user_version records how far.
+_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE services (
+        name        TEXT PRIMARY KEY,
+        owner       TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        repository  TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX services_owner ON services(owner);
+    CREATE TABLE service_layers (
+        service  TEXT NOT NULL REFERENCES services(name) ON DELETE CASCADE,
+        layer    TEXT NOT NULL,
+        scaffold TEXT NOT NULL,
+        version  TEXT NOT NULL,
+        PRIMARY KEY (service, layer)
+    );
+    CREATE INDEX service_layers_scaffold ON service_layers(scaffold);
+    """,
+)
+
+
+class SqliteCatalog:
+    """The catalog in a SQLite file; safe for several paved processes at once."""
+
+    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
+        self.path = path
+        self.location = str(path)
+        self._timeout = timeout
+        self._db: sqlite3.Connection | None = None
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+                db.execute("PRAGMA foreign_keys = ON")
+                db.execute("PRAGMA journal_mode = WAL")
+                self._migrate(db)
+            except (sqlite3.Error, OSError) as exc:
+                raise self._unavailable(exc) from exc
+            self._db = db
+        return self._db
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if version >= len(_MIGRATIONS):
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = db.execute("PRAGMA user_version").fetchone()
+            for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _unavailable(self, exc: BaseException) -> RemoteError:
+        reason = str(exc) or type(exc).__name__
+        hint = "try again in a moment" if "locked" in reason else "run 'paved doctor'"
+        return RemoteError(f"catalog {self.location} is unavailable ({reason})", hint=hint)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connect()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._unavailable(exc) from exc
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- reads -------------------------------------------------------------------------
+
+    def _layers(self, db: sqlite3.Connection, names: list[str]) -> dict[str, list[LayerRef]]:
+        found: dict[str, list[LayerRef]] = {name: [] for name in names}
+        if not names:
+            return found
+        marks = ",".join("?" * len(names))
+        rows = db.execute(
+            f"SELECT service, layer, scaffold, version FROM service_layers "  # noqa: S608
+            f"WHERE service IN ({marks}) ORDER BY service, layer",
+            names,
+        )
+        for service, layer, scaffold, version in rows:
+            found[service].append(LayerRef(layer, scaffold, version))
+        return found
+
+    def _services(self, db: sqlite3.Connection, rows: list[tuple[str, ...]]) -> list[Service]:
+        layers = self._layers(db, [row[0] for row in rows])
+        return [
+            Service(
+                name=name,
+                owner=owner,
+                description=description,
+                repository=repository,
+                layers=tuple(layers[name]),
+                created_at=dt.datetime.fromisoformat(created_at),
+            )
+            for name, owner, description, repository, created_at in rows
+        ]
+
+    _COLUMNS = "name, owner, description, repository, created_at"
+
+    def get(self, name: str) -> Service | None:
+        db = self._connect()
+        try:
+            rows = db.execute(
+                f"SELECT {self._COLUMNS} FROM services WHERE name = ?",  # noqa: S608
+                (name,),
+            ).fetchall()
+            services = self._services(db, rows)
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+        return services[0] if services else None
+
+    def list(self, *, owner: str | None = None, template: str | None = None) -> list[Service]:
+        sql = f"SELECT {self._COLUMNS} FROM services WHERE 1=1"  # noqa: S608
+        params: list[str] = []
+        if owner is not None:
+            sql += " AND owner = ?"
+            params.append(owner)
+        if template is not None:
+            sql += " AND name IN (SELECT service FROM service_layers WHERE scaffold = ?)"
+            params.append(template)
+        db = self._connect()
+        try:
+            return self._services(db, db.execute(sql + " ORDER BY name", params).fetchall())
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+
+    # -- writes ------------------------------------------------------------------------
+
+    def register(self, service: Service) -> tuple[Service, bool]:
+        with self._transaction() as db:
+            row = db.execute(
+                f"SELECT {self._COLUMNS} FROM services WHERE name = ?",  # noqa: S608
+                (service.name,),
+            ).fetchall()
+            if row:
+                existing = self._services(db, row)[0]
+                if (existing.owner, existing.repository) != (service.owner, service.repository):
+                    raise ConflictError(
+                        f"service '{service.name}' is already registered "
+                        f"(owner {existing.owner}, repository {existing.repository})",
+                        hint="choose another name",
+                    )
+                return existing, False
+            db.execute(
+                "INSERT INTO services (name, owner, description, repository, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    service.name,
+                    service.owner,
+                    service.description,
+                    service.repository,
+                    service.created_at.isoformat(),
+                ),
+            )
+            db.executemany(
+                "INSERT INTO service_layers (service, layer, scaffold, version) VALUES (?,?,?,?)",
+                [(service.name, ref.layer, ref.scaffold, ref.version) for ref in service.layers],
+            )
+        return service, True

@@ -1,0 +1,117 @@
+"""The root command: global options, the runtime, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from paved import __version__
+from paved.cli.runtime import Runtime
+from paved.errors import ExitCode, PavedError
+
+__all__ = ["app", "handle_errors", "main", "runtime_of"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="paved",
+    help=(
+        "The paved road: new services that are secure from the first commit, "
+        "guarded deploys, and a doctor you can script."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"paved {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON (for scripts).")
+    ] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more on stderr.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Say nothing on stderr but errors.")
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Never prompt; take defaults and fail on what is missing."
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Set up the runtime every command receives."""
+    runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime.from_process()
+    runtime.json = runtime.json or json_output
+    runtime.color = runtime.color and not no_color
+    runtime.verbosity = 1 if verbose else -1 if quiet else runtime.verbosity
+    runtime.yes = runtime.yes or yes
+    ctx.obj = runtime
+    ctx.call_on_close(runtime.close)
+
+
+def runtime_of(ctx: typer.Context, *, json_output: bool = False) -> Runtime:
+    """The runtime for a command; a command's own ``--json`` turns JSON on too."""
+    runtime = ctx.obj
+    assert isinstance(runtime, Runtime)
+    if json_output and not runtime.json:
+        runtime.json = True
+        runtime.__dict__.pop("out", None)
+    return runtime
+
+
+def handle_errors(command: F) -> F:
+    """Map paved's errors to one line on stderr and the documented exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PavedError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _register_commands() -> None:
+    from paved.cli import new, services, templates  # noqa: PLC0415
+
+    app.add_typer(new.app, name="new")
+    app.add_typer(services.app, name="services")
+    app.add_typer(templates.app, name="templates")
+
+
+_register_commands()
+
+
+def main() -> None:
+    """The ``paved`` console script."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - outside a command body
+        print("interrupted", file=sys.stderr)
+        sys.exit(int(ExitCode.INTERRUPTED))

@@ -1,0 +1,92 @@
+"""``paved services``: read the catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from paved.cli.app import handle_errors, runtime_of
+from paved.cli.completion import complete_services, complete_templates
+from paved.errors import InputError
+from paved.names import check_name
+
+app = typer.Typer(help="Read the service catalog.", no_args_is_help=True)
+
+
+@app.command("list")
+@handle_errors
+def list_services(
+    ctx: typer.Context,
+    owner: Annotated[
+        str | None, typer.Option("--owner", "-o", help="Only this team's services.")
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template",
+            "-t",
+            help="Only services made from this scaffold.",
+            autocompletion=complete_templates,
+        ),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """List the services in the catalog."""
+    runtime = runtime_of(ctx, json_output=json_output)
+    if owner is not None:
+        check_name(owner, what="owner team")
+    services = runtime.catalog().list(owner=owner, template=template)
+    out = runtime.out
+    if out.json_mode:
+        out.json({"schema": "paved/services/v1", "services": [s.to_json() for s in services]})
+        return
+    rows = [
+        (
+            s.name,
+            s.owner,
+            ", ".join(f"{ref.scaffold} {ref.version}" for ref in s.layers),
+            s.created_at.date().isoformat(),
+            s.repository,
+        )
+        for s in services
+    ]
+    out.table(
+        ["NAME", "OWNER", "TEMPLATES", "CREATED", "REPOSITORY"],
+        rows,
+        empty="No services in the catalog yet. Create one: paved new service NAME --owner TEAM",
+    )
+
+
+@app.command("show")
+@handle_errors
+def show_service(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(help="The service name.", autocompletion=complete_services)
+    ],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Show one service from the catalog."""
+    runtime = runtime_of(ctx, json_output=json_output)
+    check_name(name)
+    service = runtime.catalog().get(name)
+    if service is None:
+        raise InputError(
+            f"service '{name}' is not in the catalog {runtime.catalog().location}",
+            hint="see 'paved services list'",
+        )
+    out = runtime.out
+    if out.json_mode:
+        out.json({"schema": "paved/service/v1", **service.to_json()})
+        return
+    out.fields(
+        [
+            ("name", service.name),
+            ("owner", service.owner),
+            ("description", service.description),
+            ("repository", service.repository),
+            *[(f"{ref.layer} layer", f"{ref.scaffold} {ref.version}") for ref in service.layers],
+            ("created", service.to_json()["created_at"]),
+        ]
+    )

@@ -1,0 +1,59 @@
+"""``paved templates``: the scaffolds paved offers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from paved.cli.app import handle_errors, runtime_of
+
+app = typer.Typer(help="The scaffolds services are made from.", no_args_is_help=True)
+
+
+@app.command("list")
+@handle_errors
+def list_templates(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """List each scaffold with its layer, version and questions (for --set)."""
+    runtime = runtime_of(ctx, json_output=json_output)
+    scaffolds = runtime.registry.all()
+    out = runtime.out
+    if out.json_mode:
+        out.json(
+            {
+                "schema": "paved/templates/v1",
+                "templates": [
+                    {
+                        "name": s.name,
+                        "layer": s.layer.value,
+                        "version": s.version,
+                        "description": s.description,
+                        "source": runtime.settings.template_sources.get(s.name, "bundled"),
+                        "questions": [_question(q) for q in s.questions],
+                    }
+                    for s in scaffolds
+                ],
+            }
+        )
+        return
+    rows = []
+    for s in scaffolds:
+        asked = ", ".join(
+            q.name for q in s.questions if q.name not in {"service_name", "owner", "description"}
+        )
+        rows.append((s.name, s.layer.value, s.version, asked))
+    out.table(["NAME", "LAYER", "VERSION", "QUESTIONS (--set)"], rows, empty="No scaffolds found.")
+
+
+def _question(q: Any) -> dict[str, Any]:
+    return {
+        "name": q.name,
+        "type": q.type,
+        "help": q.help,
+        "default": q.default,
+        "choices": list(q.choices) if q.choices is not None else None,
+        "multiselect": q.multiselect,
+    }

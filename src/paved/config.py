@@ -1,0 +1,163 @@
+"""Where paved keeps its files, and the settings it runs with.
+
+Settings come in layers, lowest to highest: built-in defaults, organisation settings from the
+platform, the user file (``$XDG_CONFIG_HOME/paved/config.toml``), ``PAVED_*`` environment
+variables, then flags (applied by the command that owns them). ``PAVED_HOME`` moves every
+paved file (config, data, cache) under one folder.
+
+Everything here takes the environment as an argument: nothing reads ``os.environ`` itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from paved.errors import InputError
+
+__all__ = ["Paths", "Settings", "load_settings"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Paths:
+    """The folders paved owns on this machine."""
+
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def catalog_db(self) -> Path:
+        return self.data_dir / "catalog.db"
+
+    @property
+    def repos_dir(self) -> Path:
+        """Bare repositories of the embedded git host."""
+        return self.data_dir / "repos"
+
+    @property
+    def templates_dir(self) -> Path:
+        """Tagged git repositories of the template store."""
+        return self.data_dir / "templates"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.data_dir / "locks"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], home: Path) -> Paths:
+        """Resolve the folders from ``PAVED_HOME`` or the XDG base directories."""
+        if paved_home := env.get("PAVED_HOME"):
+            root = Path(paved_home).expanduser()
+            return cls(root / "config", root / "data", root / "cache")
+
+        def xdg(var: str, fallback: str) -> Path:
+            value = env.get(var, "")
+            base = Path(value) if value and Path(value).is_absolute() else home / fallback
+            return base / "paved"
+
+        return cls(
+            config_dir=xdg("XDG_CONFIG_HOME", ".config"),
+            data_dir=xdg("XDG_DATA_HOME", ".local/share"),
+            cache_dir=xdg("XDG_CACHE_HOME", ".cache"),
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The merged settings. Every field has a working built-in default."""
+
+    #: URL of the platform catalog; empty means the local SQLite catalog.
+    catalog_url: str = ""
+    #: Remote repository URL for a new service, with ``{name}``; empty means the embedded
+    #: git host (bare repositories under the data directory).
+    githost_remote: str = ""
+    #: The app-layer scaffold used when ``--template`` is not given.
+    default_template: str = "service-python"
+    #: The road-layer scaffold laid over every service.
+    road_template: str = "paved-road"
+    #: Scaffold names pointed at an organisation's own git URLs instead of the bundled ones.
+    template_sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Where each value came from, for ``paved doctor`` and error messages.
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+# file key -> (field, environment variable)
+_KEYS: dict[str, tuple[str, str]] = {
+    "catalog.url": ("catalog_url", "PAVED_CATALOG_URL"),
+    "githost.remote": ("githost_remote", "PAVED_GITHOST_REMOTE"),
+    "new.template": ("default_template", "PAVED_TEMPLATE"),
+    "new.road_template": ("road_template", "PAVED_ROAD_TEMPLATE"),
+}
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and dotted != "templates":
+            flat.update(_flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _read_user_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return _flatten(tomllib.load(handle))
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(
+            f"configuration file {path} is not valid TOML ({exc})",
+            hint="fix or remove the file",
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"configuration file {path} cannot be read ({exc.strerror})") from exc
+
+
+def load_settings(
+    paths: Paths,
+    env: Mapping[str, str],
+    organisation: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge the layers into :class:`Settings`, raising :class:`InputError` on a bad value."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    templates: dict[str, str] = {}
+
+    def take(layer: Mapping[str, Any], origin: str) -> None:
+        for key, value in layer.items():
+            if key == "templates":
+                if not isinstance(value, Mapping) or not all(
+                    isinstance(v, str) for v in value.values()
+                ):
+                    raise InputError(f"'templates' in {origin} must map scaffold names to git URLs")
+                templates.update(value)
+                continue
+            if key not in _KEYS:
+                raise InputError(
+                    f"unknown setting '{key}' in {origin}",
+                    hint="known settings: " + ", ".join(sorted([*_KEYS, "templates"])),
+                )
+            if not isinstance(value, str):
+                raise InputError(f"setting '{key}' in {origin} must be a string")
+            field = _KEYS[key][0]
+            values[field] = value
+            sources[field] = origin
+
+    take(_flatten(organisation or {}), "the platform settings")
+    take(_read_user_file(paths.config_file), str(paths.config_file))
+    for field, var in _KEYS.values():
+        if var in env:
+            values[field] = env[var]
+            sources[field] = f"${var}"
+    return Settings(**values, template_sources=templates, sources=sources)

@@ -1,0 +1,138 @@
+"""The git adapter: every git command paved runs goes through :class:`Git`.
+
+GitPython runs the real ``git`` binary (its command wrapper costs the same as the CLI) and is
+imported only when a command first needs git, so ``paved --help`` stays fast and ``paved
+doctor`` can report a missing git instead of crashing. Library errors become paved errors.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from paved.errors import InputError, PavedError, RemoteError
+
+__all__ = ["Git", "GitError", "GitIdentityMissing", "GitNotFound"]
+
+
+class GitError(PavedError):
+    """A git command failed."""
+
+    def __init__(self, message: str, *, stderr: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.stderr = stderr
+
+
+class GitNotFound(PavedError):
+    """git is not installed, or not on PATH."""
+
+
+class GitIdentityMissing(InputError):
+    """git has no user.name or user.email."""
+
+
+@cache
+def _git_class() -> Any:
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    try:
+        from git.cmd import Git as _Git  # noqa: PLC0415 - heavy, and runs git at import
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise GitNotFound(
+            "git is not installed or not on PATH", hint="install git, then run the command again"
+        ) from exc
+    return _Git
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    line = lines[-1] if lines else ""
+    return line.removeprefix("fatal: ").removeprefix("error: ")
+
+
+class Git:
+    """Runs git in one folder, with an optional extra environment."""
+
+    def __init__(self, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> None:
+        self.cwd = cwd
+        self.env = dict(env or {})
+
+    def __call__(self, *args: str, check: bool = True, stdin: str | None = None) -> str:
+        """Run ``git ARGS`` and return its stdout with the trailing newline removed."""
+        git_cls = _git_class()
+        from git.exc import GitCommandError, GitCommandNotFound  # noqa: PLC0415
+
+        try:
+            with tempfile.TemporaryFile() as istream:
+                if stdin is not None:
+                    istream.write(stdin.encode("utf-8"))
+                    istream.seek(0)
+                out = git_cls(str(self.cwd) if self.cwd else None).execute(
+                    ["git", *args],
+                    env=self.env or None,
+                    istream=istream if stdin is not None else None,
+                    with_extended_output=False,
+                    strip_newline_in_stdout=True,
+                )
+        except GitCommandNotFound as exc:
+            raise GitNotFound(
+                "git is not installed or not on PATH",
+                hint="install git, then run the command again",
+            ) from exc
+        except GitCommandError as exc:
+            if not check:
+                return ""
+            stderr = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr)
+            stderr = stderr.strip().removeprefix("stderr: ").strip("'")
+            raise GitError(
+                f"git {args[0]} failed: {_last_line(stderr) or 'exit ' + str(exc.status)}",
+                stderr=stderr,
+            ) from exc
+        return str(out)
+
+    # -- questions ---------------------------------------------------------------------
+
+    def identity(self) -> str:
+        """The committer identity git would use, or :class:`GitIdentityMissing`."""
+        try:
+            ident = self("-c", "user.useConfigOnly=true", "var", "GIT_COMMITTER_IDENT")
+            self("-c", "user.useConfigOnly=true", "var", "GIT_AUTHOR_IDENT")
+        except GitError as exc:
+            raise GitIdentityMissing(
+                "git has no identity to commit with (user.name and user.email are not set)",
+                hint=(
+                    "run: git config --global user.name 'Your Name' && "
+                    "git config --global user.email you@example.com"
+                ),
+            ) from exc
+        return ident.rsplit(">", 1)[0] + ">"
+
+    def head(self) -> str | None:
+        """The commit HEAD points at, or ``None`` in a repository without commits."""
+        out = self("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+        return out or None
+
+    def remote_refs(self, url: str) -> dict[str, str]:
+        """The refs of the repository at ``url`` (``{ref: sha}``); raises RemoteError."""
+        try:
+            out = self("ls-remote", "--", url)
+        except GitError as exc:
+            raise RemoteError(
+                f"git repository {url} cannot be reached ({_last_line(exc.stderr)})",
+                hint="check the URL and your git credentials, then run the command again",
+            ) from exc
+        refs = {}
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            refs[ref] = sha
+        return refs
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        try:
+            self("merge-base", "--is-ancestor", older, newer)
+        except GitError:
+            return False
+        return True

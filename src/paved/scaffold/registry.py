@@ -1,0 +1,219 @@
+"""The scaffolds paved knows: their layer, version and questions, read from their files.
+
+A scaffold is a standard copier template folder with one extra file, ``scaffold.yml``, that
+names its layer and version. Reading it needs only PyYAML, so listing templates and checking
+``--set`` answers stays fast and never imports copier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paved.errors import InputError
+
+__all__ = ["Layer", "Question", "Scaffold", "ScaffoldRegistry", "bundled_root"]
+
+#: Answers paved supplies itself; they come from the NAME argument, --owner and --description.
+RESERVED_ANSWERS = {
+    "service_name": "the NAME argument",
+    "owner": "--owner",
+    "description": "--description",
+}
+
+
+class Layer(enum.StrEnum):
+    """The two layers of a service: the language code, and the platform's road."""
+
+    APP = "app"
+    ROAD = "road"
+
+
+@dataclasses.dataclass(frozen=True)
+class Question:
+    """One copier question of a scaffold."""
+
+    name: str
+    type: str
+    help: str
+    default: Any
+    choices: tuple[Any, ...] | None
+    multiselect: bool = False
+    #: copier's validator: a Jinja template that renders to an error message, or to nothing.
+    validator: str | None = None
+
+    def coerce(self, raw: str) -> Any:
+        """Turn the text of ``--set KEY=VALUE`` into a value of this question's type."""
+        value: Any
+        try:
+            if self.type == "int":
+                value = int(raw)
+            elif self.type == "float":
+                value = float(raw)
+            elif self.type == "bool":
+                lowered = raw.strip().lower()
+                if lowered in {"true", "yes", "y", "on", "1"}:
+                    value = True
+                elif lowered in {"false", "no", "n", "off", "0"}:
+                    value = False
+                else:
+                    raise ValueError(raw)
+            elif self.type == "json":
+                value = json.loads(raw)
+            elif self.type == "yaml" or self.multiselect:
+                value = yaml.safe_load(raw) if raw.strip() else []
+            else:
+                value = raw
+        except (ValueError, yaml.YAMLError) as exc:
+            raise InputError(
+                f"--set {self.name}={raw!r} is not a valid {self.type}",
+                hint=f"{self.name}: {self.help}" if self.help else None,
+            ) from exc
+        if self.multiselect:
+            items = value if isinstance(value, list) else [value]
+            self._check_choices(raw, items)
+            return items
+        self._check_choices(raw, [value])
+        self._validate(raw, value)
+        return value
+
+    def _validate(self, raw: str, value: Any) -> None:
+        if not self.validator:
+            return
+        import jinja2  # noqa: PLC0415
+
+        env = jinja2.Environment(autoescape=False)  # noqa: S701 - a message, not HTML
+        message = " ".join(env.from_string(self.validator).render({self.name: value}).split())
+        if message:
+            raise InputError(f"--set {self.name}={raw!r}: {message}")
+
+    def _check_choices(self, raw: str, values: Iterable[Any]) -> None:
+        if self.choices is None:
+            return
+        for value in values:
+            if value not in self.choices:
+                allowed = ", ".join(str(c) for c in self.choices)
+                raise InputError(
+                    f"--set {self.name}={raw!r} is not one of the choices",
+                    hint=f"choose from: {allowed}",
+                )
+
+
+@dataclasses.dataclass(frozen=True)
+class Scaffold:
+    """A copier template folder that paved ships or knows of."""
+
+    name: str
+    layer: Layer
+    version: str
+    description: str
+    path: Path
+    questions: tuple[Question, ...]
+
+    @property
+    def template_dir(self) -> Path:
+        """The folder copier renders (``_subdirectory`` in copier.yml)."""
+        return self.path / "template"
+
+    @property
+    def answers_file(self) -> str:
+        return f".copier-answers.{self.layer.value}.yml"
+
+    def question(self, name: str) -> Question | None:
+        return next((q for q in self.questions if q.name == name), None)
+
+
+def _choices(raw: Any) -> tuple[Any, ...] | None:
+    if raw is None:
+        return None
+    if isinstance(raw, Mapping):
+        return tuple(raw.values())
+    return tuple(raw)
+
+
+def load_scaffold(path: Path) -> Scaffold:
+    """Read one scaffold folder; raise :class:`InputError` when it is not a scaffold."""
+    try:
+        meta = yaml.safe_load((path / "scaffold.yml").read_text(encoding="utf-8"))
+        copier_conf = yaml.safe_load((path / "copier.yml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"scaffold at {path} cannot be read ({exc})") from exc
+    questions = []
+    for key, spec in copier_conf.items():
+        if key.startswith("_"):
+            continue
+        spec = spec if isinstance(spec, Mapping) else {"default": spec}
+        if spec.get("when") is False:
+            continue  # a computed value, not a question
+        questions.append(
+            Question(
+                name=key,
+                type=str(spec.get("type", "str")),
+                help=str(spec.get("help", "")).strip(),
+                default=spec.get("default"),
+                choices=_choices(spec.get("choices")),
+                multiselect=bool(spec.get("multiselect", False)),
+                validator=spec.get("validator"),
+            )
+        )
+    return Scaffold(
+        name=str(meta["name"]),
+        layer=Layer(meta["layer"]),
+        version=str(meta["version"]),
+        description=str(meta.get("description", "")),
+        path=path,
+        questions=tuple(questions),
+    )
+
+
+def bundled_root() -> Path:
+    """The folder holding the scaffolds shipped with paved.
+
+    An installed wheel carries them as ``paved/_scaffolds``; a source checkout (editable
+    install, tests) has them at the top of the repository.
+    """
+    packaged = Path(__file__).resolve().parent.parent / "_scaffolds"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3] / "scaffolds"
+
+
+class ScaffoldRegistry:
+    """The scaffolds found under one folder, by name."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._scaffolds: dict[str, Scaffold] | None = None
+
+    def _load(self) -> dict[str, Scaffold]:
+        if self._scaffolds is None:
+            found = {}
+            if self.root.is_dir():
+                for child in sorted(self.root.iterdir()):
+                    if (child / "scaffold.yml").is_file():
+                        scaffold = load_scaffold(child)
+                        found[scaffold.name] = scaffold
+            self._scaffolds = found
+        return self._scaffolds
+
+    def all(self) -> list[Scaffold]:
+        return list(self._load().values())
+
+    def get(self, name: str, *, layer: Layer | None = None) -> Scaffold:
+        scaffold = self._load().get(name)
+        if scaffold is None or (layer is not None and scaffold.layer is not layer):
+            known = ", ".join(
+                s.name for s in self._load().values() if layer is None or s.layer is layer
+            )
+            kind = f"{layer.value}-layer " if layer else ""
+            raise InputError(
+                f"unknown {kind}template '{name}'",
+                hint=f"known: {known or 'none'} (see 'paved templates list')",
+            )
+        return scaffold

@@ -1,0 +1,516 @@
+"""Creating a service: validate, render both layers, commit, push, register.
+
+The work is split in two. :func:`plan_new_service` checks everything and writes nothing: the
+names, the templates, every ``--set`` answer, the destination, the git identity, the name in
+the catalog and the remote repository. :func:`create_service` then runs the steps, each of
+which first looks at what is already there, so that the same command run again after a
+failure (or a kill at any moment) carries on where it stopped, and run again after success
+changes nothing.
+
+Nothing is half-made: both layers are rendered into a temporary folder beside the
+destination and moved into place with one rename; the embedded git host creates its bare
+repository the same way; the catalog registers in one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paved.catalog import Catalog
+from paved.errors import ConflictError, InputError, PavedError, RemoteError, StepFailed
+from paved.gitcmd import Git, GitError
+from paved.githost import GitHost
+from paved.locks import file_lock
+from paved.models import LayerRef, Service
+from paved.names import check_name
+from paved.scaffold.paths import planned_files
+from paved.scaffold.registry import RESERVED_ANSWERS, Layer, Scaffold, ScaffoldRegistry
+from paved.scaffold.store import TemplateStore
+
+__all__ = [
+    "NewServiceDeps",
+    "NewServicePlan",
+    "NewServiceRequest",
+    "NewServiceResult",
+    "Step",
+    "create_service",
+    "describe",
+    "dry_run",
+    "plan_new_service",
+]
+
+_TEMP_PREFIX = ".paved-new-"
+
+
+class Step(enum.StrEnum):
+    RENDER = "render"
+    COMMIT = "commit"
+    PUSH = "push"
+    REGISTER = "register"
+
+
+@dataclasses.dataclass(frozen=True)
+class NewServiceRequest:
+    """What the person asked for, as typed (checked by :func:`plan_new_service`)."""
+
+    name: str
+    owner: str
+    description: str = ""
+    template: str = "service-python"
+    road_template: str = "paved-road"
+    destination: Path | None = None
+    answers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    remote: str | None = None
+    push: bool = True
+    register: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class NewServiceDeps:
+    """The outside world :func:`create_service` works with; tests pass their own."""
+
+    registry: ScaffoldRegistry
+    store: TemplateStore
+    githost: Callable[[], GitHost]
+    catalog: Callable[[], Catalog]
+    cwd: Path
+    cache_dir: Path
+    locks_dir: Path
+    clock: Callable[[], dt.datetime]
+    progress: Callable[[str], None] = lambda _message: None
+
+
+@dataclasses.dataclass(frozen=True)
+class NewServicePlan:
+    """Everything checked; what :func:`create_service` will do."""
+
+    request: NewServiceRequest
+    app: Scaffold
+    road: Scaffold
+    app_answers: Mapping[str, Any]
+    road_answers: Mapping[str, Any]
+    destination: Path
+    repository: str
+    #: The destination already holds this service (an earlier run of the same command).
+    resuming: bool
+
+    @property
+    def layers(self) -> tuple[LayerRef, ...]:
+        return (
+            LayerRef(Layer.APP.value, self.app.name, self.app.version),
+            LayerRef(Layer.ROAD.value, self.road.name, self.road.version),
+        )
+
+    def files(self) -> list[str]:
+        return sorted(
+            {
+                *planned_files(self.app, self.app_answers),
+                *planned_files(self.road, self.road_answers),
+            }
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class StepOutcome:
+    step: Step
+    #: ``done`` (now), ``already done`` (by an earlier run), ``skipped`` (by a flag), ``planned``.
+    status: str
+
+
+@dataclasses.dataclass(frozen=True)
+class NewServiceResult:
+    plan: NewServicePlan
+    steps: tuple[StepOutcome, ...]
+    layers: tuple[LayerRef, ...]
+    commit: str | None
+    service: Service | None
+
+    @property
+    def status(self) -> str:
+        statuses = {outcome.status for outcome in self.steps}
+        if statuses <= {"planned", "skipped"}:
+            return "planned"
+        if "done" not in statuses:
+            return "unchanged"
+        if "already done" in statuses:
+            return "resumed"
+        return "created"
+
+
+# -- checking ----------------------------------------------------------------------------
+
+
+def _split_answers(
+    raw: Mapping[str, str], app: Scaffold, road: Scaffold
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    app_answers: dict[str, Any] = {}
+    road_answers: dict[str, Any] = {}
+    for key, text in raw.items():
+        if key in RESERVED_ANSWERS:
+            raise InputError(f"--set {key} is not allowed", hint=f"use {RESERVED_ANSWERS[key]}")
+        questions = [(s, s.question(key)) for s in (app, road)]
+        asked = [(s, q) for s, q in questions if q is not None]
+        if not asked:
+            known = sorted(
+                {q.name for s in (app, road) for q in s.questions} - set(RESERVED_ANSWERS)
+            )
+            raise InputError(
+                f"--set {key}: templates {app.name} and {road.name} ask no question '{key}'",
+                hint="known: " + ", ".join(known),
+            )
+        for scaffold, question in asked:
+            value = question.coerce(text)
+            (app_answers if scaffold is app else road_answers)[key] = value
+    return app_answers, road_answers
+
+
+def _read_answers(path: Path) -> dict[str, Any] | None:
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _first_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path("/")
+
+
+def _check_destination(destination: Path, name: str, owner: str, road: Scaffold) -> bool:
+    """Raise when ``destination`` cannot take the service; True when it already holds it."""
+    if destination.is_symlink() and not destination.exists():
+        raise InputError(f"destination {destination} is a broken symbolic link")
+    if destination.exists():
+        if not destination.is_dir():
+            raise InputError(
+                f"destination {destination} is a file, not a folder",
+                hint="choose another folder with --dir",
+            )
+        answers = _read_answers(destination / road.answers_file)
+        if answers is not None:
+            if answers.get("service_name") != name:
+                raise InputError(
+                    f"destination {destination} holds service "
+                    f"'{answers.get('service_name')}', not '{name}'",
+                    hint="choose another folder with --dir",
+                )
+            if answers.get("owner") != owner:
+                raise ConflictError(
+                    f"destination {destination} holds '{name}' owned by "
+                    f"'{answers.get('owner')}', not '{owner}'",
+                    hint=f"run the command again with --owner {answers.get('owner')}",
+                )
+            return True
+        try:
+            entries = [entry.name for entry in os.scandir(destination)]
+        except OSError as exc:
+            raise InputError(f"destination {destination} cannot be read ({exc.strerror})") from exc
+        if entries:
+            raise InputError(
+                f"destination {destination} is not empty",
+                hint="choose a new or empty folder with --dir; paved never overwrites files",
+            )
+    ancestor = _first_existing(destination.parent if not destination.exists() else destination)
+    if not ancestor.is_dir():
+        raise InputError(
+            f"destination {destination} cannot be created: {ancestor} is a file",
+            hint="choose another folder with --dir",
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(
+            f"destination {destination} cannot be written ({ancestor} is not writable)",
+            hint="choose a folder you can write to with --dir",
+        )
+    return False
+
+
+def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewServicePlan:
+    """Check everything about ``request`` and return the plan. Writes nothing anywhere."""
+    check_name(request.name, what="service")
+    check_name(request.owner, what="owner team")
+    if "\n" in request.description or len(request.description) > 200:
+        raise InputError("--description must be one line of at most 200 characters")
+    app = deps.registry.get(request.template, layer=Layer.APP)
+    road = deps.registry.get(request.road_template, layer=Layer.ROAD)
+    app_extra, road_extra = _split_answers(request.answers, app, road)
+    common = {
+        "service_name": request.name,
+        "owner": request.owner,
+        "description": request.description or f"The {request.name} service.",
+    }
+    destination = (deps.cwd / (request.destination or Path(request.name))).absolute()
+    resuming = _check_destination(destination, request.name, request.owner, road)
+    Git().identity()
+
+    githost = deps.githost() if request.push else None
+    repository = (
+        request.remote
+        if request.remote
+        else githost.url_for(request.name)
+        if githost
+        else destination.as_uri()
+    )
+    plan = NewServicePlan(
+        request=request,
+        app=app,
+        road=road,
+        app_answers={**common, **app_extra},
+        road_answers={**common, **road_extra},
+        destination=destination,
+        repository=repository,
+        resuming=resuming,
+    )
+    _check_remote_free(plan, githost)
+    if request.register:
+        _check_catalog_free(plan, deps.catalog())
+    return plan
+
+
+def _check_remote_free(plan: NewServicePlan, githost: GitHost | None) -> None:
+    if githost is None:
+        return
+    name = plan.request.name
+    if plan.request.remote is None and githost.exists(name) is False:
+        return
+    refs = Git().remote_refs(plan.repository)
+    if not refs:
+        return
+    if plan.resuming:
+        head = Git(plan.destination).head() if (plan.destination / ".git").exists() else None
+        main = refs.get("refs/heads/main")
+        if head and main and (main == head or Git(plan.destination).is_ancestor(main, head)):
+            return
+    raise ConflictError(
+        f"repository {plan.repository} already exists and is not empty",
+        hint="choose another service name, or point --remote at an empty repository",
+    )
+
+
+def _check_catalog_free(plan: NewServicePlan, catalog: Catalog) -> None:
+    existing = catalog.get(plan.request.name)
+    if existing is None:
+        return
+    if (
+        plan.resuming
+        and existing.owner == plan.request.owner
+        and existing.repository == plan.repository
+    ):
+        return
+    raise ConflictError(
+        f"service '{plan.request.name}' is already registered in the catalog "
+        f"(owner {existing.owner}, repository {existing.repository})",
+        hint="choose another name",
+    )
+
+
+# -- doing -------------------------------------------------------------------------------
+
+
+def _clean_stale_temp(parent: Path, name: str) -> None:
+    if not parent.is_dir():
+        return
+    for leftover in parent.glob(f"{_TEMP_PREFIX}{name}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _make_parents(path: Path) -> list[Path]:
+    """Create the missing parents of ``path``; return them, deepest first, for cleanup."""
+    made = []
+    for parent in reversed(path.parents):
+        if not parent.exists():
+            parent.mkdir()
+            made.append(parent)
+    return list(reversed(made))
+
+
+def _render(plan: NewServicePlan, deps: NewServiceDeps) -> str:
+    from paved.scaffold.engine import render  # noqa: PLC0415 - imports copier
+
+    destination = plan.destination
+    if plan.resuming:
+        return "already done"
+    made = _make_parents(destination)
+    _clean_stale_temp(destination.parent, plan.request.name)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{plan.request.name}-", dir=destination.parent)
+    )
+    try:
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the service is not
+        for scaffold, answers in ((plan.app, plan.app_answers), (plan.road, plan.road_answers)):
+            deps.progress(
+                f"rendering {scaffold.layer.value} layer {scaffold.name} {scaffold.version}"
+            )
+            source = deps.store.source(scaffold)
+            render(source, staging, answers, cache_dir=deps.cache_dir / "copier")
+        staging.rename(destination)  # one rename: the folder is absent or whole
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for parent in made:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+        raise
+    return "done"
+
+
+def _recorded_layers(plan: NewServicePlan) -> tuple[LayerRef, ...]:
+    """The layers as recorded in the service's answers files (the store's tags)."""
+    refs = []
+    for scaffold in (plan.app, plan.road):
+        answers = _read_answers(plan.destination / scaffold.answers_file) or {}
+        version = str(answers.get("_commit") or scaffold.version)
+        refs.append(LayerRef(scaffold.layer.value, scaffold.name, version))
+    return tuple(refs)
+
+
+def _commit(plan: NewServicePlan, layers: tuple[LayerRef, ...]) -> tuple[str, str]:
+    git = Git(plan.destination)
+    if not (plan.destination / ".git").exists():
+        git("init", "--quiet", "--initial-branch=main")
+    head = git.head()
+    if head is not None:
+        return "already done", head
+    git("add", "--all")
+    described = "\n".join(f"{ref.layer} layer: {ref.scaffold} {ref.version}" for ref in layers)
+    git(
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        f"Create {plan.request.name} on the paved road\n\n{described}",
+    )
+    head = git.head()
+    assert head is not None
+    return "done", head
+
+
+def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
+    git = Git(plan.destination)
+    if plan.request.remote is None:
+        deps.githost().create(plan.request.name)
+    origin = git("remote", "get-url", "origin", check=False)
+    if not origin:
+        git("remote", "add", "origin", plan.repository)
+    refs = git.remote_refs(plan.repository)
+    main = refs.get("refs/heads/main")
+    if main is not None:
+        if main == head or git.is_ancestor(main, head):
+            return "already done"
+        raise ConflictError(
+            f"repository {plan.repository} has a main branch that is not this service's",
+            hint="point --remote at an empty repository",
+        )
+    if refs:
+        raise ConflictError(f"repository {plan.repository} is not empty")
+    try:
+        git("push", "--quiet", "--set-upstream", plan.repository, "main:main")
+        git("branch", "--quiet", "--set-upstream-to=origin/main", "main", check=False)
+    except GitError as exc:
+        raise RemoteError(
+            f"push to {plan.repository} failed ({exc.message.removeprefix('git push failed: ')})",
+            hint="check the remote and your git credentials, then run the same command again",
+        ) from exc
+    return "done"
+
+
+def _register(
+    plan: NewServicePlan, deps: NewServiceDeps, layers: tuple[LayerRef, ...]
+) -> tuple[str, Service]:
+    catalog = deps.catalog()
+    service = Service(
+        name=plan.request.name,
+        owner=plan.request.owner,
+        description=str(plan.road_answers["description"]),
+        repository=plan.repository,
+        layers=layers,
+        created_at=deps.clock(),
+    )
+    stored, created = catalog.register(service)
+    return ("done" if created else "already done"), stored
+
+
+def create_service(plan: NewServicePlan, deps: NewServiceDeps) -> NewServiceResult:
+    """Run the steps of ``plan``. Each step is skipped when an earlier run did it."""
+    request = plan.request
+    with file_lock(deps.locks_dir / f"service-{request.name}.lock"):
+        # Another run may have finished while this one waited: check again under the lock.
+        plan = plan_new_service(request, deps)
+        outcomes: list[StepOutcome] = []
+        service: Service | None = None
+
+        def run(step: Step, action: Callable[[], Any]) -> Any:
+            deps.progress(f"{step.value}…")
+            try:
+                return action()
+            except StepFailed:
+                raise
+            except PavedError as exc:
+                raise StepFailed(step.value, exc) from exc
+
+        outcomes.append(StepOutcome(Step.RENDER, run(Step.RENDER, lambda: _render(plan, deps))))
+        layers = _recorded_layers(plan)
+        status, head = run(Step.COMMIT, lambda: _commit(plan, layers))
+        outcomes.append(StepOutcome(Step.COMMIT, status))
+        if request.push:
+            outcomes.append(StepOutcome(Step.PUSH, run(Step.PUSH, lambda: _push(plan, deps, head))))
+        else:
+            outcomes.append(StepOutcome(Step.PUSH, "skipped"))
+        if request.register:
+            status, service = run(Step.REGISTER, lambda: _register(plan, deps, layers))
+            outcomes.append(StepOutcome(Step.REGISTER, status))
+        else:
+            outcomes.append(StepOutcome(Step.REGISTER, "skipped"))
+    return NewServiceResult(plan, tuple(outcomes), layers, head, service)
+
+
+def dry_run(plan: NewServicePlan) -> NewServiceResult:
+    """The result :func:`create_service` would give, with every step ``planned``."""
+    request = plan.request
+    outcomes = (
+        StepOutcome(Step.RENDER, "already done" if plan.resuming else "planned"),
+        StepOutcome(Step.COMMIT, "planned"),
+        StepOutcome(Step.PUSH, "planned" if request.push else "skipped"),
+        StepOutcome(Step.REGISTER, "planned" if request.register else "skipped"),
+    )
+    return NewServiceResult(plan, outcomes, plan.layers, None, None)
+
+
+def describe(result: NewServiceResult, *, files: list[str] | None = None) -> dict[str, Any]:
+    """The documented JSON shape of a result (docs/schemas/new-service.schema.json)."""
+    plan = result.plan
+    data: dict[str, Any] = {
+        "schema": "paved/new-service/v1",
+        "status": result.status,
+        "name": plan.request.name,
+        "owner": plan.request.owner,
+        "description": str(plan.road_answers["description"]),
+        "path": str(plan.destination),
+        "repository": plan.repository,
+        "commit": result.commit,
+        "layers": [ref.to_json() for ref in result.layers],
+        "steps": [{"step": o.step.value, "status": o.status} for o in result.steps],
+        "registered": result.service is not None,
+    }
+    if files is not None:
+        data["files"] = files
+    return data
