@@ -28,33 +28,49 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
 @handle_errors
 def new_service(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The service name: lower-case words joined by '-'.")],
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help="The service name: lower-case words joined by '-'."),
+    ],
     owner: Annotated[
-        str | None, typer.Option("--owner", "-o", help="The team that owns the service.")
+        str | None,
+        typer.Option("--owner", "-o", metavar="TEAM", help="The team that owns the service."),
     ] = None,
     template: Annotated[
         str | None,
         typer.Option(
             "--template",
             "-t",
+            metavar="SCAFFOLD",
             help="The app-layer scaffold.",
             autocompletion=complete_app_templates,
         ),
     ] = None,
     description: Annotated[
-        str, typer.Option("--description", "-d", help="One line saying what the service does.")
+        str,
+        typer.Option(
+            "--description", "-d", metavar="TEXT", help="One line saying what the service does."
+        ),
     ] = "",
     directory: Annotated[
         Path | None,
-        typer.Option("--dir", help="Where to create it (a new or empty folder). Default: ./NAME."),
+        typer.Option(
+            "--dir",
+            metavar="DIR",
+            help="Where to create it (a new or empty folder). Default: ./NAME.",
+        ),
     ] = None,
     sets: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Answer a scaffold question: KEY=VALUE. Repeatable."),
+        typer.Option(
+            "--set", metavar="KEY=VALUE", help="Answer a scaffold question: KEY=VALUE. Repeatable."
+        ),
     ] = None,
     remote: Annotated[
         str | None,
-        typer.Option("--remote", help="Push to this existing, empty git repository instead."),
+        typer.Option(
+            "--remote", metavar="URL", help="Push to this existing, empty git repository instead."
+        ),
     ] = None,
     no_push: Annotated[
         bool, typer.Option("--no-push", help="Commit locally; push nothing.")

@@ -19,12 +19,13 @@ app = typer.Typer(help="Read the service catalog.", no_args_is_help=True)
 def list_services(
     ctx: typer.Context,
     owner: Annotated[
-        str | None, typer.Option("--owner", "-o", help="Only this team's services.")
+        str | None, typer.Option("--owner", "-o", metavar="TEAM", help="Only this team's services.")
     ] = None,
     template: Annotated[
         str | None,
         typer.Option(
             "--template",
+            metavar="SCAFFOLD",
             "-t",
             help="Only services made from this scaffold.",
             autocompletion=complete_templates,
@@ -63,7 +64,7 @@ def list_services(
 def show_service(
     ctx: typer.Context,
     name: Annotated[
-        str, typer.Argument(help="The service name.", autocompletion=complete_services)
+        str, typer.Argument(metavar="NAME", help="The service name.", autocompletion=complete_services)
     ],
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:

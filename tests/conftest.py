@@ -1,0 +1,96 @@
+"""One fixture pins the environment for every test, so whole outputs can be compared."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from paved.cli.app import app
+from paved.cli.runtime import Runtime
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCAFFOLDS = REPO_ROOT / "scaffolds"
+
+
+@pytest.fixture(autouse=True)
+def pinned_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HOME, PAVED_HOME, colour, width and git identity fixed for each test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test Engineer\n\temail = engineer@example.com\n"
+        "[init]\n\tdefaultBranch = main\n",
+        encoding="utf-8",
+    )
+    for var in list(os.environ):
+        if var.startswith(("PAVED_", "GIT_", "XDG_")) or var in {"CI", "COPIER_CACHE_DIR"}:
+            monkeypatch.delenv(var)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("PAVED_HOME", str(tmp_path / "paved-home"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@dataclass
+class Invocation:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def paved(pinned_env: Path) -> Iterator[callable]:  # type: ignore[valid-type]
+    """Run the CLI in-process through CliRunner, with a runtime built from the pinned env."""
+    runner = CliRunner()
+
+    def invoke(*args: str, runtime: Runtime | None = None, input: str | None = None) -> Invocation:
+        runtime = runtime or Runtime.from_process()
+        result = runner.invoke(app, list(args), obj=runtime, input=input)
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Invocation(result.exit_code, result.stdout, result.stderr)
+
+    yield invoke
+
+
+def run_paved(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run paved in a fresh interpreter, as a person or a script would."""
+    return subprocess.run(
+        [sys.executable, "-m", "paved", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def git(*args: str, cwd: Path | None = None) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def tree_files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (outside .git) with its bytes."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
+
+
+def snapshot(root: Path) -> set[str]:
+    """Every path under ``root``: to show that a command wrote nothing."""
+    return {p.relative_to(root).as_posix() for p in root.rglob("*")}

@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from paved.config import Paths, Settings, load_settings
+from paved.errors import InputError
+
+
+def test_paved_home_moves_every_folder(tmp_path: Path) -> None:
+    paths = Paths.from_env({"PAVED_HOME": str(tmp_path / "p")}, tmp_path / "home")
+    assert paths == Paths(tmp_path / "p/config", tmp_path / "p/data", tmp_path / "p/cache")
+    assert paths.catalog_db == tmp_path / "p/data/catalog.db"
+
+
+def test_xdg_folders_and_their_fallbacks(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    paths = Paths.from_env({"XDG_CONFIG_HOME": "/etc/xdg-config", "XDG_DATA_HOME": "relative"}, home)
+    assert paths.config_file == Path("/etc/xdg-config/paved/config.toml")
+    assert paths.data_dir == home / ".local/share/paved"  # a relative XDG path is ignored
+    assert paths.cache_dir == home / ".cache/paved"
+
+
+def _paths(tmp_path: Path, toml: str | None) -> Paths:
+    paths = Paths.from_env({"PAVED_HOME": str(tmp_path)}, tmp_path)
+    if toml is not None:
+        paths.config_dir.mkdir(parents=True)
+        paths.config_file.write_text(toml, encoding="utf-8")
+    return paths
+
+
+def test_defaults_without_any_configuration(tmp_path: Path) -> None:
+    assert load_settings(_paths(tmp_path, None), {}) == Settings()
+
+
+def test_layers_apply_lowest_to_highest(tmp_path: Path) -> None:
+    paths = _paths(
+        tmp_path,
+        '[githost]\nremote = "ssh://git@file.example/{name}.git"\n'
+        '[new]\ntemplate = "service-file"\n'
+        '[templates]\nservice-python = "https://git.example/scaffolds/service-python.git"\n',
+    )
+    organisation = {"githost": {"remote": "ssh://git@org.example/{name}.git"}, "catalog": {"url": "https://org"}}
+    env = {"PAVED_TEMPLATE": "service-env"}
+    settings = load_settings(paths, env, organisation)
+    assert settings.catalog_url == "https://org"
+    assert settings.githost_remote == "ssh://git@file.example/{name}.git"
+    assert settings.default_template == "service-env"
+    assert settings.template_sources == {
+        "service-python": "https://git.example/scaffolds/service-python.git"
+    }
+    assert settings.sources["catalog_url"] == "the platform settings"
+    assert settings.sources["githost_remote"] == str(paths.config_file)
+    assert settings.sources["default_template"] == "$PAVED_TEMPLATE"
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[githost\nremote=1", "is not valid TOML"),
+        ("[githost]\nremoet = 'x'\n", "unknown setting 'githost.remoet'"),
+        ("[githost]\nremote = 3\n", "must be a string"),
+        ("templates = 'x'\n", "must map scaffold names to git URLs"),
+    ],
+)
+def test_bad_configuration_is_one_clear_error(tmp_path: Path, toml: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_settings(_paths(tmp_path, toml), {})
