@@ -25,8 +25,8 @@ def list_services(
         str | None,
         typer.Option(
             "--template",
-            metavar="SCAFFOLD",
             "-t",
+            metavar="SCAFFOLD",
             help="Only services made from this scaffold.",
             autocompletion=complete_templates,
         ),
@@ -64,7 +64,8 @@ def list_services(
 def show_service(
     ctx: typer.Context,
     name: Annotated[
-        str, typer.Argument(metavar="NAME", help="The service name.", autocompletion=complete_services)
+        str,
+        typer.Argument(metavar="NAME", help="The service name.", autocompletion=complete_services),
     ],
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
