@@ -60,10 +60,12 @@ def paved(pinned_env: Path) -> Iterator[callable]:  # type: ignore[valid-type]
             raise result.exception
         return Invocation(result.exit_code, result.stdout, result.stderr)
 
-    yield invoke
+    return invoke
 
 
-def run_paved(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_paved(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run paved in a fresh interpreter, as a person or a script would."""
     return subprocess.run(
         [sys.executable, "-m", "paved", *args],

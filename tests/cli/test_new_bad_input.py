@@ -14,7 +14,7 @@ from paved.errors import ExitCode
 
 BAD_NAMES = [
     "Payments", "pay ments", "1payments", "-payments", "payments-", "pay--ments",
-    "a" * 41, "p", "pay/ments", "..", "../escape", "pay;ls", "pay$(id)", "pаyments", "",
+    "a" * 41, "p", "pay/ments", "..", "../escape", "pay;ls", "pay$(id)", "p\u0430yments", "",
 ]  # fmt: skip
 
 
@@ -46,7 +46,9 @@ def test_bad_service_names(paved, pinned_env: Path, before: set[str], name: str)
     assert_nothing_written(pinned_env, before)
 
 
-@pytest.mark.parametrize("owner", ["Team-A", "team a", "9team", "team-", "t", "équipe", ""], ids=repr)
+@pytest.mark.parametrize(
+    "owner", ["Team-A", "team a", "9team", "team-", "t", "équipe", ""], ids=repr
+)
 def test_bad_owner_names(paved, pinned_env: Path, before: set[str], owner: str) -> None:
     result = paved("new", "service", "payments", "--owner", owner)
     assert result.exit_code == ExitCode.USAGE
@@ -66,19 +68,26 @@ def test_bad_owner_names(paved, pinned_env: Path, before: set[str], owner: str) 
         (["--set", "ci_provider=jenkins"], "is not one of the choices"),
         (["--set", "novalue"], "is not KEY=VALUE"),
         (["--set", "=x"], "is not KEY=VALUE"),
-        (["--set", "service_name=other"], "--set service_name is not allowed; use the NAME argument"),
+        (
+            ["--set", "service_name=other"],
+            "--set service_name is not allowed; use the NAME argument",
+        ),
         (["--set", "owner=other"], "use --owner"),
         (["--description", "two\nlines"], "one line"),
     ],
 )
-def test_bad_options(paved, pinned_env: Path, before: set[str], args: list[str], message: str) -> None:
+def test_bad_options(
+    paved, pinned_env: Path, before: set[str], args: list[str], message: str
+) -> None:
     result = paved("new", "service", "payments", "--owner", "team-a", *args)
     assert result.exit_code == ExitCode.USAGE, result.stderr
     assert message in one_line_error(result.stderr)
     assert_nothing_written(pinned_env, before)
 
 
-def test_missing_owner_names_the_flag_without_a_terminal(paved, pinned_env: Path, before: set[str]) -> None:
+def test_missing_owner_names_the_flag_without_a_terminal(
+    paved, pinned_env: Path, before: set[str]
+) -> None:
     result = paved("new", "service", "payments")
     assert result.exit_code == ExitCode.USAGE
     assert "pass --owner TEAM" in one_line_error(result.stderr)
@@ -136,14 +145,18 @@ def unwritable(folder: Path) -> Iterator[None]:
 def test_unwritable_destination(paved, pinned_env: Path) -> None:
     locked = pinned_env / "locked"
     with unwritable(locked):
-        result = paved("new", "service", "payments", "--owner", "team-a", "--dir", "locked/payments")
+        result = paved(
+            "new", "service", "payments", "--owner", "team-a", "--dir", "locked/payments"
+        )
         assert result.exit_code == ExitCode.USAGE
         assert "cannot be written" in one_line_error(result.stderr)
         assert list(locked.iterdir()) == []
     assert not (pinned_env / "paved-home" / "data" / "repos").exists()
 
 
-def test_missing_git_identity_names_the_git_config_commands(paved, pinned_env: Path, before: set[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_git_identity_names_the_git_config_commands(
+    paved, pinned_env: Path, before: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     empty_home = pinned_env / "empty-home"
     empty_home.mkdir()
     before.add("empty-home")

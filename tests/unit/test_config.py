@@ -14,7 +14,9 @@ def test_paved_home_moves_every_folder(tmp_path: Path) -> None:
 
 def test_xdg_folders_and_their_fallbacks(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    paths = Paths.from_env({"XDG_CONFIG_HOME": "/etc/xdg-config", "XDG_DATA_HOME": "relative"}, home)
+    paths = Paths.from_env(
+        {"XDG_CONFIG_HOME": "/etc/xdg-config", "XDG_DATA_HOME": "relative"}, home
+    )
     assert paths.config_file == Path("/etc/xdg-config/paved/config.toml")
     assert paths.data_dir == home / ".local/share/paved"  # a relative XDG path is ignored
     assert paths.cache_dir == home / ".cache/paved"
@@ -39,7 +41,10 @@ def test_layers_apply_lowest_to_highest(tmp_path: Path) -> None:
         '[new]\ntemplate = "service-file"\n'
         '[templates]\nservice-python = "https://git.example/scaffolds/service-python.git"\n',
     )
-    organisation = {"githost": {"remote": "ssh://git@org.example/{name}.git"}, "catalog": {"url": "https://org"}}
+    organisation = {
+        "githost": {"remote": "ssh://git@org.example/{name}.git"},
+        "catalog": {"url": "https://org"},
+    }
     env = {"PAVED_TEMPLATE": "service-env"}
     settings = load_settings(paths, env, organisation)
     assert settings.catalog_url == "https://org"

@@ -4,8 +4,7 @@ import pytest
 
 from paved.errors import InputError
 from paved.scaffold.registry import Layer, ScaffoldRegistry
-
-from ..conftest import SCAFFOLDS
+from tests.conftest import SCAFFOLDS
 
 
 @pytest.fixture(scope="module")
@@ -19,11 +18,13 @@ def test_bundled_scaffolds_have_one_of_each_layer(registry: ScaffoldRegistry) ->
     assert layers["paved-road"] is Layer.ROAD
     for scaffold in registry.all():
         assert scaffold.version.count(".") == 2
-        assert (scaffold.template_dir / f"{{{{ _copier_conf.answers_file }}}}.jinja").is_file()
+        assert (scaffold.template_dir / "{{ _copier_conf.answers_file }}.jinja").is_file()
 
 
 def test_unknown_template_names_the_known_ones(registry: ScaffoldRegistry) -> None:
-    with pytest.raises(InputError, match="unknown app-layer template 'service-cobol'.*service-python"):
+    with pytest.raises(
+        InputError, match=r"unknown app-layer template 'service-cobol'.*service-python"
+    ):
         registry.get("service-cobol", layer=Layer.APP)
     with pytest.raises(InputError, match="unknown app-layer template 'paved-road'"):
         registry.get("paved-road", layer=Layer.APP)
@@ -33,7 +34,9 @@ def test_unknown_template_names_the_known_ones(registry: ScaffoldRegistry) -> No
     ("question", "raw", "value"),
     [("port", "9090", 9090), ("python_version", "3.13", "3.13")],
 )
-def test_answers_are_coerced_to_the_question_type(registry: ScaffoldRegistry, question: str, raw: str, value: object) -> None:
+def test_answers_are_coerced_to_the_question_type(
+    registry: ScaffoldRegistry, question: str, raw: str, value: object
+) -> None:
     q = registry.get("service-python").question(question)
     assert q is not None
     assert q.coerce(raw) == value
@@ -47,7 +50,9 @@ def test_answers_are_coerced_to_the_question_type(registry: ScaffoldRegistry, qu
         ("python_version", "2.7", "is not one of the choices"),
     ],
 )
-def test_bad_answers_are_refused(registry: ScaffoldRegistry, question: str, raw: str, message: str) -> None:
+def test_bad_answers_are_refused(
+    registry: ScaffoldRegistry, question: str, raw: str, message: str
+) -> None:
     q = registry.get("service-python").question(question)
     assert q is not None
     with pytest.raises(InputError, match=message):

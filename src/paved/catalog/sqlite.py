@@ -138,6 +138,8 @@ class SqliteCatalog:
     _COLUMNS = "name, owner, description, repository, created_at"
 
     def get(self, name: str) -> Service | None:
+        if self._db is None and not self.path.exists():
+            return None  # reading never creates the catalog
         db = self._connect()
         try:
             rows = db.execute(
@@ -158,6 +160,8 @@ class SqliteCatalog:
         if template is not None:
             sql += " AND name IN (SELECT service FROM service_layers WHERE scaffold = ?)"
             params.append(template)
+        if self._db is None and not self.path.exists():
+            return []  # reading never creates the catalog
         db = self._connect()
         try:
             return self._services(db, db.execute(sql + " ORDER BY name", params).fetchall())

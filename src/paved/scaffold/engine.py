@@ -46,6 +46,7 @@ def render(
     """Render ``source`` into ``destination`` with ``answers``, never prompting."""
     import copier  # noqa: PLC0415 - about 0.8 s; only the commands that render pay it
     from copier.errors import CopierError  # noqa: PLC0415
+    from jinja2 import TemplateError, TemplateSyntaxError  # noqa: PLC0415
     from plumbum import local  # noqa: PLC0415
     from plumbum.commands.processes import ProcessExecutionError  # noqa: PLC0415
 
@@ -70,6 +71,18 @@ def render(
             f"scaffold {source.scaffold} could not be fetched from {source.url}"
             f" ({detail[-1] if detail else 'git failed'})",
             hint="run 'paved doctor' to check the template store",
+        ) from exc
+    except TemplateSyntaxError as exc:
+        where = f"{Path(exc.filename).name}:{exc.lineno}" if exc.filename else f"line {exc.lineno}"
+        raise RenderError(
+            f"scaffold {source.scaffold} has a template error in {where} ({exc.message})",
+            hint="report it to the scaffold's owners",
+        ) from exc
+    except TemplateError as exc:
+        raise RenderError(f"scaffold {source.scaffold} could not be rendered ({exc})") from exc
+    except OSError as exc:
+        raise RenderError(
+            f"scaffold {source.scaffold} could not be written to {destination} ({exc.strerror})"
         ) from exc
     except CopierError as exc:
         raise RenderError(f"scaffold {source.scaffold} could not be rendered: {exc}") from exc

@@ -423,8 +423,10 @@ def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
     if refs:
         raise ConflictError(f"repository {plan.repository} is not empty")
     try:
-        git("push", "--quiet", "--set-upstream", plan.repository, "main:main")
-        git("branch", "--quiet", "--set-upstream-to=origin/main", "main", check=False)
+        target = (
+            "origin" if git("remote", "get-url", "origin") == plan.repository else plan.repository
+        )
+        git("push", "--quiet", "--set-upstream", target, "main:main")
     except GitError as exc:
         raise RemoteError(
             f"push to {plan.repository} failed ({exc.message.removeprefix('git push failed: ')})",
