@@ -8,10 +8,8 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "types", "tests"]
 
-PYTHON = "3.11"
 
-
-@nox.session(python=PYTHON)
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff: lint and formatting."""
     session.install("ruff>=0.6")
@@ -19,14 +17,14 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "noxfile.py")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def types(session: nox.Session) -> None:
     """mypy --strict over the package."""
     session.install("-e", ".", "mypy>=1.10", "types-PyYAML")
     session.run("mypy")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite, with real git, copier, SQLite and HTTP."""
     session.install("-e", ".[test]")

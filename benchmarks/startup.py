@@ -7,7 +7,8 @@ the same options (names, kinds, help texts) and one trivial function per command
 
 Both are timed as fresh processes of this interpreter (``python -m paved ...`` against
 ``python baseline.py ...``), interleaved, after warm-up runs. For information it also times the
-bare app with rich help turned off (as paved has it), and lists the heavy modules that
+bare app with rich help turned off (as paved has it) and paved's console script (no
+``runpy``), and lists the heavy modules that
 ``import paved.cli.app`` loads.
 
     python benchmarks/startup.py [--runs N] [--warmup N]
@@ -33,6 +34,8 @@ from typing import Any
 TARGET = 1.15
 HEAVY = ("copier", "git", "httpx", "jinja2", "fastapi", "rich", "yaml", "plumbum", "pydantic")
 CALLS = ("--version", "--help")
+PLAIN = "bare typer, rich help off (info)"
+SCRIPT = "paved console script (info)"
 
 
 # -- discovering paved's command tree ----------------------------------------------------
@@ -297,7 +300,7 @@ def _fmt(samples: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=25, help="timed runs per variant and call")
+    parser.add_argument("--runs", type=int, default=40, help="timed runs per variant and call")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per variant first")
     args = parser.parse_args()
 
@@ -322,8 +325,11 @@ def main() -> None:
         variants = {
             "paved": [sys.executable, "-m", "paved"],
             "bare typer": [sys.executable, str(baseline)],
-            "bare typer, rich help off (info)": [sys.executable, str(plain)],
+            PLAIN: [sys.executable, str(plain)],
         }
+        script = Path(sys.executable).parent / "paved"
+        if script.is_file():
+            variants[SCRIPT] = [sys.executable, str(script)]
         # Sanity: every variant answers every call.
         for name, cmd in variants.items():
             for call in CALLS:
@@ -358,10 +364,15 @@ def main() -> None:
             print(f"  {name:34} {_fmt(samples[(call, name)])}")
         paved = statistics.median(samples[(call, "paved")])
         bare = statistics.median(samples[(call, "bare typer")])
-        plain_bare = statistics.median(samples[(call, "bare typer, rich help off (info)")])
+        plain_bare = statistics.median(samples[(call, PLAIN)])
         ratios[call] = paved / bare
-        print(f"  ratio paved/bare typer             {ratios[call]:.3f}x   (target <= {TARGET}x)")
-        print(f"  ratio paved/bare, rich help off    {paved / plain_bare:.3f}x   (information)")
+        print(f"  ratio paved / bare typer           {ratios[call]:.3f}x   (target <= {TARGET}x)")
+        print(f"  ratio paved / bare, rich help off  {paved / plain_bare:.3f}x   (information)")
+        if SCRIPT in variants:
+            script_median = statistics.median(samples[(call, SCRIPT)])
+            print(
+                f"  ratio console script / bare typer  {script_median / bare:.3f}x   (information)"
+            )
 
     print(f"\nafter 'import paved.cli.app' ({module_count} modules loaded):")
     print(f"  heavy modules loaded: {', '.join(loaded) if loaded else 'none'}")
