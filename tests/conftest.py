@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +12,6 @@ from typer.testing import CliRunner
 
 from paved.cli.app import app
 from paved.cli.runtime import Runtime
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SCAFFOLDS = REPO_ROOT / "scaffolds"
 
 
 @pytest.fixture(autouse=True)
@@ -61,38 +56,3 @@ def paved(pinned_env: Path) -> Iterator[callable]:  # type: ignore[valid-type]
         return Invocation(result.exit_code, result.stdout, result.stderr)
 
     return invoke
-
-
-def run_paved(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run paved in a fresh interpreter, as a person or a script would."""
-    return subprocess.run(
-        [sys.executable, "-m", "paved", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def git(*args: str, cwd: Path | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def tree_files(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` (outside .git) with its bytes."""
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".git" not in p.relative_to(root).parts
-    }
-
-
-def snapshot(root: Path) -> set[str]:
-    """Every path under ``root``: to show that a command wrote nothing."""
-    return {p.relative_to(root).as_posix() for p in root.rglob("*")}

@@ -7,8 +7,7 @@ import subprocess
 import sys
 
 from paved import __version__
-
-from ..conftest import run_paved
+from tests.helpers import run_paved
 
 HEAVY = ["copier", "git", "httpx", "jinja2", "fastapi", "plumbum", "rich", "sqlite3"]
 

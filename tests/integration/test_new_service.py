@@ -11,7 +11,7 @@ import pytest
 
 from paved.catalog.sqlite import SqliteCatalog
 from paved.errors import ExitCode
-from tests.conftest import REPO_ROOT, git, snapshot, tree_files
+from tests.helpers import REPO_ROOT, git, snapshot, tree_files
 
 pytestmark = pytest.mark.slow
 

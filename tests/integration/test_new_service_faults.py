@@ -19,7 +19,7 @@ import pytest
 from paved.catalog.sqlite import SqliteCatalog
 from paved.cli.runtime import Runtime
 from paved.errors import ExitCode
-from tests.conftest import SCAFFOLDS, git, run_paved, snapshot, tree_files
+from tests.helpers import SCAFFOLDS, git, run_paved, snapshot, tree_files
 
 pytestmark = pytest.mark.slow
 

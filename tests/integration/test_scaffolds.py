@@ -11,8 +11,7 @@ import yaml
 
 from paved.scaffold.paths import planned_files
 from paved.scaffold.registry import ScaffoldRegistry
-
-from ..conftest import SCAFFOLDS, git, tree_files
+from tests.helpers import SCAFFOLDS, git, tree_files
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +21,18 @@ ANSWERS = {"service_name": "payments-api", "owner": "team-a", "description": "Ta
 def copier_copy(scaffold: str, destination: Path, *extra: str) -> None:
     data = [arg for key, value in ANSWERS.items() for arg in ("-d", f"{key}={value}")]
     subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--quiet", "--defaults", *data, *extra, str(SCAFFOLDS / scaffold), str(destination)],
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--quiet",
+            "--defaults",
+            *data,
+            *extra,
+            str(SCAFFOLDS / scaffold),
+            str(destination),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -50,7 +60,12 @@ def test_the_layers_share_no_file(tmp_path: Path) -> None:
 
 
 def test_the_generated_service_passes_its_own_tests(paved, pinned_env: Path) -> None:
-    assert paved("new", "service", "payments-api", "--owner", "team-a", "--no-push", "--no-register").exit_code == 0
+    assert (
+        paved(
+            "new", "service", "payments-api", "--owner", "team-a", "--no-push", "--no-register"
+        ).exit_code
+        == 0
+    )
     service = pinned_env / "payments-api"
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],

@@ -4,7 +4,7 @@ import pytest
 
 from paved.errors import InputError
 from paved.scaffold.registry import Layer, ScaffoldRegistry
-from tests.conftest import SCAFFOLDS
+from tests.helpers import SCAFFOLDS
 
 
 @pytest.fixture(scope="module")
