@@ -66,8 +66,15 @@ class Question:
                     raise ValueError(raw)
             elif self.type == "json":
                 value = json.loads(raw)
-            elif self.type == "yaml" or self.multiselect:
-                value = yaml.safe_load(raw) if raw.strip() else []
+            elif self.multiselect:
+                # "a,b" or a YAML list "[a, b]"; "" is the empty selection
+                text = raw.strip()
+                if text.startswith("["):
+                    value = yaml.safe_load(text)
+                else:
+                    value = [item.strip() for item in text.split(",") if item.strip()]
+            elif self.type == "yaml":
+                value = yaml.safe_load(raw)
             else:
                 value = raw
         except (ValueError, yaml.YAMLError) as exc:
