@@ -343,3 +343,19 @@ def test_an_unreachable_remote_fails_before_writing(paved, pinned_env: Path) -> 
     assert "cannot be reached" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert snapshot(pinned_env) == before
+
+
+def test_a_git_host_from_the_settings(
+    paved, pinned_env: Path, git_daemon: tuple[str, Path]
+) -> None:
+    url, base = git_daemon
+    config = pinned_env / "paved-home" / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'[githost]\nremote = "{url}/{{name}}.git"\n')
+    git("init", "--quiet", "--bare", str(base / "ledger.git"))
+    result = paved("new", "service", "ledger", "--owner", "team-a", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["repository"] == f"{url}/ledger.git"
+    assert git("rev-parse", "HEAD", cwd=base / "ledger.git") == git(
+        "rev-parse", "HEAD", cwd=pinned_env / "ledger"
+    )

@@ -100,6 +100,15 @@ class Runtime:
         if self._catalog is None:
             if self.catalog_factory is not None:
                 self._catalog = self.catalog_factory(self)
+            elif self.settings.catalog_url:
+                from paved.errors import InputError  # noqa: PLC0415
+
+                raise InputError(
+                    f"catalog.url is set ({self.settings.catalog_url}, from "
+                    f"{self.settings.sources.get('catalog_url')}) but the platform catalog "
+                    "client is not available in this version",
+                    hint="remove the setting to use the local catalog",
+                )
             else:
                 from paved.catalog.sqlite import SqliteCatalog  # noqa: PLC0415
 
