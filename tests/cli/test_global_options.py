@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,9 +60,6 @@ def test_a_broken_config_file_is_one_line(paved, pinned_env: Path) -> None:
 
 def complete(words: str, cword: int, env_extra: dict[str, str] | None = None) -> list[str]:
     """Ask the real completion protocol of the installed `paved`, as bash would."""
-    import os
-    import sys
-
     env = {
         **os.environ,
         "_PAVED_COMPLETE": "complete_bash",
