@@ -1,0 +1,86 @@
+"""Run the rules over a service's tree, apply its waivers, and make the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from paved.errors import InputError
+from paved.guardrails._model import Finding, Report, Rule, Violation
+from paved.guardrails._plugins import EntryPoints, plugin_rules
+from paved.guardrails._plugins import _entry_points as _default_entry_points
+from paved.guardrails._tree import Builder, ServiceTree, kubectl_kustomize
+
+__all__ = ["all_rules", "check", "evaluate"]
+
+#: Findings of these rules are about the waivers themselves and are never waived.
+_UNWAIVABLE = frozenset({"PAVED-REPO-003"})
+
+
+def all_rules(entry_points: EntryPoints = _default_entry_points) -> list[Rule]:
+    """paved's rules, then every plug-in's; an id used twice is an error."""
+    from paved.guardrails._rules import BUILTIN_RULES  # noqa: PLC0415
+
+    rules = [*BUILTIN_RULES, *plugin_rules(entry_points)]
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in seen:
+            raise InputError(
+                f"guardrail id {rule.id} is defined twice ({seen[rule.id].source}, {rule.source})",
+                hint="give the plug-in rule an id of its own",
+            )
+        seen[rule.id] = rule
+    return rules
+
+
+def _run(rule: Rule, tree: ServiceTree) -> list[Violation]:
+    try:
+        return list(rule.check(tree))
+    except Exception as exc:  # noqa: BLE001 - a broken rule is reported, never skipped
+        return [Violation(f"the rule could not run: {type(exc).__name__}: {exc}", ".")]
+
+
+def evaluate(tree: ServiceTree, rules: Sequence[Rule]) -> Report:
+    """Every rule over ``tree``; findings covered by an unexpired waiver are marked waived."""
+    active = [w for w in tree.waivers if not w.expired(tree.today)]
+    findings = []
+    for rule in rules:
+        for violation in _run(rule, tree):
+            finding = Finding(
+                rule=rule.id,
+                severity=rule.severity,
+                message=violation.message,
+                file=violation.file,
+                line=violation.line,
+                fix=rule.fix,
+                docs=rule.docs,
+            )
+            if rule.id not in _UNWAIVABLE:
+                waiver = next((w for w in active if w.covers(finding)), None)
+                if waiver is not None:
+                    finding = Finding(**{**finding.__dict__, "status": "waived", "waiver": waiver})
+            findings.append(finding)
+    return Report(
+        root=str(tree.root),
+        today=tree.today,
+        findings=tuple(findings),
+        waivers=tree.waivers,
+        rules=tuple(r.id for r in rules),
+    )
+
+
+def check(
+    root: Path,
+    *,
+    today: dt.date,
+    rules: Sequence[Rule] | None = None,
+    kustomize: Builder = kubectl_kustomize,
+) -> Report:
+    """Check the service in ``root``: read its tree once, run every rule, apply its waivers."""
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder", hint="give the path of a service repository")
+    tree = ServiceTree(root, today=today, kustomize=kustomize)
+    tree.waivers  # noqa: B018 - a bad waivers file fails before any rule runs
+    tree.prefetch()
+    return evaluate(tree, all_rules() if rules is None else rules)

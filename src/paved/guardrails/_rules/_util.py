@@ -1,0 +1,31 @@
+"""Small helpers the rule families share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from paved.guardrails._model import Rule, Severity, Violation
+from paved.guardrails._tree import ServiceTree
+
+__all__ = ["as_list", "make_rule"]
+
+Check = Callable[[ServiceTree], Iterable[Violation]]
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def make_rule(
+    rules: list[Rule], id: str, title: str, severity: Severity, fix: str
+) -> Callable[[Check], Check]:
+    """Register the decorated check as a rule of its family."""
+
+    def register(check: Check) -> Check:
+        rules.append(Rule(id=id, title=title, severity=severity, check=check, fix=fix))
+        return check
+
+    return register

@@ -1,0 +1,347 @@
+"""A service's working tree, read once: every rule reads this object, never the disk.
+
+Files are listed once (``git ls-files`` in a git repository: the files git tracks or would
+commit; otherwise every file but VCS, virtual-environment and cache folders). Each file is
+parsed at most once, on first use, by the parser its format calls for (YAML with lines,
+JSON, HCL, Python AST); each kustomize overlay is built at most once, all of them in parallel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from paved.guardrails._model import Waiver, glob_match
+from paved.guardrails._yaml import LineDict, YamlError, load_all
+
+__all__ = ["K8sObject", "Overlay", "ServiceTree", "kubectl_kustomize"]
+
+WAIVERS_FILE = ".paved/waivers.yaml"
+ROAD_ANSWERS = ".copier-answers.road.yml"
+APP_ANSWERS = ".copier-answers.app.yml"
+_SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".terraform",
+              ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}  # fmt: skip
+_KUSTOMIZATION = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+_MAX_TEXT = 1_000_000
+
+#: Builds one kustomize directory: returns (stdout, error message or None).
+Builder = Callable[[Path], tuple[str, str | None]]
+
+
+def kubectl_kustomize(directory: Path) -> tuple[str, str | None]:
+    """``kubectl kustomize DIR``, with no cluster configuration."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        return "", "kubectl is not installed (needed for 'kubectl kustomize')"
+    env = {**os.environ, "KUBECONFIG": os.devnull}
+    try:
+        done = subprocess.run(
+            [kubectl, "kustomize", str(directory)],
+            capture_output=True, text=True, timeout=120, env=env, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", f"kubectl kustomize failed: {exc}"
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["no message"]
+        return "", lines[-1]
+    return done.stdout, None
+
+
+@dataclasses.dataclass(frozen=True)
+class K8sObject:
+    """A Kubernetes object as deployed: from a rendered overlay, mapped back to its source."""
+
+    doc: Mapping[str, Any]
+    #: The overlay directory it was rendered from, or "" for a plain manifest.
+    overlay: str
+    #: The source file and document when they could be found, else the overlay directory.
+    file: str
+    source: Mapping[str, Any] | None
+
+    @property
+    def kind(self) -> str:
+        return str(self.doc.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        meta = self.doc.get("metadata")
+        return str(meta.get("name", "")) if isinstance(meta, Mapping) else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Overlay:
+    path: str
+    objects: tuple[Mapping[str, Any], ...]
+    error: str | None
+
+
+class ServiceTree:
+    """One service's files, each read and parsed once, for the rules to consume."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        today: dt.date,
+        files: Sequence[str] | None = None,
+        kustomize: Builder = kubectl_kustomize,
+    ) -> None:
+        self.root = root
+        self.today = today
+        self.files: tuple[str, ...] = tuple(sorted(files if files is not None else _list(root)))
+        self._kustomize = kustomize
+        self._lock = threading.Lock()
+        self._builds: list[Future[tuple[str, str | None]]] | None = None
+        self._text: dict[str, str | None] = {}
+        self._yaml: dict[str, list[Any]] = {}
+        self._hcl: dict[str, dict[str, Any]] = {}
+        self._python: dict[str, Any] = {}
+        #: file -> why it could not be parsed.
+        self.parse_errors: dict[str, str] = {}
+
+    # -- files -------------------------------------------------------------------------
+
+    def exists(self, path: str) -> bool:
+        return path in self._file_set
+
+    @functools.cached_property
+    def _file_set(self) -> frozenset[str]:
+        return frozenset(self.files)
+
+    def glob(self, pattern: str) -> list[str]:
+        """The listed files matching a glob (``**`` crosses folders)."""
+        return [f for f in self.files if glob_match(f, pattern)]
+
+    def under(self, folder: str) -> list[str]:
+        prefix = folder.rstrip("/") + "/"
+        return [f for f in self.files if f.startswith(prefix)]
+
+    def text(self, path: str) -> str | None:
+        """The file's text; None for a binary, unreadable or very large file."""
+        if path not in self._text:
+            self._text[path] = _read_text(self.root / path)
+        return self._text[path]
+
+    # -- parsed formats ----------------------------------------------------------------
+
+    def yaml(self, path: str) -> list[Any]:
+        """The documents of a YAML (or JSON) file, with lines; [] when it does not parse."""
+        if path not in self._yaml:
+            text = self.text(path)
+            docs: list[Any] = []
+            if text is not None:
+                try:
+                    docs = load_all(text)
+                except YamlError as exc:
+                    self.parse_errors[path] = _one_line(str(exc))
+            self._yaml[path] = docs
+        return self._yaml[path]
+
+    def json(self, path: str) -> Any:
+        """A JSON document (read by the YAML reader, for its lines; ``json`` as the fallback)."""
+        docs = self.yaml(path)
+        if docs:
+            return docs[0]
+        if path in self.parse_errors and (text := self.text(path)) is not None:
+            import json  # noqa: PLC0415
+
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                self.parse_errors[path] = _one_line(str(exc))
+                return None
+            del self.parse_errors[path]
+            self._yaml[path] = [value]
+            return value
+        return None
+
+    def hcl(self, path: str) -> dict[str, Any]:
+        """A Terraform file as python-hcl2 reads it (quotes stripped, blocks as lists)."""
+        if path not in self._hcl:
+            text = self.text(path)
+            value: dict[str, Any] = {}
+            if text is not None:
+                import hcl2  # noqa: PLC0415 - only when a service has Terraform
+
+                options = hcl2.SerializationOptions(
+                    strip_string_quotes=True, explicit_blocks=False, with_comments=False
+                )
+                try:
+                    value = hcl2.loads(text, serialization_options=options)
+                except Exception as exc:  # noqa: BLE001 - lark raises many kinds
+                    self.parse_errors[path] = _one_line(str(exc))
+            self._hcl[path] = value
+        return self._hcl[path]
+
+    def python(self, path: str) -> Any:
+        """A Python module's AST, or None when it does not parse."""
+        if path not in self._python:
+            import ast  # noqa: PLC0415
+
+            text = self.text(path)
+            tree = None
+            if text is not None:
+                try:
+                    tree = ast.parse(text, filename=path)
+                except SyntaxError as exc:
+                    self.parse_errors[path] = f"line {exc.lineno}: {exc.msg}"
+            self._python[path] = tree
+        return self._python[path]
+
+    # -- answers and waivers -----------------------------------------------------------
+
+    @functools.cached_property
+    def answers(self) -> Mapping[str, Any]:
+        """The copier answers, the road layer's over the app layer's."""
+        merged: dict[str, Any] = {}
+        for path in (APP_ANSWERS, ROAD_ANSWERS):
+            if self.exists(path) or (self.root / path).is_file():
+                docs = self.yaml(path)
+                if docs and isinstance(docs[0], Mapping):
+                    merged.update(docs[0])
+        return merged
+
+    def answer_list(self, key: str) -> list[str]:
+        value = self.answers.get(key)
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        return []
+
+    @property
+    def exposure(self) -> str:
+        return str(self.answers.get("exposure", "public"))
+
+    @functools.cached_property
+    def waivers(self) -> tuple[Waiver, ...]:
+        from paved.guardrails._waivers import parse_waivers  # noqa: PLC0415
+
+        path = self.root / WAIVERS_FILE
+        if not path.is_file():
+            return ()
+        return parse_waivers(path.read_text(encoding="utf-8", errors="replace"), WAIVERS_FILE)
+
+    # -- Kubernetes --------------------------------------------------------------------
+
+    @functools.cached_property
+    def kustomize_dirs(self) -> tuple[str, ...]:
+        """The overlays under k8s/overlays/; without any, the other kustomize folders."""
+        dirs = sorted(
+            str(PurePosixPath(f).parent)
+            for f in self.under("k8s")
+            if PurePosixPath(f).name in _KUSTOMIZATION
+        )
+        overlays = [d for d in dirs if d.startswith("k8s/overlays/")]
+        return tuple(overlays or dirs)
+
+    def prefetch(self) -> None:
+        """Start the overlay builds now, so they run while the rules parse other files."""
+        with self._lock:
+            if self._builds is None and self.kustomize_dirs:
+                pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(self.kustomize_dirs))))
+                self._builds = [
+                    pool.submit(self._kustomize, self.root / d) for d in self.kustomize_dirs
+                ]
+                pool.shutdown(wait=False)
+
+    @functools.cached_property
+    def overlays(self) -> tuple[Overlay, ...]:
+        """Every overlay built once, in parallel."""
+        dirs = self.kustomize_dirs
+        self.prefetch()
+        built = [future.result() for future in self._builds or []]
+        result = []
+        for directory, (output, error) in zip(dirs, built, strict=True):
+            objects: list[Mapping[str, Any]] = []
+            if error is None:
+                try:
+                    objects = [d for d in load_all(output) if isinstance(d, Mapping)]
+                except YamlError as exc:
+                    error = f"its output does not parse: {_one_line(str(exc))}"
+            result.append(Overlay(directory, tuple(objects), error))
+        return tuple(result)
+
+    @functools.cached_property
+    def _k8s_sources(self) -> list[tuple[str, LineDict]]:
+        sources: list[tuple[str, LineDict]] = []
+        for path in self.under("k8s"):
+            if path.endswith((".yaml", ".yml")) and PurePosixPath(path).name not in _KUSTOMIZATION:
+                sources.extend((path, d) for d in self.yaml(path) if isinstance(d, LineDict))
+        return sources
+
+    def _source_of(self, doc: Mapping[str, Any]) -> tuple[str, LineDict] | None:
+        kind, name = doc.get("kind"), _name(doc)
+        same_kind = [(f, d) for f, d in self._k8s_sources if d.get("kind") == kind]
+        for candidates in (
+            [(f, d) for f, d in same_kind if _name(d) == name],
+            [(f, d) for f, d in same_kind if _name(d) and _name(d) in name],
+            same_kind if len(same_kind) == 1 else [],
+        ):
+            if candidates:
+                return candidates[0]
+        return None
+
+    @functools.cached_property
+    def k8s_objects(self) -> tuple[K8sObject, ...]:
+        """What would be deployed: each overlay's objects, or the plain manifests."""
+        if not self.kustomize_dirs:
+            return tuple(K8sObject(d, "", f, d) for f, d in self._k8s_sources)
+        objects = []
+        for overlay in self.overlays:
+            for doc in overlay.objects:
+                found = self._source_of(doc)
+                file, source = found if found else (overlay.path, None)
+                objects.append(K8sObject(doc, overlay.path, file, source))
+        return tuple(objects)
+
+
+def _name(doc: Mapping[str, Any]) -> str:
+    meta = doc.get("metadata")
+    return str(meta.get("name", "")) if isinstance(meta, Mapping) else ""
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_MAX_TEXT + 1)
+    except OSError:
+        return None
+    if len(data) > _MAX_TEXT or b"\0" in data[:8192]:
+        return None
+    return data.decode("utf-8", errors="replace")
+
+
+def _list(root: Path) -> list[str]:
+    if (root / ".git").exists() and shutil.which("git"):
+        done = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
+             "--exclude-standard"],
+            capture_output=True, check=False,
+        )  # fmt: skip
+        if done.returncode == 0:
+            names = done.stdout.decode("utf-8", errors="replace").split("\0")
+            return [n for n in dict.fromkeys(names) if n and (root / n).is_file()]
+    return list(_walk(root, root))
+
+
+def _walk(root: Path, folder: Path) -> Iterator[str]:
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name not in _SKIP_DIRS:
+                yield from _walk(root, Path(entry.path))
+        elif entry.is_file(follow_symlinks=False):
+            yield Path(entry.path).relative_to(root).as_posix()
