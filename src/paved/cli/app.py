@@ -98,8 +98,9 @@ def handle_errors(command: F) -> F:
 
 
 def _register_commands() -> None:
-    from paved.cli import new, services, templates  # noqa: PLC0415
+    from paved.cli import guardrails, new, services, templates  # noqa: PLC0415
 
+    app.add_typer(guardrails.app, name="guardrails")
     app.add_typer(new.app, name="new")
     app.add_typer(services.app, name="services")
     app.add_typer(templates.app, name="templates")

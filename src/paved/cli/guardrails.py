@@ -1,0 +1,86 @@
+"""``paved guardrails``: the rule catalogue, and the rules over one service (for CI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from paved.cli.app import handle_errors, runtime_of
+from paved.errors import GuardrailBlocked
+
+app = typer.Typer(help="Check a service against the paved road's guardrails.", no_args_is_help=True)
+
+
+@app.command("list")
+@handle_errors
+def list_rules(
+    ctx: typer.Context,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """List every guardrail: id, severity and title (plug-in rules included)."""
+    from paved.guardrails import all_rules  # noqa: PLC0415 - keep 'paved --help' fast
+
+    runtime = runtime_of(ctx, json_output=json_output)
+    rules = all_rules()
+    out = runtime.out
+    if out.json_mode:
+        out.json({"schema": "paved/guardrails-list/v1", "rules": [r.to_json() for r in rules]})
+        return
+    out.table(
+        ["ID", "SEVERITY", "TITLE"],
+        [(r.id, r.severity, r.title) for r in rules],
+        empty="No guardrails.",
+    )
+
+
+@app.command("check")
+@handle_errors
+def check_service(
+    ctx: typer.Context,
+    path: Annotated[
+        Path | None,
+        typer.Argument(metavar="PATH", help="The service repository (default: this folder)."),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Check a service against every guardrail; exit 3 on any unwaived error.
+
+    Warnings alone, and errors covered by an unexpired waiver in .paved/waivers.yaml, exit 0.
+    """
+    from paved.guardrails import check  # noqa: PLC0415 - keep 'paved --help' fast
+
+    runtime = runtime_of(ctx, json_output=json_output)
+    root = path if path is None or path.is_absolute() else runtime.cwd / path
+    report = check(root or runtime.cwd, today=runtime.clock().date())
+    out = runtime.out
+    if out.json_mode:
+        out.json(report.to_json())
+    elif out.stdout_is_terminal:
+        out.table(
+            ["RULE", "SEVERITY", "STATUS", "WHERE", "MESSAGE"],
+            [(f.rule, f.severity, f.status, f.location, f.message) for f in report.findings],
+            empty="",
+        )
+    else:
+        for f in report.findings:
+            shown = "waived" if f.status == "waived" else f.severity
+            out.line(f"{f.rule} {shown} {f.location} {f.message}")
+    for waiver in report.waivers:
+        state = "expired" if waiver.expired(report.today) else "active"
+        out.info(
+            f"waiver {waiver.rule} on '{waiver.path}' ({state} until {waiver.expires}, "
+            f"owner {waiver.owner}): {waiver.reason}"
+        )
+    summary = (
+        f"{len(report.rules)} rules: {len(report.errors)} error(s), "
+        f"{len(report.warnings)} warning(s), {len(report.waived)} waived"
+    )
+    if report.passed:
+        out.info(f"guardrails passed ({summary})")
+        return
+    raise GuardrailBlocked(
+        f"guardrails failed for {report.root} ({summary})",
+        hint="fix each finding (see docs/guardrails.md) or waive it in .paved/waivers.yaml",
+    )
