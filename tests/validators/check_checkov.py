@@ -1,0 +1,116 @@
+"""checkov finds nothing in any sample service.
+
+    python tests/validators/check_checkov.py SAMPLES
+
+One checkov run per sample (it takes 7-10 s to start): the sample itself for the Dockerfile, CI,
+Terraform and secrets, plus each Kubernetes overlay as ``kubectl kustomize`` renders it (checkov
+does not apply kustomize patches, so the raw ``k8s/`` folder is skipped). Offline:
+``--skip-download`` and no update check. Every failed check and parsing error is a problem,
+whichever file it is in; skips written in the scaffold files with a reason are allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+FRAMEWORKS = ["kubernetes", "dockerfile", "github_actions", "gitlab_ci", "terraform", "secrets"]
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        sys.exit(f"{name} is not installed")
+    return path
+
+
+def render_overlays(sample: Path, into: Path) -> list[str]:
+    overlays = sorted((sample / "k8s" / "overlays").glob("*/"))
+    if not overlays:
+        return [f"{sample}/k8s/overlays: no overlay"]
+    problems = []
+    for overlay in overlays:
+        built = subprocess.run(
+            [tool("kubectl"), "kustomize", str(overlay)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "KUBECONFIG": os.devnull},
+        )
+        if built.returncode != 0:
+            problems.append(f"{overlay}: kubectl kustomize failed: {built.stderr.strip()}")
+        (into / f"{overlay.name}.yaml").write_text(built.stdout)
+    return problems
+
+
+def reports(output: str) -> list[dict]:
+    """checkov -o json prints one JSON document per -d folder: a report or a list of them."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while at < len(output):
+        if output[at].isspace():
+            at += 1
+            continue
+        document, at = decoder.raw_decode(output, at)
+        found += document if isinstance(document, list) else [document]
+    return found
+
+
+def describe(check: dict, sample: Path, rendered: str) -> str:
+    path = check.get("file_abs_path") or check["file_path"]
+    if path.startswith(rendered):
+        where = f"{sample}/k8s/overlays/{Path(path).stem} (rendered)"
+    else:
+        where = str(sample / path.removeprefix(str(sample.resolve())).lstrip("/"))
+    lines = "-".join(str(n) for n in check.get("file_line_range") or [])
+    return f"{where}:{lines}: {check['check_id']} {check['resource']}: {check['check_name']}"
+
+
+def check_sample(sample: Path) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="checkov-rendered-") as rendered:
+        problems = render_overlays(sample, Path(rendered))
+        done = subprocess.run(
+            [tool("checkov"), "-d", str(sample), "-d", rendered, "--framework", *FRAMEWORKS,
+             "--skip-path", "k8s/", "--skip-download", "--quiet", "--compact", "-o", "json"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
+        )  # fmt: skip
+        try:
+            found = reports(done.stdout)
+        except json.JSONDecodeError:
+            return [
+                *problems,
+                f"{sample}: checkov exited {done.returncode}: {done.stderr.strip()[-2000:]}",
+            ]
+        for report in found:
+            if errors := report.get("summary", {}).get("parsing_errors", 0):
+                problems.append(f"{sample}: {report.get('check_type')}: {errors} parsing error(s)")
+            for check in report.get("results", {}).get("failed_checks", []):
+                line = describe(check, sample, rendered)
+                if line not in problems:  # a report can repeat under each -d folder
+                    problems.append(line)
+        if done.returncode not in (0, 1) or (done.returncode == 1 and not problems):
+            problems.append(
+                f"{sample}: checkov exited {done.returncode}: {done.stderr.strip()[-2000:]}"
+            )
+    return problems
+
+
+def main(samples: Path) -> int:
+    problems = []
+    for sample in sorted(samples.iterdir()):
+        found = check_sample(sample)
+        print(f"checked {sample}: {len(found)} problem(s)", file=sys.stderr)
+        problems += found
+    for problem in problems:
+        print(problem)
+    print(f"checkov: {len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
