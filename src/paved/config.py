@@ -83,8 +83,6 @@ class Settings:
     default_template: str = "service-python"
     #: The road-layer scaffold laid over every service.
     road_template: str = "paved-road"
-    #: Scaffold names pointed at an organisation's own git URLs instead of the bundled ones.
-    template_sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Where each value came from, for ``paved doctor`` and error messages.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -102,7 +100,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and dotted != "templates":
+        if isinstance(value, Mapping):
             flat.update(_flatten(value, f"{dotted}."))
         else:
             flat[dotted] = value
@@ -132,21 +130,13 @@ def load_settings(
     """Merge the layers into :class:`Settings`, raising :class:`InputError` on a bad value."""
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    templates: dict[str, str] = {}
 
     def take(layer: Mapping[str, Any], origin: str) -> None:
         for key, value in layer.items():
-            if key == "templates":
-                if not isinstance(value, Mapping) or not all(
-                    isinstance(v, str) for v in value.values()
-                ):
-                    raise InputError(f"'templates' in {origin} must map scaffold names to git URLs")
-                templates.update(value)
-                continue
             if key not in _KEYS:
                 raise InputError(
                     f"unknown setting '{key}' in {origin}",
-                    hint="known settings: " + ", ".join(sorted([*_KEYS, "templates"])),
+                    hint="known settings: " + ", ".join(sorted(_KEYS)),
                 )
             if not isinstance(value, str):
                 raise InputError(f"setting '{key}' in {origin} must be a string")
@@ -160,4 +150,4 @@ def load_settings(
         if var in env:
             values[field] = env[var]
             sources[field] = f"${var}"
-    return Settings(**values, template_sources=templates, sources=sources)
+    return Settings(**values, sources=sources)

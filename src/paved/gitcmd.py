@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from paved.errors import InputError, PavedError, RemoteError
+from paved.errors import AuthError, InputError, PavedError, RemoteError
 
 __all__ = ["Git", "GitError", "GitIdentityMissing", "GitNotFound"]
 
@@ -47,10 +47,38 @@ def _git_class() -> Any:
     return _Git
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    line = lines[-1] if lines else ""
-    return line.removeprefix("fatal: ").removeprefix("error: ")
+def _reason(stderr: str) -> str:
+    """The part of git's stderr a person needs: the remote's words, else the first error."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    remote = [line.removeprefix("remote:").strip() for line in lines if line.startswith("remote:")]
+    remote = [line for line in remote if line]
+    if remote:
+        return "; ".join(remote[:3])
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line.split(":", 1)[1].strip()
+    return lines[-1] if lines else ""
+
+
+_AUTH_FAILURES = (
+    "authentication failed",
+    "permission denied",
+    "could not read username",
+    "could not read password",
+    "terminal prompts disabled",
+    "access denied",
+    "the requested url returned error: 401",
+    "the requested url returned error: 403",
+)
+
+
+def _auth_refused(stderr: str) -> bool:
+    lowered = stderr.lower()
+    return any(marker in lowered for marker in _AUTH_FAILURES)
+
+
+#: Remote commands never wait for a password: paved runs in scripts too.
+_NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}
 
 
 class Git:
@@ -86,9 +114,11 @@ class Git:
             if not check:
                 return ""
             stderr = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr)
-            stderr = stderr.strip().removeprefix("stderr: ").strip("'")
+            stderr = stderr.strip().removeprefix("stderr: ")
+            if len(stderr) > 1 and stderr[0] == stderr[-1] == "'":
+                stderr = stderr[1:-1]
             raise GitError(
-                f"git {args[0]} failed: {_last_line(stderr) or 'exit ' + str(exc.status)}",
+                f"git {args[0]} failed: {_reason(stderr) or 'exit ' + str(exc.status)}",
                 stderr=stderr,
             ) from exc
         return str(out)
@@ -115,15 +145,30 @@ class Git:
         out = self("rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
         return out or None
 
-    def remote_refs(self, url: str) -> dict[str, str]:
-        """The refs of the repository at ``url`` (``{ref: sha}``); raises RemoteError."""
+    def _remote(self, url: str, *args: str, failed: str) -> str:
+        """Run a command that talks to ``url``; map its failure to AuthError or RemoteError."""
         try:
-            out = self("ls-remote", "--", url)
+            return Git(self.cwd, {**_NO_PROMPT, **self.env})(*args)
         except GitError as exc:
+            reason = _reason(exc.stderr) or exc.message
+            if _auth_refused(exc.stderr):
+                raise AuthError(
+                    f"git repository {url} refused access ({reason})",
+                    hint="check your git credentials for this host (ssh key or credential "
+                    "helper), then run the same command again",
+                ) from exc
             raise RemoteError(
-                f"git repository {url} cannot be reached ({_last_line(exc.stderr)})",
-                hint="check the URL and your git credentials, then run the command again",
+                f"git repository {url} {failed} ({reason})",
+                hint="check the URL and the git host, then run the same command again",
             ) from exc
+
+    def push(self, url: str, *args: str) -> None:
+        """``git push ARGS``; raises AuthError or RemoteError naming ``url``."""
+        self._remote(url, "push", "--quiet", *args, failed="rejected the push")
+
+    def remote_refs(self, url: str) -> dict[str, str]:
+        """The refs of the repository at ``url`` (``{ref: sha}``)."""
+        out = self._remote(url, "ls-remote", "--", url, failed="cannot be reached")
         refs = {}
         for line in out.splitlines():
             sha, _, ref = line.partition("\t")

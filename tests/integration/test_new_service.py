@@ -146,6 +146,20 @@ def test_dry_run_writes_nothing_and_lists_the_files_a_real_run_renders(
     assert not any(f.startswith(".github/") for f in data["files"])
 
 
+def test_dry_run_after_success_shows_every_step_already_done(paved, pinned_env: Path) -> None:
+    assert paved("new", "service", "billing", "--owner", "team-a").exit_code == 0
+    before = snapshot(pinned_env)
+    planned = paved("new", "service", "billing", "--owner", "team-a", "--dry-run", "--json")
+    assert planned.exit_code == 0, planned.stderr
+    data = json.loads(planned.stdout)
+    jsonschema.validate(data, SCHEMA)
+    assert data["status"] == "planned"
+    assert [s["status"] for s in data["steps"]] == ["already done"] * 4
+    assert data["registered"] is True
+    assert data["commit"] == git("rev-parse", "HEAD", cwd=pinned_env / "billing")
+    assert snapshot(pinned_env) == before
+
+
 def test_dry_run_as_plain_text(paved, pinned_env: Path) -> None:
     result = paved("new", "service", "billing", "--owner", "team-a", "--dry-run")
     assert result.exit_code == 0

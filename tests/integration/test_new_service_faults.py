@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,7 +53,7 @@ def assert_complete(pinned_env: Path, name: str, folder: Path | None = None) -> 
     assert tree_files(clone) == tree_files(folder)
     assert git("rev-list", "--count", "HEAD", cwd=clone) == "1"
     assert git("status", "--porcelain", cwd=folder) == ""
-    assert not list(folder.parent.glob(f".paved-new-{name}-*")), "a temporary folder was left"
+    assert not list(folder.parent.glob(f".paved-new-{name}.*")), "a temporary folder was left"
     shutil.rmtree(clone)
 
 
@@ -130,7 +132,8 @@ def test_failure_while_pushing_is_resumed(paved, pinned_env: Path) -> None:
 
     failed = paved("new", "service", "payments", "--owner", "team-a")
     assert failed.exit_code == ExitCode.REMOTE
-    assert "step 'push' failed" in failed.stderr
+    assert "step 'push' failed: git repository" in failed.stderr
+    assert "rejected the push (the git host is down for maintenance)" in failed.stderr
     assert "run the same command again" in failed.stderr
     assert git("rev-list", "--count", "HEAD", cwd=pinned_env / "payments") == "1"
     assert catalog_names(pinned_env) == []
@@ -359,3 +362,46 @@ def test_a_git_host_from_the_settings(
     assert git("rev-parse", "HEAD", cwd=base / "ledger.git") == git(
         "rev-parse", "HEAD", cwd=pinned_env / "ledger"
     )
+
+
+@pytest.fixture
+def http_remote_needing_a_password() -> Iterator[str]:
+    """A git-over-HTTP host on loopback that refuses anyone without credentials."""
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/team/payments.git"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_remote_refusing_credentials_is_exit_4_before_writing(
+    paved, pinned_env: Path, http_remote_needing_a_password: str
+) -> None:
+    before = snapshot(pinned_env)
+    result = paved(
+        "new",
+        "service",
+        "payments",
+        "--owner",
+        "team-a",
+        "--remote",
+        http_remote_needing_a_password,
+    )
+    assert result.exit_code == ExitCode.AUTH, result.stderr
+    assert f"git repository {http_remote_needing_a_password} refused access" in result.stderr
+    assert "check your git credentials" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert snapshot(pinned_env) == before

@@ -38,8 +38,7 @@ def test_layers_apply_lowest_to_highest(tmp_path: Path) -> None:
     paths = _paths(
         tmp_path,
         '[githost]\nremote = "ssh://git@file.example/{name}.git"\n'
-        '[new]\ntemplate = "service-file"\n'
-        '[templates]\nservice-python = "https://git.example/scaffolds/service-python.git"\n',
+        '[new]\ntemplate = "service-file"\n',
     )
     organisation = {
         "githost": {"remote": "ssh://git@org.example/{name}.git"},
@@ -50,9 +49,6 @@ def test_layers_apply_lowest_to_highest(tmp_path: Path) -> None:
     assert settings.catalog_url == "https://org"
     assert settings.githost_remote == "ssh://git@file.example/{name}.git"
     assert settings.default_template == "service-env"
-    assert settings.template_sources == {
-        "service-python": "https://git.example/scaffolds/service-python.git"
-    }
     assert settings.sources["catalog_url"] == "the platform settings"
     assert settings.sources["githost_remote"] == str(paths.config_file)
     assert settings.sources["default_template"] == "$PAVED_TEMPLATE"
@@ -64,7 +60,7 @@ def test_layers_apply_lowest_to_highest(tmp_path: Path) -> None:
         ("[githost\nremote=1", "is not valid TOML"),
         ("[githost]\nremoet = 'x'\n", "unknown setting 'githost.remoet'"),
         ("[githost]\nremote = 3\n", "must be a string"),
-        ("templates = 'x'\n", "must map scaffold names to git URLs"),
+        ("[templates]\nservice-python = 'https://git.example/x.git'\n", "unknown setting"),
     ],
 )
 def test_bad_configuration_is_one_clear_error(tmp_path: Path, toml: str, message: str) -> None:

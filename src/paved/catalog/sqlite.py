@@ -79,7 +79,11 @@ class SqliteCatalog:
 
     def _unavailable(self, exc: BaseException) -> RemoteError:
         reason = str(exc) or type(exc).__name__
-        hint = "try again in a moment" if "locked" in reason else "run 'paved doctor'"
+        hint = (
+            "another paved is writing to it: try again in a moment"
+            if "locked" in reason
+            else "check that the file is readable and writable"
+        )
         return RemoteError(f"catalog {self.location} is unavailable ({reason})", hint=hint)
 
     @contextlib.contextmanager

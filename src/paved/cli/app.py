@@ -21,7 +21,7 @@ app = typer.Typer(
     name="paved",
     help=(
         "The paved road: new services that are secure from the first commit, "
-        "guarded deploys, and a doctor you can script."
+        "pushed and registered in the platform's catalog in one command."
     ),
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -61,6 +61,9 @@ def root(
     ] = False,
 ) -> None:
     """Set up the runtime every command receives."""
+    if verbose and quiet:
+        typer.echo("error: --verbose and --quiet cannot be used together", err=True)
+        raise typer.Exit(int(ExitCode.USAGE))
     runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime.from_process()
     runtime.json = runtime.json or json_output
     runtime.color = runtime.color and not no_color
@@ -71,12 +74,20 @@ def root(
 
 
 def runtime_of(ctx: typer.Context, *, json_output: bool = False) -> Runtime:
-    """The runtime for a command; a command's own ``--json`` turns JSON on too."""
+    """The runtime for a command; a command's own ``--json`` turns JSON on too.
+
+    Reads the settings first, so that a broken configuration file is reported the same way
+    by every command.
+    """
     runtime = ctx.obj
     assert isinstance(runtime, Runtime)
     if json_output and not runtime.json:
         runtime.json = True
         runtime.__dict__.pop("out", None)
+    settings = runtime.settings
+    for field, origin in settings.sources.items():
+        runtime.out.debug(f"setting {field} = {getattr(settings, field)!r} (from {origin})")
+    runtime.out.debug(f"data directory {runtime.paths.data_dir}")
     return runtime
 
 

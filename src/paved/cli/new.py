@@ -124,7 +124,7 @@ def new_service(
     )
     plan = domain.plan_new_service(request, deps)
     if dry_run:
-        result = domain.dry_run(plan)
+        result = domain.dry_run(plan, deps)
         files = plan.files()
         if out.json_mode:
             out.json(domain.describe(result, files=files))
@@ -145,7 +145,9 @@ def new_service(
     if result.status == "unchanged":
         out.info(f"{name} already exists and is complete; nothing to do.")
     else:
-        out.info(f"Done. Next: cd {plan.destination} && paved doctor, then paved deploy --env dev")
+        out.info(
+            f"Done. Next: cd {plan.destination} and read README.md; paved services show {name}"
+        )
 
 
 def _summary(described: dict[str, object]) -> list[tuple[str, object]]:

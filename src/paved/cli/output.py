@@ -90,6 +90,8 @@ class Output:
         )
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
+        for column in table.columns:
+            column.overflow = "fold"  # never cut a URL or a path short
         Console(file=self.stdout, no_color=not self.color, highlight=False).print(table)
 
     def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:

@@ -94,7 +94,7 @@ class Runtime:
     def store(self) -> TemplateStore:
         from paved.scaffold.store import TemplateStore  # noqa: PLC0415
 
-        return TemplateStore(self.paths.templates_dir, self.settings.template_sources)
+        return TemplateStore(self.paths.templates_dir, self.env)
 
     def catalog(self) -> Catalog:
         if self._catalog is None:

@@ -31,7 +31,6 @@ def list_templates(
                         "layer": s.layer.value,
                         "version": s.version,
                         "description": s.description,
-                        "source": runtime.settings.template_sources.get(s.name, "bundled"),
                         "questions": [_question(q) for q in s.questions],
                     }
                     for s in scaffolds

@@ -70,7 +70,8 @@ def render(
         raise RenderError(
             f"scaffold {source.scaffold} could not be fetched from {source.url}"
             f" ({detail[-1] if detail else 'git failed'})",
-            hint="run 'paved doctor' to check the template store",
+            hint="if the template store is damaged, remove the 'templates' folder in the "
+            "paved data directory and run the command again: it is rebuilt",
         ) from exc
     except TemplateSyntaxError as exc:
         where = f"{Path(exc.filename).name}:{exc.lineno}" if exc.filename else f"line {exc.lineno}"

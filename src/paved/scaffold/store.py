@@ -68,9 +68,10 @@ def _digest(root: Path, files: list[Path]) -> str:
 class TemplateStore:
     """Tagged git repositories of the bundled scaffolds, under ``root``."""
 
-    def __init__(self, root: Path, overrides: Mapping[str, str] | None = None) -> None:
+    def __init__(self, root: Path, env: Mapping[str, str] | None = None) -> None:
         self.root = root
-        self.overrides = dict(overrides or {})
+        #: The environment copier's git processes inherit (for GIT_CONFIG_* already set).
+        self.env = dict(env or {})
 
     def repository(self, name: str) -> Path:
         return self.root / f"{name}.git"
@@ -79,21 +80,26 @@ class TemplateStore:
     def stable_url(name: str) -> str:
         return f"{STABLE_URL_PREFIX}{name}.git"
 
-    def rewrite_env(self) -> dict[str, str]:
-        """git config, as environment variables, that maps stable URLs to this store."""
+    def rewrite_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """git config, as environment variables, that maps stable URLs to this store.
+
+        Appended after any ``GIT_CONFIG_*`` entries already in ``env``, never replacing them.
+        """
+        try:
+            count = int(env.get("GIT_CONFIG_COUNT", "0"))
+        except ValueError:
+            count = 0
         return {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": f"url.{self.root.as_posix()}/.insteadOf",
-            "GIT_CONFIG_VALUE_0": STABLE_URL_PREFIX,
+            "GIT_CONFIG_COUNT": str(count + 1),
+            f"GIT_CONFIG_KEY_{count}": f"url.{self.root.as_posix()}/.insteadOf",
+            f"GIT_CONFIG_VALUE_{count}": STABLE_URL_PREFIX,
         }
 
     def source(self, scaffold: Scaffold) -> TemplateSource:
         """The git source of ``scaffold``, storing its bundled version first if needed."""
-        if override := self.overrides.get(scaffold.name):
-            return TemplateSource(scaffold.name, override, None, {})
         tag = self.ensure(scaffold)
         return TemplateSource(
-            scaffold.name, self.stable_url(scaffold.name), tag, self.rewrite_env()
+            scaffold.name, self.stable_url(scaffold.name), tag, self.rewrite_env(self.env)
         )
 
     def ensure(self, scaffold: Scaffold) -> str:

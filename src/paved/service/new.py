@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from paved.catalog import Catalog
-from paved.errors import ConflictError, InputError, PavedError, RemoteError, StepFailed
-from paved.gitcmd import Git, GitError
+from paved.errors import ConflictError, InputError, PavedError, StepFailed
+from paved.gitcmd import Git
 from paved.githost import GitHost
 from paved.locks import file_lock
 from paved.models import LayerRef, Service
@@ -134,11 +134,13 @@ class NewServiceResult:
     layers: tuple[LayerRef, ...]
     commit: str | None
     service: Service | None
+    #: With --dry-run: nothing was done, the steps say what would be.
+    planned: bool = False
 
     @property
     def status(self) -> str:
         statuses = {outcome.status for outcome in self.steps}
-        if statuses <= {"planned", "skipped"}:
+        if self.planned:
             return "planned"
         if "done" not in statuses:
             return "unchanged"
@@ -322,7 +324,7 @@ def _check_catalog_free(plan: NewServicePlan, catalog: Catalog) -> None:
 def _clean_stale_temp(parent: Path, name: str) -> None:
     if not parent.is_dir():
         return
-    for leftover in parent.glob(f"{_TEMP_PREFIX}{name}-*"):
+    for leftover in parent.glob(f"{_TEMP_PREFIX}{name}.*"):
         shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -351,15 +353,14 @@ def _render(plan: NewServicePlan, deps: NewServiceDeps) -> str:
     made = _make_parents(destination)
     _clean_stale_temp(destination.parent, plan.request.name)
     staging = Path(
-        tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{plan.request.name}-", dir=destination.parent)
+        # "." cannot appear in a name, so one service's leftovers never match another's
+        tempfile.mkdtemp(prefix=f"{_TEMP_PREFIX}{plan.request.name}.", dir=destination.parent)
     )
     try:
         staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the service is not
         for scaffold, answers in ((plan.app, plan.app_answers), (plan.road, plan.road_answers)):
-            deps.progress(
-                f"rendering {scaffold.layer.value} layer {scaffold.name} {scaffold.version}"
-            )
             source = deps.store.source(scaffold)
+            deps.progress(f"rendering {scaffold.layer.value} layer {scaffold.name} {source.ref}")
             render(source, staging, answers, cache_dir=deps.cache_dir / "copier")
         staging.rename(destination)  # one rename: the folder is absent or whole
     except BaseException:
@@ -422,16 +423,8 @@ def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
         )
     if refs:
         raise ConflictError(f"repository {plan.repository} is not empty")
-    try:
-        target = (
-            "origin" if git("remote", "get-url", "origin") == plan.repository else plan.repository
-        )
-        git("push", "--quiet", "--set-upstream", target, "main:main")
-    except GitError as exc:
-        raise RemoteError(
-            f"push to {plan.repository} failed ({exc.message.removeprefix('git push failed: ')})",
-            hint="check the remote and your git credentials, then run the same command again",
-        ) from exc
+    target = "origin" if git("remote", "get-url", "origin") == plan.repository else plan.repository
+    git.push(plan.repository, "--set-upstream", target, "main:main")
     return "done"
 
 
@@ -485,16 +478,34 @@ def create_service(plan: NewServicePlan, deps: NewServiceDeps) -> NewServiceResu
     return NewServiceResult(plan, tuple(outcomes), layers, head, service)
 
 
-def dry_run(plan: NewServicePlan) -> NewServiceResult:
-    """The result :func:`create_service` would give, with every step ``planned``."""
+def dry_run(plan: NewServicePlan, deps: NewServiceDeps) -> NewServiceResult:
+    """What :func:`create_service` would do: each step ``planned`` or ``already done``.
+
+    Looks at the same state the real run looks at, and writes nothing anywhere.
+    """
     request = plan.request
+    head = None
+    if plan.resuming and (plan.destination / ".git").exists():
+        head = Git(plan.destination).head()
+    pushed = False
+    if request.push and head is not None:
+        main = Git().remote_refs(plan.repository).get("refs/heads/main")
+        pushed = main is not None and (
+            main == head or Git(plan.destination).is_ancestor(main, head)
+        )
+    service = deps.catalog().get(request.name) if request.register else None
+
+    def state(done: bool, wanted: bool = True) -> str:
+        return "skipped" if not wanted else "already done" if done else "planned"
+
     outcomes = (
-        StepOutcome(Step.RENDER, "already done" if plan.resuming else "planned"),
-        StepOutcome(Step.COMMIT, "planned"),
-        StepOutcome(Step.PUSH, "planned" if request.push else "skipped"),
-        StepOutcome(Step.REGISTER, "planned" if request.register else "skipped"),
+        StepOutcome(Step.RENDER, state(plan.resuming)),
+        StepOutcome(Step.COMMIT, state(head is not None)),
+        StepOutcome(Step.PUSH, state(pushed, request.push)),
+        StepOutcome(Step.REGISTER, state(service is not None, request.register)),
     )
-    return NewServiceResult(plan, outcomes, plan.layers, None, None)
+    layers = _recorded_layers(plan) if plan.resuming else plan.layers
+    return NewServiceResult(plan, outcomes, layers, head, service, planned=True)
 
 
 def describe(result: NewServiceResult, *, files: list[str] | None = None) -> dict[str, Any]:
