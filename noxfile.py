@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -48,6 +52,16 @@ def tests(session: nox.Session) -> None:
 # Each session renders the sample services with paved itself (tests/validators/).
 
 
+def _uv() -> str:
+    """The uv binary nox itself uses (installed beside it), else one on PATH."""
+    try:
+        from uv import find_uv_bin  # noqa: PLC0415
+
+        return str(find_uv_bin())
+    except ImportError:
+        return shutil.which("uv") or "uv"
+
+
 def _samples(session: nox.Session) -> str:
     """Render the samples into a folder of this session's own; return it."""
     folder = f"build/samples/{session.name}"
@@ -81,10 +95,30 @@ def validate_container(session: nox.Session) -> None:
 
 @nox.session(name="validate-checkov")
 def validate_checkov(session: nox.Session) -> None:
-    """checkov over everything it understands, offline."""
-    session.install("checkov")
+    """checkov over everything it understands, offline.
+
+    checkov gets a virtualenv of its own inside the session: its bc-python-hcl2 and paved's
+    python-hcl2 install the same ``hcl2`` package, so they cannot share one.
+    """
     samples = _samples(session)
-    session.run("python", "tests/validators/check_checkov.py", samples)
+    tool = Path(session.create_tmp()) / "checkov"
+    session.run(_uv(), "venv", "--quiet", "--allow-existing", str(tool), external=True)
+    session.run(
+        _uv(),
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(tool / "bin/python"),
+        "checkov",
+        external=True,
+    )
+    session.run(
+        "python",
+        "tests/validators/check_checkov.py",
+        samples,
+        env={"PATH": f"{tool / 'bin'}{os.pathsep}{os.environ['PATH']}"},
+    )
 
 
 @nox.session(name="validate-iam")

@@ -2,9 +2,9 @@
 
     python tests/validators/check_checkov.py SAMPLES
 
-One checkov run per sample (it takes 7-10 s to start): the sample itself for the Dockerfile, CI,
-Terraform and secrets, plus each Kubernetes overlay as ``kubectl kustomize`` renders it (checkov
-does not apply kustomize patches, so the raw ``k8s/`` folder is skipped). Offline:
+Two checkov runs per sample (each takes 7-10 s to start): the sample itself for the Dockerfile,
+CI, Terraform and secrets, then each Kubernetes overlay as ``kubectl kustomize`` renders it
+(checkov does not apply kustomize patches, so the raw ``k8s/`` folder is skipped). Offline:
 ``--skip-download`` and no update check. Every failed check and parsing error is a problem,
 whichever file it is in; skips written in the scaffold files with a reason are allowed.
 """
@@ -69,34 +69,52 @@ def describe(check: dict, sample: Path, rendered: str) -> str:
     return f"{where}:{lines}: {check['check_id']} {check['resource']}: {check['check_name']}"
 
 
+def run_checkov(target: Path, frameworks: list[str], *extra: str) -> tuple[list[dict], str]:
+    """One checkov run over ``target``: its reports, or an error message."""
+    done = subprocess.run(
+        [tool("checkov"), "-d", str(target), "--framework", *frameworks, *extra,
+         "--skip-download", "--quiet", "--compact", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
+    )  # fmt: skip
+    try:
+        found = reports(done.stdout)
+    except json.JSONDecodeError:
+        return [], f"checkov exited {done.returncode}: {done.stderr.strip()[-2000:]}"
+    if done.returncode not in (0, 1):
+        return found, f"checkov exited {done.returncode}: {done.stderr.strip()[-2000:]}"
+    return found, ""
+
+
 def check_sample(sample: Path) -> list[str]:
-    with tempfile.TemporaryDirectory(prefix="checkov-rendered-") as rendered:
+    ci = "github_actions" if (sample / ".github").is_dir() else "gitlab_ci"
+    # Not under $TMPDIR: nox puts it below .nox/, and checkov skips hidden folders silently.
+    with tempfile.TemporaryDirectory(
+        prefix="checkov-rendered-", dir=sample.parent.parent
+    ) as rendered:
         problems = render_overlays(sample, Path(rendered))
-        done = subprocess.run(
-            [tool("checkov"), "-d", str(sample), "-d", rendered, "--framework", *FRAMEWORKS,
-             "--skip-path", "k8s/", "--skip-download", "--quiet", "--compact", "-o", "json"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
-        )  # fmt: skip
-        try:
-            found = reports(done.stdout)
-        except json.JSONDecodeError:
-            return [
-                *problems,
-                f"{sample}: checkov exited {done.returncode}: {done.stderr.strip()[-2000:]}",
-            ]
+        # Two runs: checkov reports nothing for a second -d folder of Kubernetes files.
+        runs = [
+            run_checkov(
+                sample, [f for f in FRAMEWORKS if f != "kubernetes"], "--skip-path", "k8s/"
+            ),
+            run_checkov(Path(rendered), ["kubernetes"]),
+        ]
+        found = [report for reports_, _ in runs for report in reports_]
+        problems += [f"{sample}: {error}" for _, error in runs if error]
+        checked = {r.get("check_type"): r.get("summary", {}).get("passed", 0) for r in found}
+        for framework in ("kubernetes", "dockerfile", "terraform", ci):
+            # checkov says nothing, rather than fail, about a file its parser skipped
+            if not checked.get(framework):
+                problems.append(f"{sample}: checkov checked nothing for {framework}")
         for report in found:
             if errors := report.get("summary", {}).get("parsing_errors", 0):
                 problems.append(f"{sample}: {report.get('check_type')}: {errors} parsing error(s)")
             for check in report.get("results", {}).get("failed_checks", []):
                 line = describe(check, sample, rendered)
-                if line not in problems:  # a report can repeat under each -d folder
+                if line not in problems:
                     problems.append(line)
-        if done.returncode not in (0, 1) or (done.returncode == 1 and not problems):
-            problems.append(
-                f"{sample}: checkov exited {done.returncode}: {done.stderr.strip()[-2000:]}"
-            )
     return problems
 
 
