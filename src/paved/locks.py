@@ -15,12 +15,13 @@ def file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if needed) for the ``with`` block.
 
     The lock is the kernel's: it is released when the process ends, however it ends, so a
-    killed run never leaves a stale lock behind.
+    killed run never leaves a stale lock behind. It is a POSIX record lock (``lockf``), which
+    a forked child does not inherit: a helper process never keeps it after its parent died.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        fcntl.lockf(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            fcntl.lockf(handle.fileno(), fcntl.LOCK_UN)

@@ -1,17 +1,17 @@
 """The root command: global options, the runtime, and the one place errors become exit codes."""
 
-from __future__ import annotations
-
 import functools
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from paved import __version__
-from paved.cli.runtime import Runtime
 from paved.errors import ExitCode, PavedError
+
+if TYPE_CHECKING:
+    from paved.cli.runtime import Runtime
 
 __all__ = ["app", "handle_errors", "main", "runtime_of"]
 
@@ -64,6 +64,8 @@ def root(
     if verbose and quiet:
         typer.echo("error: --verbose and --quiet cannot be used together", err=True)
         raise typer.Exit(int(ExitCode.USAGE))
+    from paved.cli.runtime import Runtime  # noqa: PLC0415 - not needed for --version or --help
+
     runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime.from_process()
     runtime.json = runtime.json or json_output
     runtime.color = runtime.color and not no_color
@@ -73,14 +75,13 @@ def root(
     ctx.call_on_close(runtime.close)
 
 
-def runtime_of(ctx: typer.Context, *, json_output: bool = False) -> Runtime:
+def runtime_of(ctx: typer.Context, *, json_output: bool = False) -> "Runtime":
     """The runtime for a command; a command's own ``--json`` turns JSON on too.
 
     Reads the settings first, so that a broken configuration file is reported the same way
     by every command.
     """
-    runtime = ctx.obj
-    assert isinstance(runtime, Runtime)
+    runtime: Runtime = ctx.obj
     if json_output and not runtime.json:
         runtime.json = True
         runtime.__dict__.pop("out", None)

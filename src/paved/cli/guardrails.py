@@ -1,7 +1,5 @@
 """``paved guardrails``: the rule catalogue, and the rules over one service (for CI)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``paved new service``: one command from nothing to a pushed, registered service."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
@@ -122,6 +120,10 @@ def new_service(
         clock=runtime.clock,
         progress=out.progress,
     )
+    if not dry_run:
+        from paved.scaffold.engine import preload  # noqa: PLC0415
+
+        preload()
     plan = domain.plan_new_service(request, deps)
     if dry_run:
         result = domain.dry_run(plan, deps)

@@ -1,7 +1,5 @@
 """``paved services``: read the catalog."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``paved templates``: the scaffolds paved offers."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

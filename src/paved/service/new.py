@@ -254,8 +254,8 @@ def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewSer
         "description": request.description or f"The {request.name} service.",
     }
     destination = (deps.cwd / (request.destination or Path(request.name))).absolute()
-    resuming = _check_destination(destination, request.name, request.owner, road)
     Git().identity()
+    resuming = False  # set by _check_free
 
     githost = deps.githost() if request.push else None
     repository = (
@@ -275,8 +275,17 @@ def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewSer
         repository=repository,
         resuming=resuming,
     )
-    _check_remote_free(plan, githost)
-    if request.register:
+    return _check_free(plan, deps)
+
+
+def _check_free(plan: NewServicePlan, deps: NewServiceDeps) -> NewServicePlan:
+    """Check what another paved may change at any moment: the folder, remote and catalog."""
+    resuming = _check_destination(
+        plan.destination, plan.request.name, plan.request.owner, plan.road
+    )
+    plan = dataclasses.replace(plan, resuming=resuming)
+    _check_remote_free(plan, deps.githost() if plan.request.push else None)
+    if plan.request.register:
         _check_catalog_free(plan, deps.catalog())
     return plan
 
@@ -345,7 +354,7 @@ def _make_parents(path: Path) -> list[Path]:
 
 
 def _render(plan: NewServicePlan, deps: NewServiceDeps) -> str:
-    from paved.scaffold.engine import render  # noqa: PLC0415 - imports copier
+    from paved.scaffold.engine import render_layers  # noqa: PLC0415 - imports copier
 
     destination = plan.destination
     if plan.resuming:
@@ -358,10 +367,12 @@ def _render(plan: NewServicePlan, deps: NewServiceDeps) -> str:
     )
     try:
         staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the service is not
+        jobs = []
         for scaffold, answers in ((plan.app, plan.app_answers), (plan.road, plan.road_answers)):
             source = deps.store.source(scaffold)
             deps.progress(f"rendering {scaffold.layer.value} layer {scaffold.name} {source.ref}")
-            render(source, staging, answers, cache_dir=deps.cache_dir / "copier")
+            jobs.append((source, answers))
+        render_layers(jobs, staging, cache_dir=deps.cache_dir / "copier")
         staging.rename(destination)  # one rename: the folder is absent or whole
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -388,8 +399,7 @@ def _commit(plan: NewServicePlan, layers: tuple[LayerRef, ...]) -> tuple[str, st
     git = Git(plan.destination)
     if not (plan.destination / ".git").exists():
         git("init", "--quiet", "--initial-branch=main")
-    head = git.head()
-    if head is not None:
+    elif (head := git.head()) is not None:
         return "already done", head
     git("add", "--all")
     described = "\n".join(f"{ref.layer} layer: {ref.scaffold} {ref.version}" for ref in layers)
@@ -407,23 +417,28 @@ def _commit(plan: NewServicePlan, layers: tuple[LayerRef, ...]) -> tuple[str, st
 
 def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
     git = Git(plan.destination)
+    created = False
     if plan.request.remote is None:
-        deps.githost().create(plan.request.name)
+        host = deps.githost()
+        created = host.exists(plan.request.name) is False
+        host.create(plan.request.name)
     origin = git("remote", "get-url", "origin", check=False)
     if not origin:
         git("remote", "add", "origin", plan.repository)
-    refs = git.remote_refs(plan.repository)
-    main = refs.get("refs/heads/main")
-    if main is not None:
-        if main == head or git.is_ancestor(main, head):
-            return "already done"
-        raise ConflictError(
-            f"repository {plan.repository} has a main branch that is not this service's",
-            hint="point --remote at an empty repository",
-        )
-    if refs:
-        raise ConflictError(f"repository {plan.repository} is not empty")
-    target = "origin" if git("remote", "get-url", "origin") == plan.repository else plan.repository
+        origin = plan.repository
+    if not created:  # a repository made just now is empty: nothing to look at
+        refs = git.remote_refs(plan.repository)
+        main = refs.get("refs/heads/main")
+        if main is not None:
+            if main == head or git.is_ancestor(main, head):
+                return "already done"
+            raise ConflictError(
+                f"repository {plan.repository} has a main branch that is not this service's",
+                hint="point --remote at an empty repository",
+            )
+        if refs:
+            raise ConflictError(f"repository {plan.repository} is not empty")
+    target = "origin" if origin == plan.repository else plan.repository
     git.push(plan.repository, "--set-upstream", target, "main:main")
     return "done"
 
@@ -449,7 +464,7 @@ def create_service(plan: NewServicePlan, deps: NewServiceDeps) -> NewServiceResu
     request = plan.request
     with file_lock(deps.locks_dir / f"service-{request.name}.lock"):
         # Another run may have finished while this one waited: check again under the lock.
-        plan = plan_new_service(request, deps)
+        plan = _check_free(plan, deps)
         outcomes: list[StepOutcome] = []
         service: Service | None = None
 
