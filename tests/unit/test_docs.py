@@ -1,0 +1,33 @@
+"""The documented contracts match the code: the exit-code table and the JSON shapes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import pytest
+
+from paved.errors import ExitCode
+from tests.helpers import REPO_ROOT
+
+DOCS = REPO_ROOT / "docs"
+
+
+def test_the_exit_code_table_lists_exactly_the_codes_of_the_code() -> None:
+    rows = re.findall(r"^\| (\d+) \| `([A-Z_]+)` \|", (DOCS / "exit-codes.md").read_text(), re.M)
+    assert [(int(code), name) for code, name in rows] == [(c.value, c.name) for c in ExitCode]
+
+
+@pytest.mark.parametrize("schema", sorted(p.name for p in (DOCS / "schemas").glob("*.json")))
+def test_every_schema_is_a_valid_json_schema(schema: str) -> None:
+    jsonschema.Draft202012Validator.check_schema(
+        json.loads((DOCS / "schemas" / schema).read_text())
+    )
+
+
+def test_templates_list_json_follows_its_schema(paved) -> None:
+    schema = json.loads((DOCS / "schemas" / "templates.schema.json").read_text())
+    data = json.loads(paved("templates", "list", "--json").stdout)
+    jsonschema.validate(data, schema)
+    assert {t["name"] for t in data["templates"]} == {"service-python", "paved-road"}
