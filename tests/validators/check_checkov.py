@@ -13,20 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from _common import check_all, tool
+
 FRAMEWORKS = ["kubernetes", "dockerfile", "github_actions", "gitlab_ci", "terraform", "secrets"]
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        sys.exit(f"{name} is not installed")
-    return path
 
 
 def render_overlays(sample: Path, into: Path) -> list[str]:
@@ -119,15 +113,7 @@ def check_sample(sample: Path) -> list[str]:
 
 
 def main(samples: Path) -> int:
-    problems = []
-    for sample in sorted(samples.iterdir()):
-        found = check_sample(sample)
-        print(f"checked {sample}: {len(found)} problem(s)", file=sys.stderr)
-        problems += found
-    for problem in problems:
-        print(problem)
-    print(f"checkov: {len(problems)} problem(s)", file=sys.stderr)
-    return 1 if problems else 0
+    return check_all("checkov", samples, check_sample)
 
 
 if __name__ == "__main__":

@@ -15,19 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _common import run, samples_in
+
 TOOLS = ("zizmor", "actionlint", "shellcheck", "check-jsonschema")
-
-
-def run(label: str, argv: list[str]) -> bool:
-    """Run one tool; print its output and return True when it found nothing."""
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode == 0:
-        print(f"ok    {label}")
-        return True
-    print(f"FAIL  {label} (exit {done.returncode})")
-    for line in (done.stdout + done.stderr).strip().splitlines():
-        print(f"      {line}")
-    return False
 
 
 def check_github(sample: Path, workflows: Path) -> bool:
@@ -69,10 +59,7 @@ def main(samples: Path) -> int:
         lines = [line for line in out.stdout.splitlines() if any(c.isdigit() for c in line)]
         print(f"tool  {tool}: {lines[0].strip() if lines else out.stdout.strip()}")
     ok = True
-    found = sorted(p for p in samples.iterdir() if p.is_dir())
-    if not found:
-        print(f"FAIL  no samples under {samples}")
-        return 1
+    found = samples_in(samples)
     for sample in found:
         workflows = sample / ".github" / "workflows"
         pipeline = sample / ".gitlab-ci.yml"

@@ -22,23 +22,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import yaml
+from _common import run, samples_in
 
 NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 TAG = re.compile(r"^[a-z0-9:+#]+(\-[a-z0-9:+#]+)*$")
 TOOLS = ("yamllint", "terraform", "check-jsonschema")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-def run(label: str, argv: list[str], env: dict[str, str] | None = None) -> bool:
-    """Run one tool; print its output and return True when it found nothing."""
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
-    if done.returncode == 0:
-        print(f"ok    {label}")
-        return True
-    print(f"FAIL  {label} (exit {done.returncode})")
-    for line in (done.stdout + done.stderr).strip().splitlines():
-        print(f"      {line}")
-    return False
 
 
 def key_problem(key: object) -> str | None:
@@ -165,10 +154,7 @@ def main(samples: Path) -> int:
         argv = [tool, "version" if tool == "terraform" else "--version"]
         out = subprocess.run(argv, capture_output=True, text=True, check=False).stdout
         print(f"tool  {out.strip().splitlines()[0] if out.strip() else argv[0]}")
-    found = sorted(p for p in samples.iterdir() if p.is_dir())
-    if not found:
-        print(f"FAIL  no samples under {samples}")
-        return 1
+    found = samples_in(samples)
     ok = True
     for sample in found:
         ok &= check_sample(sample)

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from _common import check_all
 
 ANSWERS = ".copier-answers.road.yml"
 TRUST_CONFIG = "iam/parliament-trust-policy.yaml"
@@ -176,11 +177,7 @@ def check_sample(sample: Path) -> list[str]:
 
 
 def main(samples: Path) -> int:
-    problems = [problem for sample in sorted(samples.iterdir()) for problem in check_sample(sample)]
-    for problem in problems:
-        print(problem)
-    print(f"iam: {len(problems)} problem(s)", file=sys.stderr)
-    return 1 if problems else 0
+    return check_all("iam", samples, check_sample)
 
 
 if __name__ == "__main__":

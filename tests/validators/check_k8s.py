@@ -11,22 +11,15 @@ has no Ingress (or an internal one has one).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+from _common import check_all, tool
 
 KUBERNETES_VERSION = "1.31"
 ANSWERS = ".copier-answers.road.yml"
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        sys.exit(f"{name} is not installed")
-    return path
 
 
 def check_overlay(overlay: Path, public: bool) -> list[str]:
@@ -69,11 +62,7 @@ def check_sample(sample: Path) -> list[str]:
 
 
 def main(samples: Path) -> int:
-    problems = [problem for sample in sorted(samples.iterdir()) for problem in check_sample(sample)]
-    for problem in problems:
-        print(problem)
-    print(f"kubernetes: {len(problems)} problem(s)", file=sys.stderr)
-    return 1 if problems else 0
+    return check_all("kubernetes", samples, check_sample)
 
 
 if __name__ == "__main__":
