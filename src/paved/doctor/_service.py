@@ -1,0 +1,461 @@
+"""Service checks: is this service repository healthy, registered and still on the road?"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs
+from paved.doctor._model import Outcome, Skip
+from paved.errors import InputError
+
+if TYPE_CHECKING:
+    from paved.scaffold.store import TemplateSource
+
+__all__ = [
+    "check_catalog_info",
+    "check_conflicts",
+    "check_content_drift",
+    "check_guardrails",
+    "check_registered",
+    "check_uncommitted",
+    "check_unpushed",
+    "check_version_drift",
+    "conflict_markers",
+    "fix_registered",
+    "version_key",
+]
+
+#: Backstage's rule for metadata.name: 1-63 characters of [a-zA-Z0-9-_.], alphanumeric ends.
+_BACKSTAGE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
+_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".terraform", ".tox",
+              ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}  # fmt: skip
+_MAX_TEXT = 1_000_000
+_MAX_DETAILS = 50
+
+
+def _limit(lines: list[str]) -> tuple[str, ...]:
+    if len(lines) <= _MAX_DETAILS:
+        return tuple(lines)
+    return (*lines[:_MAX_DETAILS], f"... and {len(lines) - _MAX_DETAILS} more")
+
+
+def _name_and_owner(inputs: Inputs) -> tuple[str, str]:
+    answers = inputs.answers(ROAD_ANSWERS)
+    return str(answers.get("service_name", "")), str(answers.get("owner", ""))
+
+
+# -- catalog-info.yaml -------------------------------------------------------------------
+
+
+def _catalog_info_problems(doc: Any, name: str) -> list[str]:
+    if not isinstance(doc, dict):
+        return ["the file does not hold a YAML mapping"]
+    problems = []
+    if doc.get("apiVersion") != "backstage.io/v1alpha1":
+        problems.append(f"apiVersion is {doc.get('apiVersion')!r}, not 'backstage.io/v1alpha1'")
+    if doc.get("kind") != "Component":
+        problems.append(f"kind is {doc.get('kind')!r}, not 'Component'")
+    metadata: dict[str, Any] = doc["metadata"] if isinstance(doc.get("metadata"), dict) else {}
+    entity = metadata.get("name")
+    if not isinstance(entity, str) or not _BACKSTAGE_NAME.match(entity):
+        problems.append(f"metadata.name {entity!r} is not a valid Backstage entity name")
+    elif entity != name:
+        problems.append(f"metadata.name is '{entity}', not the service name '{name}'")
+    spec: dict[str, Any] = doc["spec"] if isinstance(doc.get("spec"), dict) else {}
+    for key in ("owner", "type", "lifecycle"):
+        value = spec.get(key)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"spec.{key} is missing")
+    return problems
+
+
+def check_catalog_info(inputs: Inputs) -> Outcome:
+    root = inputs.need_service()
+    name, _ = _name_and_owner(inputs)
+    path = root / "catalog-info.yaml"
+    fix = "restore the road layer's catalog-info.yaml (git log -p -- catalog-info.yaml)"
+    try:
+        docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+    except FileNotFoundError:
+        return Outcome("fail", f"catalog-info.yaml is missing in {root}", fix=fix)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return Outcome("fail", f"catalog-info.yaml cannot be read ({first})", fix=fix)
+    component = next(
+        (d for d in docs if isinstance(d, dict) and d.get("kind") == "Component"),
+        docs[0] if docs else None,
+    )
+    problems = _catalog_info_problems(component, name)
+    if problems:
+        return Outcome(
+            "fail",
+            f"catalog-info.yaml is not a valid catalog entry for '{name}'",
+            fix="correct the fields listed (docs/doctor.md#servicecatalog-info)",
+            details=tuple(problems),
+        )
+    assert isinstance(component, dict)
+    owner = component["spec"]["owner"]
+    return Outcome("ok", f"catalog-info.yaml describes Component '{name}' owned by {owner}")
+
+
+# -- the catalog -------------------------------------------------------------------------
+
+
+def check_registered(inputs: Inputs) -> Outcome:
+    inputs.need_service()
+    settings = inputs.need_settings()
+    if settings.catalog_url:
+        raise Skip("the platform catalog client is not available in this version (see env.catalog)")
+    name, owner = _name_and_owner(inputs)
+    catalog = inputs.catalog()
+    service = catalog.get(name)
+    if service is None:
+        return Outcome(
+            "fail",
+            f"service '{name}' is not registered in the catalog {catalog.location}",
+            fix="paved doctor --fix registers it",
+        )
+    if service.owner != owner:
+        return Outcome(
+            "fail",
+            f"service '{name}' is registered with owner '{service.owner}', but its answers "
+            f"say '{owner}'",
+            fix="agree on one owner: correct the catalog entry or the 'owner' answer "
+            f"in {ROAD_ANSWERS}",
+        )
+    return Outcome("ok", f"service '{name}' is registered (owner {owner}, {service.repository})")
+
+
+def _scaffold_of(answers: dict[str, Any]) -> str:
+    src = str(answers.get("_src_path", ""))
+    return src.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+
+
+def _layers(inputs: Inputs) -> list[tuple[str, str, str, str]]:
+    """(layer, answers file, scaffold, recorded version) of each layer the service has."""
+    root = inputs.need_service()
+    found = []
+    for layer, filename in (("app", APP_ANSWERS), ("road", ROAD_ANSWERS)):
+        if (root / filename).is_file():
+            answers = inputs.answers(filename)
+            found.append((layer, filename, _scaffold_of(answers), str(answers.get("_commit", ""))))
+    return found
+
+
+def fix_registered(inputs: Inputs) -> list[str]:
+    import datetime as dt  # noqa: PLC0415
+
+    from paved.models import LayerRef, Service  # noqa: PLC0415
+
+    root = inputs.need_service()
+    settings = inputs.need_settings()
+    if settings.catalog_url:
+        return []
+    name, owner = _name_and_owner(inputs)
+    catalog = inputs.catalog()
+    if catalog.get(name) is not None:
+        return []
+    origin = ""
+    if inputs.git_path is not None and (root / ".git").exists():
+        origin = inputs.git(root)("remote", "get-url", "origin", check=False)
+    repository = origin or root.as_uri()
+    description = str(inputs.answers(ROAD_ANSWERS).get("description", ""))
+    layers = tuple(
+        LayerRef(layer, scaffold, version) for layer, _, scaffold, version in _layers(inputs)
+    )
+    service = Service(
+        name=name,
+        owner=owner,
+        description=description,
+        repository=repository,
+        layers=layers,
+        created_at=inputs.clock().astimezone(dt.UTC).replace(microsecond=0),
+    )
+    catalog.register(service)
+    return [
+        f"registered service '{name}' (owner {owner}, repository {repository}) "
+        f"in the catalog {catalog.location}"
+    ]
+
+
+# -- version drift -----------------------------------------------------------------------
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key for versions like ``0.2.0``; a local ``+TREE`` suffix is ignored."""
+    base = version.split("+", 1)[0]
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.-]", base))
+
+
+def check_version_drift(inputs: Inputs) -> Outcome:
+    layers = _layers(inputs)
+    registry = inputs.registry()
+    current, behind, ahead, unknown = [], [], [], []
+    for layer, _, scaffold_name, recorded in layers:
+        try:
+            bundled = registry.get(scaffold_name).version
+        except InputError:
+            unknown.append(f"{layer} layer {scaffold_name} {recorded}: not bundled with this paved")
+            continue
+        label = f"{layer} layer {scaffold_name} {recorded}"
+        if not recorded:
+            unknown.append(f"{layer} layer {scaffold_name}: no _commit recorded")
+        elif version_key(recorded) < version_key(bundled):
+            behind.append(f"{label}: {bundled} is the newest")
+        elif version_key(recorded) > version_key(bundled):
+            ahead.append(f"{label}: newer than this paved's {bundled}")
+        else:
+            current.append(label)
+    if behind:
+        return Outcome(
+            "warn",
+            f"{len(behind)} layer(s) behind the newest scaffold version",
+            fix="'paved update' is not available in this version yet: the newest versions are "
+            "listed below; 'paved templates list' shows them too",
+            details=tuple(behind + ahead + unknown),
+        )
+    if ahead:
+        return Outcome(
+            "warn",
+            f"{len(ahead)} layer(s) made by a newer paved",
+            fix="upgrade paved to work on this service",
+            details=tuple(ahead + unknown),
+        )
+    if not current:
+        raise Skip("no layer of this service comes from a bundled scaffold")
+    return Outcome("ok", "; ".join(current) + ": the newest", details=tuple(unknown))
+
+
+# -- content drift -----------------------------------------------------------------------
+
+
+def _files(root: Path) -> Iterator[str]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            yield Path(dirpath, name).relative_to(root).as_posix()
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _render_digests(
+    inputs: Inputs, source: TemplateSource, commit: str, answers: dict[str, Any]
+) -> dict[str, str]:
+    """``{path: sha256}`` of every file the road layer renders with ``answers``.
+
+    The render of one scaffold commit with the same answers is always the same, so its
+    digests are kept in the cache folder: a second ``paved doctor`` skips copier entirely.
+    """
+    from paved import __version__  # noqa: PLC0415
+
+    key = _digest(
+        json.dumps(
+            [__version__, source.scaffold, commit, answers], sort_keys=True, default=str
+        ).encode()
+    )
+    cached = inputs.paths.cache_dir / "doctor" / "renders" / f"{key}.json"
+    try:
+        found = json.loads(cached.read_text(encoding="utf-8"))
+        if isinstance(found, dict):
+            return {str(k): str(v) for k, v in found.items()}
+    except (OSError, ValueError):
+        pass
+    tmp = Path(tempfile.mkdtemp(prefix="paved-doctor-"))
+    try:
+        rendered = tmp / "road"
+        inputs.render(source, rendered, answers)
+        digests = {
+            rel: _digest((rendered / rel).read_bytes())
+            for rel in _files(rendered)
+            if rel != ROAD_ANSWERS
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(digests, sort_keys=True), encoding="utf-8")
+        partial.replace(cached)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return digests
+
+
+def check_content_drift(inputs: Inputs) -> Outcome:
+    from paved.scaffold.store import STABLE_URL_PREFIX, TemplateSource  # noqa: PLC0415
+
+    root = inputs.need_service()
+    inputs.need_git()
+    answers = inputs.answers(ROAD_ANSWERS)
+    src, version = str(answers.get("_src_path", "")), str(answers.get("_commit", ""))
+    name = _scaffold_of(answers)
+    if not src.startswith(STABLE_URL_PREFIX) or not version:
+        raise Skip(f"the road layer comes from {src or 'an unknown source'}, not the store")
+    store = inputs.store()
+    repo = store.repository(name)
+    commit = repo.is_dir() and inputs.git(repo, {"GIT_DIR": str(repo)})(
+        "rev-parse", "--verify", "--quiet", f"refs/tags/{version}^{{commit}}", check=False
+    )
+    if not commit:
+        raise Skip(
+            f"the template store has no {name} {version} to compare with "
+            "(paved doctor --fix builds the bundled versions)"
+        )
+    source = TemplateSource(name, src, version, store.rewrite_env(store.env))
+    data = {key: value for key, value in answers.items() if not key.startswith("_")}
+    drifted = []
+    digests = _render_digests(inputs, source, commit, data)
+    for rel, digest in sorted(digests.items()):
+        mine = root / rel
+        if not mine.is_file():
+            drifted.append(f"deleted: {rel}")
+        elif _digest(mine.read_bytes()) != digest:
+            drifted.append(f"edited: {rel}")
+    if drifted:
+        return Outcome(
+            "warn",
+            f"{len(drifted)} road-layer file(s) differ from {name} {version}",
+            fix="road-layer files belong to the platform team: undo the edits (git diff shows "
+            "them) or propose them for the scaffold; a template update will conflict on them",
+            details=_limit(drifted),
+        )
+    return Outcome("ok", f"all {len(digests)} road-layer files match {name} {version}")
+
+
+# -- conflicts ---------------------------------------------------------------------------
+
+
+def conflict_markers(text: str) -> list[int]:
+    """The line numbers where a complete ``<<<<<<<`` / ``=======`` / ``>>>>>>>`` block starts."""
+    found, start, middle = [], None, False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("<<<<<<< ") or line == "<<<<<<<":
+            start, middle = number, False
+        elif start is not None and line == "=======":
+            middle = True
+        elif start is not None and middle and (line.startswith(">>>>>>> ") or line == ">>>>>>>"):
+            found.append(start)
+            start, middle = None, False
+    return found
+
+
+def _tracked(inputs: Inputs, root: Path) -> list[str]:
+    if inputs.git_path is not None and (root / ".git").exists():
+        out = inputs.git(root)("ls-files", "-z")
+        return [p for p in out.split("\0") if p]
+    return list(_files(root))
+
+
+def check_conflicts(inputs: Inputs) -> Outcome:
+    root = inputs.need_service()
+    problems: list[str] = []
+    for rel in _tracked(inputs, root):
+        path = root / rel
+        try:
+            if not path.is_file() or path.stat().st_size > _MAX_TEXT:
+                continue
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if b"\0" in data[:8192] or b"<<<<<<<" not in data:
+            continue
+        text = data.decode("utf-8", errors="replace")
+        problems.extend(f"{rel}:{line}: conflict markers" for line in conflict_markers(text))
+    problems.extend(f"{rel}: rejected changes" for rel in _files(root) if rel.endswith(".rej"))
+    if problems:
+        return Outcome(
+            "fail",
+            f"{len(problems)} unresolved conflict(s) in {root}",
+            fix="resolve each conflict and delete the .rej files, then commit",
+            details=_limit(problems),
+        )
+    return Outcome("ok", "no conflict markers and no .rej files")
+
+
+# -- git state ---------------------------------------------------------------------------
+
+
+def _repository(inputs: Inputs) -> Path:
+    root = inputs.need_service()
+    inputs.need_git()
+    if not (root / ".git").exists():
+        raise Skip(f"{root} is not a git repository")
+    return root
+
+
+def check_uncommitted(inputs: Inputs) -> Outcome:
+    root = _repository(inputs)
+    lines = [line for line in inputs.git(root)("status", "--porcelain").splitlines() if line]
+    if lines:
+        return Outcome(
+            "warn",
+            f"{len(lines)} uncommitted change(s) in {root}",
+            fix="commit them (git add -A && git commit) or stash them (git stash)",
+            details=_limit(lines),
+        )
+    return Outcome("ok", "nothing uncommitted")
+
+
+def check_unpushed(inputs: Inputs) -> Outcome:
+    root = _repository(inputs)
+    git = inputs.git(root)
+    if git.head() is None:
+        return Outcome("warn", f"{root} has no commits yet", fix="git add -A && git commit")
+    branch = git("rev-parse", "--abbrev-ref", "HEAD")
+    if branch == "HEAD":
+        return Outcome("warn", "HEAD is detached: no branch to push", fix="git switch BRANCH")
+    upstream = git("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False)
+    if not upstream:
+        has_origin = bool(git("remote", "get-url", "origin", check=False))
+        return Outcome(
+            "warn",
+            f"branch {branch} has no upstream: its commits are nowhere else",
+            fix=f"git push --set-upstream origin {branch}"
+            if has_origin
+            else f"git remote add origin URL && git push --set-upstream origin {branch}",
+        )
+    ahead = int(git("rev-list", "--count", "@{upstream}..HEAD") or "0")
+    if ahead:
+        return Outcome(
+            "warn", f"{ahead} commit(s) on {branch} not pushed to {upstream}", fix="git push"
+        )
+    return Outcome("ok", f"{branch} is pushed to {upstream}")
+
+
+# -- guardrails --------------------------------------------------------------------------
+
+
+def check_guardrails(inputs: Inputs) -> Outcome:
+    root = inputs.need_service()
+    report = inputs.guardrails(root, inputs.clock().date())
+    details = []
+    for finding in report.findings:
+        line = f"{finding.rule} {finding.location} {finding.message}"
+        if finding.status == "waived" and finding.waiver is not None:
+            waiver = finding.waiver
+            line += f" (waived until {waiver.expires} by {waiver.owner}: {waiver.reason})"
+        elif finding.severity == "warning":
+            line += " (warning)"
+        details.append(line)
+    summary = (
+        f"{len(report.rules)} guardrails: {len(report.errors)} error(s), "
+        f"{len(report.warnings)} warning(s), {len(report.waived)} waived"
+    )
+    fix = "fix each finding (docs/guardrails.md) or waive it in .paved/waivers.yaml"
+    if report.errors:
+        return Outcome("fail", summary, fix=fix, details=tuple(details))
+    if report.warnings:
+        return Outcome("warn", summary, fix=fix, details=tuple(details))
+    return Outcome("ok", summary, details=tuple(details))

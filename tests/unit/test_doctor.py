@@ -1,0 +1,442 @@
+"""The doctor's checks as plain functions, over inputs built by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from paved.config import Paths, Settings
+from paved.doctor import (
+    CHECKS,
+    Check,
+    Inputs,
+    Outcome,
+    Result,
+    Skip,
+    diagnose,
+    exit_status,
+    find_service,
+    run_check,
+    run_checks,
+)
+from paved.doctor import _environment as env
+from paved.doctor import _service as svc
+from paved.errors import InputError, RemoteError
+from paved.gitcmd import GitError, GitIdentityMissing
+from paved.guardrails import Finding, Report, Waiver
+from paved.models import Service
+from paved.scaffold.registry import ScaffoldRegistry
+from paved.scaffold.store import TemplateStore
+from tests.helpers import SCAFFOLDS
+
+NOW = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+class FakeGit:
+    """Answers git commands from a table: ``{args: output}``; an exception is raised."""
+
+    def __init__(self, answers: Mapping[tuple[str, ...], Any], ident: str | None = None) -> None:
+        self.answers = answers
+        self.ident = ident
+
+    def __call__(self, *args: str, check: bool = True, stdin: str | None = None) -> str:
+        answer = self.answers.get(args, "")
+        if isinstance(answer, Exception):
+            if check:
+                raise answer
+            return ""
+        return str(answer)
+
+    def identity(self) -> str:
+        if self.ident is None:
+            raise GitIdentityMissing("git has no identity")
+        return self.ident
+
+    def head(self) -> str | None:
+        return str(self.answers.get(("head",), "")) or None
+
+
+def make_inputs(tmp_path: Path, **overrides: Any) -> Inputs:
+    root = tmp_path / "paved-home"
+    paths = Paths(root / "config", root / "data", root / "cache")
+    git = overrides.pop("git", FakeGit({("--version",): "git version 2.43.0"}, "A <a@b.c>"))
+
+    def nothing(*_args: Any) -> Any:
+        raise AssertionError("not expected to be called")
+
+    values: dict[str, Any] = {
+        "paths": paths,
+        "env": {},
+        "home": tmp_path / "home",
+        "settings": Settings,
+        "catalog": nothing,
+        "registry": lambda: ScaffoldRegistry(SCAFFOLDS),
+        "store": nothing,
+        "clock": lambda: NOW,
+        "which": lambda name: f"/usr/bin/{name}",
+        "python_version": (3, 12, 1),
+        "render": nothing,
+        "guardrails": nothing,
+        "git_factory": lambda _cwd, _env: git,
+    }
+    values.update(overrides)
+    return Inputs(**values)
+
+
+# -- the runner --------------------------------------------------------------------------
+
+
+def _check(run: Any, group: str = "environment") -> Check:
+    return Check("env.test", group, run)  # type: ignore[arg-type]
+
+
+def test_a_check_that_raises_becomes_a_failed_result_naming_it(tmp_path: Path) -> None:
+    def broken(_inputs: Inputs) -> Outcome:
+        raise KeyError("boom")
+
+    result = run_check(_check(broken), make_inputs(tmp_path))
+    assert result == Result(
+        "env.test",
+        "environment",
+        "fail",
+        "check env.test could not run (KeyError: 'boom')",
+        "report this to the platform team with the output of 'paved doctor --json'",
+    )
+
+
+def test_a_paved_error_becomes_a_failed_result_with_its_hint(tmp_path: Path) -> None:
+    def remote(_inputs: Inputs) -> Outcome:
+        raise RemoteError("catalog x is unavailable", hint="try again")
+
+    result = run_check(_check(remote), make_inputs(tmp_path))
+    assert (result.status, result.message, result.fix) == (
+        "fail",
+        "catalog x is unavailable",
+        "try again",
+    )
+
+
+def test_a_skip_carries_its_reason(tmp_path: Path) -> None:
+    def skipped(_inputs: Inputs) -> Outcome:
+        raise Skip("no reason to run")
+
+    assert run_check(_check(skipped), make_inputs(tmp_path)).message == "no reason to run"
+
+
+def test_service_checks_skip_outside_a_service(tmp_path: Path) -> None:
+    result = run_check(_check(lambda _i: Outcome("ok", "x"), "service"), make_inputs(tmp_path))
+    assert (result.status, result.message) == (
+        "skip",
+        "not inside a service repository (use --path)",
+    )
+
+
+def test_every_check_runs_whatever_the_others_do(tmp_path: Path) -> None:
+    def boom(_inputs: Inputs) -> Outcome:
+        raise RuntimeError("first")
+
+    checks = [
+        Check("env.a", "environment", boom),
+        Check("env.b", "environment", lambda _i: Outcome("warn", "b"), slow=True),
+        Check("env.c", "environment", lambda _i: Outcome("ok", "c"), main_thread=True),
+    ]
+    results = run_checks(make_inputs(tmp_path), checks)
+    assert [(r.id, r.status) for r in results] == [
+        ("env.a", "fail"),
+        ("env.b", "warn"),
+        ("env.c", "ok"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [
+        ([], 0),
+        (["ok", "skip"], 0),
+        (["ok", "warn", "skip"], 2),
+        (["warn", "fail"], 1),
+        (["fail"], 1),
+    ],
+)
+def test_exit_status(statuses: list[str], code: int) -> None:
+    results = [Result("env.x", "environment", s, "m") for s in statuses]  # type: ignore[arg-type]
+    assert exit_status(results) == code
+
+
+def test_check_ids_are_unique_and_grouped() -> None:
+    ids = [c.id for c in CHECKS]
+    assert len(ids) == len(set(ids))
+    assert all(c.id.startswith("env." if c.group == "environment" else "service.") for c in CHECKS)
+
+
+def test_fix_runs_the_fixers_then_checks_again(tmp_path: Path) -> None:
+    state = {"fixed": False}
+
+    def look(_inputs: Inputs) -> Outcome:
+        return Outcome("ok", "fine") if state["fixed"] else Outcome("warn", "missing")
+
+    def repair(_inputs: Inputs) -> list[str]:
+        state["fixed"] = True
+        return ["made it"]
+
+    report = diagnose(
+        make_inputs(tmp_path), fix=True, checks=[Check("env.x", "environment", look, repair)]
+    )
+    assert [f.to_json() for f in report.fixed] == [{"check": "env.x", "change": "made it"}]
+    assert report.results[0].status == "ok"
+    assert report.exit_code == 0
+
+
+# -- environment -------------------------------------------------------------------------
+
+
+def test_python_version() -> None:
+    assert env.check_python((3, 11, 0)).status == "ok"
+    old = env.check_python((3, 10, 9))
+    assert (old.status, old.message, old.fix) == (
+        "fail",
+        "Python 3.10.9 is older than 3.11",
+        "install Python 3.11 or newer",
+    )
+
+
+def test_git_missing_fails_with_a_fix(tmp_path: Path) -> None:
+    inputs = make_inputs(tmp_path, which=lambda _name: None)
+    outcome = env.check_git(inputs)
+    assert outcome.status == "fail"
+    assert "install git" in str(outcome.fix)
+    with pytest.raises(Skip, match=r"see env\.git"):
+        env.check_git_identity(inputs)
+
+
+def test_git_found_and_too_old(tmp_path: Path) -> None:
+    assert env.check_git(make_inputs(tmp_path)).message == "git 2.43.0 (/usr/bin/git)"
+    old = make_inputs(tmp_path, git=FakeGit({("--version",): "git version 2.20.1"}))
+    assert env.check_git(old).status == "fail"
+
+
+def test_git_identity(tmp_path: Path) -> None:
+    assert env.check_git_identity(make_inputs(tmp_path)).message == "git commits as A <a@b.c>"
+    missing = env.check_git_identity(make_inputs(tmp_path, git=FakeGit({})))
+    assert missing.status == "fail"
+    assert "git config --global user.email" in str(missing.fix)
+
+
+def test_bad_settings_fail_the_config_check_and_skip_the_checks_that_need_them(
+    tmp_path: Path,
+) -> None:
+    def bad() -> Settings:
+        raise InputError("configuration file x is not valid TOML (y)", hint="fix or remove it")
+
+    inputs = make_inputs(tmp_path, settings=bad)
+    assert env.check_config(inputs) == Outcome(
+        "fail", "configuration file x is not valid TOML (y)", fix="fix or remove it"
+    )
+    for check in (env.check_catalog, env.check_githost):
+        with pytest.raises(Skip, match=r"see env\.config"):
+            check(inputs)
+
+
+def test_data_dir_missing_then_fixed(tmp_path: Path) -> None:
+    inputs = make_inputs(tmp_path)
+    assert env.check_data_dir(inputs).status == "warn"
+    assert env.fix_data_dir(inputs) == [f"created data directory {inputs.paths.data_dir}"]
+    assert env.check_data_dir(inputs).status == "ok"
+    assert env.fix_data_dir(inputs) == []
+
+
+def test_catalog_states(tmp_path: Path) -> None:
+    inputs = make_inputs(tmp_path)
+    assert "no catalog yet" in env.check_catalog(inputs).message
+    remote = make_inputs(
+        tmp_path, settings=lambda: Settings(catalog_url="https://c", sources={"catalog_url": "$X"})
+    )
+    outcome = env.check_catalog(remote)
+    assert outcome.status == "fail"
+    assert "platform catalog client is not available in this version" in outcome.message
+    assert outcome.fix == "remove catalog.url (set in $X) to use the local catalog"
+
+
+@pytest.mark.parametrize(
+    ("remote", "env_vars", "keys", "answers", "status"),
+    [
+        ("", {}, [], {}, "ok"),
+        ("git@host:team/{name}.git", {"SSH_AUTH_SOCK": "/tmp/a"}, [], {}, "ok"),
+        ("ssh://git@host/{name}.git", {}, ["id_ed25519"], {}, "ok"),
+        ("ssh://git@host/{name}.git", {}, ["id_ed25519.pub"], {}, "warn"),
+        (
+            "https://host/{name}.git",
+            {},
+            [],
+            {("config", "--get", "credential.helper"): "store"},
+            "ok",
+        ),
+        ("https://host/{name}.git", {}, [], {}, "warn"),
+        ("file:///srv/git/{name}.git", {}, [], {}, "ok"),
+    ],
+)
+def test_githost_credentials(
+    tmp_path: Path,
+    remote: str,
+    env_vars: dict[str, str],
+    keys: list[str],
+    answers: dict[tuple[str, ...], str],
+    status: str,
+) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    for key in keys:
+        (home / ".ssh" / key).write_text("k")
+    inputs = make_inputs(
+        tmp_path,
+        env=env_vars,
+        settings=lambda: Settings(githost_remote=remote),
+        git=FakeGit(answers),
+    )
+    assert env.check_githost(inputs).status == status
+
+
+def test_kubectl_is_skipped_and_says_whether_it_is_there(tmp_path: Path) -> None:
+    with pytest.raises(Skip, match="kubectl is at /usr/bin/kubectl"):
+        env.check_kubectl(make_inputs(tmp_path))
+    with pytest.raises(Skip, match="kubectl is not on PATH"):
+        env.check_kubectl(make_inputs(tmp_path, which=lambda _n: None))
+
+
+def test_template_store_broken_repository_fails(tmp_path: Path) -> None:
+    store = TemplateStore(tmp_path / "templates")
+    store.repository("paved-road").mkdir(parents=True)
+    inputs = make_inputs(
+        tmp_path,
+        store=lambda: store,
+        git=FakeGit(
+            {("rev-parse", "--git-dir"): GitError("git rev-parse failed: not a git repository")}
+        ),
+    )
+    outcome = env.check_template_store(inputs)
+    assert outcome.status == "fail"
+    assert any(
+        "paved-road" in line and "not a valid git repository" in line for line in outcome.details
+    )
+
+
+# -- service -----------------------------------------------------------------------------
+
+
+def test_find_service_walks_up(tmp_path: Path) -> None:
+    (tmp_path / "svc" / "src" / "deep").mkdir(parents=True)
+    (tmp_path / "svc" / ".copier-answers.road.yml").write_text("service_name: svc\n")
+    assert find_service(tmp_path / "svc" / "src" / "deep") == tmp_path / "svc"
+    assert find_service(tmp_path) is None
+
+
+GOOD_ENTRY = {
+    "apiVersion": "backstage.io/v1alpha1",
+    "kind": "Component",
+    "metadata": {"name": "pay"},
+    "spec": {"owner": "group:default/team-a", "type": "service", "lifecycle": "experimental"},
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({}, None),
+        ({"apiVersion": "v1"}, "apiVersion is 'v1', not 'backstage.io/v1alpha1'"),
+        ({"kind": "API"}, "kind is 'API', not 'Component'"),
+        ({"metadata": {"name": "other"}}, "metadata.name is 'other', not the service name 'pay'"),
+        (
+            {"metadata": {"name": "-bad-"}},
+            "metadata.name '-bad-' is not a valid Backstage entity name",
+        ),
+        ({"spec": {"type": "service", "lifecycle": "x"}}, "spec.owner is missing"),
+    ],
+)
+def test_catalog_info_problems(change: dict[str, Any], problem: str | None) -> None:
+    problems = svc._catalog_info_problems({**GOOD_ENTRY, **change}, "pay")
+    assert problems == ([] if problem is None else [problem])
+
+
+def test_conflict_markers_need_a_whole_block() -> None:
+    text = "a\n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> 0.2.0\nb\n"
+    assert svc.conflict_markers(text) == [2]
+    assert svc.conflict_markers("<<<<<<< HEAD\nonly the start\n") == []
+    assert svc.conflict_markers("=======\n") == []
+
+
+def test_version_order() -> None:
+    assert svc.version_key("0.1.0") < svc.version_key("0.2.0") < svc.version_key("0.10.0")
+    assert svc.version_key("0.1.0+abcdef12") == svc.version_key("0.1.0")
+
+
+def _service(tmp_path: Path, road: dict[str, Any]) -> Path:
+    root = tmp_path / "svc"
+    root.mkdir()
+    (root / ".copier-answers.road.yml").write_text(yaml.safe_dump(road))
+    return root
+
+
+def test_version_drift_names_the_newest(tmp_path: Path) -> None:
+    road = {"_commit": "0.0.1", "_src_path": "https://scaffolds.paved.invalid/paved-road.git"}
+    inputs = make_inputs(tmp_path, service=_service(tmp_path, road))
+    outcome = svc.check_version_drift(inputs)
+    bundled = ScaffoldRegistry(SCAFFOLDS).get("paved-road").version
+    assert outcome.status == "warn"
+    assert outcome.details == (f"road layer paved-road 0.0.1: {bundled} is the newest",)
+
+
+def test_registered_fails_when_missing_or_owned_by_another_team(tmp_path: Path) -> None:
+    root = _service(tmp_path, {"service_name": "pay", "owner": "team-a"})
+
+    class Catalog:
+        location = "memory"
+
+        def __init__(self, entry: Service | None) -> None:
+            self.entry = entry
+
+        def get(self, name: str) -> Service | None:
+            return self.entry
+
+    missing = make_inputs(tmp_path, service=root, catalog=lambda: Catalog(None))
+    assert svc.check_registered(missing).fix == "paved doctor --fix registers it"
+    other = Service("pay", "team-b", "", "file:///x", (), NOW)
+    outcome = svc.check_registered(
+        make_inputs(tmp_path, service=root, catalog=lambda: Catalog(other))
+    )
+    assert (
+        outcome.message
+        == "service 'pay' is registered with owner 'team-b', but its answers say 'team-a'"
+    )
+
+
+def test_guardrails_details_one_line_per_finding(tmp_path: Path) -> None:
+    waiver = Waiver("PAVED-K8S-001", "k8s/**", "legacy", "team-a", dt.date(2031, 1, 1))
+    findings = (
+        Finding("PAVED-IAM-001", "error", "no policy", "iam/policy.json", None, "add", "d"),
+        Finding("PAVED-K8S-001", "error", "root", "k8s/d.yaml", 3, "f", "d", "waived", waiver),
+        Finding("PAVED-CI-002", "warning", "unpinned", "ci.yml", 7, "pin", "d"),
+    )
+    report = Report("/svc", NOW.date(), findings, (waiver,), ("PAVED-IAM-001",))
+    root = _service(tmp_path, {})
+    outcome = svc.check_guardrails(
+        make_inputs(tmp_path, service=root, guardrails=lambda _root, _today: report)
+    )
+    assert outcome.status == "fail"
+    assert outcome.details == (
+        "PAVED-IAM-001 iam/policy.json no policy",
+        "PAVED-K8S-001 k8s/d.yaml:3 root (waived until 2031-01-01 by team-a: legacy)",
+        "PAVED-CI-002 ci.yml:7 unpinned (warning)",
+    )
+    only_warnings = dataclasses.replace(report, findings=findings[2:])
+    assert (
+        svc.check_guardrails(
+            make_inputs(tmp_path, service=root, guardrails=lambda _r, _t: only_warnings)
+        ).status
+        == "warn"
+    )
