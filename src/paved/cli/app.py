@@ -110,8 +110,9 @@ def handle_errors(command: F) -> F:
 
 
 def _register_commands() -> None:
-    from paved.cli import guardrails, new, services, templates  # noqa: PLC0415
+    from paved.cli import doctor, guardrails, new, services, templates  # noqa: PLC0415
 
+    app.command("doctor")(doctor.doctor)
     app.add_typer(guardrails.app, name="guardrails")
     app.add_typer(new.app, name="new")
     app.add_typer(services.app, name="services")

@@ -1,0 +1,131 @@
+"""``paved doctor`` on real services made by ``paved new service``: real git, copier, catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from tests.helpers import REPO_ROOT, git
+
+SCHEMA = json.loads((REPO_ROOT / "docs" / "schemas" / "doctor.schema.json").read_text())
+
+
+def make_service(paved: Any, name: str, *flags: str) -> Path:
+    done = paved("new", "service", name, "--owner", "team-a", *flags)
+    assert done.exit_code == 0, done.stderr
+    return Path.cwd() / name
+
+
+def doctor(paved: Any, service: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    done = paved("doctor", "--json", "--path", str(service), *args)
+    data = json.loads(done.stdout)
+    jsonschema.validate(data, SCHEMA)
+    return done.exit_code, data
+
+
+def check(data: dict[str, Any], check_id: str) -> dict[str, Any]:
+    return next(c for c in data["checks"] if c["id"] == check_id)
+
+
+def test_a_fresh_service_passes_every_check(paved, monkeypatch) -> None:
+    service = make_service(paved, "payments")
+    code, data = doctor(paved, service)
+    assert code == 0, [c for c in data["checks"] if c["status"] not in ("ok", "skip")]
+    assert data["service"] == str(service)
+    assert {c["status"] for c in data["checks"]} <= {"ok", "skip"}
+    assert check(data, "service.content-drift")["message"].startswith("all ")
+    # found from a folder inside the service, too; and a second run reads the render cache
+    monkeypatch.chdir(service / "k8s")
+    done = paved("doctor", "--json")
+    assert done.exit_code == 0
+    assert json.loads(done.stdout)["service"] == str(service)
+
+
+def test_edited_road_layer_files_are_content_drift(paved) -> None:
+    service = make_service(paved, "ledger")
+    with (service / "SECURITY.md").open("a") as handle:
+        handle.write("\nReport issues by carrier pigeon.\n")
+    deployment = service / "k8s" / "base" / "deployment.yaml"
+    deployment.write_text(deployment.read_text() + "# edited by hand\n")
+    (service / "CODEOWNERS").unlink()
+    code, data = doctor(paved, service)
+    drift = check(data, "service.content-drift")
+    assert drift["status"] == "warn"
+    assert "edited: SECURITY.md" in drift["details"]
+    assert "edited: k8s/base/deployment.yaml" in drift["details"]
+    assert "deleted: CODEOWNERS" in drift["details"]
+    assert check(data, "service.uncommitted")["status"] == "warn"
+    assert check(data, "service.guardrails")["status"] == "fail"  # CODEOWNERS is a guardrail
+    assert any(d.startswith("PAVED-") for d in check(data, "service.guardrails")["details"])
+    assert code == 1
+
+
+def test_only_warnings_exit_2(paved) -> None:
+    service = make_service(paved, "billing")
+    (service / "notes.txt").write_text("work in progress\n")
+    code, data = doctor(paved, service)
+    assert check(data, "service.uncommitted")["status"] == "warn"
+    assert check(data, "service.content-drift")["status"] == "ok"
+    assert (code, data["status"]) == (2, "warn")
+
+
+def test_conflict_markers_and_rej_files_fail(paved) -> None:
+    service = make_service(paved, "orders")
+    readme = service / "README.md"
+    readme.write_text(readme.read_text() + "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> 0.2.0\n")
+    (service / "k8s" / "base" / "deployment.yaml.rej").write_text("@@ -1 +1 @@\n")
+    code, data = doctor(paved, service)
+    conflicts = check(data, "service.conflicts")
+    assert conflicts["status"] == "fail"
+    lines = len(readme.read_text().splitlines()) - 4
+    assert conflicts["details"] == [
+        f"README.md:{lines}: conflict markers",
+        "k8s/base/deployment.yaml.rej: rejected changes",
+    ]
+    assert code == 1
+
+
+def test_fix_registers_a_service_made_without_registering(paved) -> None:
+    service = make_service(paved, "refunds", "--no-register", "--no-push")
+    code, data = doctor(paved, service)
+    registered = check(data, "service.registered")
+    assert registered["status"] == "fail"
+    assert registered["fix"] == "paved doctor --fix registers it"
+    assert check(data, "service.unpushed")["status"] == "warn"
+    assert code == 1
+
+    code, data = doctor(paved, service, "--fix")
+    assert [f["check"] for f in data["fixed"]] == ["service.registered"]
+    assert check(data, "service.registered")["status"] == "ok"
+    assert code == 2  # still unpushed: --fix never pushes the user's work
+    shown = json.loads(paved("services", "show", "refunds", "--json").stdout)
+    assert shown["owner"] == "team-a"
+    assert shown["repository"] == service.as_uri()
+    assert [(ref["layer"], ref["scaffold"]) for ref in shown["layers"]] == [
+        ("app", "service-python"),
+        ("road", "paved-road"),
+    ]
+
+
+def test_fix_registers_with_the_origin_url(paved, pinned_env: Path) -> None:
+    service = make_service(paved, "invoices", "--no-register")
+    origin = git("remote", "get-url", "origin", cwd=service)
+    code, data = doctor(paved, service, "--fix")
+    assert code == 0, data
+    assert "repository " + origin in data["fixed"][0]["change"]
+
+
+def test_unpushed_commits_warn(paved) -> None:
+    service = make_service(paved, "shipping")
+    (service / "notes.txt").write_text("x\n")
+    git("add", "notes.txt", cwd=service)
+    git("commit", "-q", "-m", "notes", cwd=service)
+    _, data = doctor(paved, service)
+    unpushed = check(data, "service.unpushed")
+    assert (unpushed["status"], unpushed["fix"]) == ("warn", "git push")
+    assert unpushed["message"] == "1 commit(s) on main not pushed to origin/main"
+    assert os.environ["PAVED_HOME"]
