@@ -11,6 +11,7 @@ Everything here takes the environment as an argument: nothing reads ``os.environ
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -83,6 +84,14 @@ class Settings:
     default_template: str = "service-python"
     #: The road-layer scaffold laid over every service.
     road_template: str = "paved-road"
+    #: The GitOps environment repository (a git URL or path); empty means the embedded one,
+    #: a bare repository under the data directory.
+    deploy_repository: str = ""
+    #: The oldest road-layer version a protected environment (prod) accepts; empty: any.
+    deploy_min_road_version: str = ""
+    #: Environments defined in the settings (``[environments.NAME]`` tables), merged over the
+    #: built-in dev, staging and prod by ``paved.deploy``: ``{name: {field: value}}``.
+    environments: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
     #: Where each value came from, for ``paved doctor`` and error messages.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -93,7 +102,45 @@ _KEYS: dict[str, tuple[str, str]] = {
     "githost.remote": ("githost_remote", "PAVED_GITHOST_REMOTE"),
     "new.template": ("default_template", "PAVED_TEMPLATE"),
     "new.road_template": ("road_template", "PAVED_ROAD_TEMPLATE"),
+    "deploy.repository": ("deploy_repository", "PAVED_DEPLOY_REPOSITORY"),
+    "deploy.min_road_version": ("deploy_min_road_version", "PAVED_DEPLOY_MIN_ROAD_VERSION"),
 }
+
+#: The fields of an ``[environments.NAME]`` table (docs/deploy.md).
+ENVIRONMENT_FIELDS = frozenset(
+    {"target", "repository", "context", "namespace", "rollout_timeout", "protected"}
+)
+_ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+def _take_environment(
+    key: str, value: Any, origin: str, environments: dict[str, dict[str, str]]
+) -> None:
+    """Take one ``environments.NAME.FIELD`` setting."""
+    _, _, rest = key.partition(".")
+    name, _, field = rest.rpartition(".")
+    if not name:
+        raise InputError(
+            f"unknown setting '{key}' in {origin}",
+            hint='define an environment as a table: [environments.NAME] target = "gitops"',
+        )
+    if not _ENVIRONMENT_NAME.match(name) or len(name) > 40:
+        raise InputError(
+            f"setting '{key}' in {origin}: '{name}' is not an environment name",
+            hint="use lower-case words joined by '-', as in [environments.qa]",
+        )
+    if field not in ENVIRONMENT_FIELDS:
+        raise InputError(
+            f"unknown setting '{key}' in {origin}",
+            hint="an environment takes: " + ", ".join(sorted(ENVIRONMENT_FIELDS)),
+        )
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    elif isinstance(value, int) and field == "rollout_timeout":
+        value = f"{value}s"
+    if not isinstance(value, str):
+        raise InputError(f"setting '{key}' in {origin} must be a string")
+    environments.setdefault(name, {})[field] = value
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -130,13 +177,19 @@ def load_settings(
     """Merge the layers into :class:`Settings`, raising :class:`InputError` on a bad value."""
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
+    environments: dict[str, dict[str, str]] = {}
 
     def take(layer: Mapping[str, Any], origin: str) -> None:
         for key, value in layer.items():
+            if key.startswith("environments."):
+                _take_environment(key, value, origin, environments)
+                sources["environments"] = origin
+                continue
             if key not in _KEYS:
                 raise InputError(
                     f"unknown setting '{key}' in {origin}",
-                    hint="known settings: " + ", ".join(sorted(_KEYS)),
+                    hint="known settings: "
+                    + ", ".join([*sorted(_KEYS), "environments.NAME.FIELD"]),
                 )
             if not isinstance(value, str):
                 raise InputError(f"setting '{key}' in {origin} must be a string")
@@ -150,4 +203,6 @@ def load_settings(
         if var in env:
             values[field] = env[var]
             sources[field] = f"${var}"
+    if environments:
+        values["environments"] = environments
     return Settings(**values, sources=sources)

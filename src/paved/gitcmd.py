@@ -16,7 +16,7 @@ from typing import Any
 
 from paved.errors import AuthError, InputError, PavedError, RemoteError
 
-__all__ = ["Git", "GitError", "GitIdentityMissing", "GitNotFound"]
+__all__ = ["Git", "GitError", "GitIdentityMissing", "GitNotFound", "PushRejected"]
 
 
 class GitError(PavedError):
@@ -70,6 +70,23 @@ _AUTH_FAILURES = (
     "the requested url returned error: 401",
     "the requested url returned error: 403",
 )
+
+
+class PushRejected(RemoteError):
+    """The remote refused a push that is not a fast-forward: someone else pushed first."""
+
+
+_BEHIND = ("non-fast-forward", "fetch first", "[rejected]")
+#: A push that lost a race with another push to the same repository, as the remote says it.
+_LOST_RACE = ("cannot lock ref", "failed to update ref", "incorrect old value")
+
+
+def _behind(stderr: str) -> bool:
+    """Did the remote refuse the push only because its branch moved on?"""
+    lowered = stderr.lower()
+    if "[remote rejected]" in lowered:  # a hook or a policy, unless it lost a race
+        return any(marker in lowered for marker in _LOST_RACE)
+    return any(marker in lowered for marker in _BEHIND)
 
 
 def _auth_refused(stderr: str) -> bool:
@@ -157,6 +174,11 @@ class Git:
                     hint="check your git credentials for this host (ssh key or credential "
                     "helper), then run the same command again",
                 ) from exc
+            if args and args[0] == "push" and _behind(exc.stderr):
+                raise PushRejected(
+                    f"git repository {url} rejected the push: its branch moved on ({reason})",
+                    hint="fetch, apply your change on top and push again",
+                ) from exc
             raise RemoteError(
                 f"git repository {url} {failed} ({reason})",
                 hint="check the URL and the git host, then run the same command again",
@@ -165,6 +187,15 @@ class Git:
     def push(self, url: str, *args: str) -> None:
         """``git push ARGS``; raises AuthError or RemoteError naming ``url``."""
         self._remote(url, "push", "--quiet", *args, failed="rejected the push")
+
+    def clone(self, url: str, destination: Path, *args: str) -> None:
+        """``git clone ARGS URL DESTINATION``; raises AuthError or RemoteError naming ``url``."""
+        self._remote(url, "clone", "--quiet", *args, "--", url, str(destination),
+                     failed="cannot be reached")  # fmt: skip
+
+    def fetch(self, url: str, *args: str) -> None:
+        """``git fetch ARGS``; raises AuthError or RemoteError naming ``url``."""
+        self._remote(url, "fetch", "--quiet", *args, failed="cannot be reached")
 
     def remote_refs(self, url: str) -> dict[str, str]:
         """The refs of the repository at ``url`` (``{ref: sha}``)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["LayerRef", "Service"]
+__all__ = ["Deployment", "LayerRef", "Outcome", "Service"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,4 +43,66 @@ class Service:
             "repository": self.repository,
             "layers": [ref.to_json() for ref in self.layers],
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+Outcome = Literal["succeeded", "failed", "refused"]
+
+
+def _stamp(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+@dataclasses.dataclass(frozen=True)
+class Deployment:
+    """One attempt to deploy (or roll back) a service to an environment, whatever its outcome."""
+
+    service: str
+    environment: str
+    #: ``gitops`` or ``kubernetes``.
+    target: str
+    #: The image reference deployed (empty when the attempt failed before knowing it).
+    image: str
+    #: The service repository's commit that was deployed, and its commit time.
+    source_commit: str | None
+    source_time: dt.datetime | None
+    #: The git identity of the person (or CI job) who ran the deploy.
+    actor: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    outcome: Outcome
+    #: One line: what happened, or why it failed or was refused.
+    message: str = ""
+    #: The gate's findings (``Finding.to_json`` shapes), open and waived.
+    findings: tuple[dict[str, Any], ...] = ()
+    #: The reason given with ``--break-glass``, when the gate was passed that way.
+    break_glass: str | None = None
+    #: For a rollback: the deployment it recovers from, and the one whose manifests it restored.
+    rollback_of: int | None = None
+    restored: int | None = None
+    #: The environment repository's commit holding these manifests (gitops target).
+    revision: str | None = None
+    #: The manifests applied (kubernetes target only: there is no repository to keep them).
+    manifests: str | None = None
+    id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "service": self.service,
+            "environment": self.environment,
+            "target": self.target,
+            "image": self.image,
+            "source_commit": self.source_commit,
+            "source_time": _stamp(self.source_time),
+            "actor": self.actor,
+            "started_at": _stamp(self.started_at),
+            "finished_at": _stamp(self.finished_at),
+            "outcome": self.outcome,
+            "message": self.message,
+            "findings": list(self.findings),
+            "break_glass": self.break_glass,
+            "rollback_of": self.rollback_of,
+            "restored": self.restored,
+            "revision": self.revision,
         }

@@ -6,9 +6,10 @@ used in-process (the embedded default), and the platform's HTTP API.
 
 from __future__ import annotations
 
+import builtins
 from typing import Protocol
 
-from paved.models import Service
+from paved.models import Deployment, Service
 
 __all__ = ["Catalog"]
 
@@ -34,6 +35,16 @@ class Catalog(Protocol):
 
     def list(self, *, owner: str | None = None, template: str | None = None) -> list[Service]:
         """Services by name, optionally only one owner's or one scaffold's."""
+        ...
+
+    def record_deployment(self, deployment: Deployment) -> Deployment:
+        """Store one deployment attempt; returns it with its id."""
+        ...
+
+    def deployments(
+        self, *, service: str | None = None, environment: str | None = None
+    ) -> builtins.list[Deployment]:
+        """Deployment attempts, oldest first, optionally of one service or environment."""
         ...
 
     def close(self) -> None: ...

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import dataclasses
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 from paved.errors import ConflictError, RemoteError
-from paved.models import LayerRef, Service
+from paved.models import Deployment, LayerRef, Service
 
 __all__ = ["SqliteCatalog"]
 
@@ -32,6 +35,32 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (service, layer)
     );
     CREATE INDEX service_layers_scaffold ON service_layers(scaffold);
+    """,
+    # 2: every deploy attempt. No reference to services: a refused deploy of a service that
+    # is not registered is recorded too.
+    """
+    CREATE TABLE deployments (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        service       TEXT NOT NULL,
+        environment   TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        image         TEXT NOT NULL DEFAULT '',
+        source_commit TEXT,
+        source_time   TEXT,
+        actor         TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        finished_at   TEXT NOT NULL,
+        outcome       TEXT NOT NULL CHECK (outcome IN ('succeeded', 'failed', 'refused')),
+        message       TEXT NOT NULL DEFAULT '',
+        findings      TEXT NOT NULL DEFAULT '[]',
+        break_glass   TEXT,
+        rollback_of   INTEGER REFERENCES deployments(id),
+        restored      INTEGER REFERENCES deployments(id),
+        revision      TEXT,
+        manifests     TEXT
+    );
+    CREATE INDEX deployments_service_environment ON deployments(service, environment, id);
+    CREATE INDEX deployments_environment ON deployments(environment, id)
     """,
 )
 
@@ -205,3 +234,95 @@ class SqliteCatalog:
                 [(service.name, ref.layer, ref.scaffold, ref.version) for ref in service.layers],
             )
         return service, True
+
+    # -- deployments -------------------------------------------------------------------
+
+    _DEPLOYMENT_COLUMNS = (
+        "id, service, environment, target, image, source_commit, source_time, actor, "
+        "started_at, finished_at, outcome, message, findings, break_glass, rollback_of, "
+        "restored, revision, manifests"
+    )
+
+    def record_deployment(self, deployment: Deployment) -> Deployment:
+        def stamp(value: dt.datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None
+
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO deployments (service, environment, target, image, source_commit, "
+                "source_time, actor, started_at, finished_at, outcome, message, findings, "
+                "break_glass, rollback_of, restored, revision, manifests) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    deployment.service,
+                    deployment.environment,
+                    deployment.target,
+                    deployment.image,
+                    deployment.source_commit,
+                    stamp(deployment.source_time),
+                    deployment.actor,
+                    stamp(deployment.started_at),
+                    stamp(deployment.finished_at),
+                    deployment.outcome,
+                    deployment.message,
+                    json.dumps(list(deployment.findings), sort_keys=True),
+                    deployment.break_glass,
+                    deployment.rollback_of,
+                    deployment.restored,
+                    deployment.revision,
+                    deployment.manifests,
+                ),
+            )
+            new_id = cursor.lastrowid
+        return dataclasses.replace(deployment, id=new_id)
+
+    def deployments(
+        self, *, service: str | None = None, environment: str | None = None
+    ) -> builtins.list[Deployment]:
+        sql = f"SELECT {self._DEPLOYMENT_COLUMNS} FROM deployments WHERE 1=1"  # noqa: S608
+        params: list[str] = []
+        if service is not None:
+            sql += " AND service = ?"
+            params.append(service)
+        if environment is not None:
+            sql += " AND environment = ?"
+            params.append(environment)
+        if self._db is None and not self.path.exists():
+            return []  # reading never creates the catalog
+        db = self._connect()
+        try:
+            rows = db.execute(sql + " ORDER BY id", params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+
+        def when(value: str | None) -> dt.datetime | None:
+            return dt.datetime.fromisoformat(value) if value else None
+
+        found = []
+        for row in rows:
+            (id_, service_, environment_, target, image, commit, source_time, actor, started,
+             finished, outcome, message, findings, glass, rollback_of, restored, revision,
+             manifests) = row  # fmt: skip
+            found.append(
+                Deployment(
+                    id=id_,
+                    service=service_,
+                    environment=environment_,
+                    target=target,
+                    image=image,
+                    source_commit=commit,
+                    source_time=when(source_time),
+                    actor=actor,
+                    started_at=dt.datetime.fromisoformat(started),
+                    finished_at=dt.datetime.fromisoformat(finished),
+                    outcome=outcome,
+                    message=message,
+                    findings=tuple(json.loads(findings)),
+                    break_glass=glass,
+                    rollback_of=rollback_of,
+                    restored=restored,
+                    revision=revision,
+                    manifests=manifests,
+                )
+            )
+        return found
