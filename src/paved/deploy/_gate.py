@@ -1,0 +1,115 @@
+"""The deploy gate: the guardrails' findings plus the rules of the environment."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from paved.deploy._environments import Environment
+from paved.deploy._image import ImageRef
+from paved.guardrails import Report
+
+__all__ = ["GateResult", "gate", "older_than"]
+
+_DOCS = "docs/deploy.md#the-gate"
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
+
+
+@dataclasses.dataclass(frozen=True)
+class GateResult:
+    #: Every finding (``Finding.to_json`` shape): the guardrails' and the gate's own.
+    findings: tuple[dict[str, Any], ...]
+    #: Why the deploy is refused, one line each; empty when it may go.
+    refusals: tuple[str, ...]
+    #: The break-glass reason when it let a refused deploy through.
+    break_glass: str | None
+
+    @property
+    def passed(self) -> bool:
+        return not self.refusals or self.break_glass is not None
+
+
+def older_than(version: str, minimum: str) -> bool:
+    """Is ``version`` older than ``minimum``? An unreadable version counts as older."""
+    have, want = _VERSION.match(version), _VERSION.match(minimum)
+    if want is None:
+        return False
+    if have is None:
+        return True
+    return tuple(map(int, have.groups())) < tuple(map(int, want.groups()))
+
+
+def _finding(rule: str, protected: bool, message: str, file: str, fix: str) -> dict[str, Any]:
+    return {
+        "rule": rule,
+        "severity": "error" if protected else "warning",
+        "status": "open",
+        "message": message,
+        "file": file,
+        "line": None,
+        "fix": fix,
+        "docs": _DOCS,
+        "waiver": None,
+    }
+
+
+def gate(
+    report: Report,
+    environment: Environment,
+    *,
+    service: str,
+    registered: bool,
+    road_version: str,
+    min_road_version: str,
+    image: ImageRef,
+    break_glass: str | None,
+) -> GateResult:
+    """Decide whether a deploy may go. Pure: every input is given."""
+    protected = environment.protected
+    own = []
+    if not registered:
+        own.append(
+            _finding(
+                "PAVED-DEPLOY-001",
+                protected,
+                f"service '{service}' is not registered in the catalog",
+                "catalog-info.yaml",
+                "register it (paved new service registers; see paved services list)",
+            )
+        )
+    if min_road_version and older_than(road_version, min_road_version):
+        own.append(
+            _finding(
+                "PAVED-DEPLOY-002",
+                protected,
+                f"road layer {road_version or '(unknown)'} is older than the minimum "
+                f"{min_road_version}",
+                ".copier-answers.road.yml",
+                "update the service to the newest paved road (paved update)",
+            )
+        )
+    if image.digest is None:
+        own.append(
+            _finding(
+                "PAVED-DEPLOY-003",
+                protected,
+                f"image {image} is not pinned by digest (a tag can move)",
+                "--image",
+                "deploy the digest CI built: --image NAME@sha256:...",
+            )
+        )
+    findings = tuple(f.to_json(report.today) for f in report.findings) + tuple(own)
+    refusals = []
+    for f in findings:
+        if f["status"] != "open":
+            continue
+        if f["severity"] == "error" or protected:
+            where = f"{f['file']}:{f['line']}" if f["line"] else f["file"]
+            refusals.append(f"{f['rule']} {f['severity']} {where} {f['message']}")
+    if break_glass is not None and protected:
+        refusals.append(
+            f"break-glass is not allowed in {environment.name} (a protected environment)"
+        )
+        return GateResult(findings, tuple(refusals), None)
+    return GateResult(findings, tuple(refusals), break_glass if refusals else None)

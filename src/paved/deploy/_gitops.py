@@ -1,0 +1,175 @@
+"""The ``gitops`` target: rendered manifests committed to an environment repository.
+
+Layout (docs/deploy.md): ``envs/<env>/<service>/manifests.yaml`` (exactly what ``kubectl
+kustomize`` rendered) and ``envs/<env>/<service>/kustomization.yaml`` (lists it), so Argo CD or
+Flux syncs each folder as it is. Every change is one commit on ``main``, pushed without force:
+when another deploy pushed first, paved fetches, applies its change again on the new head and
+pushes again, a bounded number of times. The repository only ever receives whole commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from paved.errors import RemoteError
+from paved.gitcmd import Git, GitError, PushRejected
+
+__all__ = ["BRANCH", "EnvironmentRepository", "kustomization_for", "service_path"]
+
+BRANCH = "main"
+MANIFESTS = "manifests.yaml"
+KUSTOMIZATION = "kustomization.yaml"
+#: How many times a push beaten by another deploy is applied again and retried.
+ATTEMPTS = 6
+
+
+def service_path(environment: str, service: str) -> str:
+    return f"envs/{environment}/{service}"
+
+
+def kustomization_for(environment: str, service: str) -> str:
+    return (
+        f"# {service} in {environment}, written by paved deploy: do not edit here; deploy again\n"
+        "# or run paved rollback. manifests.yaml is exactly what 'kubectl kustomize' rendered.\n"
+        "apiVersion: kustomize.config.k8s.io/v1beta1\n"
+        "kind: Kustomization\n"
+        "resources:\n"
+        f"  - {MANIFESTS}\n"
+    )
+
+
+class EnvironmentRepository:
+    """One environment repository, reached through git only (a URL or a local path)."""
+
+    def __init__(self, url: str, *, embedded: bool, env: Mapping[str, str] | None = None) -> None:
+        self.url = url
+        self.embedded = embedded
+        self.env = dict(env or {})
+
+    def exists(self) -> bool:
+        return not self.embedded or Path(self.url).exists()
+
+    def create(self) -> None:
+        """Create the embedded bare repository, whole or not at all."""
+        path = Path(self.url)
+        if path.exists():
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".paved-envrepo-", dir=path.parent))
+        try:
+            Git(staging)("init", "--quiet", "--bare", f"--initial-branch={BRANCH}")
+            try:
+                staging.rename(path)
+            except OSError:
+                if not path.exists():  # another deploy made it first: use theirs
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def checkout(self) -> Iterator[Git]:
+        """A throw-away clone of ``main`` (an empty one for an empty repository)."""
+        with tempfile.TemporaryDirectory(prefix="paved-envrepo-") as tmp:
+            work = Path(tmp) / "work"
+            Git(env=self.env).clone(self.url, work, "--no-tags", "--single-branch")
+            git = Git(work, self.env)
+            if git.head() is None:
+                git("symbolic-ref", "HEAD", f"refs/heads/{BRANCH}")
+            yield git
+
+    def read(self, git: Git, environment: str, service: str, revision: str = "HEAD") -> str:
+        """``manifests.yaml`` of a service at ``revision`` of a checkout ("" when absent)."""
+        if git.head() is None:
+            return ""
+        path = f"{service_path(environment, service)}/{MANIFESTS}"
+        return git("show", f"{revision}:{path}", check=False)
+
+    def deployed(self, environment: str, service: str) -> str:
+        """What the repository holds now for a service ("" for nothing); writes nothing."""
+        if not self.exists():
+            return ""
+        with self.checkout() as git:
+            text = self.read(git, environment, service)
+            return text + "\n" if text else ""
+
+    def publish(
+        self,
+        environment: str,
+        service: str,
+        write: Callable[[Git, Path], None],
+        message: str,
+        *,
+        progress: Callable[[str], None],
+        before_push: Callable[[int], None] | None = None,
+    ) -> tuple[str | None, bool]:
+        """Apply ``write`` to the service's folder, commit and push; returns (commit, changed).
+
+        ``write`` fills the (emptied) folder; it runs again on the new head whenever another
+        deploy pushed first. Never forces, so no one else's commit is ever lost.
+        """
+        if self.embedded:
+            self.create()
+        folder = service_path(environment, service)
+        with self.checkout() as git:
+            assert git.cwd is not None
+            for attempt in range(1, ATTEMPTS + 1):
+                target = git.cwd / folder
+                shutil.rmtree(target, ignore_errors=True)
+                write(git, target)
+                git("add", "--all", "--", folder)
+                if not git("status", "--porcelain", "--", folder):
+                    return git.head(), False
+                git("commit", "--quiet", "--no-verify", "-m", message)
+                if before_push is not None:
+                    before_push(attempt)
+                try:
+                    git.push(self.url, "origin", f"HEAD:refs/heads/{BRANCH}")
+                except PushRejected:
+                    if attempt == ATTEMPTS:
+                        break
+                    progress(
+                        "push: another deploy pushed first; applying again on the new head "
+                        f"(attempt {attempt + 1} of {ATTEMPTS})"
+                    )
+                    time.sleep(random.uniform(0.05, 0.2) * attempt)  # noqa: S311 - jitter
+                    git.fetch(self.url, "origin", BRANCH)
+                    git("reset", "--quiet", "--hard", "FETCH_HEAD")
+                    continue
+                return git.head(), True
+        raise RemoteError(
+            f"environment repository {self.url} kept moving: {ATTEMPTS} pushes were beaten by "
+            "other deploys",
+            hint="run the same command again",
+        )
+
+
+def write_manifests(environment: str, service: str, manifests: str) -> Callable[[Git, Path], None]:
+    def write(_git: Git, target: Path) -> None:
+        target.mkdir(parents=True, exist_ok=True)
+        (target / MANIFESTS).write_text(manifests, encoding="utf-8", newline="")
+        (target / KUSTOMIZATION).write_text(
+            kustomization_for(environment, service), encoding="utf-8", newline=""
+        )
+
+    return write
+
+
+def restore_revision(revision: str, folder: str) -> Callable[[Git, Path], None]:
+    """Put the folder back exactly as it was at ``revision`` (bytes from git's own objects)."""
+
+    def write(git: Git, _target: Path) -> None:
+        try:
+            git("checkout", revision, "--", folder)
+        except GitError as exc:
+            raise RemoteError(
+                f"environment repository has no {folder} at {revision[:12]} ({exc.message})",
+                hint="choose another deployment with --to",
+            ) from exc
+
+    return write

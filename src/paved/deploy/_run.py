@@ -1,0 +1,573 @@
+"""Deploy and roll back: plan, gate, render, apply, record — every attempt recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import difflib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from paved.catalog import Catalog
+from paved.config import Settings
+from paved.deploy._environments import Environment, get_environment, resolve_environments
+from paved.deploy._gate import GateResult, gate
+from paved.deploy._gitops import (
+    EnvironmentRepository,
+    restore_revision,
+    service_path,
+    write_manifests,
+)
+from paved.deploy._image import ImageRef, parse_image
+from paved.deploy._kubernetes import apply_kubernetes
+from paved.deploy._render import find_kubectl, render
+from paved.deploy._source import ServiceSource, read_service, source_commit
+from paved.errors import GuardrailBlocked, InputError, PavedError
+from paved.gitcmd import Git
+from paved.models import Deployment, Outcome
+
+__all__ = [
+    "DeployDeps",
+    "DeployRefused",
+    "DeployRequest",
+    "DeployResult",
+    "RollbackRequest",
+    "deploy",
+    "rollback",
+]
+
+Action = Literal["deploy", "rollback"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DeployRequest:
+    """What the person asked for, as typed."""
+
+    path: Path
+    environment: str
+    image: str | None = None
+    dry_run: bool = False
+    #: ``--break-glass --reason TEXT``: the reason, or None.
+    break_glass: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RollbackRequest:
+    path: Path
+    environment: str
+    to: int | None = None
+    dry_run: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class DeployDeps:
+    """The outside world a deploy works with; tests pass their own."""
+
+    settings: Settings
+    data_dir: Path
+    catalog: Callable[[], Catalog]
+    clock: Callable[[], dt.datetime]
+    #: The process environment for the git and kubectl subprocesses (PATH, HOME, GIT_*).
+    env: Mapping[str, str]
+    progress: Callable[[str], None] = lambda _message: None
+    #: Called between commit and push (attempt number): tests make another deploy win here.
+    before_push: Callable[[int], None] | None = None
+    #: Milliseconds per phase of the last run (gate, render, apply), for the benchmark.
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeployResult:
+    action: Action
+    #: deployed | unchanged | planned | refused | rolled back
+    status: str
+    service: str
+    environment: str
+    target: str
+    image: str
+    deployment: Deployment | None
+    findings: tuple[dict[str, Any], ...] = ()
+    refusals: tuple[str, ...] = ()
+    repository: str | None = None
+    path: str | None = None
+    diff: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented shape (docs/schemas/deploy.schema.json)."""
+        return {
+            "schema": "paved/deploy/v1",
+            "action": self.action,
+            "status": self.status,
+            "service": self.service,
+            "environment": self.environment,
+            "target": self.target,
+            "image": self.image,
+            "repository": self.repository,
+            "path": self.path,
+            "revision": self.deployment.revision if self.deployment else None,
+            "deployment": self.deployment.to_json() if self.deployment else None,
+            "findings": list(self.findings),
+            "refusals": list(self.refusals),
+            "diff": self.diff,
+        }
+
+
+class DeployRefused(GuardrailBlocked):
+    """The gate refused the deploy (exit 3); carries the result with the findings."""
+
+    def __init__(self, message: str, result: DeployResult, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.result = result
+
+
+# -- the record of one attempt ------------------------------------------------------------
+
+
+class _Attempt:
+    """Collects what becomes known about an attempt; records it exactly once."""
+
+    def __init__(self, deps: DeployDeps, *, service: str, environment: str, record: bool) -> None:
+        self.deps = deps
+        self.enabled = record
+        self.started = deps.clock()
+        self.fields: dict[str, Any] = {
+            "service": service,
+            "environment": environment,
+            "target": "gitops",
+            "image": "",
+            "source_commit": None,
+            "source_time": None,
+            "actor": "unknown",
+        }
+        self.recorded: Deployment | None = None
+
+    def set(self, **fields: Any) -> None:
+        self.fields.update(fields)
+
+    def record(self, outcome: Outcome, message: str) -> Deployment | None:
+        if not self.enabled or self.recorded is not None:
+            return self.recorded
+        deployment = Deployment(
+            **self.fields,
+            started_at=self.started,
+            finished_at=self.deps.clock(),
+            outcome=outcome,
+            message=message,
+        )
+        self.recorded = self.deps.catalog().record_deployment(deployment)
+        return self.recorded
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Record a failure (or a refusal) of whatever runs inside, then let it through."""
+        try:
+            yield
+        except GuardrailBlocked as exc:
+            self._record_quietly("refused", str(exc))
+            raise
+        except PavedError as exc:
+            self._record_quietly("failed", str(exc))
+            raise
+        except KeyboardInterrupt:
+            self._record_quietly("failed", "interrupted")
+            raise
+
+    def _record_quietly(self, outcome: Outcome, message: str) -> None:
+        try:
+            self.record(outcome, message)
+        except PavedError as exc:  # the original error matters more; say this one too
+            self.deps.progress(f"warning: the attempt could not be recorded: {exc}")
+
+
+@contextmanager
+def _timed(deps: DeployDeps, phase: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        deps.timings[phase] = (time.perf_counter() - start) * 1000
+
+
+def _diff(before: str, after: str, label: str) -> str:
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            f"a/{label}",
+            f"b/{label}",
+        )
+    )
+
+
+def _folder_name(path: Path) -> str:
+    return path.resolve().name or str(path)
+
+
+def _start(deps: DeployDeps, path: Path, environment: str, *, record: bool) -> _Attempt:
+    try:
+        name = read_service(path).name
+    except PavedError:
+        name = _folder_name(path)
+    return _Attempt(deps, service=name, environment=environment, record=record)
+
+
+def _resolve(deps: DeployDeps, path: Path, name: str) -> tuple[Environment, ServiceSource]:
+    environment = get_environment(resolve_environments(deps.settings, deps.data_dir), name)
+    return environment, read_service(path)
+
+
+# -- deploy -------------------------------------------------------------------------------
+
+
+def deploy(request: DeployRequest, deps: DeployDeps) -> DeployResult:
+    """Gate, render and apply one service to one environment, and record the attempt.
+
+    With ``dry_run`` the same checks run and the diff is returned; nothing is written anywhere
+    and nothing is recorded.
+    """
+    attempt = _start(deps, request.path, request.environment, record=not request.dry_run)
+    with attempt.recording():
+        return _deploy(request, deps, attempt)
+
+
+def _deploy(request: DeployRequest, deps: DeployDeps, attempt: _Attempt) -> DeployResult:
+    from paved.guardrails import check  # noqa: PLC0415 - loads the rules
+
+    environment, source = _resolve(deps, request.path, request.environment)
+    attempt.set(target=environment.target, service=source.name)
+    if request.break_glass is not None and not request.break_glass.strip():
+        raise InputError("--break-glass needs --reason TEXT saying why")
+    kubectl = find_kubectl(deps.env)
+    attempt.set(actor=Git(source.root, deps.env).identity())
+    commit, committed_at = source_commit(source.root)
+    attempt.set(source_commit=commit, source_time=committed_at)
+    image = _image(request.image, source, environment, deps)
+    attempt.set(image=str(image))
+
+    deps.progress(f"gate: guardrails over {source.root} for {environment.name}…")
+    with _timed(deps, "gate"):
+        report = check(source.root, today=deps.clock().date())
+        verdict = gate(
+            report,
+            environment,
+            service=source.name,
+            registered=deps.catalog().get(source.name) is not None,
+            road_version=source.road_version,
+            min_road_version=deps.settings.deploy_min_road_version,
+            image=image,
+            break_glass=request.break_glass,
+        )
+    attempt.set(findings=verdict.findings, break_glass=verdict.break_glass)
+    result = DeployResult(
+        action="deploy",
+        status="planned",
+        service=source.name,
+        environment=environment.name,
+        target=environment.target,
+        image=str(image),
+        deployment=None,
+        findings=verdict.findings,
+        refusals=verdict.refusals,
+        repository=environment.repository if environment.target == "gitops" else None,
+        path=service_path(environment.name, source.name)
+        if environment.target == "gitops"
+        else None,
+    )
+    _check_gate(verdict, result, environment, deps)
+
+    deps.progress(f"render: k8s/overlays/{environment.name} with image {image}…")
+    with _timed(deps, "render"):
+        manifests = render(source, environment.name, image, kubectl=kubectl, env=deps.env)
+
+    if request.dry_run:
+        deployed = _deployed(environment, source.name, deps)
+        label = result.path or f"{environment.context}/{source.name}"
+        return dataclasses.replace(
+            result, diff=_diff(deployed, manifests, f"{label}/manifests.yaml")
+        )
+
+    if environment.target == "kubernetes":
+        attempt.set(manifests=manifests)
+        with _timed(deps, "apply"):
+            apply_kubernetes(
+                kubectl, environment, manifests, source.name, env=deps.env, progress=deps.progress
+            )
+        status, revision = "deployed", None
+    else:
+        repo = EnvironmentRepository(
+            environment.repository, embedded=environment.embedded, env=_git_env(deps)
+        )
+        deps.progress(f"push: {result.path} to {environment.repository}…")
+        message = _message(
+            f"Deploy {source.name} {image.version} to {environment.name}",
+            source.name,
+            environment.name,
+            str(image),
+            commit,
+            attempt.fields["actor"],
+            verdict.break_glass,
+        )
+        with _timed(deps, "push"):
+            revision, changed = repo.publish(
+                environment.name,
+                source.name,
+                write_manifests(environment.name, source.name, manifests),
+                message,
+                progress=deps.progress,
+                before_push=deps.before_push,
+            )
+        status = "deployed" if changed else "unchanged"
+    attempt.set(revision=revision)
+    done = f"{source.name} {image} {status} to {environment.name}"
+    recorded = attempt.record("succeeded", done)
+    return dataclasses.replace(result, status=status, deployment=recorded)
+
+
+def _image(
+    text: str | None, source: ServiceSource, environment: Environment, deps: DeployDeps
+) -> ImageRef:
+    if text is not None:
+        return parse_image(text)
+    for earlier in reversed(deps.catalog().deployments(service=source.name)):
+        if earlier.environment == environment.name and earlier.outcome == "succeeded":
+            return parse_image(earlier.image)
+    raise InputError(
+        f"no image to deploy: {source.name} was never deployed to {environment.name}",
+        hint="pass --image REGISTRY/NAME@sha256:DIGEST (the image CI built)",
+    )
+
+
+def _check_gate(
+    verdict: GateResult, result: DeployResult, environment: Environment, deps: DeployDeps
+) -> None:
+    if verdict.passed:
+        for f in verdict.findings:
+            if f["status"] == "open" and verdict.break_glass is None:
+                where = f"{f['file']}:{f['line']}" if f["line"] else f["file"]
+                deps.progress(f"gate: {f['severity']} {f['rule']} {where} {f['message']}")
+        if verdict.break_glass is not None:
+            deps.progress(
+                f"gate: refused, but let through with --break-glass ({verdict.break_glass}); "
+                "this is recorded"
+            )
+            for line in verdict.refusals:
+                deps.progress(f"  {line}")
+        return
+    refused = dataclasses.replace(result, status="refused")
+    count = len(verdict.refusals)
+    hint = (
+        "fix each finding (docs/guardrails.md) or waive it in .paved/waivers.yaml"
+        if environment.protected
+        else "fix each finding (docs/guardrails.md), waive it in .paved/waivers.yaml, or "
+        "--break-glass --reason TEXT"
+    )
+    raise DeployRefused(
+        f"deploy of {result.service} to {environment.name} refused by the gate "
+        f"({count} reason{'s' if count != 1 else ''}: {verdict.refusals[0]}"
+        + (", ..." if count > 1 else "")
+        + ")",
+        refused,
+        hint=hint,
+    )
+
+
+def _deployed(environment: Environment, service: str, deps: DeployDeps) -> str:
+    if environment.target == "kubernetes":
+        for earlier in reversed(deps.catalog().deployments(service=service)):
+            if earlier.environment == environment.name and earlier.outcome == "succeeded":
+                return earlier.manifests or ""
+        return ""
+    repo = EnvironmentRepository(
+        environment.repository, embedded=environment.embedded, env=_git_env(deps)
+    )
+    return repo.deployed(environment.name, service)
+
+
+def _git_env(deps: DeployDeps) -> dict[str, str]:
+    return dict(deps.env)
+
+
+def _message(
+    subject: str,
+    service: str,
+    environment: str,
+    image: str,
+    commit: str | None,
+    actor: str,
+    break_glass: str | None,
+    extra: tuple[tuple[str, str], ...] = (),
+) -> str:
+    trailers = [
+        ("Paved-Service", service),
+        ("Paved-Environment", environment),
+        ("Paved-Image", image),
+        ("Paved-Source-Commit", commit or "unknown"),
+        ("Paved-Actor", actor),
+        *extra,
+    ]
+    if break_glass is not None:
+        trailers.append(("Paved-Break-Glass", " ".join(break_glass.split())))
+    return subject + "\n\n" + "\n".join(f"{key}: {value}" for key, value in trailers) + "\n"
+
+
+# -- rollback -----------------------------------------------------------------------------
+
+
+def _live_stack(history: list[Deployment]) -> list[Deployment]:
+    """The succeeded deployments whose manifests are, in order, what the environment ran."""
+    by_id = {d.id: d for d in history}
+    stack: list[Deployment] = []
+    for d in history:
+        if d.outcome != "succeeded":
+            continue
+        if d.restored is None:
+            stack.append(d)
+            continue
+        ids = [s.id for s in stack]
+        if d.restored in ids:
+            del stack[ids.index(d.restored) + 1 :]
+        elif d.restored in by_id:
+            stack.append(by_id[d.restored])
+    return stack
+
+
+def _choose(
+    history: list[Deployment], to: int | None, environment: Environment, service: str
+) -> tuple[Deployment, int]:
+    """The deployment to restore, and the one the rollback recovers from."""
+    stack = _live_stack(history)
+    ran = [d for d in history if d.outcome != "refused"]
+    if not stack:
+        raise InputError(
+            f"{service} has no successful deployment in {environment.name} to roll back to",
+            hint=f"see paved deployments list --service {service} --env {environment.name}",
+        )
+    latest = ran[-1]
+    applied_and_failed = (
+        latest.outcome == "failed"
+        and latest.target == "kubernetes"
+        and latest.manifests is not None
+        and latest.id is not None
+        and stack[-1].id is not None
+        and latest.id > stack[-1].id
+    )
+    live = latest if applied_and_failed else stack[-1]
+    assert live.id is not None
+    if to is not None:
+        chosen = next((d for d in history if d.id == to), None)
+        if chosen is None or chosen.outcome != "succeeded":
+            raise InputError(
+                f"deployment {to} is not a successful deployment of {service} in "
+                f"{environment.name}",
+                hint=f"see paved deployments list --service {service} --env {environment.name}",
+            )
+        if chosen.id == live.id:
+            raise InputError(f"deployment {to} is what {environment.name} runs already")
+        return chosen, live.id
+    if applied_and_failed:
+        return stack[-1], live.id
+    if len(stack) < 2:
+        raise InputError(
+            f"{service} has no earlier successful deployment in {environment.name} to roll "
+            f"back to (deployment {live.id} is the first)",
+            hint="deploy the image you want with paved deploy --image",
+        )
+    return stack[-2], live.id
+
+
+def rollback(request: RollbackRequest, deps: DeployDeps) -> DeployResult:
+    """Restore the manifests of an earlier successful deployment, byte for byte, recorded."""
+    attempt = _start(deps, request.path, request.environment, record=not request.dry_run)
+    with attempt.recording():
+        return _rollback(request, deps, attempt)
+
+
+def _rollback(request: RollbackRequest, deps: DeployDeps, attempt: _Attempt) -> DeployResult:
+    environment, source = _resolve(deps, request.path, request.environment)
+    attempt.set(target=environment.target, service=source.name)
+    attempt.set(actor=Git(source.root, deps.env).identity())
+    history = deps.catalog().deployments(service=source.name, environment=environment.name)
+    chosen, recovers = _choose(history, request.to, environment, source.name)
+    assert chosen.id is not None
+    attempt.set(
+        image=chosen.image,
+        source_commit=chosen.source_commit,
+        source_time=chosen.source_time,
+        rollback_of=recovers,
+        restored=chosen.id,
+    )
+    folder = service_path(environment.name, source.name)
+    result = DeployResult(
+        action="rollback",
+        status="planned",
+        service=source.name,
+        environment=environment.name,
+        target=environment.target,
+        image=chosen.image,
+        deployment=None,
+        repository=environment.repository if environment.target == "gitops" else None,
+        path=folder if environment.target == "gitops" else None,
+    )
+    deps.progress(
+        f"rollback: {source.name} in {environment.name} to deployment {chosen.id} "
+        f"({chosen.image}), recovering from deployment {recovers}…"
+    )
+    if environment.target == "kubernetes":
+        manifests = chosen.manifests or ""
+        if request.dry_run:
+            current = next((d.manifests for d in reversed(history) if d.id == recovers), "")
+            return dataclasses.replace(
+                result, diff=_diff(current or "", manifests, f"{source.name}/manifests.yaml")
+            )
+        kubectl = find_kubectl(deps.env)
+        attempt.set(manifests=manifests)
+        apply_kubernetes(
+            kubectl, environment, manifests, source.name, env=deps.env, progress=deps.progress
+        )
+        recorded = attempt.record("succeeded", f"rolled back to deployment {chosen.id}")
+        return dataclasses.replace(result, status="rolled back", deployment=recorded)
+
+    repo = EnvironmentRepository(
+        environment.repository, embedded=environment.embedded, env=_git_env(deps)
+    )
+    if chosen.revision is None:
+        raise InputError(f"deployment {chosen.id} has no revision in the environment repository")
+    if request.dry_run:
+        with repo.checkout() as git:
+            now = repo.read(git, environment.name, source.name)
+            then = repo.read(git, environment.name, source.name, chosen.revision)
+        return dataclasses.replace(
+            result, diff=_diff(now + "\n" if now else "", then + "\n", f"{folder}/manifests.yaml")
+        )
+    message = _message(
+        f"Roll back {source.name} in {environment.name} to deployment {chosen.id}",
+        source.name,
+        environment.name,
+        chosen.image,
+        chosen.source_commit,
+        attempt.fields["actor"],
+        None,
+        (
+            ("Paved-Rollback-Of", str(recovers)),
+            ("Paved-Restored-Deployment", str(chosen.id)),
+            ("Paved-Restored-Revision", chosen.revision),
+        ),
+    )
+    revision, changed = repo.publish(
+        environment.name,
+        source.name,
+        restore_revision(chosen.revision, folder),
+        message,
+        progress=deps.progress,
+        before_push=deps.before_push,
+    )
+    attempt.set(revision=revision)
+    recorded = attempt.record(
+        "succeeded",
+        f"{source.name} in {environment.name} rolled back to deployment {chosen.id}"
+        + ("" if changed else " (the manifests were already those)"),
+    )
+    return dataclasses.replace(result, status="rolled back", deployment=recorded)

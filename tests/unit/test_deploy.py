@@ -1,0 +1,262 @@
+"""The deploy package's pure parts: image references, environments, the gate, rollback choice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paved.config import Paths, Settings, load_settings
+from paved.deploy import Environment, gate, kubectl_commands, older_than, parse_image
+from paved.deploy import resolve_environments as environments
+from paved.deploy._run import _choose, _live_stack
+from paved.errors import InputError
+from paved.guardrails import Finding, Report
+from paved.models import Deployment
+
+DIGEST = "sha256:" + "a" * 64
+TODAY = dt.date(2026, 11, 26)
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "tag", "digest"),
+    [
+        ("registry.example.com/team/app:1.2.3", "registry.example.com/team/app", "1.2.3", None),
+        (f"registry.example.com/app@{DIGEST}", "registry.example.com/app", None, DIGEST),
+        (f"localhost:5000/a/b_c:v1@{DIGEST}", "localhost:5000/a/b_c", "v1", DIGEST),
+        ("localhost/app:dev", "localhost/app", "dev", None),
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/svc:sha-abc", None, "sha-abc", None),
+    ],
+)
+def test_image_references_that_parse(text: str, name: str | None, tag: str, digest: str) -> None:
+    ref = parse_image(text)
+    assert str(ref) == text
+    assert (ref.tag, ref.digest) == (tag, digest)
+    if name:
+        assert ref.name == name
+    assert ref.version == (tag or digest[:19])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "app:1.0",
+        "team/app:1.0",
+        "registry.example.com/app",
+        "registry.example.com/App:1",
+        "registry.example.com/app:-x",
+        "registry.example.com/app@sha256:" + "A" * 64,
+        "registry.example.com/app@sha512:" + "a" * 64,
+        "registry.example.com//app:1",
+        "registry.example.com/app:1 ",
+        "registry.example.com/app:1\n",
+        "registry.example.com/app:" + "x" * 129,
+    ],
+)
+def test_image_references_that_do_not(text: str) -> None:
+    with pytest.raises(InputError):
+        parse_image(text)
+
+
+@pytest.mark.parametrize(
+    ("version", "minimum", "older"),
+    [
+        ("0.1.0", "0.2.0", True),
+        ("0.2.0", "0.2.0", False),
+        ("0.10.0", "0.9.9", False),
+        ("v1.0.0", "0.9.0", False),
+        ("0.1.0+tree.abc", "0.1.0", False),
+        ("", "0.1.0", True),
+        ("0.1.0", "", False),
+    ],
+)
+def test_road_versions_compare_as_numbers(version: str, minimum: str, older: bool) -> None:
+    assert older_than(version, minimum) is older
+
+
+def _paths(tmp_path: Path, toml: str = "") -> Paths:
+    paths = Paths(tmp_path / "config", tmp_path / "data", tmp_path / "cache")
+    if toml:
+        paths.config_dir.mkdir(parents=True)
+        paths.config_file.write_text(toml, encoding="utf-8")
+    return paths
+
+
+def test_the_default_environments(tmp_path: Path) -> None:
+    found = environments(Settings(), tmp_path / "data")
+    assert list(found) == ["dev", "staging", "prod"]
+    assert [e.protected for e in found.values()] == [False, False, True]
+    assert {e.target for e in found.values()} == {"gitops"}
+    assert found["dev"].repository == str(tmp_path / "data" / "environments.git")
+    assert found["dev"].embedded
+
+
+def test_environments_from_the_settings_merge_over_the_defaults(tmp_path: Path) -> None:
+    paths = _paths(
+        tmp_path,
+        '[deploy]\nrepository = "ssh://git@git.example/envs.git"\n'
+        '[environments.prod]\ntarget = "kubernetes"\ncontext = "prod-eu"\nnamespace = "shop"\n'
+        "rollout_timeout = 600\n"
+        "[environments.qa-eu]\nprotected = true\n",
+    )
+    settings = load_settings(paths, {})
+    found = environments(settings, paths.data_dir)
+    assert list(found) == ["dev", "staging", "prod", "qa-eu"]
+    prod = found["prod"]
+    assert (prod.target, prod.context, prod.namespace, prod.rollout_timeout) == (
+        "kubernetes", "prod-eu", "shop", "600s",
+    )  # fmt: skip
+    assert found["qa-eu"].protected
+    assert found["dev"].repository == "ssh://git@git.example/envs.git"
+    assert not found["dev"].embedded
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[environments.dev]\ntraget = "gitops"\n', "unknown setting 'environments.dev.traget'"),
+        ('[environments.Dev]\ntarget = "gitops"\n', "'Dev' is not an environment name"),
+        ("[environments]\ndev = 1\n", "unknown setting 'environments.dev'"),
+        ("[environments.dev]\ntarget = 1\n", "must be a string"),
+    ],
+)
+def test_bad_environment_settings_are_one_clear_error(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    with pytest.raises(InputError, match=message):
+        load_settings(_paths(tmp_path, toml), {})
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"target": "helm"}, "has target 'helm'"),
+        ({"target": "kubernetes"}, "no context"),
+        ({"rollout_timeout": "soon"}, "is not a duration"),
+        ({"protected": "maybe"}, "protected must be true or false"),
+    ],
+)
+def test_bad_environment_definitions(tmp_path: Path, fields: dict[str, str], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        environments(Settings(environments={"dev": fields}), tmp_path)
+
+
+def _env(name: str = "dev", *, protected: bool = False, **kw: Any) -> Environment:
+    return Environment(name=name, target="gitops", protected=protected, repository="r", **kw)
+
+
+def _report(*findings: tuple[str, str, str]) -> Report:
+    return Report(
+        root="/svc",
+        today=TODAY,
+        findings=tuple(
+            Finding(rule=r, severity=s, message="m", file="f", line=1, fix="x", docs="d", status=st)  # type: ignore[arg-type]
+            for r, s, st in findings
+        ),
+        waivers=(),
+        rules=(),
+    )
+
+
+def _gate(report: Report, env: Environment, **kw: Any) -> Any:
+    args: dict[str, Any] = {
+        "service": "svc",
+        "registered": True,
+        "road_version": "0.1.0",
+        "min_road_version": "",
+        "image": parse_image(f"registry.example.com/svc@{DIGEST}"),
+        "break_glass": None,
+    }
+    return gate(report, env, **{**args, **kw})
+
+
+@pytest.mark.parametrize(
+    ("findings", "protected", "passed"),
+    [
+        ((), False, True),
+        ((("PAVED-K8S-002", "error", "open"),), False, False),
+        ((("PAVED-K8S-002", "error", "waived"),), True, True),
+        ((("PAVED-K8S-007", "warning", "open"),), False, True),
+        ((("PAVED-K8S-007", "warning", "open"),), True, False),
+        ((("PAVED-K8S-007", "warning", "waived"),), True, True),
+    ],
+)
+def test_the_gate_over_guardrail_findings(
+    findings: tuple[tuple[str, str, str], ...], protected: bool, passed: bool
+) -> None:
+    assert _gate(_report(*findings), _env(protected=protected)).passed is passed
+
+
+def test_the_gate_rules_of_a_protected_environment() -> None:
+    tag = parse_image("registry.example.com/svc:1.0")
+    for env, count in ((_env(), 0), (_env("prod", protected=True), 3)):
+        verdict = _gate(_report(), env, registered=False, min_road_version="0.2.0", image=tag)
+        assert [f["rule"] for f in verdict.findings] == [
+            "PAVED-DEPLOY-001", "PAVED-DEPLOY-002", "PAVED-DEPLOY-003",
+        ]  # fmt: skip
+        assert len(verdict.refusals) == count
+
+
+def test_break_glass_lets_a_refusal_through_outside_protected_environments_only() -> None:
+    report = _report(("PAVED-K8S-002", "error", "open"))
+    dev = _gate(report, _env(), break_glass="INC-1")
+    assert dev.passed
+    assert dev.break_glass == "INC-1"
+    assert _gate(_report(), _env(), break_glass="INC-1").break_glass is None  # not needed
+    prod = _gate(_report(), _env("prod", protected=True), break_glass="INC-1")
+    assert not prod.passed
+    assert prod.refusals[-1].startswith("break-glass is not allowed in prod")
+
+
+def test_kubectl_command_lines() -> None:
+    manifests = (
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: svc-dev\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: svc\n  namespace: svc-dev\n"
+    )
+    env = _env(context="kind", rollout_timeout="90s")
+    apply, rollout = kubectl_commands("/bin/kubectl", env, manifests, "svc")
+    assert apply == [
+        "/bin/kubectl", "apply", "--server-side", "--field-manager=paved",
+        "--context", "kind", "--namespace", "svc-dev", "-f", "-",
+    ]  # fmt: skip
+    assert rollout == [
+        "/bin/kubectl", "rollout", "status", "deployment/svc",
+        "--context", "kind", "--namespace", "svc-dev", "--timeout=90s",
+    ]  # fmt: skip
+
+
+def _d(id_: int, outcome: str = "succeeded", **kw: Any) -> Deployment:
+    now = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    return Deployment(
+        id=id_, service="svc", environment="dev", target=kw.pop("target", "gitops"),
+        image=f"img{id_}", source_commit=None, source_time=None, actor="a",
+        started_at=now, finished_at=now, outcome=outcome, revision=f"{id_:040x}", **kw,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_the_live_stack_follows_rollbacks() -> None:
+    history = [_d(1), _d(2), _d(3, "failed"), _d(4, rollback_of=2, restored=1), _d(5)]
+    assert [d.id for d in _live_stack(history)] == [1, 5]
+    chosen, recovers = _choose(history, None, _env(), "svc")
+    assert (chosen.id, recovers) == (1, 5)
+
+
+def test_rollback_of_a_refused_or_failed_gitops_attempt_undoes_the_live_one() -> None:
+    history = [_d(1), _d(2), _d(3, "refused"), _d(4, "failed")]
+    chosen, recovers = _choose(history, None, _env(), "svc")
+    assert (chosen.id, recovers) == (1, 2)
+
+
+def test_rollback_after_a_failed_kubernetes_rollout_restores_the_last_good_one() -> None:
+    k8s = {"target": "kubernetes", "manifests": "x"}
+    history = [_d(1, **k8s), _d(2, **k8s), _d(3, "failed", **k8s)]
+    chosen, recovers = _choose(history, None, _env(), "svc")
+    assert (chosen.id, recovers) == (2, 3)
+
+
+def test_rollback_to_what_runs_already_is_refused() -> None:
+    with pytest.raises(InputError, match="runs already"):
+        _choose([_d(1), _d(2)], 2, _env(), "svc")
