@@ -1,0 +1,193 @@
+"""``paved deploy`` and ``paved rollback``: guarded GitOps deploys, recorded, revertible."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from paved.cli.app import handle_errors, runtime_of
+from paved.errors import InputError
+
+if TYPE_CHECKING:
+    from paved.cli.runtime import Runtime
+    from paved.deploy import DeployDeps, DeployResult
+
+_ENV_HELP = "The environment (dev, staging, prod, or one from the settings)."
+_PATH_HELP = "The service repository (default: this folder)."
+
+
+def _deps(runtime: "Runtime") -> "DeployDeps":
+    from paved.deploy import DeployDeps  # noqa: PLC0415 - keep 'paved --help' fast
+
+    return DeployDeps(
+        settings=runtime.settings,
+        data_dir=runtime.paths.data_dir,
+        catalog=runtime.catalog,
+        clock=runtime.clock,
+        env=runtime.env,
+        progress=runtime.out.progress,
+    )
+
+
+def _root(runtime: "Runtime", path: Path | None) -> Path:
+    if path is None:
+        return runtime.cwd
+    return path if path.is_absolute() else runtime.cwd / path
+
+
+def _confirm(runtime: "Runtime", environment: str, what: str, *, yes: bool) -> None:
+    """Ask before changing a protected environment; in a script, --yes answers."""
+    from paved.deploy import resolve_environments  # noqa: PLC0415
+
+    known = resolve_environments(runtime.settings, runtime.paths.data_dir)
+    if environment not in known or not known[environment].protected or yes or runtime.yes:
+        return
+    if not runtime.interactive:
+        raise InputError(
+            f"{what} to {environment} (a protected environment) needs confirmation",
+            hint="pass --yes when not running interactively",
+        )
+    if not typer.confirm(f"{what} to {environment}?", default=False, err=True):
+        raise typer.Exit(1)
+
+
+def _show(runtime: "Runtime", result: "DeployResult") -> None:
+    out = runtime.out
+    if out.json_mode:
+        out.json(result.to_json())
+        return
+    if result.status == "refused":
+        for line in result.refusals:
+            out.info(f"  refused: {line}")
+        return
+    if result.diff is not None:
+        if result.diff:
+            out.line(result.diff.rstrip("\n"))
+        else:
+            out.info("no change: what is deployed is what would be deployed")
+        out.info("dry run: nothing was written and nothing was recorded")
+        return
+    record = result.deployment
+    pairs: list[tuple[str, Any]] = [
+        ("deployment", record.id if record else None),
+        ("status", result.status),
+        ("service", result.service),
+        ("environment", result.environment),
+        ("image", result.image),
+        ("target", result.target),
+    ]
+    if result.repository:
+        pairs += [("repository", result.repository), ("path", result.path)]
+    if record is not None:
+        pairs += [("revision", record.revision), ("source commit", record.source_commit)]
+        if record.rollback_of is not None:
+            pairs += [("rollback of", record.rollback_of), ("restored", record.restored)]
+        if record.break_glass:
+            pairs.append(("break glass", record.break_glass))
+    out.fields(pairs)
+
+
+@handle_errors
+def deploy(
+    ctx: typer.Context,
+    env: Annotated[str, typer.Option("--env", "-e", metavar="ENV", help=_ENV_HELP)] = "dev",
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image",
+            metavar="REF",
+            help="The image: REGISTRY/NAME[:TAG][@sha256:DIGEST] (a digest in prod). "
+            "Default: the image of the last successful deployment to ENV.",
+        ),
+    ] = None,
+    path: Annotated[Path | None, typer.Option("--path", metavar="DIR", help=_PATH_HELP)] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Show the diff against what is deployed; change and record nothing."
+        ),
+    ] = False,
+    break_glass: Annotated[
+        bool,
+        typer.Option(
+            "--break-glass",
+            help="Deploy although the gate refuses (never in prod); needs --reason; recorded.",
+        ),
+    ] = False,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", metavar="TEXT", help="Why --break-glass is needed."),
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before deploying to prod.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Deploy this service to an environment, behind the guardrails gate.
+
+    Runs the guardrails (any unwaived error refuses, exit 3; prod also refuses warnings, an
+    unregistered service and an old road layer), renders k8s/overlays/ENV with the image set,
+    commits the manifests to the environment repository and pushes, or applies them with
+    kubectl. Every attempt is recorded: see 'paved deployments list'.
+    """
+    from paved.deploy import DeployRefused, DeployRequest  # noqa: PLC0415
+    from paved.deploy import deploy as run_deploy  # noqa: PLC0415
+
+    runtime = runtime_of(ctx, json_output=json_output)
+    if reason is not None and not break_glass:
+        raise InputError("--reason goes with --break-glass")
+    root = _root(runtime, path)
+    if not dry_run:
+        _confirm(runtime, env, f"Deploy {root.name}", yes=yes)
+    request = DeployRequest(
+        path=root,
+        environment=env,
+        image=image,
+        dry_run=dry_run,
+        break_glass=(reason or "") if break_glass else None,
+    )
+    runtime.out.info(f"{'Planning' if dry_run else 'Deploying'} {root} to {env}")
+    try:
+        result = run_deploy(request, _deps(runtime))
+    except DeployRefused as refused:
+        _show(runtime, refused.result)
+        raise
+    _show(runtime, result)
+
+
+@handle_errors
+def rollback(
+    ctx: typer.Context,
+    env: Annotated[str, typer.Option("--env", "-e", metavar="ENV", help=_ENV_HELP)] = "dev",
+    to: Annotated[
+        int | None,
+        typer.Option(
+            "--to",
+            metavar="DEPLOYMENT_ID",
+            help="Restore this deployment (default: the one before the current).",
+        ),
+    ] = None,
+    path: Annotated[Path | None, typer.Option("--path", metavar="DIR", help=_PATH_HELP)] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; change and record nothing.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask before rolling back prod.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Restore the manifests of an earlier successful deployment, byte for byte.
+
+    Recorded as a rollback of the deployment it recovers from. No gate: it goes back to
+    manifests that were deployed before.
+    """
+    from paved.deploy import RollbackRequest  # noqa: PLC0415
+    from paved.deploy import rollback as run_rollback  # noqa: PLC0415
+
+    runtime = runtime_of(ctx, json_output=json_output)
+    root = _root(runtime, path)
+    if not dry_run:
+        _confirm(runtime, env, f"Roll back {root.name}", yes=yes)
+    request = RollbackRequest(path=root, environment=env, to=to, dry_run=dry_run)
+    runtime.out.info(f"{'Planning a rollback of' if dry_run else 'Rolling back'} {root} in {env}")
+    _show(runtime, run_rollback(request, _deps(runtime)))

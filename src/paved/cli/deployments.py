@@ -1,0 +1,59 @@
+"""``paved deployments``: the history of deploys and rollbacks, from the catalog."""
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from paved.cli.app import handle_errors, runtime_of
+
+if TYPE_CHECKING:
+    from paved.models import Deployment
+
+app = typer.Typer(help="Read the deployment history.", no_args_is_help=True)
+
+
+@app.command("list")
+@handle_errors
+def list_deployments(
+    ctx: typer.Context,
+    service: Annotated[
+        str | None, typer.Option("--service", "-s", metavar="NAME", help="Only this service.")
+    ] = None,
+    env: Annotated[
+        str | None, typer.Option("--env", "-e", metavar="ENV", help="Only this environment.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """List deploy and rollback attempts, newest first: succeeded, failed and refused."""
+    runtime = runtime_of(ctx, json_output=json_output)
+    found = list(reversed(runtime.catalog().deployments(service=service, environment=env)))
+    out = runtime.out
+    if out.json_mode:
+        out.json({"schema": "paved/deployments/v1", "deployments": [d.to_json() for d in found]})
+        return
+
+    def note(d: "Deployment") -> str:
+        if d.rollback_of is not None:
+            return f"rollback of {d.rollback_of} to {d.restored}"
+        if d.break_glass:
+            return f"break glass: {d.break_glass}"
+        return d.message if d.outcome != "succeeded" else ""
+
+    rows = [
+        (
+            d.id,
+            d.service,
+            d.environment,
+            d.outcome,
+            d.image,
+            d.actor,
+            d.to_json()["finished_at"],
+            note(d),
+        )
+        for d in found
+    ]
+    out.table(
+        ["ID", "SERVICE", "ENV", "OUTCOME", "IMAGE", "ACTOR", "FINISHED", "NOTE"],
+        rows,
+        empty="No deployments yet. Deploy a service: paved deploy --env dev --image REF",
+    )

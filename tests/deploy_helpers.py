@@ -1,0 +1,108 @@
+"""Helpers the deploy tests share: services, the environment repository, a fake kubectl."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from tests.helpers import REPO_ROOT, git
+
+DIGEST_1 = "sha256:" + "1" * 64
+DIGEST_2 = "sha256:" + "2" * 64
+DEFAULT_IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/{name}@sha256:" + "0" * 64
+SCHEMAS = REPO_ROOT / "docs" / "schemas"
+DEPLOY_SCHEMA = json.loads((SCHEMAS / "deploy.schema.json").read_text())
+DEPLOYMENTS_SCHEMA = json.loads((SCHEMAS / "deployments.schema.json").read_text())
+REAL_KUBECTL = shutil.which("kubectl")
+
+
+def image(name: str, digest: str = DIGEST_1) -> str:
+    return f"registry.example.com/team/{name}@{digest}"
+
+
+def make_service(paved: Any, root: Path, name: str, *args: str) -> Path:
+    done = paved("new", "service", name, "--owner", "team-a", *args)
+    assert done.exit_code == 0, done.stderr
+    return root / name
+
+
+def env_repo(root: Path) -> Path:
+    return root / "paved-home" / "data" / "environments.git"
+
+
+def show(repo: Path, revision: str, path: str) -> bytes:
+    """A file's exact bytes at ``revision`` of a (bare) repository."""
+    return subprocess.run(
+        ["git", "--git-dir", str(repo), "show", f"{revision}:{path}"],
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def rendered(service: Path, env: str, ref: str) -> bytes:
+    """``kubectl kustomize k8s/overlays/ENV`` as a person runs it, with the image replaced."""
+    assert REAL_KUBECTL is not None
+    out = subprocess.run(
+        [REAL_KUBECTL, "kustomize", str(service / "k8s" / "overlays" / env)],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+    ).stdout
+    default = DEFAULT_IMAGE.format(name=service.name).encode()
+    assert out.count(default) == 1
+    return out.replace(default, ref.encode())
+
+
+def records(paved: Any, *args: str) -> list[dict[str, Any]]:
+    done = paved("deployments", "list", "--json", *args)
+    assert done.exit_code == 0, done.stderr
+    data = json.loads(done.stdout)
+    jsonschema.validate(data, DEPLOYMENTS_SCHEMA)
+    return list(data["deployments"])
+
+
+def break_guardrail(service: Path) -> None:
+    """Make the service run privileged (a guardrail error), committed."""
+    deployment = service / "k8s" / "base" / "deployment.yaml"
+    text = deployment.read_text()
+    assert "privileged: false" in text
+    deployment.write_text(text.replace("privileged: false", "privileged: true"))
+    git("commit", "--quiet", "-am", "Run privileged", cwd=service)
+
+
+def repo_state(repo: Path) -> str:
+    """Every ref and its commit: to show that nothing was pushed."""
+    if not repo.exists():
+        return "absent"
+    return git("--git-dir", str(repo), "for-each-ref", "--format=%(refname) %(objectname)")
+
+
+def fake_kubectl(folder: Path, *, fail: str = "") -> Path:
+    """A kubectl that records every call; ``kustomize`` runs the real one. Returns its log."""
+    assert REAL_KUBECTL is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "calls.log"
+    script = folder / "kubectl"
+    script.write_text(
+        textwrap.dedent(
+            f"""\
+            #!/bin/sh
+            if [ "$1" = kustomize ]; then exec {REAL_KUBECTL} "$@"; fi
+            printf '%s\\n' "$*" >> {log}
+            if [ "$1" = apply ]; then cat > {folder}/applied.yaml; fi
+            if [ -n "{fail}" ] && [ "$1" = "{fail}" ]; then
+              echo "error: {fail} timed out waiting for the condition" >&2; exit 1
+            fi
+            exit 0
+            """
+        )
+    )
+    script.chmod(0o755)
+    return log
