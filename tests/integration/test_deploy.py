@@ -46,7 +46,13 @@ def test_a_deploy_lands_exactly_as_kubectl_kustomize_renders_it(paved, pinned_en
     kustomization = show(repo, "main", "envs/dev/orders/kustomization.yaml").decode()
     assert "resources:\n  - manifests.yaml\n" in kustomization
     files = git("--git-dir", str(repo), "ls-tree", "-r", "--name-only", "main").splitlines()
-    assert files == ["envs/dev/orders/kustomization.yaml", "envs/dev/orders/manifests.yaml"]
+    assert files == [
+        "envs/dev/kustomization.yaml",
+        "envs/dev/orders/kustomization.yaml",
+        "envs/dev/orders/manifests.yaml",
+    ]
+    index = show(repo, "main", "envs/dev/kustomization.yaml").decode()
+    assert index.endswith("resources:\n  - orders\n")
     assert result["revision"] == git("--git-dir", str(repo), "rev-parse", "main")
 
     message = git("--git-dir", str(repo), "log", "-1", "--format=%B", "main")
@@ -264,6 +270,8 @@ def test_a_push_beaten_by_another_deploy_is_applied_again_on_the_new_head(
         "Deploy orders sha256:111111111111 to dev",
         "Deploy billing sha256:111111111111 to dev",
     ]
+    index = show(repo, "main", "envs/dev/kustomization.yaml").decode()
+    assert index.endswith("resources:\n  - billing\n  - orders\n")
     files = git("--git-dir", str(repo), "ls-tree", "-r", "--name-only", "main").splitlines()
     assert [f for f in files if f.endswith("manifests.yaml")] == [
         "envs/dev/billing/manifests.yaml",
@@ -297,5 +305,7 @@ def test_two_deploys_racing_on_one_environment_repository_both_land(
         assert show(repo, "main", f"envs/dev/{name}/manifests.yaml") == rendered(
             pinned_env / name, "dev", image(name)
         )
+    index = show(repo, "main", "envs/dev/kustomization.yaml").decode()
+    assert index.endswith("resources:\n" + "".join(f"  - {n}\n" for n in sorted(names)))
     assert sorted(r["service"] for r in records(paved)) == sorted(names)
     assert {r["outcome"] for r in records(paved)} == {"succeeded"}

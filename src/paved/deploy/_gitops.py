@@ -1,10 +1,13 @@
 """The ``gitops`` target: rendered manifests committed to an environment repository.
 
 Layout (docs/deploy.md): ``envs/<env>/<service>/manifests.yaml`` (exactly what ``kubectl
-kustomize`` rendered) and ``envs/<env>/<service>/kustomization.yaml`` (lists it), so Argo CD or
-Flux syncs each folder as it is. Every change is one commit on ``main``, pushed without force:
-when another deploy pushed first, paved fetches, applies its change again on the new head and
-pushes again, a bounded number of times. The repository only ever receives whole commits.
+kustomize`` rendered), ``envs/<env>/<service>/kustomization.yaml`` (lists it) and
+``envs/<env>/kustomization.yaml`` (lists the services), so Argo CD (one Application per service
+folder) or Flux (one Kustomization per environment) syncs them as they are.
+
+Every change is one commit on ``main``, pushed without force: when another deploy pushed
+first, paved fetches, applies its change again on the new head and pushes again, a bounded
+number of times. The repository only ever receives whole commits.
 """
 
 from __future__ import annotations
@@ -122,8 +125,9 @@ class EnvironmentRepository:
                 target = git.cwd / folder
                 shutil.rmtree(target, ignore_errors=True)
                 write(git, target)
-                git("add", "--all", "--", folder)
-                if not git("status", "--porcelain", "--", folder):
+                _write_index(git.cwd / "envs" / environment, environment)
+                git("add", "--all", "--", folder, f"envs/{environment}/{KUSTOMIZATION}")
+                if not git("status", "--porcelain", "--", f"envs/{environment}"):
                     return git.head(), False
                 git("commit", "--quiet", "--no-verify", "-m", message)
                 if before_push is not None:
@@ -147,6 +151,23 @@ class EnvironmentRepository:
             "other deploys",
             hint="run the same command again",
         )
+
+
+def _write_index(env_dir: Path, environment: str) -> None:
+    """``envs/<env>/kustomization.yaml``: every service folder of the environment, so that
+    one Flux Kustomization per environment syncs them all. Made again from the folders on
+    every commit, so two deploys of different services never conflict on it."""
+    services = sorted(
+        child.name for child in env_dir.iterdir() if (child / KUSTOMIZATION).is_file()
+    )
+    lines = [
+        f"# Every service in {environment}, written by paved deploy: do not edit here.",
+        "apiVersion: kustomize.config.k8s.io/v1beta1",
+        "kind: Kustomization",
+        "resources:" if services else "resources: []",
+        *(f"  - {name}" for name in services),
+    ]
+    (env_dir / KUSTOMIZATION).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def write_manifests(environment: str, service: str, manifests: str) -> Callable[[Git, Path], None]:
