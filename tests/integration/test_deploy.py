@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -307,5 +308,18 @@ def test_two_deploys_racing_on_one_environment_repository_both_land(
         )
     index = show(repo, "main", "envs/dev/kustomization.yaml").decode()
     assert index.endswith("resources:\n" + "".join(f"  - {n}\n" for n in sorted(names)))
+    # What a Flux Kustomization with path ./envs/dev builds: every service, as rendered.
+    clone = pinned_env / "clone"
+    git("clone", "--quiet", str(repo), str(clone))
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(clone / "envs" / "dev")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "KUBECONFIG": os.devnull},
+    ).stdout
+    assert sorted(re.findall(r"^kind: Deployment\n(?:.*\n)*?  name: (\S+)", built, re.M)) == sorted(
+        names
+    )
     assert sorted(r["service"] for r in records(paved)) == sorted(names)
     assert {r["outcome"] for r in records(paved)} == {"succeeded"}
