@@ -54,9 +54,12 @@ def _reason(stderr: str) -> str:
     remote = [line for line in remote if line]
     if remote:
         return "; ".join(remote[:3])
-    for line in lines:
+    for at, line in enumerate(lines):
         if line.startswith(("fatal:", "error:")):
-            return line.split(":", 1)[1].strip()
+            reason = line.split(":", 1)[1].strip()
+            if reason.endswith(":") and at + 1 < len(lines):  # "unable to connect to HOST:"
+                reason = f"{reason} {lines[at + 1]}"
+            return reason
     return lines[-1] if lines else ""
 
 

@@ -86,7 +86,7 @@ def gate(
                 f"road layer {road_version or '(unknown)'} is older than the minimum "
                 f"{min_road_version}",
                 ".copier-answers.road.yml",
-                "update the service to the newest paved road (paved update)",
+                "update the service to the newest paved road (copier update of the road layer)",
             )
         )
     if image.digest is None:

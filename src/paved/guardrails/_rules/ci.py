@@ -112,7 +112,7 @@ def pipeline_words(tree: ServiceTree) -> tuple[list[str], list[str]]:
     "PAVED-CI-001",
     "no CI pipeline",
     "error",
-    "re-render the road layer (paved update) to get the paved pipeline",
+    "re-render the road layer (copier update) to get the paved pipeline",
 )
 def pipeline_missing(tree: ServiceTree) -> Iterator[Violation]:
     if not _workflows(tree) and _gitlab(tree) is None:

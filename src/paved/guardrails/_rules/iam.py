@@ -132,7 +132,7 @@ def policy_documents(tree: ServiceTree) -> list[PolicyDocument]:
     "PAVED-IAM-001",
     "IAM policy missing for declared resources",
     "error",
-    "re-render the road layer (paved update), or add iam/<env>/policy.json for the resources",
+    "re-render the road layer (copier update), or add iam/<env>/policy.json for the resources",
 )
 def policy_missing(tree: ServiceTree) -> Iterator[Violation]:
     resources = tree.answer_list("resources")

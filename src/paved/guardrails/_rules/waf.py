@@ -96,7 +96,7 @@ def _public(tree: ServiceTree) -> bool:
     "PAVED-WAF-001",
     "public service without a WAF web ACL",
     "error",
-    "re-render the road layer (paved update) to get waf/<env>/web-acl.json",
+    "re-render the road layer (copier update) to get waf/<env>/web-acl.json",
 )
 def waf_missing(tree: ServiceTree) -> Iterator[Violation]:
     if not _public(tree):
