@@ -42,7 +42,7 @@ def types(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """The whole test suite, with real git, copier, SQLite and HTTP."""
-    session.install("-e", ".[test]")
+    session.install("-e", ".[test,server]")
     session.run("pytest", *session.posargs)
 
 

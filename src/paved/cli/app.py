@@ -110,13 +110,23 @@ def handle_errors(command: F) -> F:
 
 
 def _register_commands() -> None:
-    from paved.cli import deploy, deployments, doctor, guardrails, new, services, templates  # noqa: PLC0415
+    from paved.cli import (  # noqa: PLC0415
+        deploy,
+        deployments,
+        doctor,
+        guardrails,
+        new,
+        platform,
+        services,
+        templates,
+    )
 
     app.command("deploy")(deploy.deploy)
     app.add_typer(deployments.app, name="deployments")
     app.command("doctor")(doctor.doctor)
     app.add_typer(guardrails.app, name="guardrails")
     app.add_typer(new.app, name="new")
+    app.add_typer(platform.app, name="platform")
     app.add_typer(services.app, name="services")
     app.add_typer(templates.app, name="templates")
     app.command("rollback")(deploy.rollback)

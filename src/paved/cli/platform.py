@@ -1,0 +1,172 @@
+"""``paved platform``: run the platform server and manage its tokens (on the server's host)."""
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from paved.cli.app import handle_errors, runtime_of
+from paved.errors import InputError
+
+if TYPE_CHECKING:
+    from paved.cli.runtime import Runtime
+    from paved.server import PlatformConfig
+
+app = typer.Typer(help="Run the platform server and manage its tokens.", no_args_is_help=True)
+token_app = typer.Typer(help="Tokens for the platform API (run on the server's host).")
+app.add_typer(token_app, name="token")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        metavar="URL",
+        help="Database URL: sqlite:///PATH or postgresql://... "
+        "[default: platform.db in the data directory]",
+    ),
+]
+
+
+def _server() -> None:
+    """Fail with a hint when the server extra is not installed."""
+    try:
+        import fastapi  # noqa: F401, PLC0415
+        import sqlalchemy  # noqa: F401, PLC0415
+    except ImportError as exc:
+        raise InputError(
+            f"the platform server needs the 'server' extra ({exc.name} is not installed)",
+            hint="pip install 'paved[server]'",
+        ) from exc
+
+
+def _db_url(runtime: "Runtime", db: str | None) -> str:
+    from paved.server import sqlite_url  # noqa: PLC0415
+
+    return (
+        db
+        or runtime.env.get("PAVED_PLATFORM_DB")
+        or sqlite_url(runtime.paths.data_dir / "platform.db")
+    )
+
+
+def _platform_config(runtime: "Runtime") -> "PlatformConfig":
+    """Scaffolds offered: the bundled ones; settings: the server host's environments."""
+    from paved.server import PlatformConfig, ScaffoldOffer  # noqa: PLC0415
+
+    offers = tuple(
+        ScaffoldOffer(s.name, s.layer.value, (s.version,), s.version)
+        for s in runtime.registry.all()
+    )
+    settings = runtime.settings
+    organisation: dict[str, object] = {}
+    if settings.environments:
+        organisation["environments"] = {k: dict(v) for k, v in settings.environments.items()}
+    if settings.deploy_min_road_version:
+        organisation["deploy"] = {"min_road_version": settings.deploy_min_road_version}
+    return PlatformConfig(scaffolds=offers, settings=organisation)
+
+
+def _actor(runtime: "Runtime") -> str:
+    return "local:" + (runtime.env.get("USER") or runtime.env.get("LOGNAME") or "unknown")
+
+
+@app.command("serve")
+@handle_errors
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8420,
+    db: DbOption = None,
+) -> None:
+    """Serve the platform API (migrates the database forward first)."""
+    runtime = runtime_of(ctx)
+    _server()
+    import uvicorn  # noqa: PLC0415
+
+    from paved.server import create_app  # noqa: PLC0415
+
+    try:
+        application = create_app(_db_url(runtime, db), runtime.clock, _platform_config(runtime))
+    except Exception as exc:  # noqa: BLE001 - a database driver's error, named in one line
+        raise InputError(
+            f"platform database cannot be opened ({type(exc).__name__})",
+            hint="check --db: sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
+        ) from None
+    runtime.out.info(f"platform API on http://{host}:{port} (OpenAPI at /openapi.json)")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@token_app.command("create")
+@handle_errors
+def create_token(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Option("--user", help="Whom the token is for.")],
+    team: Annotated[
+        list[str] | None, typer.Option("--team", help="A team of the user's (repeatable).")
+    ] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Role platform-admin.")] = False,
+    expires: Annotated[
+        str, typer.Option("--expires", help="Lifetime, in days or hours: 90d, 12h.")
+    ] = "90d",
+    db: DbOption = None,
+) -> None:
+    """Create a token; print it once on stdout (only its hash is kept)."""
+    runtime = runtime_of(ctx)
+    _server()
+    from paved.server import connect, issue_token, migrate, parse_lifetime  # noqa: PLC0415
+
+    lifetime = parse_lifetime(expires)
+    if not team and not admin:
+        raise InputError("a member token needs at least one --team", hint="or give --admin")
+    engine = connect(_db_url(runtime, db))
+    try:
+        migrate(engine)
+        issued = issue_token(
+            engine,
+            user=user,
+            teams=team or [],
+            admin=admin,
+            lifetime=lifetime,
+            now=runtime.clock(),
+            actor=_actor(runtime),
+        )
+    finally:
+        engine.dispose()
+    runtime.out.info(
+        f"token {issued.id} for {user}, expires {issued.expires_at.isoformat()}; "
+        "it is shown once: keep it now"
+    )
+    runtime.out.line(issued.token)
+
+
+@token_app.command("revoke")
+@handle_errors
+def revoke_token(
+    ctx: typer.Context,
+    token_id: Annotated[
+        str | None, typer.Argument(metavar="TOKEN_ID", help="The id printed at creation.")
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Every token of this user.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Revoke one token by id, or every token of a user."""
+    runtime = runtime_of(ctx)
+    if (token_id is None) == (user is None):
+        raise InputError("give either TOKEN_ID or --user")
+    _server()
+    from paved.server import connect, migrate, revoke  # noqa: PLC0415
+
+    engine = connect(_db_url(runtime, db))
+    try:
+        migrate(engine)
+        ids = revoke(
+            engine, token_id=token_id, user=user, now=runtime.clock(), actor=_actor(runtime)
+        )
+    finally:
+        engine.dispose()
+    if not ids:
+        raise InputError(
+            f"no live token {'with id ' + token_id if token_id else 'of user ' + str(user)}",
+            hint="it may be revoked already",
+        )
+    for revoked in ids:
+        runtime.out.line(revoked)

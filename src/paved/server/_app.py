@@ -1,0 +1,600 @@
+"""The platform API: a FastAPI app over the platform database."""
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from paved import __version__
+from paved.server import _schemas as s
+from paved.server._auth import Identity, authenticate
+from paved.server._db import connect, migrate, writer
+from paved.server._metrics import Record, delivery_metrics
+from paved.server._tables import audit_events, deployments, service_layers, services
+
+__all__ = ["PlatformConfig", "ScaffoldOffer", "create_app"]
+
+log = logging.getLogger("paved.server")
+
+MAX_BODY = 1_000_000
+Clock = Callable[[], dt.datetime]
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaffoldOffer:
+    name: str
+    layer: str
+    versions: tuple[str, ...]
+    minimum: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PlatformConfig:
+    """What the platform tells its clients: scaffolds offered and organisation settings."""
+
+    scaffolds: tuple[ScaffoldOffer, ...] = ()
+    #: In the shape of config.toml: ``{"environments": {"prod": {...}}, "deploy": {...}}``.
+    settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _encode_cursor(value: str | int) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None, kind: type) -> Any:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_cursor", "cursor is not one this server gave out") from exc
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise ApiError(400, "bad_cursor", "cursor is not one this server gave out")
+    return value
+
+
+_ERRORS: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": s.ErrorBody, "description": name} for code, name in _ERRORS.items()
+}
+
+
+def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    return JSONResponse(body, status_code=status)
+
+
+def create_app(
+    db_url: str, clock: Clock = _utc_now, config: PlatformConfig | None = None
+) -> FastAPI:
+    """The platform API over the database at ``db_url``, migrated forward on creation."""
+    engine = connect(db_url)
+    migrate(engine)
+    write_engine = writer(engine)
+    platform = config or PlatformConfig()
+    app = FastAPI(
+        title="paved platform",
+        version=__version__,
+        description="The catalog of an organisation's services, deployments and audit trail.",
+        responses=ERROR_RESPONSES,
+    )
+    app.state.engine = engine
+
+    # -- errors: always a JSON body, never a stack trace ---------------------------------
+
+    def _caller_of(request: Request) -> Identity | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        with engine.connect() as conn:
+            return authenticate(conn, token.strip(), clock())
+
+    def _address(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    def _audit(
+        request: Request,
+        who: Identity | None,
+        action: str,
+        target: str,
+        outcome: str,
+        detail: str = "",
+        conn: sa.Connection | None = None,
+    ) -> None:
+        values = {
+            "at": clock(),
+            "actor": who.user if who else "anonymous",
+            "action": action,
+            "target": target[:200],
+            "address": _address(request)[:100],
+            "outcome": outcome,
+            "detail": detail[:500],
+        }
+        if conn is not None:
+            conn.execute(audit_events.insert().values(**values))
+        else:
+            with write_engine.begin() as own:
+                own.execute(audit_events.insert().values(**values))
+        log.info(
+            "audit actor=%s action=%s target=%s outcome=%s",
+            values["actor"],
+            action,
+            values["target"],
+            outcome,
+        )
+
+    def _mutation_action(request: Request) -> tuple[str, str] | None:
+        path = request.url.path
+        if request.method != "POST":
+            return None
+        if path == "/v1/services":
+            return "service.register", "services"
+        if path == "/v1/deployments":
+            return "deployment.record", "deployments"
+        if path.startswith("/v1/services/") and path.endswith("/archive"):
+            return "service.archive", path.removeprefix("/v1/services/")[:-8]
+        return None
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ][:20]
+        if (action := _mutation_action(request)) is not None:
+            who = _caller_of(request)
+            _audit(
+                request,
+                who,
+                action[0],
+                action[1],
+                "invalid",
+                str(detail[0]["msg"]) if detail else "",
+            )
+        return _error(422, "invalid", "the request is not valid", detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _ERRORS.get(exc.status_code, "error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return _error(500, "internal", "the platform failed; try again, then tell its owners")
+
+    @app.middleware("http")
+    async def _limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return _error(413, "too_large", f"request bodies are limited to {MAX_BODY} bytes")
+        if (
+            request.method == "POST"
+            and length is None
+            and "chunked" in request.headers.get("transfer-encoding", "")
+        ):
+            return _error(411, "length_required", "send a Content-Length")
+        return await call_next(request)
+
+    # -- who is calling ------------------------------------------------------------------
+
+    def caller(request: Request) -> Identity | None:
+        return _caller_of(request)
+
+    def reader(who: Annotated[Identity | None, Depends(caller)]) -> Identity:
+        if who is None:
+            raise ApiError(401, "unauthenticated", "a valid bearer token is required")
+        return who
+
+    Caller = Annotated[Identity | None, Depends(caller)]
+    Reader = Annotated[Identity, Depends(reader)]
+
+    def _refuse_unless(
+        request: Request, who: Identity | None, owner: str | None, action: str, target: str
+    ) -> Identity:
+        if who is None:
+            _audit(request, None, action, target, "unauthenticated")
+            raise ApiError(401, "unauthenticated", "a valid bearer token is required")
+        if owner is not None and not who.owns(owner):
+            _audit(request, who, action, target, "forbidden", f"owner {owner}")
+            raise ApiError(
+                403, "forbidden", f"{target} belongs to team {owner}, not to one of yours"
+            )
+        return who
+
+    # -- services ------------------------------------------------------------------------
+
+    def _service_rows(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[s.ServiceOut]:
+        names = [row.name for row in rows]
+        layers: dict[str, list[s.LayerIn]] = {name: [] for name in names}
+        if names:
+            query = (
+                sa.select(service_layers)
+                .where(service_layers.c.service.in_(names))
+                .order_by(service_layers.c.service, service_layers.c.layer)
+            )
+            for layer in conn.execute(query):
+                layers[layer.service].append(
+                    s.LayerIn(layer=layer.layer, scaffold=layer.scaffold, version=layer.version)
+                )
+        return [
+            s.ServiceOut(
+                name=row.name,
+                owner=row.owner,
+                description=row.description,
+                repository=row.repository,
+                layers=layers[row.name],
+                created_at=row.created_at,
+                archived_at=row.archived_at,
+            )
+            for row in rows
+        ]
+
+    def _get_service(conn: sa.Connection, name: str) -> s.ServiceOut | None:
+        rows = conn.execute(sa.select(services).where(services.c.name == name)).all()
+        found = _service_rows(conn, rows)
+        return found[0] if found else None
+
+    NameQuery = Annotated[
+        str | None,
+        Query(min_length=2, max_length=40, pattern=s.NAME_REGEX),
+    ]
+    TokenQuery = Annotated[
+        str | None, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    ]
+    Limit = Annotated[int, Query(ge=1, le=1000)]
+    Cursor = Annotated[str | None, Query(max_length=400)]
+
+    @app.get("/healthz", tags=["platform"])
+    def healthz() -> dict[str, str]:
+        """Liveness: answers without a token."""
+        return {"status": "ok"}
+
+    @app.get("/v1/services", tags=["services"])
+    def list_services(
+        who: Reader,
+        owner: NameQuery = None,
+        template: TokenQuery = None,
+        include_archived: bool = False,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> s.ServicePage:
+        """Services by name, a page at a time; filter by owner team or scaffold."""
+        after = _decode_cursor(cursor, str)
+        query = sa.select(services).order_by(services.c.name).limit(limit + 1)
+        if owner is not None:
+            query = query.where(services.c.owner == owner)
+        if template is not None:
+            query = query.where(
+                services.c.name.in_(
+                    sa.select(service_layers.c.service).where(service_layers.c.scaffold == template)
+                )
+            )
+        if not include_archived:
+            query = query.where(services.c.archived_at.is_(None))
+        if after is not None:
+            query = query.where(services.c.name > after)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+            page = _service_rows(conn, rows[:limit])
+        more = len(rows) > limit
+        return s.ServicePage(
+            services=page, next_cursor=_encode_cursor(page[-1].name) if more else None
+        )
+
+    @app.get("/v1/services/{name}", tags=["services"])
+    def show_service(
+        who: Reader,
+        name: Annotated[str, s.Field(min_length=2, max_length=40, pattern=s.NAME_REGEX)],
+    ) -> s.ServiceOut:
+        """One service, archived or not."""
+        with engine.connect() as conn:
+            found = _get_service(conn, name)
+        if found is None:
+            raise ApiError(404, "not_found", f"service '{name}' is not in the catalog")
+        return found
+
+    @app.post(
+        "/v1/services",
+        tags=["services"],
+        status_code=201,
+        responses={200: {"model": s.ServiceOut, "description": "already registered, unchanged"}},
+    )
+    def register_service(
+        request: Request, response: Response, who: Caller, body: s.ServiceIn
+    ) -> s.ServiceOut:
+        """Register a service idempotently by name.
+
+        201 when created; 200 with the stored entry when the same name is registered again
+        with the same owner and repository; 409 when the name is taken otherwise.
+        """
+        target = f"service {body.name}"
+        who = _refuse_unless(request, who, body.owner, "service.register", target)
+        for _attempt in range(3):
+            try:
+                status, stored = _register(conn_factory=write_engine.begin, body=body)
+            except sa.exc.IntegrityError:
+                continue  # registered meanwhile by another request: decide again
+            break
+        else:  # pragma: no cover - three races in a row
+            raise ApiError(409, "conflict", f"service '{body.name}' is being registered")
+        if isinstance(stored, str):
+            _audit(request, who, "service.register", target, "conflict", stored)
+            raise ApiError(409, "conflict", stored)
+        response.status_code = status
+        _audit(
+            request, who, "service.register", target, "created" if status == 201 else "unchanged"
+        )
+        return stored
+
+    def _register(
+        conn_factory: Callable[[], Any], body: s.ServiceIn
+    ) -> tuple[int, s.ServiceOut | str]:
+        """Insert ``body`` unless its name is taken: (201, new), (200, same) or (409, why)."""
+        with conn_factory() as conn:
+            existing = _get_service(conn, body.name)
+            if existing is not None:
+                if (existing.owner, existing.repository) != (body.owner, body.repository):
+                    return 409, (
+                        f"service '{body.name}' is already registered "
+                        f"(owner {existing.owner}, repository {existing.repository})"
+                    )
+                if existing.archived_at is not None:
+                    return 409, f"service '{body.name}' was archived; choose another name"
+                return 200, existing
+            conn.execute(
+                services.insert().values(
+                    name=body.name,
+                    owner=body.owner,
+                    description=body.description,
+                    repository=body.repository,
+                    created_at=clock(),
+                )
+            )
+            if body.layers:
+                conn.execute(
+                    service_layers.insert(),
+                    [
+                        {
+                            "service": body.name,
+                            "layer": layer.layer,
+                            "scaffold": layer.scaffold,
+                            "version": layer.version,
+                        }
+                        for layer in {layer.layer: layer for layer in body.layers}.values()
+                    ],
+                )
+            created = _get_service(conn, body.name)
+        assert created is not None
+        return 201, created
+
+    @app.post("/v1/services/{name}/archive", tags=["services"])
+    def archive_service(
+        request: Request,
+        who: Caller,
+        name: Annotated[str, s.Field(min_length=2, max_length=40, pattern=s.NAME_REGEX)],
+    ) -> s.ServiceOut:
+        """Archive a service: it leaves the default listing; its name stays taken."""
+        target = f"service {name}"
+        with engine.connect() as conn:
+            found = _get_service(conn, name)
+        who = _refuse_unless(
+            request, who, found.owner if found else None, "service.archive", target
+        )
+        if found is None:
+            _audit(request, who, "service.archive", target, "not-found")
+            raise ApiError(404, "not_found", f"service '{name}' is not in the catalog")
+        with write_engine.begin() as conn:
+            conn.execute(
+                services.update()
+                .where(services.c.name == name, services.c.archived_at.is_(None))
+                .values(archived_at=clock())
+            )
+            _audit(request, who, "service.archive", target, "archived", conn=conn)
+            archived = _get_service(conn, name)
+        assert archived is not None
+        return archived
+
+    # -- deployments ---------------------------------------------------------------------
+
+    def _deployment_out(row: sa.Row[Any]) -> s.DeploymentOut:
+        return s.DeploymentOut.model_validate(row._mapping)
+
+    @app.post("/v1/deployments", tags=["deployments"], status_code=201)
+    def record_deployment(request: Request, who: Caller, body: s.DeploymentIn) -> s.DeploymentOut:
+        """Record one deploy attempt.
+
+        A member records deployments of their teams' services only. A refused attempt of a
+        service that is not registered is accepted from anyone signed in (nothing was deployed).
+        """
+        target = f"deployment {body.service}/{body.environment}"
+        with engine.connect() as conn:
+            found = _get_service(conn, body.service)
+        owner = found.owner if found else None
+        who = _refuse_unless(request, who, owner, "deployment.record", target)
+        if found is None and body.outcome != "refused" and not who.admin:
+            _audit(request, who, "deployment.record", target, "forbidden", "not registered")
+            raise ApiError(
+                403, "forbidden", f"service '{body.service}' is not registered: register it first"
+            )
+        with write_engine.begin() as conn:
+            values = body.model_dump()
+            values["recorded_by"] = who.user
+            new_id = conn.execute(
+                deployments.insert().values(**values).returning(deployments.c.id)
+            ).scalar_one()
+            _audit(request, who, "deployment.record", target, "recorded", f"id {new_id}", conn=conn)
+            row = conn.execute(sa.select(deployments).where(deployments.c.id == new_id)).one()
+        return _deployment_out(row)
+
+    @app.get("/v1/deployments", tags=["deployments"])
+    def list_deployments(
+        who: Reader,
+        service: NameQuery = None,
+        environment: NameQuery = None,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> s.DeploymentPage:
+        """Deploy attempts, oldest first, a page at a time."""
+        after = _decode_cursor(cursor, int)
+        query = sa.select(deployments).order_by(deployments.c.id).limit(limit + 1)
+        if service is not None:
+            query = query.where(deployments.c.service == service)
+        if environment is not None:
+            query = query.where(deployments.c.environment == environment)
+        if after is not None:
+            query = query.where(deployments.c.id > after)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        page = [_deployment_out(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return s.DeploymentPage(
+            deployments=page, next_cursor=_encode_cursor(page[-1].id) if more else None
+        )
+
+    # -- audit, scaffolds, settings, metrics ---------------------------------------------
+
+    @app.get("/v1/audit", tags=["audit"])
+    def list_audit(who: Reader, cursor: Cursor = None, limit: Limit = 100) -> s.AuditPage:
+        """The audit trail, oldest first (platform admins only)."""
+        if not who.admin:
+            raise ApiError(403, "forbidden", "the audit trail is for platform admins")
+        after = _decode_cursor(cursor, int)
+        query = sa.select(audit_events).order_by(audit_events.c.id).limit(limit + 1)
+        if after is not None:
+            query = query.where(audit_events.c.id > after)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        page = [s.AuditEventOut.model_validate(row._mapping) for row in rows[:limit]]
+        more = len(rows) > limit
+        return s.AuditPage(events=page, next_cursor=_encode_cursor(page[-1].id) if more else None)
+
+    @app.get("/v1/scaffolds", tags=["platform"])
+    def list_scaffolds(who: Reader) -> list[s.ScaffoldOut]:
+        """The scaffolds the platform offers, their versions, and the oldest it accepts."""
+        return [
+            s.ScaffoldOut(name=o.name, layer=o.layer, versions=list(o.versions), minimum=o.minimum)
+            for o in platform.scaffolds
+        ]
+
+    @app.get("/v1/settings", tags=["platform"])
+    def platform_settings(who: Reader) -> s.PlatformSettingsOut:
+        """Organisation settings (environments and their targets) for ``paved login``."""
+        return s.PlatformSettingsOut(settings=dict(platform.settings))
+
+    @app.get("/v1/metrics", tags=["metrics"])
+    def metrics(
+        who: Reader,
+        team: NameQuery = None,
+        service: NameQuery = None,
+        environment: Annotated[
+            str, Query(min_length=2, max_length=40, pattern=s.NAME_REGEX)
+        ] = "prod",
+        days: Annotated[int, Query(ge=1, le=366)] = 30,
+    ) -> s.MetricsOut:
+        """Delivery metrics per service, and in total, over the last ``days`` (docs/platform.md)."""
+        end = clock()
+        start = end - dt.timedelta(days=days)
+        query = (
+            sa.select(
+                deployments.c.id,
+                deployments.c.service,
+                deployments.c.outcome,
+                deployments.c.source_time,
+                deployments.c.finished_at,
+                deployments.c.rollback_of,
+                services.c.owner,
+            )
+            .join(services, services.c.name == deployments.c.service)
+            .where(
+                deployments.c.environment == environment,
+                deployments.c.finished_at >= start,
+                deployments.c.finished_at <= end,
+            )
+            .order_by(deployments.c.id)
+        )
+        if team is not None:
+            query = query.where(services.c.owner == team)
+        if service is not None:
+            query = query.where(deployments.c.service == service)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        by_service: dict[str, list[Record]] = {}
+        owners: dict[str, str] = {}
+        for row in rows:
+            owners[row.service] = row.owner
+            by_service.setdefault(row.service, []).append(
+                Record(
+                    row.id,
+                    row.service,
+                    row.outcome,
+                    row.source_time,
+                    row.finished_at,
+                    row.rollback_of,
+                )
+            )
+        every = [r for records in by_service.values() for r in records]
+        return s.MetricsOut(
+            environment=environment,
+            team=team,
+            window_start=start,
+            window_end=end,
+            total=s.ServiceMetrics.model_validate(
+                {"service": service or "*", "owner": team or "*", **delivery_metrics(every, days)}
+            ),
+            services=[
+                s.ServiceMetrics.model_validate(
+                    {"service": name, "owner": owners[name], **delivery_metrics(records, days)}
+                )
+                for name, records in sorted(by_service.items())
+            ],
+        )
+
+    return app
+
+
+def openapi_document(app: FastAPI) -> str:
+    """The OpenAPI document as checked into docs/openapi.json."""
+    return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,160 @@
+"""Bearer tokens: made here, stored only as hashes, each bound to a user and their teams.
+
+A token is ``pvd_<id>_<secret>`` with a 256-bit random secret. The database keeps its id and
+the SHA-256 of the whole token, never the token itself. A fast hash is enough here: slow
+password hashes (bcrypt, argon2) exist to make guessing low-entropy passwords expensive, and
+a 256-bit random secret cannot be guessed whatever the hash costs; a fast hash also keeps
+every request's check cheap. The id is printed and listed so that a token can be revoked
+without anyone handling the secret again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from paved.errors import InputError
+from paved.names import check_name
+from paved.server._db import writer
+from paved.server._tables import audit_events, tokens
+
+__all__ = ["Identity", "IssuedToken", "authenticate", "issue_token", "parse_lifetime", "revoke"]
+
+PREFIX = "pvd_"
+_LIFETIME = re.compile(r"^([1-9][0-9]{0,4})([hd])$")
+_TOKEN = re.compile(r"^pvd_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """Who a request comes from."""
+
+    user: str
+    teams: tuple[str, ...]
+    admin: bool
+    token_id: str
+
+    @property
+    def role(self) -> str:
+        return "platform-admin" if self.admin else "member"
+
+    def owns(self, team: str) -> bool:
+        return self.admin or team in self.teams
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuedToken:
+    id: str
+    token: str
+    expires_at: dt.datetime
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def parse_lifetime(text: str) -> dt.timedelta:
+    """``90d`` or ``12h`` as a duration."""
+    match = _LIFETIME.match(text)
+    if match is None:
+        raise InputError(
+            f"token lifetime '{text}' is not understood",
+            hint="give a number of days or hours, as in 90d or 12h",
+        )
+    number, unit = int(match.group(1)), match.group(2)
+    return dt.timedelta(days=number) if unit == "d" else dt.timedelta(hours=number)
+
+
+def _audit(
+    conn: sa.Connection, now: dt.datetime, actor: str, action: str, target: str, detail: str
+) -> None:
+    conn.execute(
+        audit_events.insert().values(
+            at=now,
+            actor=actor,
+            action=action,
+            target=target,
+            address="local",
+            outcome="ok",
+            detail=detail,
+        )
+    )
+
+
+def issue_token(
+    engine: sa.Engine,
+    *,
+    user: str,
+    teams: Sequence[str],
+    admin: bool,
+    lifetime: dt.timedelta,
+    now: dt.datetime,
+    actor: str,
+) -> IssuedToken:
+    """Make a token, store its hash, and return the token (the only time it exists)."""
+    if not user or len(user) > 200 or not user.isprintable():
+        raise InputError("user must be 1 to 200 printable characters")
+    for team in teams:
+        check_name(team, what="team")
+    token_id = secrets.token_hex(8)
+    token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+    expires_at = now + lifetime
+    with writer(engine).begin() as conn:
+        conn.execute(
+            tokens.insert().values(
+                id=token_id,
+                hash=token_hash(token),
+                user=user,
+                teams=sorted(set(teams)),
+                admin=admin,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        role = "platform-admin" if admin else "member"
+        _audit(
+            conn,
+            now,
+            actor,
+            "token.create",
+            f"token {token_id}",
+            f"user {user}, role {role}, teams {','.join(sorted(set(teams))) or '-'}",
+        )
+    return IssuedToken(token_id, token, expires_at)
+
+
+def revoke(
+    engine: sa.Engine, *, token_id: str | None, user: str | None, now: dt.datetime, actor: str
+) -> list[str]:
+    """Revoke one token by id, or every live token of a user; return the ids revoked."""
+    query = sa.select(tokens.c.id).where(tokens.c.revoked_at.is_(None))
+    if token_id is not None:
+        query = query.where(tokens.c.id == token_id)
+    if user is not None:
+        query = query.where(tokens.c.user == user)
+    with writer(engine).begin() as conn:
+        ids = list(conn.scalars(query))
+        if ids:
+            conn.execute(tokens.update().where(tokens.c.id.in_(ids)).values(revoked_at=now))
+        for revoked in ids:
+            _audit(conn, now, actor, "token.revoke", f"token {revoked}", "")
+    return ids
+
+
+def authenticate(conn: sa.Connection, token: str, now: dt.datetime) -> Identity | None:
+    """The identity a live token stands for, or ``None`` (unknown, expired or revoked)."""
+    if _TOKEN.match(token) is None:
+        return None
+    row = conn.execute(sa.select(tokens).where(tokens.c.hash == token_hash(token))).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    # The hash matched through an index; compare once more in constant time all the same.
+    if not secrets.compare_digest(row.hash, token_hash(token)):  # pragma: no cover
+        return None
+    return Identity(row.user, tuple(row.teams), bool(row.admin), row.id)

@@ -1,0 +1,122 @@
+"""The platform's tables, in SQLAlchemy Core: the same on SQLite and PostgreSQL.
+
+The schema itself is made by the Alembic migrations in ``migrations/``; these objects are
+what the queries are written against, and a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = [
+    "UtcDateTime",
+    "audit_events",
+    "deployments",
+    "metadata",
+    "service_layers",
+    "services",
+    "tokens",
+]
+
+
+class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in and out, stored naive in UTC so SQLite and PostgreSQL agree."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC)
+
+
+metadata = sa.MetaData()
+
+services = sa.Table(
+    "services",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("owner", sa.String(40), nullable=False, index=True),
+    sa.Column("description", sa.String(500), nullable=False, server_default=""),
+    sa.Column("repository", sa.String(500), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("archived_at", UtcDateTime(), nullable=True),
+)
+
+service_layers = sa.Table(
+    "service_layers",
+    metadata,
+    sa.Column(
+        "service",
+        sa.String(40),
+        sa.ForeignKey("services.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("layer", sa.String(40), primary_key=True),
+    sa.Column("scaffold", sa.String(100), nullable=False, index=True),
+    sa.Column("version", sa.String(100), nullable=False),
+)
+
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("service", sa.String(40), nullable=False),
+    sa.Column("environment", sa.String(40), nullable=False),
+    sa.Column("target", sa.String(40), nullable=False),
+    sa.Column("image", sa.String(500), nullable=False, server_default=""),
+    sa.Column("source_commit", sa.String(64), nullable=True),
+    sa.Column("source_time", UtcDateTime(), nullable=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("message", sa.Text, nullable=False, server_default=""),
+    sa.Column("findings", sa.JSON, nullable=False),
+    sa.Column("break_glass", sa.Text, nullable=True),
+    sa.Column("rollback_of", sa.Integer, nullable=True),
+    sa.Column("restored", sa.Integer, nullable=True),
+    sa.Column("revision", sa.String(64), nullable=True),
+    sa.Column("manifests", sa.Text, nullable=True),
+    sa.Column("recorded_by", sa.String(200), nullable=False),
+    sa.Index("deployments_service_environment", "service", "environment", "id"),
+    sa.Index("deployments_finished", "finished_at"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(60), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("address", sa.String(100), nullable=False),
+    sa.Column("outcome", sa.String(40), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False, server_default=""),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("user", sa.String(200), nullable=False, index=True),
+    sa.Column("teams", sa.JSON, nullable=False),
+    sa.Column("admin", sa.Boolean, nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+)

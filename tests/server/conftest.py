@@ -1,0 +1,134 @@
+"""The platform app over a fresh database per test, with a fixed clock and tokens to hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the platform server needs the 'server' extra")
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from paved.server import PlatformConfig, ScaffoldOffer, create_app, issue_token, revoke
+
+NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Platform:
+    client: TestClient
+    clock: Clock
+    url: str
+    tokens: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"} if who in self.tokens else {}
+
+
+CONFIG = PlatformConfig(
+    scaffolds=(ScaffoldOffer("paved-road", "road", ("1.0.0", "1.1.0"), "1.0.0"),),
+    settings={"environments": {"prod": {"target": "gitops", "protected": "true"}}},
+)
+
+
+def make_tokens(app_engine: object, clock: Clock) -> dict[str, str]:
+    from sqlalchemy import Engine  # noqa: PLC0415
+
+    assert isinstance(app_engine, Engine)
+
+    def issue(user: str, teams: list[str], *, admin: bool = False, days: int = 90) -> str:
+        return issue_token(
+            app_engine,
+            user=user,
+            teams=teams,
+            admin=admin,
+            lifetime=dt.timedelta(days=days),
+            now=clock(),
+            actor="test",
+        ).token
+
+    tokens = {
+        "owner": issue("alice", ["team-checkout"]),
+        "other": issue("bob", ["team-search"]),
+        "admin": issue("root", [], admin=True),
+        "revoked": issue("carol", ["team-checkout"]),
+    }
+    revoke(app_engine, token_id=tokens["revoked"].split("_")[1], user=None, now=clock(), actor="t")
+    # Expired: issued 100 days before now, for 1 day.
+    earlier = Clock()
+    earlier.now = clock() - dt.timedelta(days=100)
+    tokens["expired"] = issue_token(
+        app_engine,
+        user="dave",
+        teams=["team-checkout"],
+        admin=False,
+        lifetime=dt.timedelta(days=1),
+        now=earlier(),
+        actor="test",
+    ).token
+    return tokens
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'platform.db'}"
+
+
+@pytest.fixture
+def platform(db_url: str) -> Iterator[Platform]:
+    clock = Clock()
+    app = create_app(db_url, clock, CONFIG)
+    tokens = make_tokens(app.state.engine, clock)
+    with TestClient(app, client=("203.0.113.7", 5000)) as client:
+        yield Platform(client, clock, db_url, tokens)
+    app.state.engine.dispose()
+
+
+ServiceBody = Callable[..., dict[str, object]]
+
+
+def service_body(name: str = "payments", owner: str = "team-checkout", **extra: object) -> dict:  # type: ignore[type-arg]
+    return {
+        "name": name,
+        "owner": owner,
+        "description": "Takes payments",
+        "repository": f"file:///repos/{name}.git",
+        "layers": [
+            {"layer": "app", "scaffold": "service-python", "version": "1.0.0"},
+            {"layer": "road", "scaffold": "paved-road", "version": "1.1.0"},
+        ],
+        **extra,
+    }
+
+
+def deployment_body(service: str = "payments", **extra: object) -> dict:  # type: ignore[type-arg]
+    return {
+        "service": service,
+        "environment": "prod",
+        "target": "gitops",
+        "image": "registry.example.com/payments:abc1234",
+        "source_commit": "abc1234",
+        "source_time": "2025-03-01T10:00:00Z",
+        "actor": "Alice <alice@example.com>",
+        "started_at": "2025-03-01T11:00:00Z",
+        "finished_at": "2025-03-01T11:01:00Z",
+        "outcome": "succeeded",
+        **extra,
+    }

@@ -1,0 +1,295 @@
+"""The platform API: services, deployments, audit, scaffolds, settings, metrics, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO_ROOT
+from tests.server.conftest import Platform, deployment_body, service_body
+
+
+def test_register_is_idempotent_by_name(platform: Platform) -> None:
+    auth = platform.auth("owner")
+    first = platform.client.post("/v1/services", json=service_body(), headers=auth)
+    assert first.status_code == 201
+    assert first.json() == {
+        "name": "payments",
+        "owner": "team-checkout",
+        "description": "Takes payments",
+        "repository": "file:///repos/payments.git",
+        "layers": [
+            {"layer": "app", "scaffold": "service-python", "version": "1.0.0"},
+            {"layer": "road", "scaffold": "paved-road", "version": "1.1.0"},
+        ],
+        "created_at": "2025-03-01T12:00:00Z",
+        "archived_at": None,
+    }
+    again = platform.client.post("/v1/services", json=service_body(), headers=auth)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    other_repo = service_body(repository="file:///elsewhere.git")
+    taken = platform.client.post("/v1/services", json=other_repo, headers=auth)
+    assert taken.status_code == 409
+    assert taken.json()["error"] == "conflict"
+    assert "already registered" in taken.json()["message"]
+
+
+def test_list_filters_and_pages(platform: Platform) -> None:
+    admin = platform.auth("admin")
+    for i in range(7):
+        owner = "team-checkout" if i % 2 else "team-search"
+        body = service_body(f"svc-{i}", owner)
+        if i == 3:
+            body["layers"] = [{"layer": "app", "scaffold": "service-go", "version": "0.1.0"}]
+        assert platform.client.post("/v1/services", json=body, headers=admin).status_code == 201
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        params: dict[str, str | int] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = platform.client.get("/v1/services", params=params, headers=admin).json()
+        seen += [s["name"] for s in page["services"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"svc-{i}" for i in range(7)]
+    assert pages == 3
+    owned = platform.client.get("/v1/services", params={"owner": "team-checkout"}, headers=admin)
+    assert [s["name"] for s in owned.json()["services"]] == ["svc-1", "svc-3", "svc-5"]
+    go = platform.client.get("/v1/services", params={"template": "service-go"}, headers=admin)
+    assert [s["name"] for s in go.json()["services"]] == ["svc-3"]
+
+
+def test_show_and_archive(platform: Platform) -> None:
+    auth = platform.auth("owner")
+    platform.client.post("/v1/services", json=service_body(), headers=auth)
+    assert platform.client.get("/v1/services/payments", headers=auth).status_code == 200
+    missing = platform.client.get("/v1/services/nothing", headers=auth)
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": "not_found",
+        "message": "service 'nothing' is not in the catalog",
+    }
+    platform.clock.now += dt.timedelta(hours=1)
+    archived = platform.client.post("/v1/services/payments/archive", headers=auth)
+    assert archived.status_code == 200
+    assert archived.json()["archived_at"] == "2025-03-01T13:00:00Z"
+    assert platform.client.get("/v1/services", headers=auth).json()["services"] == []
+    listed = platform.client.get(
+        "/v1/services", params={"include_archived": "true"}, headers=auth
+    ).json()["services"]
+    assert [s["name"] for s in listed] == ["payments"]
+    again = platform.client.post("/v1/services", json=service_body(), headers=auth)
+    assert again.status_code == 409
+
+
+def test_deployments_record_and_list(platform: Platform) -> None:
+    auth = platform.auth("owner")
+    platform.client.post("/v1/services", json=service_body(), headers=auth)
+    ids = []
+    for env in ("dev", "prod", "prod"):
+        done = platform.client.post(
+            "/v1/deployments", json=deployment_body(environment=env), headers=auth
+        )
+        assert done.status_code == 201, done.text
+        assert done.json()["recorded_by"] == "alice"
+        ids.append(done.json()["id"])
+    listed = platform.client.get(
+        "/v1/deployments", params={"environment": "prod", "limit": 1}, headers=auth
+    ).json()
+    assert [d["id"] for d in listed["deployments"]] == [ids[1]]
+    rest = platform.client.get(
+        "/v1/deployments",
+        params={"environment": "prod", "cursor": listed["next_cursor"]},
+        headers=auth,
+    ).json()
+    assert [d["id"] for d in rest["deployments"]] == [ids[2]]
+    assert rest["next_cursor"] is None
+
+
+def test_a_refused_deploy_of_an_unregistered_service_is_recorded(platform: Platform) -> None:
+    body = deployment_body("ghost", outcome="refused", message="not registered")
+    assert (
+        platform.client.post("/v1/deployments", json=body, headers=platform.auth("other"))
+    ).status_code == 201
+    body["outcome"] = "succeeded"
+    refused = platform.client.post("/v1/deployments", json=body, headers=platform.auth("other"))
+    assert refused.status_code == 403
+
+
+def test_audit_records_every_mutation_with_address_and_outcome(platform: Platform) -> None:
+    platform.client.post("/v1/services", json=service_body(), headers=platform.auth("owner"))
+    platform.client.post("/v1/services", json=service_body(), headers=platform.auth("other"))
+    platform.client.post("/v1/services", json=service_body())
+    platform.client.post("/v1/services", json={"name": "Bad"}, headers=platform.auth("owner"))
+    events = platform.client.get("/v1/audit", headers=platform.auth("admin")).json()["events"]
+    api = [
+        (e["actor"], e["action"], e["target"], e["address"], e["outcome"])
+        for e in events
+        if e["address"] != "local"
+    ]
+    assert api == [
+        ("alice", "service.register", "service payments", "203.0.113.7", "created"),
+        ("bob", "service.register", "service payments", "203.0.113.7", "forbidden"),
+        ("anonymous", "service.register", "service payments", "203.0.113.7", "unauthenticated"),
+        ("alice", "service.register", "services", "203.0.113.7", "invalid"),
+    ]
+    assert all(e["at"] == "2025-03-01T12:00:00Z" for e in events if e["address"] != "local")
+    local = [e["action"] for e in events if e["address"] == "local"]
+    assert local == ["token.create"] * 4 + ["token.revoke", "token.create"]
+
+
+def test_scaffolds_and_settings(platform: Platform) -> None:
+    auth = platform.auth("other")
+    assert platform.client.get("/v1/scaffolds", headers=auth).json() == [
+        {"name": "paved-road", "layer": "road", "versions": ["1.0.0", "1.1.0"], "minimum": "1.0.0"}
+    ]
+    assert platform.client.get("/v1/settings", headers=auth).json() == {
+        "settings": {"environments": {"prod": {"target": "gitops", "protected": "true"}}}
+    }
+
+
+def test_delivery_metrics(platform: Platform) -> None:
+    admin = platform.auth("admin")
+    platform.client.post("/v1/services", json=service_body(), headers=admin)
+    platform.client.post("/v1/services", json=service_body("search", "team-search"), headers=admin)
+
+    def deploy(service: str, commit_h: int, done_h: int, outcome: str = "succeeded", **kw: object):  # type: ignore[no-untyped-def]
+        body = deployment_body(
+            service,
+            source_time=f"2025-02-20T{commit_h:02}:00:00Z",
+            started_at=f"2025-02-20T{done_h:02}:00:00Z",
+            finished_at=f"2025-02-20T{done_h:02}:00:00Z",
+            outcome=outcome,
+            **kw,
+        )
+        return platform.client.post("/v1/deployments", json=body, headers=admin).json()["id"]
+
+    deploy("payments", 1, 2)  # lead 1h
+    bad = deploy("payments", 2, 5)  # lead 3h, later rolled back
+    deploy("payments", 5, 6, rollback_of=bad, restored=1)  # restores after 1h
+    deploy("payments", 6, 7, "failed")  # failure, restored by the next
+    deploy("payments", 6, 9)  # lead 3h, restores after 2h
+    deploy("payments", 1, 3, "refused")  # counts for nothing
+    deploy("search", 1, 2)
+    old = deployment_body(finished_at="2024-01-01T00:00:00Z", started_at="2024-01-01T00:00:00Z")
+    platform.client.post("/v1/deployments", json=old, headers=admin)  # outside the window
+
+    got = platform.client.get(
+        "/v1/metrics", params={"team": "team-checkout", "days": 30}, headers=admin
+    ).json()
+    assert got["window_start"] == "2025-01-30T12:00:00Z"
+    assert got["services"] == [
+        {
+            "service": "payments",
+            "owner": "team-checkout",
+            "deployments": 5,
+            "deployment_frequency": round(4 / 30, 4),
+            "lead_time_seconds": 3 * 3600.0,
+            "change_failure_rate": 0.5,
+            "time_to_restore_seconds": 1.5 * 3600,
+        }
+    ]
+    everyone = platform.client.get("/v1/metrics", headers=admin).json()
+    assert [m["service"] for m in everyone["services"]] == ["payments", "search"]
+    assert everyone["total"]["deployments"] == 6
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (service_body(name="Payments"), "name"),
+        (service_body(name="a" * 41), "name"),
+        (service_body(name="x"), "name"),
+        (service_body(owner="team_checkout"), "owner"),
+        (service_body(extra_field=1), "extra_field"),
+        (service_body(description="d" * 501), "description"),
+        (service_body(description="nul\x00byte"), "description"),
+        (service_body(repository=""), "repository"),
+        ({"name": "payments"}, "owner"),
+    ],
+)
+def test_bad_service_bodies_are_refused_with_json(
+    platform: Platform, body: dict[str, object], where: str
+) -> None:
+    got = platform.client.post("/v1/services", json=body, headers=platform.auth("admin"))
+    assert got.status_code == 422
+    assert got.json()["error"] == "invalid"
+    assert any(where in d["loc"] for d in got.json()["detail"])
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/services", {"owner": "Bad Team"}),
+        ("/v1/services", {"limit": 0}),
+        ("/v1/services", {"limit": 10_000}),
+        ("/v1/services", {"cursor": "!!!"}),
+        ("/v1/services", {"cursor": "MQ"}),
+        ("/v1/deployments", {"cursor": "InBheW1lbnRzIg"}),
+        ("/v1/metrics", {"days": 0}),
+        ("/v1/services/NOT_A_NAME", {}),
+    ],
+)
+def test_bad_queries_are_4xx(platform: Platform, path: str, params: dict[str, object]) -> None:
+    got = platform.client.get(path, params=params, headers=platform.auth("admin"))
+    assert 400 <= got.status_code < 500
+    assert set(got.json()) >= {"error", "message"}
+
+
+def test_malformed_and_oversized_bodies(platform: Platform) -> None:
+    auth = {**platform.auth("admin"), "content-type": "application/json"}
+    broken = platform.client.post("/v1/services", content=b"{not json", headers=auth)
+    assert broken.status_code == 422
+    assert broken.json()["error"] == "invalid"
+    huge = platform.client.post("/v1/services", content=b" " * 1_000_001, headers=auth)
+    assert huge.status_code == 413
+    assert huge.json()["error"] == "too_large"
+    out_of_range = deployment_body(rollback_of=2**40)
+    assert (
+        platform.client.post("/v1/deployments", json=out_of_range, headers=auth).status_code == 422
+    )
+    naive = deployment_body(started_at="2025-03-01T11:00:00")
+    assert platform.client.post("/v1/deployments", json=naive, headers=auth).status_code == 422
+
+
+def test_openapi_is_checked_in(platform: Platform) -> None:
+    from paved.server import openapi_document  # noqa: PLC0415
+
+    served = platform.client.get("/openapi.json").json()
+    checked_in = REPO_ROOT / "docs" / "openapi.json"
+    assert served == json.loads(openapi_document(platform.client.app))  # type: ignore[arg-type]
+    assert checked_in.read_text(encoding="utf-8") == openapi_document(platform.client.app), (  # type: ignore[arg-type]
+        "docs/openapi.json is stale: python -m paved.server.openapi > docs/openapi.json"
+    )
+
+
+def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from paved.server import connect, migrate  # noqa: PLC0415
+    from paved.server._tables import metadata  # noqa: PLC0415
+
+    engine = connect(db_url)
+    migrate(engine)
+    migrate(engine)  # a second run is a no-op
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        assert columns == {c.name for c in table.columns}, table.name
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    engine.dispose()
+
+
+def test_serve_wires_the_cli_to_the_app(tmp_path: Path) -> None:
+    from paved.cli.platform import serve  # noqa: PLC0415
+
+    assert serve.__doc__

@@ -1,0 +1,128 @@
+"""Who may do what: the authorization matrix, tokens on the command line, no secret leaked."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.server.conftest import Platform, deployment_body, service_body
+
+REFUSED = {"none": 401, "expired": 401, "revoked": 401}
+
+# (method, path, body, expected status for another team's token, for the owner's token)
+ENDPOINTS = [
+    ("POST", "/v1/services", service_body(), 403, 201),
+    ("POST", "/v1/services/billing/archive", None, 403, 200),
+    ("POST", "/v1/deployments", deployment_body("billing"), 403, 201),
+    ("GET", "/v1/services", None, 200, 200),
+    ("GET", "/v1/services/billing", None, 200, 200),
+    ("GET", "/v1/deployments", None, 200, 200),
+    ("GET", "/v1/scaffolds", None, 200, 200),
+    ("GET", "/v1/settings", None, 200, 200),
+    ("GET", "/v1/metrics", None, 200, 200),
+    ("GET", "/v1/audit", None, 403, 403),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "other", "owner"),
+    ENDPOINTS,
+    ids=[f"{m} {p}" for m, p, *_ in ENDPOINTS],
+)
+@pytest.mark.parametrize("who", ["none", "expired", "revoked", "other", "owner", "admin"])
+def test_authorization_matrix(
+    platform: Platform,
+    who: str,
+    method: str,
+    path: str,
+    body: dict[str, object] | None,
+    other: int,
+    owner: int,
+) -> None:
+    billing = service_body("billing")
+    assert platform.client.post(
+        "/v1/services", json=billing, headers=platform.auth("admin")
+    ).is_success
+    expected = {**REFUSED, "other": other, "owner": owner, "admin": 200 if owner == 403 else owner}
+    got = platform.client.request(method, path, json=body, headers=platform.auth(who))
+    assert got.status_code == expected[who], got.text
+    if got.status_code >= 400:
+        assert set(got.json()) == {"error", "message"}
+    if method == "POST":
+        events = platform.client.get("/v1/audit", headers=platform.auth("admin")).json()["events"]
+        last = events[-1]
+        assert last["action"] in {"service.register", "service.archive", "deployment.record"}
+        assert (
+            last["outcome"]
+            == {
+                401: "unauthenticated",
+                403: "forbidden",
+                200: "archived",
+                201: "created" if path == "/v1/services" else "recorded",
+            }[got.status_code]
+        )
+
+
+def test_no_token_or_hash_in_any_response_or_log_line(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    bodies = []
+    for who in ("none", "expired", "revoked", "other", "owner", "admin"):
+        for method, path, body, *_ in ENDPOINTS:
+            got = platform.client.request(method, path, json=body, headers=platform.auth(who))
+            bodies.append(got.text)
+    bodies.append(platform.client.get("/openapi.json").text)
+    everything = "\n".join(bodies) + "\n".join(r.getMessage() for r in caplog.records)
+    from paved.server._auth import token_hash  # noqa: PLC0415
+
+    for token in platform.tokens.values():
+        secret = token.rsplit("_", 1)[1]
+        assert secret not in everything
+        assert token_hash(token) not in everything
+    assert "pvd_" not in everything
+
+
+def test_token_create_and_revoke_on_the_command_line(paved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa  # noqa: PLC0415
+
+    from paved.server import connect  # noqa: PLC0415
+    from paved.server._tables import tokens  # noqa: PLC0415
+
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    made = paved("platform", "token", "create", "--user", "alice", "--team", "team-a", "--db", db)
+    assert made.exit_code == 0, made.stderr
+    token = made.stdout.strip()
+    assert re.fullmatch(r"pvd_[0-9a-f]{16}_[A-Za-z0-9_-]{43}", token)
+    token_id = token.split("_")[1]
+    assert f"token {token_id} for alice" in made.stderr
+    assert token not in made.stderr
+    engine = connect(db)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(tokens)).one()
+    assert token not in repr(tuple(row))
+    assert row.teams == ["team-a"]
+    assert row.admin is False
+    assert (row.expires_at - row.created_at).days == 90
+
+    bad = paved("platform", "token", "create", "--user", "x", "--team", "Team A", "--db", db)
+    assert bad.exit_code == 2
+    assert "team name 'Team A'" in bad.stderr
+    assert paved("platform", "token", "create", "--user", "x", "--db", db).exit_code == 2
+    assert (
+        paved(
+            "platform", "token", "create", "--user", "x", "--admin", "--expires", "soon", "--db", db
+        ).exit_code
+        == 2
+    )
+
+    gone = paved("platform", "token", "revoke", token_id, "--db", db)
+    assert gone.exit_code == 0, gone.stderr
+    assert gone.stdout == f"{token_id}\n"
+    assert paved("platform", "token", "revoke", token_id, "--db", db).exit_code == 2
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(tokens.c.revoked_at)).scalar() is not None
+    engine.dispose()
