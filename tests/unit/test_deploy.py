@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,11 @@ def test_image_references_that_do_not(text: str) -> None:
 )
 def test_road_versions_compare_as_numbers(version: str, minimum: str, older: bool) -> None:
     assert older_than(version, minimum) is older
+
+
+def test_an_unreadable_minimum_road_version_is_an_error_not_a_disabled_check() -> None:
+    with pytest.raises(InputError, match=r"deploy.min_road_version 'garbage' is not a version"):
+        older_than("0.1.0", "garbage")
 
 
 def _paths(tmp_path: Path, toml: str = "") -> Paths:
@@ -242,6 +248,14 @@ def test_the_live_stack_follows_rollbacks() -> None:
     assert [d.id for d in _live_stack(history)] == [1, 5]
     chosen, recovers = _choose(history, None, _env(), "svc")
     assert (chosen.id, recovers) == (1, 5)
+
+
+def test_a_redeploy_of_what_runs_is_not_a_step_to_roll_back_from() -> None:
+    same_again = dataclasses.replace(_d(3), image="img2")  # the image of 2, from the same commit
+    history = [_d(1), _d(2), same_again]
+    assert [d.id for d in _live_stack(history)] == [1, 2]
+    chosen, recovers = _choose(history, None, _env(), "svc")
+    assert (chosen.id, recovers) == (1, 2)
 
 
 def test_rollback_of_a_refused_or_failed_gitops_attempt_undoes_the_live_one() -> None:

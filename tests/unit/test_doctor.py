@@ -302,11 +302,27 @@ def test_githost_credentials(
     assert env.check_githost(inputs).status == status
 
 
-def test_kubectl_is_skipped_and_says_whether_it_is_there(tmp_path: Path) -> None:
-    with pytest.raises(Skip, match="kubectl is at /usr/bin/kubectl"):
-        env.check_kubectl(make_inputs(tmp_path))
-    with pytest.raises(Skip, match="kubectl is not on PATH"):
-        env.check_kubectl(make_inputs(tmp_path, which=lambda _n: None))
+def test_kubectl_is_ok_when_present_and_warns_when_missing(tmp_path: Path) -> None:
+    found = env.check_kubectl(make_inputs(tmp_path))
+    assert (found.status, found.message) == (
+        "ok",
+        "kubectl is at /usr/bin/kubectl (for 'kubectl kustomize')",
+    )
+    missing = env.check_kubectl(make_inputs(tmp_path, which=lambda _n: None))
+    assert missing.status == "warn"
+    assert missing.message.startswith("kubectl is not on PATH")
+    assert missing.fix is not None
+
+
+def test_kubectl_missing_fails_when_an_environment_deploys_with_it(tmp_path: Path) -> None:
+    settings = Settings(
+        environments={"dev": {"target": "kubernetes", "context": "c", "namespace": "n"}}
+    )
+    inputs = make_inputs(tmp_path, which=lambda _n: None, settings=lambda: settings)
+    result = env.check_kubectl(inputs)
+    assert result.status == "fail"
+    assert result.message == "kubectl is not on PATH, and dev deploy with it"
+    assert env.check_kubectl(make_inputs(tmp_path, settings=lambda: settings)).status == "ok"
 
 
 def test_template_store_broken_repository_fails(tmp_path: Path) -> None:

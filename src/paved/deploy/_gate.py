@@ -8,6 +8,7 @@ from typing import Any
 
 from paved.deploy._environments import Environment
 from paved.deploy._image import ImageRef
+from paved.errors import InputError
 from paved.guardrails import Report
 
 __all__ = ["GateResult", "gate", "older_than"]
@@ -31,10 +32,18 @@ class GateResult:
 
 
 def older_than(version: str, minimum: str) -> bool:
-    """Is ``version`` older than ``minimum``? An unreadable version counts as older."""
+    """Is ``version`` older than ``minimum``? An unreadable version counts as older.
+
+    An unreadable minimum is a configuration error, never a quietly disabled check.
+    """
+    if not minimum:
+        return False
     have, want = _VERSION.match(version), _VERSION.match(minimum)
     if want is None:
-        return False
+        raise InputError(
+            f"setting deploy.min_road_version '{minimum}' is not a version such as 1.4.0",
+            hint="fix the setting (see docs/deploy.md)",
+        )
     if have is None:
         return True
     return tuple(map(int, have.groups())) < tuple(map(int, want.groups()))

@@ -424,6 +424,10 @@ def _live_stack(history: list[Deployment]) -> list[Deployment]:
         if d.outcome != "succeeded":
             continue
         if d.restored is None:
+            # A redeploy of the same image from the same commit changed nothing: it is not a
+            # new entry to roll back from (or rollback would "restore" what already runs).
+            if stack and (stack[-1].image, stack[-1].source_commit) == (d.image, d.source_commit):
+                continue
             stack.append(d)
             continue
         ids = [s.id for s in stack]

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from paved.doctor._inputs import Inputs
-from paved.doctor._model import Outcome, Skip
+from paved.doctor._model import Outcome
 from paved.errors import InputError, PavedError
 
 __all__ = [
@@ -198,11 +198,32 @@ def check_githost(inputs: Inputs) -> Outcome:
 
 
 def check_kubectl(inputs: Inputs) -> Outcome:
+    """kubectl renders every deploy and the guardrails' overlays; a kubernetes target applies."""
+    from paved.deploy._environments import resolve_environments  # noqa: PLC0415
+
     found = inputs.which("kubectl")
-    on_path = f"kubectl is at {found}" if found else "kubectl is not on PATH"
-    raise Skip(
-        f"no Kubernetes target can be configured in this version ({on_path}; the guardrails "
-        "use it for 'kubectl kustomize')"
+    targets = sorted(
+        name
+        for name, environment in resolve_environments(
+            inputs.settings(), inputs.paths.data_dir
+        ).items()
+        if environment.target == "kubernetes"
+    )
+    if found and targets:
+        return Outcome("ok", f"kubectl is at {found} (target of {', '.join(targets)})")
+    if found:
+        return Outcome("ok", f"kubectl is at {found} (for 'kubectl kustomize')")
+    fix = "install kubectl (it renders the Kubernetes overlays)"
+    if targets:
+        return Outcome(
+            "fail",
+            f"kubectl is not on PATH, and {', '.join(targets)} deploy with it",
+            fix=fix,
+        )
+    return Outcome(
+        "warn",
+        "kubectl is not on PATH: paved deploy and the guardrails cannot render the overlays",
+        fix=fix,
     )
 
 

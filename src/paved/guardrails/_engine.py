@@ -14,8 +14,9 @@ from paved.guardrails._tree import Builder, ServiceTree, kubectl_kustomize
 
 __all__ = ["all_rules", "check", "evaluate"]
 
-#: Findings of these rules are about the waivers themselves and are never waived.
-_UNWAIVABLE = frozenset({"PAVED-REPO-003"})
+#: Never waived: an expired waiver (about the waivers themselves), and an overlay that does
+#: not build (waiving it would silence every Kubernetes rule on that overlay).
+_UNWAIVABLE = frozenset({"PAVED-REPO-003", "PAVED-K8S-009"})
 
 
 def all_rules(entry_points: EntryPoints = _default_entry_points) -> list[Rule]:
