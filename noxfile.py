@@ -35,7 +35,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def types(session: nox.Session) -> None:
     """mypy --strict over the package."""
-    session.install("-e", ".", "mypy>=1.10", "types-PyYAML")
+    session.install("-e", ".[server]", "mypy>=1.10", "types-PyYAML")
     session.run("mypy")
 
 
