@@ -39,13 +39,13 @@ def test_root_json_flag_works_like_the_command_one(paved) -> None:
     )
 
 
-def test_a_catalog_url_without_a_client_is_a_clear_error(
+def test_an_unreachable_catalog_url_is_a_remote_error(
     paved, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PAVED_CATALOG_URL", "https://platform.example")
+    monkeypatch.setenv("PAVED_CATALOG_URL", "http://127.0.0.1:9")
     result = paved("services", "list")
-    assert result.exit_code == ExitCode.USAGE
-    assert "catalog.url is set (https://platform.example, from $PAVED_CATALOG_URL)" in result.stderr
+    assert result.exit_code == ExitCode.REMOTE
+    assert "platform http://127.0.0.1:9 is unreachable" in result.stderr
 
 
 def test_a_broken_config_file_is_one_line(paved, pinned_env: Path) -> None:

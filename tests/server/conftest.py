@@ -86,8 +86,8 @@ def make_tokens(app_engine: object, clock: Clock) -> dict[str, str]:
     return tokens
 
 
-@pytest.fixture(params=["sqlite"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'platform.db'}"
 
 

@@ -115,6 +115,7 @@ def _register_commands() -> None:
         deployments,
         doctor,
         guardrails,
+        login,
         new,
         platform,
         services,
@@ -125,6 +126,8 @@ def _register_commands() -> None:
     app.add_typer(deployments.app, name="deployments")
     app.command("doctor")(doctor.doctor)
     app.add_typer(guardrails.app, name="guardrails")
+    app.command("login")(login.login)
+    app.command("logout")(login.logout)
     app.add_typer(new.app, name="new")
     app.add_typer(platform.app, name="platform")
     app.add_typer(services.app, name="services")

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from paved.cli.output import Output
 from paved.config import Paths, Settings, load_settings
@@ -81,8 +81,19 @@ class Runtime:
         return Paths.from_env(self.env, self.home)
 
     @cached_property
+    def platform_login(self) -> dict[str, Any] | None:
+        """What ``paved login`` stored (URL, token, settings), or ``None``."""
+        from paved.cli.login import read_credentials  # noqa: PLC0415
+
+        return read_credentials(self.paths.config_dir)
+
+    @cached_property
     def settings(self) -> Settings:
-        return load_settings(self.paths, self.env)
+        login = self.platform_login
+        organisation = login.get("settings") if login else None
+        return load_settings(
+            self.paths, self.env, organisation if isinstance(organisation, dict) else None
+        )
 
     @cached_property
     def registry(self) -> ScaffoldRegistry:
@@ -100,15 +111,14 @@ class Runtime:
         if self._catalog is None:
             if self.catalog_factory is not None:
                 self._catalog = self.catalog_factory(self)
-            elif self.settings.catalog_url:
-                from paved.errors import InputError  # noqa: PLC0415
+            elif self.settings.catalog_url or self.platform_login:
+                from paved.catalog.remote import RemoteCatalog  # noqa: PLC0415
 
-                raise InputError(
-                    f"catalog.url is set ({self.settings.catalog_url}, from "
-                    f"{self.settings.sources.get('catalog_url')}) but the platform catalog "
-                    "client is not available in this version",
-                    hint="remove the setting to use the local catalog",
-                )
+                login = self.platform_login or {}
+                url = self.settings.catalog_url or str(login["url"])
+                same = login.get("url") == url.rstrip("/")
+                token = self.env.get("PAVED_TOKEN") or (login.get("token") if same else None)
+                self._catalog = RemoteCatalog(url, str(token) if token else None)
             else:
                 from paved.catalog.sqlite import SqliteCatalog  # noqa: PLC0415
 

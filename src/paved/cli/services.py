@@ -90,3 +90,27 @@ def show_service(
             ("created", service.to_json()["created_at"]),
         ]
     )
+
+
+@app.command("archive")
+@handle_errors
+def archive_service(
+    ctx: typer.Context,
+    name: Annotated[
+        str,
+        typer.Argument(metavar="NAME", help="The service name.", autocompletion=complete_services),
+    ],
+) -> None:
+    """Archive a service in the platform catalog (its name stays taken)."""
+    runtime = runtime_of(ctx)
+    check_name(name)
+    catalog = runtime.catalog()
+    archive = getattr(catalog, "archive", None)
+    if archive is None:
+        raise InputError(
+            f"the local catalog {catalog.location} cannot archive services",
+            hint="log in to the platform first: paved login URL",
+        )
+    service = archive(name)
+    runtime.out.info(f"archived service '{service.name}' in {catalog.location}")
+    runtime.out.line(service.name)

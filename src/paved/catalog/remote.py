@@ -1,0 +1,209 @@
+"""The platform catalog over HTTP: the :class:`~paved.catalog.Catalog` interface on httpx.
+
+One ``httpx.Client`` is reused for every call. Network errors and 5xx answers are retried
+with backoff only where the call is idempotent (reads, registration by name, archiving);
+recording a deployment is sent once. HTTP errors become paved errors: 401 and 403
+:class:`AuthError`, 409 :class:`ConflictError`, anything else :class:`RemoteError`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from paved.errors import AuthError, ConflictError, InputError, RemoteError
+from paved.models import Deployment, LayerRef, Service
+
+__all__ = ["RemoteCatalog"]
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _service(data: dict[str, Any]) -> Service:
+    return Service(
+        name=data["name"],
+        owner=data["owner"],
+        description=data["description"],
+        repository=data["repository"],
+        layers=tuple(LayerRef(x["layer"], x["scaffold"], x["version"]) for x in data["layers"]),
+        created_at=dt.datetime.fromisoformat(data["created_at"]),
+    )
+
+
+def _deployment(data: dict[str, Any]) -> Deployment:
+    started, finished = _when(data["started_at"]), _when(data["finished_at"])
+    assert started is not None
+    assert finished is not None
+    return Deployment(
+        id=data["id"],
+        service=data["service"],
+        environment=data["environment"],
+        target=data["target"],
+        image=data["image"],
+        source_commit=data["source_commit"],
+        source_time=_when(data["source_time"]),
+        actor=data["actor"],
+        started_at=started,
+        finished_at=finished,
+        outcome=data["outcome"],
+        message=data["message"],
+        findings=tuple(data["findings"]),
+        break_glass=data["break_glass"],
+        rollback_of=data["rollback_of"],
+        restored=data["restored"],
+        revision=data["revision"],
+        manifests=data["manifests"],
+    )
+
+
+def _stamp(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class RemoteCatalog:
+    """The organisation's catalog, at ``url``, as the holder of ``token``."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        client: httpx.Client | None = None,
+        retries: int = 3,
+        backoff: float = 0.2,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.location = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if client is None:
+            client = httpx.Client(base_url=self.location, timeout=30.0)
+        client.headers.update(headers)
+        self._client = client
+        self._retries = retries
+        self._backoff = backoff
+        self._sleep = sleep
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        attempts = self._retries + 1 if idempotent else 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = self._client.request(method, path, **kwargs)
+            except httpx.HTTPError as exc:
+                if last:
+                    raise RemoteError(
+                        f"platform {self.location} is unreachable ({type(exc).__name__})",
+                        hint="check the URL ('paved login') and your network, then try again",
+                    ) from None
+            else:
+                if response.status_code < 500 or last:
+                    return self._checked(response)
+            self._sleep(self._backoff * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _checked(self, response: httpx.Response) -> httpx.Response:
+        if response.is_success:
+            return response
+        try:
+            message = str(response.json().get("message", ""))
+        except ValueError:
+            message = ""
+        message = message or response.reason_phrase
+        status = response.status_code
+        if status == 401:
+            raise AuthError(
+                f"platform {self.location} refused the token ({message})",
+                hint="log in again: paved login URL",
+            )
+        if status == 403:
+            raise AuthError(f"platform {self.location} refused: {message}")
+        if status == 409:
+            raise ConflictError(message, hint="choose another name")
+        if status in (400, 404, 422):
+            raise InputError(f"platform {self.location} refused the request: {message}")
+        raise RemoteError(
+            f"platform {self.location} failed (HTTP {status}: {message})",
+            hint="try again; if it persists, tell the platform team",
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- the Catalog interface -----------------------------------------------------------
+
+    def get(self, name: str) -> Service | None:
+        try:
+            response = self._call("GET", f"/v1/services/{name}", idempotent=True)
+        except InputError:
+            return None
+        data = response.json()
+        return None if data.get("archived_at") else _service(data)
+
+    def settings(self) -> dict[str, Any]:
+        """The organisation settings the platform hands its clients."""
+        settings: dict[str, Any] = self._call("GET", "/v1/settings", idempotent=True).json()[
+            "settings"
+        ]
+        return settings
+
+    def register(self, service: Service) -> tuple[Service, bool]:
+        body = {
+            "name": service.name,
+            "owner": service.owner,
+            "description": service.description,
+            "repository": service.repository,
+            "layers": [ref.to_json() for ref in service.layers],
+        }
+        response = self._call("POST", "/v1/services", idempotent=True, json=body)
+        return _service(response.json()), response.status_code == 201
+
+    def archive(self, name: str) -> Service:
+        return _service(self._call("POST", f"/v1/services/{name}/archive", idempotent=True).json())
+
+    def list(self, *, owner: str | None = None, template: str | None = None) -> list[Service]:
+        params: dict[str, str | int] = {"limit": 1000}
+        if owner is not None:
+            params["owner"] = owner
+        if template is not None:
+            params["template"] = template
+        found: list[Service] = []
+        while True:
+            page = self._call("GET", "/v1/services", idempotent=True, params=params).json()
+            found += [_service(item) for item in page["services"]]
+            if page["next_cursor"] is None:
+                return found
+            params["cursor"] = page["next_cursor"]
+
+    def record_deployment(self, deployment: Deployment) -> Deployment:
+        body = deployment.to_json()
+        body.pop("id")
+        body["manifests"] = deployment.manifests
+        for key in ("source_time", "started_at", "finished_at"):
+            body[key] = _stamp(getattr(deployment, key))
+        response = self._call("POST", "/v1/deployments", idempotent=False, json=body)
+        return _deployment(response.json())
+
+    def deployments(
+        self, *, service: str | None = None, environment: str | None = None
+    ) -> builtins.list[Deployment]:
+        params: dict[str, str | int] = {"limit": 1000}
+        if service is not None:
+            params["service"] = service
+        if environment is not None:
+            params["environment"] = environment
+        found: builtins.list[Deployment] = []
+        while True:
+            page = self._call("GET", "/v1/deployments", idempotent=True, params=params).json()
+            found += [_deployment(item) for item in page["deployments"]]
+            if page["next_cursor"] is None:
+                return found
+            params["cursor"] = page["next_cursor"]

@@ -1,0 +1,190 @@
+"""One catalog suite, two backends: the local SQLite store and the platform over HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paved.catalog import Catalog
+from paved.catalog.remote import RemoteCatalog
+from paved.catalog.sqlite import SqliteCatalog
+from paved.errors import AuthError, ConflictError, RemoteError
+from paved.models import Deployment, LayerRef, Service
+from tests.server.conftest import Platform
+
+T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _service(name: str = "payments", owner: str = "team-checkout", repo: str = "") -> Service:
+    return Service(
+        name=name,
+        owner=owner,
+        description="Takes payments",
+        repository=repo or f"file:///repos/{name}.git",
+        layers=(
+            LayerRef("app", "service-python", "1.0.0"),
+            LayerRef("road", "paved-road", "1.1.0"),
+        ),
+        created_at=T0,
+    )
+
+
+def _deployment(service: str = "payments", env: str = "prod") -> Deployment:
+    return Deployment(
+        service=service,
+        environment=env,
+        target="gitops",
+        image="registry.example.com/payments:abc1234",
+        source_commit="abc1234",
+        source_time=T0 - dt.timedelta(hours=1),
+        actor="Alice <alice@example.com>",
+        started_at=T0,
+        finished_at=T0 + dt.timedelta(minutes=1),
+        outcome="succeeded",
+        message="deployed",
+        findings=({"rule": "PAVED-K8S-001", "severity": "warning"},),
+        revision="def5678",
+    )
+
+
+@pytest.fixture(params=["sqlite", "remote"])
+def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
+    if request.param == "sqlite":
+        local = SqliteCatalog(tmp_path / "catalog.db")
+        yield local
+        local.close()
+        return
+    platform: Platform = request.getfixturevalue("platform")
+    remote = RemoteCatalog("http://testserver", platform.tokens["admin"], client=platform.client)
+    yield remote
+
+
+def test_register_get_list(catalog: Catalog) -> None:
+    assert catalog.get("payments") is None
+    stored, created = catalog.register(_service())
+    assert created
+    assert stored.name == "payments"
+    assert stored.layers == _service().layers
+    again, created = catalog.register(_service())
+    assert not created
+    assert again == stored
+    with pytest.raises(ConflictError, match="already registered"):
+        catalog.register(_service(repo="file:///elsewhere.git"))
+    catalog.register(_service("search", "team-search"))
+    assert [s.name for s in catalog.list()] == ["payments", "search"]
+    assert [s.name for s in catalog.list(owner="team-search")] == ["search"]
+    assert [s.name for s in catalog.list(template="paved-road")] == ["payments", "search"]
+    assert catalog.list(template="nothing") == []
+    assert catalog.get("payments") == stored
+
+
+def test_deployments_round_trip(catalog: Catalog) -> None:
+    catalog.register(_service())
+    first = catalog.record_deployment(_deployment())
+    second = catalog.record_deployment(_deployment(env="dev"))
+    assert first.id is not None
+    assert second.id is not None
+    assert first.id < second.id
+    assert dataclasses.replace(first, id=None) == _deployment()
+    assert [d.id for d in catalog.deployments()] == [first.id, second.id]
+    assert catalog.deployments(environment="dev") == [second]
+    assert catalog.deployments(service="other") == []
+
+
+def test_remote_errors_map_to_paved_errors(platform: Platform) -> None:
+    anonymous = RemoteCatalog("http://testserver", None, client=platform.client)
+    with pytest.raises(AuthError) as refused:
+        anonymous.list()
+    assert refused.value.exit_code == 4
+    member = RemoteCatalog("http://testserver", platform.tokens["other"], client=platform.client)
+    with pytest.raises(AuthError, match="team-checkout"):
+        member.register(_service())
+
+
+def test_idempotent_calls_retry_5xx_and_network_errors_but_records_do_not() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) == 1:
+            raise httpx.ConnectError("refused")
+        return httpx.Response(503, json={"error": "internal", "message": "down"})
+
+    client = httpx.Client(base_url="http://p", transport=httpx.MockTransport(handler))
+    remote = RemoteCatalog("http://p", "t", client=client, retries=2, sleep=lambda _: None)
+    with pytest.raises(RemoteError, match="HTTP 503"):
+        remote.list()
+    assert calls == ["GET"] * 3
+    calls.clear()
+    calls.append("skip the connect error")
+    with pytest.raises(RemoteError) as failed:
+        remote.record_deployment(_deployment())
+    assert calls == ["skip the connect error", "POST"]
+    assert failed.value.exit_code == 5
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_login_new_registration_and_archive_over_a_real_socket(
+    paved, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn  # noqa: PLC0415
+
+    from paved.server import create_app, issue_token  # noqa: PLC0415
+    from tests.server.conftest import CONFIG  # noqa: PLC0415
+
+    app = create_app(f"sqlite:///{tmp_path / 'p.db'}", config=CONFIG)
+    token = issue_token(
+        app.state.engine,
+        user="alice",
+        teams=["team-checkout"],
+        admin=False,
+        lifetime=dt.timedelta(days=1),
+        now=dt.datetime.now(dt.UTC),
+        actor="test",
+    ).token
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        url = f"http://127.0.0.1:{port}"
+        done = paved("login", url, input=token + "\n")
+        assert done.exit_code == 0, done.stderr
+        stored = tmp_path / "paved-home" / "config" / "platform.json"
+        assert stored.stat().st_mode & 0o777 == 0o600
+        assert token not in done.stderr + done.stdout
+        remote = RemoteCatalog(url, token)
+        remote.register(_service())
+        remote.close()
+        listed = paved("services", "list")
+        assert listed.exit_code == 0, listed.stderr
+        assert listed.stdout.startswith("payments\tteam-checkout")
+        archived = paved("services", "archive", "payments")
+        assert archived.exit_code == 0, archived.stderr
+        assert archived.stdout == "payments\n"
+        assert paved("services", "list").stdout == ""
+        assert paved("logout").exit_code == 0
+        assert not stored.exists()
+        local = paved("services", "archive", "payments")
+        assert local.exit_code == 2
+        assert "paved login URL" in local.stderr
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        app.state.engine.dispose()
