@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -83,12 +84,17 @@ def test_bad_settings_fail_one_check_and_the_others_still_run(paved, pinned_env:
     assert found["env.git"] == "ok"
 
 
-def test_a_catalog_url_is_reported_as_unsupported(paved, monkeypatch) -> None:
-    monkeypatch.setenv("PAVED_CATALOG_URL", "https://platform.example.com")
+def test_an_unreachable_platform_catalog_fails_its_check(paved, monkeypatch) -> None:
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("PAVED_CATALOG_URL", f"http://127.0.0.1:{port}")
     code, data = doctor_json(paved)
     assert code == 1
     catalog = next(c for c in data["checks"] if c["id"] == "env.catalog")
-    assert "platform catalog client not available" in catalog["message"].replace("is not", "not")
+    assert catalog["status"] == "fail"
+    assert f"127.0.0.1:{port}" in catalog["message"]
+    assert "paved login" in catalog["fix"]
 
 
 def test_a_path_that_is_not_a_service_is_a_usage_error(paved, pinned_env: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from paved.catalog.sqlite import SqliteCatalog
 from paved.config import Paths, Settings
 from paved.doctor import (
     CHECKS,
@@ -27,7 +28,7 @@ from paved.doctor import (
 )
 from paved.doctor import _environment as env
 from paved.doctor import _service as svc
-from paved.errors import InputError, RemoteError
+from paved.errors import AuthError, InputError, PavedError, RemoteError
 from paved.gitcmd import GitError, GitIdentityMissing
 from paved.guardrails import Finding, Report, Waiver
 from paved.models import Service
@@ -251,16 +252,34 @@ def test_data_dir_missing_then_fixed(tmp_path: Path) -> None:
     assert env.fix_data_dir(inputs) == []
 
 
+class _PlatformCatalog:
+    """A platform catalog as doctor sees it: a location and a list call."""
+
+    def __init__(self, error: PavedError | None = None) -> None:
+        self.location = "https://platform.example"
+        self.error = error
+
+    def list(self) -> list[Any]:
+        if self.error is not None:
+            raise self.error
+        return []
+
+
 def test_catalog_states(tmp_path: Path) -> None:
-    inputs = make_inputs(tmp_path)
-    assert "no catalog yet" in env.check_catalog(inputs).message
-    remote = make_inputs(
-        tmp_path, settings=lambda: Settings(catalog_url="https://c", sources={"catalog_url": "$X"})
+    local = make_inputs(tmp_path)
+    local = make_inputs(tmp_path, catalog=lambda: SqliteCatalog(local.paths.catalog_db))
+    assert "no catalog yet" in env.check_catalog(local).message
+    assert not local.paths.catalog_db.exists(), "the check created the catalog"
+
+    up = env.check_catalog(make_inputs(tmp_path, catalog=_PlatformCatalog))
+    assert (up.status, up.message) == (
+        "ok",
+        "platform catalog https://platform.example (0 services)",
     )
-    outcome = env.check_catalog(remote)
-    assert outcome.status == "fail"
-    assert "platform catalog client is not available in this version" in outcome.message
-    assert outcome.fix == "remove catalog.url (set in $X) to use the local catalog"
+    refused = AuthError("platform https://platform.example refused the token (401)")
+    down = env.check_catalog(make_inputs(tmp_path, catalog=lambda: _PlatformCatalog(refused)))
+    assert (down.status, down.message) == ("fail", refused.message)
+    assert "paved login" in str(down.fix)
 
 
 @pytest.mark.parametrize(

@@ -118,28 +118,30 @@ def fix_data_dir(inputs: Inputs) -> list[str]:
 
 
 def check_catalog(inputs: Inputs) -> Outcome:
-    settings = inputs.need_settings()
-    if settings.catalog_url:
-        origin = settings.sources.get("catalog_url", "the settings")
-        return Outcome(
-            "fail",
-            f"catalog.url is set ({settings.catalog_url}) but the platform catalog client is "
-            "not available in this version",
-            fix=f"remove catalog.url (set in {origin}) to use the local catalog",
-        )
+    """The catalog answers: the platform's (reachable and accepting the token) or the local one."""
+    inputs.need_settings()
+    catalog = inputs.catalog()
     db = inputs.paths.catalog_db
-    if not db.exists():
+    remote = catalog.location != str(db)
+    if not remote and not db.exists():
         return Outcome("ok", f"no catalog yet at {db}; created on first registration")
     try:
-        count = len(inputs.catalog().list())
+        count = len(catalog.list())
     except PavedError as exc:
+        if remote:
+            return Outcome(
+                "fail",
+                exc.message,
+                fix="check the platform URL and run 'paved login URL' again for a fresh token",
+            )
         return Outcome(
             "fail",
             exc.message,
             fix=f"move {db} aside (paved makes a new one; then run 'paved doctor --fix' in "
             "each service to register it again)",
         )
-    return Outcome("ok", f"local catalog {db} ({count} service{'s' if count != 1 else ''})")
+    kind = "platform catalog" if remote else "local catalog"
+    return Outcome("ok", f"{kind} {catalog.location} ({count} service{'s' if count != 1 else ''})")
 
 
 def _ssh_keys(home: Path) -> list[str]:
