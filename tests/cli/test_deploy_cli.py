@@ -142,6 +142,17 @@ def test_break_glass_needs_a_reason_and_prod_needs_yes_in_a_script(paved, orders
     assert "--reason goes with --break-glass" in _one_line_error(done, ExitCode.USAGE)
     done = paved("deploy", "--path", "orders", "--env", "prod", "--image", image("orders"))
     assert "pass --yes" in _one_line_error(done, ExitCode.USAGE)
+    assert records(paved) == []  # usage errors are not deployments: nothing skews the metrics
+
+
+def test_deploy_from_inside_the_service_finds_its_root(
+    paved, orders: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(orders / "k8s" / "base")
+    done = paved("deploy", "--image", image("orders"), "--json")
+    assert done.exit_code == 0, done.stderr
+    (record,) = records(paved)
+    assert (record["service"], record["outcome"]) == ("orders", "succeeded")
 
 
 def test_rollback_without_history_exits_2(paved, orders: Path) -> None:

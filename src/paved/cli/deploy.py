@@ -30,9 +30,12 @@ def _deps(runtime: "Runtime") -> "DeployDeps":
 
 
 def _root(runtime: "Runtime", path: Path | None) -> Path:
-    if path is None:
-        return runtime.cwd
-    return path if path.is_absolute() else runtime.cwd / path
+    """--path, or the service repository this folder is in (as git finds its repository)."""
+    if path is not None:
+        return path if path.is_absolute() else runtime.cwd / path
+    from paved.service.layout import find_service  # noqa: PLC0415
+
+    return find_service(runtime.cwd) or runtime.cwd
 
 
 def _confirm(runtime: "Runtime", environment: str, what: str, *, yes: bool) -> None:
@@ -136,6 +139,8 @@ def deploy(
     runtime = runtime_of(ctx, json_output=json_output)
     if reason is not None and not break_glass:
         raise InputError("--reason goes with --break-glass")
+    if break_glass and not (reason or "").strip():
+        raise InputError("--break-glass needs --reason TEXT saying why")
     root = _root(runtime, path)
     if not dry_run:
         _confirm(runtime, env, f"Deploy {root.name}", yes=yes)

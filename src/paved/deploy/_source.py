@@ -11,10 +11,9 @@ import yaml
 
 from paved.errors import InputError
 from paved.gitcmd import Git, GitError
+from paved.service.layout import ROAD_ANSWERS
 
 __all__ = ["ROAD_ANSWERS", "ServiceSource", "read_service", "source_commit"]
-
-ROAD_ANSWERS = ".copier-answers.road.yml"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,6 +18,7 @@ import yaml
 
 from paved.doctor._model import Skip
 from paved.errors import InputError, PavedError
+from paved.service.layout import APP_ANSWERS, ROAD_ANSWERS, find_service
 
 if TYPE_CHECKING:
     from paved.catalog import Catalog
@@ -28,9 +29,6 @@ if TYPE_CHECKING:
     from paved.scaffold.store import TemplateSource, TemplateStore
 
 __all__ = ["APP_ANSWERS", "ROAD_ANSWERS", "Inputs", "find_service", "read_answers"]
-
-ROAD_ANSWERS = ".copier-answers.road.yml"
-APP_ANSWERS = ".copier-answers.app.yml"
 
 #: ``git_factory(cwd, env)``: a :class:`~paved.gitcmd.Git` in ``cwd`` with extra ``env``.
 GitFactory = Callable[[Path | None, Mapping[str, str] | None], "Git"]
@@ -113,11 +111,3 @@ def read_answers(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise PavedError(f"answers file {path} is not a mapping of answers")
     return loaded
-
-
-def find_service(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` holding the road layer's answers file."""
-    for folder in (start, *start.parents):
-        if (folder / ROAD_ANSWERS).is_file():
-            return folder
-    return None

@@ -17,6 +17,7 @@ import yaml
 from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs
 from paved.doctor._model import Outcome, Skip
 from paved.errors import InputError
+from paved.service.layout import SKIP_DIRS
 
 if TYPE_CHECKING:
     from paved.scaffold.store import TemplateSource
@@ -37,8 +38,6 @@ __all__ = [
 
 #: Backstage's rule for metadata.name: 1-63 characters of [a-zA-Z0-9-_.], alphanumeric ends.
 _BACKSTAGE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
-_SKIP_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".terraform", ".tox",
-              ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}  # fmt: skip
 _MAX_TEXT = 1_000_000
 _MAX_DETAILS = 50
 
@@ -241,7 +240,7 @@ def check_version_drift(inputs: Inputs) -> Outcome:
 
 def _files(root: Path) -> Iterator[str]:
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         for name in sorted(filenames):
             yield Path(dirpath, name).relative_to(root).as_posix()
 

@@ -22,14 +22,11 @@ from typing import Any
 
 from paved.guardrails._model import Waiver, glob_match
 from paved.guardrails._yaml import LineDict, YamlError, load_all
+from paved.service.layout import APP_ANSWERS, ROAD_ANSWERS, SKIP_DIRS
 
 __all__ = ["K8sObject", "Overlay", "ServiceTree", "kubectl_kustomize"]
 
 WAIVERS_FILE = ".paved/waivers.yaml"
-ROAD_ANSWERS = ".copier-answers.road.yml"
-APP_ANSWERS = ".copier-answers.app.yml"
-_SKIP_DIRS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".terraform",
-              ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}  # fmt: skip
 _KUSTOMIZATION = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _MAX_TEXT = 1_000_000
 
@@ -341,7 +338,7 @@ def _list(root: Path) -> list[str]:
 def _walk(root: Path, folder: Path) -> Iterator[str]:
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if entry.is_dir(follow_symlinks=False):
-            if entry.name not in _SKIP_DIRS:
+            if entry.name not in SKIP_DIRS:
                 yield from _walk(root, Path(entry.path))
         elif entry.is_file(follow_symlinks=False):
             yield Path(entry.path).relative_to(root).as_posix()
