@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import statistics
@@ -49,20 +50,18 @@ def delivery_metrics(records: Iterable[Record], days: int) -> dict[str, float | 
         for r in succeeded
         if r.rollback_of is None and r.source_time is not None
     ]
+    # The next good deployment of the same service after each failure: per service, the
+    # successes in time order, searched by bisection (not one scan per failure).
+    recoveries: dict[str, list[tuple[dt.datetime, int]]] = {}
+    for r in succeeded:
+        if r.id not in rolled_back:
+            recoveries.setdefault(r.service, []).append((r.finished_at, r.id))
     restore: list[float] = []
     for failure in failures:
-        after = next(
-            (
-                r
-                for r in succeeded
-                if r.service == failure.service
-                and (r.finished_at, r.id) > (failure.finished_at, failure.id)
-                and r.id not in rolled_back
-            ),
-            None,
-        )
-        if after is not None:
-            restore.append((after.finished_at - failure.finished_at).total_seconds())
+        after = recoveries.get(failure.service, [])
+        at = bisect.bisect_right(after, (failure.finished_at, failure.id))
+        if at < len(after):
+            restore.append((after[at][0] - failure.finished_at).total_seconds())
     return {
         "deployments": len(ordered),
         "deployment_frequency": round(len(succeeded) / days, 4),
