@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import subprocess
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from paved.server import PlatformConfig, ScaffoldOffer, create_app, issue_token, revoke
+from tests.server.postgres import PostgresServer, start_postgres, unavailable
 
 NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -86,19 +89,49 @@ def make_tokens(app_engine: object, clock: Clock) -> dict[str, str]:
     return tokens
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'platform.db'}"
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL for the whole session (see tests/server/postgres.py)."""
+    try:
+        server = start_postgres()
+        running = server.__enter__()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        unavailable(str(exc))
+        raise  # pragma: no cover - unavailable() fails or skips
+    try:
+        yield running
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on each backend: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'platform.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    with server.database() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(db_url: str) -> Iterator[Platform]:
+    """The app over ``db_url`` with a fixed clock and the tokens of :func:`make_tokens`."""
+    clock = Clock()
+    app = create_app(db_url, clock, CONFIG)
+    tokens = make_tokens(app.state.engine, clock)
+    try:
+        with TestClient(app, client=("203.0.113.7", 5000)) as client:
+            yield Platform(client, clock, db_url, tokens)
+    finally:
+        app.state.engine.dispose()
 
 
 @pytest.fixture
 def platform(db_url: str) -> Iterator[Platform]:
-    clock = Clock()
-    app = create_app(db_url, clock, CONFIG)
-    tokens = make_tokens(app.state.engine, clock)
-    with TestClient(app, client=("203.0.113.7", 5000)) as client:
-        yield Platform(client, clock, db_url, tokens)
-    app.state.engine.dispose()
+    with serving(db_url) as running:
+        yield running
 
 
 ServiceBody = Callable[..., dict[str, object]]

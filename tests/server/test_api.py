@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import REPO_ROOT
+from tests.server.conftest import NOW as NOW_STAMP
 from tests.server.conftest import Platform, deployment_body, service_body
 
 
@@ -271,6 +272,9 @@ def test_openapi_is_checked_in(platform: Platform) -> None:
     )
 
 
+HEAD = "0002"
+
+
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
     import sqlalchemy as sa  # noqa: PLC0415
 
@@ -278,14 +282,65 @@ def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> 
     from paved.server._tables import metadata  # noqa: PLC0415
 
     engine = connect(db_url)
+    assert sa.inspect(engine).get_table_names() == []
     migrate(engine)
     migrate(engine)  # a second run is a no-op
     inspector = sa.inspect(engine)
+    assert set(inspector.get_table_names()) == {*metadata.tables, "alembic_version"}
     for table in metadata.sorted_tables:
         columns = {c["name"] for c in inspector.get_columns(table.name)}
         assert columns == {c.name for c in table.columns}, table.name
+        indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+        assert indexes >= {i.name for i in table.indexes}, table.name
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+        if engine.dialect.name == "postgresql":
+            collations = conn.execute(
+                sa.text(
+                    "SELECT table_name, column_name, collation_name FROM information_schema.columns"
+                    " WHERE collation_name IS NOT NULL AND table_schema = 'public'"
+                )
+            ).all()
+            assert sorted(collations) == [
+                ("service_layers", "layer", "C"),
+                ("service_layers", "service", "C"),
+                ("services", "name", "C"),
+            ]
+    engine.dispose()
+
+
+def test_a_database_at_the_first_migration_moves_forward_with_its_data(db_url: str) -> None:
+    import sqlalchemy as sa  # noqa: PLC0415
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
+    from paved.server import connect, migrate  # noqa: PLC0415
+    from paved.server._db import writer  # noqa: PLC0415
+    from paved.server._tables import service_layers, services  # noqa: PLC0415
+
+    engine = connect(db_url)
+    config = Config()
+    config.set_main_option("script_location", "paved.server:migrations")
+    with writer(engine).begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            services.insert(),
+            [
+                {"name": n, "owner": "team-a", "repository": "r", "created_at": NOW_STAMP}
+                for n in ("abc", "ab-z")
+            ],
+        )
+        conn.execute(
+            service_layers.insert().values(service="ab-z", layer="app", scaffold="s", version="1")
+        )
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.scalars(sa.select(services.c.name).order_by(services.c.name)).all() == [
+            "ab-z",
+            "abc",
+        ]
+        assert conn.execute(sa.select(service_layers.c.service)).scalar_one() == "ab-z"
     engine.dispose()
 
 
@@ -293,3 +348,103 @@ def test_serve_wires_the_cli_to_the_app(tmp_path: Path) -> None:
     from paved.cli.platform import serve  # noqa: PLC0415
 
     assert serve.__doc__
+
+
+def test_concurrent_registrations_of_one_name_make_one_service(platform: Platform) -> None:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    auth = platform.auth("owner")
+
+    def register(_: int) -> int:
+        return platform.client.post("/v1/services", json=service_body(), headers=auth).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = sorted(pool.map(register, range(32)))
+    assert statuses == [200] * 31 + [201]
+    listed = platform.client.get("/v1/services", headers=auth).json()["services"]
+    assert [s["name"] for s in listed] == ["payments"]
+    assert len(listed[0]["layers"]) == 2
+
+
+def test_listing_orders_names_bytewise_on_every_backend(platform: Platform) -> None:
+    # A linguistic collation (en-US) ignores hyphens at first: "ab-z" would sort after "abc".
+    admin = platform.auth("admin")
+    names = ["abc", "ab-z", "ab", "a-b-c", "a1", "ab-c", "bb"]
+    for name in names:
+        assert platform.client.post(
+            "/v1/services", json=service_body(name), headers=admin
+        ).is_success
+    seen: list[str] = []
+    params: dict[str, str | int] = {"limit": 2}
+    while True:
+        page = platform.client.get("/v1/services", params=params, headers=admin).json()
+        seen += [s["name"] for s in page["services"]]
+        if page["next_cursor"] is None:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert seen == sorted(names)
+
+
+def test_times_are_utc_whatever_the_offset_sent(platform: Platform) -> None:
+    auth = platform.auth("owner")
+    platform.client.post("/v1/services", json=service_body(), headers=auth)
+    body = deployment_body(
+        started_at="2025-03-01T13:00:00+02:00",
+        finished_at="2025-03-01T06:01:00-05:00",
+        source_time="2025-03-01T10:00:00.250000Z",
+    )
+    done = platform.client.post("/v1/deployments", json=body, headers=auth)
+    assert done.status_code == 201, done.text
+    listed = platform.client.get("/v1/deployments", headers=auth).json()["deployments"]
+    for got in (done.json(), listed[0]):
+        assert got["started_at"] == "2025-03-01T11:00:00Z"
+        assert got["finished_at"] == "2025-03-01T11:01:00Z"
+        assert got["source_time"] == "2025-03-01T10:00:00.250000Z"
+    metrics = platform.client.get("/v1/metrics", params={"days": 1}, headers=auth).json()
+    assert metrics["total"]["lead_time_seconds"] == 3659.75
+
+
+@pytest.mark.parametrize(
+    ("path", "cursor"),
+    [
+        ("/v1/services", json.dumps("a\x00b")),
+        ("/v1/services", json.dumps("\ud800")),
+        ("/v1/services", json.dumps("x" * 300)),
+        ("/v1/deployments", json.dumps(2**70)),
+        ("/v1/deployments", json.dumps(-1)),
+        ("/v1/audit", json.dumps(2**64)),
+    ],
+)
+def test_forged_cursors_are_400(platform: Platform, path: str, cursor: str) -> None:
+    import base64  # noqa: PLC0415
+
+    forged = base64.urlsafe_b64encode(cursor.encode()).decode().rstrip("=")
+    got = platform.client.get(path, params={"cursor": forged}, headers=platform.auth("admin"))
+    assert got.status_code in {400, 422}, got.text
+    assert got.json()["error"] in {"bad_cursor", "invalid"}
+
+
+def test_odd_characters_in_a_refused_path_are_audited_safely(platform: Platform) -> None:
+    got = platform.client.post("/v1/services/a%00b%0Ac/archive", headers=platform.auth("owner"))
+    assert got.status_code == 422
+    events = platform.client.get("/v1/audit", headers=platform.auth("admin")).json()["events"]
+    assert events[-1]["outcome"] == "invalid"
+    assert "\x00" not in events[-1]["target"]
+    assert "\n" not in events[-1]["target"]
+
+
+@pytest.mark.parametrize(
+    "findings",
+    [
+        [{"rule": "a\x00b"}],
+        [{"rule": "\ud800"}],
+        [{"score": float("nan")}],
+    ],
+)
+def test_findings_that_no_database_can_keep_are_422(
+    platform: Platform, findings: list[dict[str, object]]
+) -> None:
+    auth = {**platform.auth("admin"), "content-type": "application/json"}
+    body = json.dumps(deployment_body(findings=findings), allow_nan=True)
+    got = platform.client.post("/v1/deployments", content=body.encode(), headers=auth)
+    assert got.status_code == 422, got.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 
 import pytest
 
@@ -86,13 +85,13 @@ def test_no_token_or_hash_in_any_response_or_log_line(
     assert "pvd_" not in everything
 
 
-def test_token_create_and_revoke_on_the_command_line(paved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_token_create_and_revoke_on_the_command_line(paved, db_url: str) -> None:  # type: ignore[no-untyped-def]
     import sqlalchemy as sa  # noqa: PLC0415
 
     from paved.server import connect  # noqa: PLC0415
     from paved.server._tables import tokens  # noqa: PLC0415
 
-    db = f"sqlite:///{tmp_path / 'p.db'}"
+    db = db_url
     made = paved("platform", "token", "create", "--user", "alice", "--team", "team-a", "--db", db)
     assert made.exit_code == 0, made.stderr
     token = made.stdout.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import socket
@@ -18,7 +19,8 @@ from paved.catalog.remote import RemoteCatalog
 from paved.catalog.sqlite import SqliteCatalog
 from paved.errors import AuthError, ConflictError, RemoteError
 from paved.models import Deployment, LayerRef, Service
-from tests.server.conftest import Platform
+from tests.server.conftest import Platform, serving
+from tests.server.postgres import PostgresServer
 
 T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -55,16 +57,22 @@ def _deployment(service: str = "payments", env: str = "prod") -> Deployment:
     )
 
 
-@pytest.fixture(params=["sqlite", "remote"])
+@pytest.fixture(params=["sqlite", "remote-sqlite", "remote-postgresql"])
 def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
+    """The local store, and the platform over HTTP on each of its databases."""
     if request.param == "sqlite":
         local = SqliteCatalog(tmp_path / "catalog.db")
         yield local
         local.close()
         return
-    platform: Platform = request.getfixturevalue("platform")
-    remote = RemoteCatalog("http://testserver", platform.tokens["admin"], client=platform.client)
-    yield remote
+    with contextlib.ExitStack() as stack:
+        if request.param == "remote-sqlite":
+            url = f"sqlite:///{tmp_path / 'platform.db'}"
+        else:
+            server: PostgresServer = request.getfixturevalue("postgres")
+            url = stack.enter_context(server.database())
+        platform = stack.enter_context(serving(url))
+        yield RemoteCatalog("http://testserver", platform.tokens["admin"], client=platform.client)
 
 
 def test_register_get_list(catalog: Catalog) -> None:
@@ -139,14 +147,14 @@ def _free_port() -> int:
 
 
 def test_login_new_registration_and_archive_over_a_real_socket(
-    paved, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    paved, tmp_path: Path, db_url: str
 ) -> None:  # type: ignore[no-untyped-def]
     import uvicorn  # noqa: PLC0415
 
     from paved.server import create_app, issue_token  # noqa: PLC0415
     from tests.server.conftest import CONFIG  # noqa: PLC0415
 
-    app = create_app(f"sqlite:///{tmp_path / 'p.db'}", config=CONFIG)
+    app = create_app(db_url, config=CONFIG)
     token = issue_token(
         app.state.engine,
         user="alice",

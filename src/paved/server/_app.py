@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any
 
@@ -63,17 +64,44 @@ def _encode_cursor(value: str | int) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
+_NAME = re.compile(s.NAME_REGEX)
+#: The largest integer both SQLite and PostgreSQL (bigint) take as a parameter.
+_MAX_CURSOR_ID = 2**63 - 1
+
+
 def _decode_cursor(cursor: str | None, kind: type) -> Any:
+    """The position a cursor stands for: a service name (``str``) or a row id (``int``).
+
+    A cursor is only ever one this server made, but it comes back from the client: anything
+    that is not such a position (a NUL or a lone surrogate no database takes, an integer out
+    of range) is refused here, before it reaches a query.
+    """
     if cursor is None:
         return None
+    refused = ApiError(400, "bad_cursor", "cursor is not one this server gave out")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_cursor", "cursor is not one this server gave out") from exc
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise refused from exc
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise ApiError(400, "bad_cursor", "cursor is not one this server gave out")
+        raise refused
+    if isinstance(value, str) and (len(value) > 40 or _NAME.fullmatch(value) is None):
+        raise refused
+    if isinstance(value, int) and not 0 <= value <= _MAX_CURSOR_ID:
+        raise refused
     return value
+
+
+def _printable(text: str, limit: int) -> str:
+    """``text`` fit for an audit column and a log line: escapes for control characters,
+    NUL and lone surrogates (which no database stores), at most ``limit`` characters."""
+    if text.isprintable():
+        return text[:limit]
+    escaped = "".join(
+        c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else ascii(c)[1:-1] for c in text
+    )
+    return escaped[:limit]
 
 
 _ERRORS: dict[int, str] = {
@@ -141,10 +169,10 @@ def create_app(
             "at": clock(),
             "actor": who.user if who else "anonymous",
             "action": action,
-            "target": target[:200],
-            "address": _address(request)[:100],
+            "target": _printable(target, 200),
+            "address": _printable(_address(request), 100),
             "outcome": outcome,
-            "detail": detail[:500],
+            "detail": _printable(detail, 500),
         }
         if conn is not None:
             conn.execute(audit_events.insert().values(**values))

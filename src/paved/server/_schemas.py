@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -36,9 +37,41 @@ def _name(value: str) -> str:
     return value
 
 
-def _text(value: str) -> str:
+def _storable(value: str) -> str | None:
+    """Why neither SQLite nor PostgreSQL can keep ``value``, or ``None``."""
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (no lone surrogates)"
+    return None
+
+
+def _text(value: str) -> str:
+    if (problem := _storable(value)) is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _json_storable(value: Any, depth: int = 0) -> None:
+    if depth > 20:
+        raise ValueError("nested more than 20 levels deep")
+    if isinstance(value, str):
+        _text(value)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("numbers must be finite")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text(key)
+            _json_storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _json_storable(item, depth + 1)
+
+
+def _findings(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    _json_storable(value)
     return value
 
 
@@ -128,7 +161,9 @@ class DeploymentIn(_In):
     finished_at: Stamp
     outcome: Literal["succeeded", "failed", "refused"]
     message: Text2000 = ""
-    findings: list[dict[str, Any]] = Field(default_factory=list, max_length=500)
+    findings: Annotated[list[dict[str, Any]], Field(max_length=500), AfterValidator(_findings)] = (
+        Field(default_factory=list)
+    )
     break_glass: Text500 | None = None
     rollback_of: RowId | None = None
     restored: RowId | None = None
