@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -41,21 +40,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from _bench import clean_env, run
+
 TARGET_MS = 2000.0
 PHASES = ("start-up", "gate", "render", "push")
 MARKERS = {"gate:": "gate", "render:": "render", "push:": "push"}
-
-
-def run(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None) -> str:
-    """Run ``cmd``; abort the benchmark with its output when it fails."""
-    proc = subprocess.run(list(cmd), env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(
-            f"command failed (exit {proc.returncode}): {' '.join(map(str, cmd))}\n"
-            f"--- stderr ---\n{proc.stderr}--- stdout ---\n{proc.stdout}"
-        )
-        raise SystemExit(1)
-    return proc.stdout
 
 
 def timed_deploy(
@@ -102,18 +91,10 @@ def main() -> None:
         home, work = root / "paved-home", root / "work"
         for folder in (home, work):
             folder.mkdir()
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("PYTHON", "PAVED_", "COPIER_", "GIT_"))
-        }
-        env.update(
-            {
-                "PAVED_HOME": str(home),
-                "PYTHONPYCACHEPREFIX": str(root / "pycache"),
-                "GIT_ALLOW_PROTOCOL": "file",
-                "GIT_TERMINAL_PROMPT": "0",
-            }
+        env = clean_env(
+            PAVED_HOME=str(home),
+            PYTHONPYCACHEPREFIX=str(root / "pycache"),
+            GIT_ALLOW_PROTOCOL="file",
         )
         run([*paved, "new", "service", "bench", "--owner", "team-a"], env=env, cwd=work)
         service = work / "bench"

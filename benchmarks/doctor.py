@@ -32,6 +32,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from _bench import clean_env
+
 TARGET_S = 1.0
 
 
@@ -62,12 +64,7 @@ def main() -> None:
         root = Path(tmp)
         home, work = root / "paved-home", root / "work"
         work.mkdir()
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("PYTHON", "PAVED_", "COPIER_", "GIT_"))
-        }
-        env.update({"PAVED_HOME": str(home), "GIT_TERMINAL_PROMPT": "0", "NO_COLOR": "1"})
+        env = clean_env(PAVED_HOME=str(home), NO_COLOR="1")
         run([*paved, "new", "service", "bench", "--owner", "team-a"], env=env, cwd=work)
         service = work / "bench"
         renders = home / "cache" / "doctor" / "renders"

@@ -33,21 +33,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
+from _bench import clean_env, run
 
 TARGET = 0.6
 OWNER = "team-a"
-
-
-def run(cmd: Sequence[str], *, env: dict[str, str], cwd: Path | None = None) -> str:
-    """Run ``cmd``; abort the benchmark with its output when it fails."""
-    proc = subprocess.run(list(cmd), env=env, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(
-            f"command failed (exit {proc.returncode}): {' '.join(map(str, cmd))}\n"
-            f"--- stderr ---\n{proc.stderr}--- stdout ---\n{proc.stdout}"
-        )
-        raise SystemExit(1)
-    return proc.stdout
 
 
 def run_with_phases(
@@ -123,20 +112,12 @@ def main() -> None:
         home, work, remotes = root / "paved-home", root / "work", root / "remotes"
         for folder in (home, work, remotes):
             folder.mkdir()
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("PYTHON", "PAVED_", "COPIER_", "GIT_"))
-        }
-        env.update(
-            {
-                "PAVED_HOME": str(home),
-                # copier's cache for the hand-made runs (paved uses its own under PAVED_HOME).
-                "COPIER_CACHE_DIR": str(root / "copier-cache"),
-                # Local files only: git refuses every transport but local paths and file://.
-                "GIT_ALLOW_PROTOCOL": "file",
-                "GIT_TERMINAL_PROMPT": "0",
-            }
+        env = clean_env(
+            PAVED_HOME=str(home),
+            # copier's cache for the hand-made runs (paved uses its own under PAVED_HOME).
+            COPIER_CACHE_DIR=str(root / "copier-cache"),
+            # Local files only: git refuses every transport but local paths and file://.
+            GIT_ALLOW_PROTOCOL="file",
         )
 
         # Setup: one service fills the template store (one bare repository per scaffold).
