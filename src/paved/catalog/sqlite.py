@@ -8,7 +8,7 @@ import dataclasses
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from paved.errors import ConflictError, RemoteError
@@ -63,6 +63,14 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deployments_environment ON deployments(environment, id)
     """,
 )
+
+
+def _where(conditions: Mapping[str, str | None]) -> tuple[str, list[str]]:
+    """`` WHERE a AND b`` for the conditions whose value is given, and those values in order."""
+    chosen = [(clause, value) for clause, value in conditions.items() if value is not None]
+    if not chosen:
+        return "", []
+    return " WHERE " + " AND ".join(clause for clause, _ in chosen), [v for _, v in chosen]
 
 
 class SqliteCatalog:
@@ -185,14 +193,13 @@ class SqliteCatalog:
         return services[0] if services else None
 
     def list(self, *, owner: str | None = None, template: str | None = None) -> list[Service]:
-        sql = f"SELECT {self._COLUMNS} FROM services WHERE 1=1"  # noqa: S608
-        params: list[str] = []
-        if owner is not None:
-            sql += " AND owner = ?"
-            params.append(owner)
-        if template is not None:
-            sql += " AND name IN (SELECT service FROM service_layers WHERE scaffold = ?)"
-            params.append(template)
+        where, params = _where(
+            {
+                "owner = ?": owner,
+                "name IN (SELECT service FROM service_layers WHERE scaffold = ?)": template,
+            }
+        )
+        sql = f"SELECT {self._COLUMNS} FROM services{where}"  # noqa: S608
         if self._db is None and not self.path.exists():
             return []  # reading never creates the catalog
         db = self._connect()
@@ -279,14 +286,8 @@ class SqliteCatalog:
     def deployments(
         self, *, service: str | None = None, environment: str | None = None
     ) -> builtins.list[Deployment]:
-        sql = f"SELECT {self._DEPLOYMENT_COLUMNS} FROM deployments WHERE 1=1"  # noqa: S608
-        params: list[str] = []
-        if service is not None:
-            sql += " AND service = ?"
-            params.append(service)
-        if environment is not None:
-            sql += " AND environment = ?"
-            params.append(environment)
+        where, params = _where({"service = ?": service, "environment = ?": environment})
+        sql = f"SELECT {self._DEPLOYMENT_COLUMNS} FROM deployments{where}"  # noqa: S608
         if self._db is None and not self.path.exists():
             return []  # reading never creates the catalog
         db = self._connect()
