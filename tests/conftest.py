@@ -17,8 +17,13 @@ from paved.cli.runtime import Runtime
 @pytest.fixture(autouse=True)
 def pinned_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """HOME, PAVED_HOME, colour, width and git identity fixed for each test."""
+    return pin_environment(tmp_path, monkeypatch)
+
+
+def pin_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Pin the environment to ``tmp_path`` (a module-scoped fixture uses it too)."""
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     (home / ".gitconfig").write_text(
         "[user]\n\tname = Test Engineer\n\temail = engineer@example.com\n"
         "[init]\n\tdefaultBranch = main\n",

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, Literal
 
-__all__ = ["Deployment", "LayerRef", "Outcome", "Service"]
+__all__ = ["Caller", "Deployment", "LayerRef", "Outcome", "Service"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,7 +46,20 @@ class Service:
         }
 
 
-Outcome = Literal["succeeded", "failed", "refused"]
+#: ``started`` is an open journal entry: the attempt is under way (or was cut off).
+Outcome = Literal["started", "succeeded", "failed", "refused"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """Who the platform says the holder of the token is."""
+
+    user: str
+    teams: tuple[str, ...]
+    admin: bool = False
+
+    def owns(self, team: str) -> bool:
+        return self.admin or team in self.teams
 
 
 def _stamp(value: dt.datetime | None) -> str | None:
@@ -69,7 +82,8 @@ class Deployment:
     #: The git identity of the person (or CI job) who ran the deploy.
     actor: str
     started_at: dt.datetime
-    finished_at: dt.datetime
+    #: ``None`` while the attempt is ``started``.
+    finished_at: dt.datetime | None
     outcome: Outcome
     #: One line: what happened, or why it failed or was refused.
     message: str = ""

@@ -7,9 +7,10 @@ used in-process (the embedded default), and the platform's HTTP API.
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 from typing import Protocol
 
-from paved.models import Deployment, Service
+from paved.models import Caller, Deployment, Outcome, Service
 
 __all__ = ["Catalog"]
 
@@ -19,17 +20,25 @@ class Catalog(Protocol):
 
     #: Where the catalog lives, for messages (a file path or a URL).
     location: str
+    #: The organisation's catalog (other people read it), not one on this machine.
+    shared: bool
 
     def get(self, name: str) -> Service | None:
         """The service called ``name``, or ``None``."""
         ...
 
-    def register(self, service: Service) -> tuple[Service, bool]:
+    def caller(self) -> Caller | None:
+        """Who the catalog knows the user as (their teams); ``None`` when it has no users."""
+        ...
+
+    def register(self, service: Service, *, dry_run: bool = False) -> tuple[Service, bool]:
         """Register ``service`` idempotently.
 
         Returns the stored service and whether it was created now. Registering the same name
         again with the same owner and repository returns the stored entry unchanged; any
-        other owner or repository is a :class:`~paved.errors.ConflictError`.
+        other owner or repository is a :class:`~paved.errors.ConflictError`, and so is an
+        archived name. With ``dry_run`` every check runs and nothing is stored: ``new
+        service`` asks this before it renders anything.
         """
         ...
 
@@ -38,7 +47,28 @@ class Catalog(Protocol):
         ...
 
     def record_deployment(self, deployment: Deployment) -> Deployment:
-        """Store one deployment attempt; returns it with its id."""
+        """Store one finished attempt (a refusal, a failure before any effect); with its id."""
+        ...
+
+    def start_deployment(self, deployment: Deployment) -> Deployment:
+        """Open the journal entry of an attempt (outcome ``started``) before its effect.
+
+        The platform refuses it (:class:`~paved.errors.AuthError`) unless the service is
+        registered to one of the user's teams: no effect ever follows a refusal.
+        """
+        ...
+
+    def finish_deployment(
+        self,
+        deployment_id: int,
+        *,
+        outcome: Outcome,
+        finished_at: dt.datetime,
+        message: str,
+        revision: str | None = None,
+        manifests: str | None = None,
+    ) -> Deployment:
+        """Close a ``started`` entry with what happened."""
         ...
 
     def deployments(

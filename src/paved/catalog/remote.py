@@ -9,6 +9,7 @@ recording a deployment is sent once. HTTP errors become paved errors: 401 and 40
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
-from paved.models import Deployment, LayerRef, Service
+from paved.models import Caller, Deployment, LayerRef, Outcome, Service
 
 __all__ = ["RemoteCatalog"]
 
@@ -40,7 +41,6 @@ def _service(data: dict[str, Any]) -> Service:
 def _deployment(data: dict[str, Any]) -> Deployment:
     started, finished = _when(data["started_at"]), _when(data["finished_at"])
     assert started is not None
-    assert finished is not None
     return Deployment(
         id=data["id"],
         service=data["service"],
@@ -69,6 +69,8 @@ def _stamp(value: dt.datetime | None) -> str | None:
 
 class RemoteCatalog:
     """The organisation's catalog, at ``url``, as the holder of ``token``."""
+
+    shared = True
 
     def __init__(
         self,
@@ -155,7 +157,11 @@ class RemoteCatalog:
         ]
         return settings
 
-    def register(self, service: Service) -> tuple[Service, bool]:
+    def caller(self) -> Caller:
+        data = self._call("GET", "/v1/whoami", idempotent=True).json()
+        return Caller(str(data["user"]), tuple(data["teams"]), bool(data["admin"]))
+
+    def register(self, service: Service, *, dry_run: bool = False) -> tuple[Service, bool]:
         body = {
             "name": service.name,
             "owner": service.owner,
@@ -163,7 +169,8 @@ class RemoteCatalog:
             "repository": service.repository,
             "layers": [ref.to_json() for ref in service.layers],
         }
-        response = self._call("POST", "/v1/services", idempotent=True, json=body)
+        params = {"dry_run": "true"} if dry_run else None
+        response = self._call("POST", "/v1/services", idempotent=True, json=body, params=params)
         return _service(response.json()), response.status_code == 201
 
     def archive(self, name: str) -> Service:
@@ -186,10 +193,38 @@ class RemoteCatalog:
     def record_deployment(self, deployment: Deployment) -> Deployment:
         body = deployment.to_json()
         body.pop("id")
+        body.pop("actor")  # the platform sets it: the token's user
         body["manifests"] = deployment.manifests
         for key in ("source_time", "started_at", "finished_at"):
             body[key] = _stamp(getattr(deployment, key))
         response = self._call("POST", "/v1/deployments", idempotent=False, json=body)
+        return _deployment(response.json())
+
+    def start_deployment(self, deployment: Deployment) -> Deployment:
+        return self.record_deployment(
+            dataclasses.replace(deployment, outcome="started", finished_at=None)
+        )
+
+    def finish_deployment(
+        self,
+        deployment_id: int,
+        *,
+        outcome: Outcome,
+        finished_at: dt.datetime,
+        message: str,
+        revision: str | None = None,
+        manifests: str | None = None,
+    ) -> Deployment:
+        body = {
+            "outcome": outcome,
+            "finished_at": _stamp(finished_at),
+            "message": message,
+            "revision": revision,
+            "manifests": manifests,
+        }
+        response = self._call(
+            "POST", f"/v1/deployments/{deployment_id}/finish", idempotent=False, json=body
+        )
         return _deployment(response.json())
 
     def deployments(

@@ -11,8 +11,8 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from paved.errors import ConflictError, RemoteError
-from paved.models import Deployment, LayerRef, Service
+from paved.errors import ConflictError, InputError, RemoteError
+from paved.models import Caller, Deployment, LayerRef, Outcome, Service
 
 __all__ = ["SqliteCatalog"]
 
@@ -62,10 +62,60 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deployments_service_environment ON deployments(service, environment, id);
     CREATE INDEX deployments_environment ON deployments(environment, id)
     """,
+    # 3: deploy records are journals: 'started' before the effect, closed after it, so an
+    # open entry has no finished_at yet. SQLite changes a CHECK only by copying the table.
+    """
+    ALTER TABLE deployments RENAME TO deployments_2;
+    CREATE TABLE deployments (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        service       TEXT NOT NULL,
+        environment   TEXT NOT NULL,
+        target        TEXT NOT NULL,
+        image         TEXT NOT NULL DEFAULT '',
+        source_commit TEXT,
+        source_time   TEXT,
+        actor         TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        finished_at   TEXT,
+        outcome       TEXT NOT NULL
+                      CHECK (outcome IN ('started', 'succeeded', 'failed', 'refused')),
+        message       TEXT NOT NULL DEFAULT '',
+        findings      TEXT NOT NULL DEFAULT '[]',
+        break_glass   TEXT,
+        rollback_of   INTEGER REFERENCES deployments(id),
+        restored      INTEGER REFERENCES deployments(id),
+        revision      TEXT,
+        manifests     TEXT
+    );
+    INSERT INTO deployments SELECT * FROM deployments_2;
+    DROP TABLE deployments_2;
+    CREATE INDEX deployments_service_environment ON deployments(service, environment, id);
+    CREATE INDEX deployments_environment ON deployments(environment, id)
+    """,
 )
 
 
-def _where(conditions: Mapping[str, str | None]) -> tuple[str, list[str]]:
+def _stamp(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"the catalog holds a malformed time '{value!s:.40}'",
+            hint="the catalog file was edited by hand: restore it from a backup",
+        ) from None
+
+
+def _broken(column: str, row: int) -> dt.datetime:
+    raise InputError(f"the catalog's deployment {row} has no {column}")
+
+
+def _where(conditions: Mapping[str, str | int | None]) -> tuple[str, list[str | int]]:
     """`` WHERE a AND b`` for the conditions whose value is given, and those values in order."""
     chosen = [(clause, value) for clause, value in conditions.items() if value is not None]
     if not chosen:
@@ -75,6 +125,8 @@ def _where(conditions: Mapping[str, str | None]) -> tuple[str, list[str]]:
 
 class SqliteCatalog:
     """The catalog in a SQLite file; safe for several paved processes at once."""
+
+    shared = False
 
     def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
         self.path = path
@@ -210,7 +262,22 @@ class SqliteCatalog:
 
     # -- writes ------------------------------------------------------------------------
 
-    def register(self, service: Service) -> tuple[Service, bool]:
+    def caller(self) -> Caller | None:
+        return None  # a file on this machine has no users: whoever can write it may
+
+    def register(self, service: Service, *, dry_run: bool = False) -> tuple[Service, bool]:
+        if dry_run:
+            existing = self.get(service.name)
+            if existing is not None and (existing.owner, existing.repository) != (
+                service.owner,
+                service.repository,
+            ):
+                raise ConflictError(
+                    f"service '{service.name}' is already registered "
+                    f"(owner {existing.owner}, repository {existing.repository})",
+                    hint="choose another name",
+                )
+            return existing or service, existing is None
         with self._transaction() as db:
             row = db.execute(
                 f"SELECT {self._COLUMNS} FROM services WHERE name = ?",  # noqa: S608
@@ -251,9 +318,6 @@ class SqliteCatalog:
     )
 
     def record_deployment(self, deployment: Deployment) -> Deployment:
-        def stamp(value: dt.datetime | None) -> str | None:
-            return value.isoformat() if value is not None else None
-
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO deployments (service, environment, target, image, source_commit, "
@@ -266,10 +330,10 @@ class SqliteCatalog:
                     deployment.target,
                     deployment.image,
                     deployment.source_commit,
-                    stamp(deployment.source_time),
+                    _stamp(deployment.source_time),
                     deployment.actor,
-                    stamp(deployment.started_at),
-                    stamp(deployment.finished_at),
+                    _stamp(deployment.started_at),
+                    _stamp(deployment.finished_at),
                     deployment.outcome,
                     deployment.message,
                     json.dumps(list(deployment.findings), sort_keys=True),
@@ -283,10 +347,38 @@ class SqliteCatalog:
             new_id = cursor.lastrowid
         return dataclasses.replace(deployment, id=new_id)
 
+    def start_deployment(self, deployment: Deployment) -> Deployment:
+        return self.record_deployment(
+            dataclasses.replace(deployment, outcome="started", finished_at=None)
+        )
+
+    def finish_deployment(
+        self,
+        deployment_id: int,
+        *,
+        outcome: Outcome,
+        finished_at: dt.datetime,
+        message: str,
+        revision: str | None = None,
+        manifests: str | None = None,
+    ) -> Deployment:
+        with self._transaction() as db:
+            done = db.execute(
+                "UPDATE deployments SET outcome = ?, finished_at = ?, message = ?, "
+                "revision = ?, manifests = ? WHERE id = ? AND outcome = 'started'",
+                (outcome, _stamp(finished_at), message, revision, manifests, deployment_id),
+            )
+            if done.rowcount != 1:
+                raise ConflictError(f"deployment {deployment_id} is not open (started)")
+        return self._deployments({"id = ?": deployment_id})[0]
+
     def deployments(
         self, *, service: str | None = None, environment: str | None = None
     ) -> builtins.list[Deployment]:
-        where, params = _where({"service = ?": service, "environment = ?": environment})
+        return self._deployments({"service = ?": service, "environment = ?": environment})
+
+    def _deployments(self, conditions: Mapping[str, str | int | None]) -> builtins.list[Deployment]:
+        where, params = _where(conditions)
         sql = f"SELECT {self._DEPLOYMENT_COLUMNS} FROM deployments{where}"  # noqa: S608
         if self._db is None and not self.path.exists():
             return []  # reading never creates the catalog
@@ -295,9 +387,6 @@ class SqliteCatalog:
             rows = db.execute(sql + " ORDER BY id", params).fetchall()
         except sqlite3.Error as exc:
             raise self._unavailable(exc) from exc
-
-        def when(value: str | None) -> dt.datetime | None:
-            return dt.datetime.fromisoformat(value) if value else None
 
         found = []
         for row in rows:
@@ -312,10 +401,10 @@ class SqliteCatalog:
                     target=target,
                     image=image,
                     source_commit=commit,
-                    source_time=when(source_time),
+                    source_time=_when(source_time),
                     actor=actor,
-                    started_at=dt.datetime.fromisoformat(started),
-                    finished_at=dt.datetime.fromisoformat(finished),
+                    started_at=_when(started) or _broken("started_at", id_),
+                    finished_at=_when(finished),
                     outcome=outcome,
                     message=message,
                     findings=tuple(json.loads(findings)),

@@ -7,6 +7,7 @@ import typer
 
 from paved.cli.app import handle_errors, runtime_of
 from paved.errors import InputError
+from paved.names import check_name
 
 if TYPE_CHECKING:
     from paved.cli.runtime import Runtime
@@ -137,6 +138,7 @@ def deploy(
     from paved.deploy import deploy as run_deploy  # noqa: PLC0415
 
     runtime = runtime_of(ctx, json_output=json_output)
+    check_name(env, what="environment")
     if reason is not None and not break_glass:
         raise InputError("--reason goes with --break-glass")
     if break_glass and not (reason or "").strip():
@@ -190,6 +192,7 @@ def rollback(
     from paved.deploy import rollback as run_rollback  # noqa: PLC0415
 
     runtime = runtime_of(ctx, json_output=json_output)
+    check_name(env, what="environment")
     root = _root(runtime, path)
     if not dry_run:
         _confirm(runtime, env, f"Roll back {root.name}", yes=yes)

@@ -15,6 +15,14 @@ from typing import Any, TextIO
 __all__ = ["Output"]
 
 
+def _cell(value: Any) -> str:
+    """A value as one cell: control characters shown as escapes, so a value from the catalog
+    can never add a column, a line or a terminal sequence to the output."""
+    from paved.text import escaped  # noqa: PLC0415 - small, but only needed for tables
+
+    return "" if value is None else escaped(str(value))
+
+
 class Output:
     """Writes results and messages for one command run."""
 
@@ -78,18 +86,17 @@ class Output:
             return
         if not self.stdout_is_terminal:
             for row in rows:
-                print(
-                    "\t".join("" if cell is None else str(cell) for cell in row), file=self.stdout
-                )
+                print("\t".join(_cell(cell) for cell in row), file=self.stdout)
             return
         from rich.console import Console  # noqa: PLC0415 - only on a terminal
         from rich.table import Table  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415 - cells are text, never markup
 
         table = Table(
             *columns, box=None, header_style="bold" if self.color else None, pad_edge=False
         )
         for row in rows:
-            table.add_row(*("" if cell is None else str(cell) for cell in row))
+            table.add_row(*(Text(_cell(cell)) for cell in row))
         for column in table.columns:
             column.overflow = "fold"  # never cut a URL or a path short
         Console(file=self.stdout, no_color=not self.color, highlight=False).print(table)
@@ -99,7 +106,7 @@ class Output:
         width = max(len(key) for key, _ in pairs)
         sep = None if self.stdout_is_terminal else "\t"
         for key, value in pairs:
-            shown = "" if value is None else str(value)
+            shown = _cell(value)
             if sep:
                 print(f"{key}{sep}{shown}", file=self.stdout)
             else:

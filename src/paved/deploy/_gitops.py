@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from paved.errors import RemoteError
+from paved.errors import InputError, RemoteError
 from paved.gitcmd import Git, GitError, PushRejected
+from paved.names import check_name, name_problem
 
 __all__ = ["BRANCH", "EnvironmentRepository", "kustomization_for", "service_path"]
 
@@ -32,8 +34,41 @@ KUSTOMIZATION = "kustomization.yaml"
 ATTEMPTS = 6
 
 
+_REVISION = re.compile(r"[0-9a-f]{7,64}")
+
+
 def service_path(environment: str, service: str) -> str:
+    """``envs/<env>/<service>``; both names follow the naming rule, so it is one folder."""
+    check_name(environment, what="environment")
+    check_name(service, what="service")
     return f"envs/{environment}/{service}"
+
+
+def _inside(work: Path, relative: str) -> Path:
+    """``work/relative``, refused unless every step of it is a real folder (or absent) in
+    the work tree: the environment repository's contents are input, and a symbolic link
+    committed there must never lead a write or a delete out of the clone."""
+    root = work.resolve()
+    current = root
+    for part in Path(relative).parts:
+        if part in ("", ".", ".."):
+            raise InputError(f"environment repository path '{relative}' is not a plain path")
+        current = current / part
+        if current.is_symlink():
+            raise RemoteError(
+                f"environment repository holds a symbolic link at {current.relative_to(root)}; "
+                "paved does not follow it",
+                hint="remove the link from the environment repository (it is not paved's)",
+            )
+        if current.exists() and not current.is_dir():
+            raise RemoteError(
+                f"environment repository holds a file where the folder "
+                f"{current.relative_to(root)} goes",
+                hint="remove it from the environment repository (it is not paved's)",
+            )
+    if not current.resolve().is_relative_to(root):  # a second wall: never outside the clone
+        raise InputError(f"environment repository path '{relative}' leaves the repository")
+    return current
 
 
 def kustomization_for(environment: str, service: str) -> str:
@@ -91,6 +126,8 @@ class EnvironmentRepository:
         if git.head() is None:
             return ""
         path = f"{service_path(environment, service)}/{MANIFESTS}"
+        if revision != "HEAD" and not _REVISION.fullmatch(revision):
+            raise InputError(f"'{revision[:20]}' is not a commit of the environment repository")
         return git("show", f"{revision}:{path}", check=False)
 
     def deployed(self, environment: str, service: str) -> str:
@@ -122,10 +159,10 @@ class EnvironmentRepository:
         with self.checkout() as git:
             assert git.cwd is not None
             for attempt in range(1, ATTEMPTS + 1):
-                target = git.cwd / folder
+                target = _inside(git.cwd, folder)
                 shutil.rmtree(target, ignore_errors=True)
                 write(git, target)
-                _write_index(git.cwd / "envs" / environment, environment)
+                _write_index(_inside(git.cwd, f"envs/{environment}"), environment)
                 git("add", "--all", "--", folder, f"envs/{environment}/{KUSTOMIZATION}")
                 if not git("status", "--porcelain", "--", f"envs/{environment}"):
                     return git.head(), False
@@ -158,7 +195,12 @@ def _write_index(env_dir: Path, environment: str) -> None:
     one Flux Kustomization per environment syncs them all. Made again from the folders on
     every commit, so two deploys of different services never conflict on it."""
     services = sorted(
-        child.name for child in env_dir.iterdir() if (child / KUSTOMIZATION).is_file()
+        child.name
+        for child in env_dir.iterdir()
+        if name_problem(child.name) is None
+        and not child.is_symlink()
+        and child.is_dir()
+        and (child / KUSTOMIZATION).is_file()
     )
     lines = [
         f"# Every service in {environment}, written by paved deploy: do not edit here.",
@@ -167,7 +209,9 @@ def _write_index(env_dir: Path, environment: str) -> None:
         "resources:" if services else "resources: []",
         *(f"  - {name}" for name in services),
     ]
-    (env_dir / KUSTOMIZATION).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    index = env_dir / KUSTOMIZATION
+    index.unlink(missing_ok=True)  # paved's own file: never written through a link
+    index.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def write_manifests(environment: str, service: str, manifests: str) -> Callable[[Git, Path], None]:
@@ -183,6 +227,9 @@ def write_manifests(environment: str, service: str, manifests: str) -> Callable[
 
 def restore_revision(revision: str, folder: str) -> Callable[[Git, Path], None]:
     """Put the folder back exactly as it was at ``revision`` (bytes from git's own objects)."""
+
+    if not _REVISION.fullmatch(revision):
+        raise InputError(f"'{revision[:20]}' is not a commit of the environment repository")
 
     def write(git: Git, _target: Path) -> None:
         try:

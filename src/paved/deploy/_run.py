@@ -25,9 +25,13 @@ from paved.deploy._image import ImageRef, parse_image
 from paved.deploy._kubernetes import apply_kubernetes
 from paved.deploy._render import find_kubectl, render
 from paved.deploy._source import ServiceSource, read_service, source_commit
-from paved.errors import GuardrailBlocked, InputError, PavedError
+from paved.errors import AuthError, GuardrailBlocked, InputError, PavedError
 from paved.gitcmd import Git
-from paved.models import Deployment, Outcome
+from paved.githost import same_repository
+from paved.models import Deployment, Outcome, Service
+from paved.names import check_name
+from paved.service.layout import ROAD_ANSWERS
+from paved.text import check_text, escaped
 
 __all__ = [
     "DeployDeps",
@@ -127,28 +131,49 @@ class DeployRefused(GuardrailBlocked):
 
 
 class _Attempt:
-    """Collects what becomes known about an attempt; records it exactly once."""
+    """The journal entry of one attempt: opened before its effect, closed after it.
 
-    def __init__(self, deps: DeployDeps, *, service: str, environment: str, record: bool) -> None:
+    An attempt that ends before any effect (the gate refused, the overlay did not build) is
+    recorded whole, once. One that reaches its effect is opened as ``started`` first (with a
+    platform, this is where the platform authorises it: nothing is pushed or applied after
+    a refusal) and closed with the outcome; the environment commit carries its id.
+    """
+
+    def __init__(self, deps: DeployDeps, *, record: bool, **fields: Any) -> None:
         self.deps = deps
         self.enabled = record
         self.started = deps.clock()
-        self.fields: dict[str, Any] = {
-            "service": service,
-            "environment": environment,
-            "target": "gitops",
-            "image": "",
-            "source_commit": None,
-            "source_time": None,
-            "actor": "unknown",
-        }
+        self.fields: dict[str, Any] = {"target": "gitops", "image": "", **fields}
+        self.opened: Deployment | None = None
         self.recorded: Deployment | None = None
+        #: The effect happened (pushed or applied): an interrupt after it is no failure.
+        self.applied = False
 
     def set(self, **fields: Any) -> None:
         self.fields.update(fields)
 
+    def start(self) -> int | None:
+        """Open the entry; returns its id. The platform may refuse (AuthError)."""
+        if not self.enabled:
+            return None
+        self.opened = self.deps.catalog().start_deployment(
+            Deployment(**self.fields, started_at=self.started, finished_at=None, outcome="started")
+        )
+        return self.opened.id
+
     def record(self, outcome: Outcome, message: str) -> Deployment | None:
         if not self.enabled or self.recorded is not None:
+            return self.recorded
+        message = escaped(message)
+        if self.opened is not None and self.opened.id is not None:
+            self.recorded = self.deps.catalog().finish_deployment(
+                self.opened.id,
+                outcome=outcome,
+                finished_at=self.deps.clock(),
+                message=message,
+                revision=self.fields.get("revision"),
+                manifests=self.fields.get("manifests"),
+            )
             return self.recorded
         deployment = Deployment(
             **self.fields,
@@ -165,6 +190,10 @@ class _Attempt:
         """Record a failure (or a refusal) of whatever runs inside, then let it through."""
         try:
             yield
+        except AuthError:
+            if self.opened is not None:  # refused after opening: close it
+                self._record_quietly("failed", "refused by the platform")
+            raise  # refused before opening: nothing happened, and the platform audited it
         except GuardrailBlocked as exc:
             self._record_quietly("refused", str(exc))
             raise
@@ -172,7 +201,10 @@ class _Attempt:
             self._record_quietly("failed", str(exc))
             raise
         except KeyboardInterrupt:
-            self._record_quietly("failed", "interrupted")
+            if self.applied:
+                self._record_quietly("succeeded", "interrupted after the change was made")
+            else:
+                self._record_quietly("failed", "interrupted")
             raise
 
     def _record_quietly(self, outcome: Outcome, message: str) -> None:
@@ -202,21 +234,68 @@ def _diff(before: str, after: str, label: str) -> str:
     )
 
 
-def _folder_name(path: Path) -> str:
-    return path.resolve().name or str(path)
+def _repository_of(root: Path, env: Mapping[str, str]) -> str:
+    """Where this service repository is pushed (its ``origin``), else the folder itself."""
+    origin = Git(root, env)("remote", "get-url", "origin", check=False)
+    return origin.strip() or root.resolve().as_uri()
 
 
-def _start(deps: DeployDeps, path: Path, environment: str, *, record: bool) -> _Attempt:
-    try:
-        name = read_service(path).name
-    except PavedError:
-        name = _folder_name(path)
-    return _Attempt(deps, service=name, environment=environment, record=record)
+def _identity(source: ServiceSource, deps: DeployDeps) -> Service | None:
+    """The catalog's entry of the service, checked against this repository and this user.
+
+    A service's identity comes from the catalog, not from its files: the answers file may
+    name any service, so a registered name must be registered with *this* repository (exit
+    2 otherwise), and its owner must be one of the user's teams (exit 4 otherwise). An
+    unregistered service is let through here; the gate keeps it out of protected
+    environments.
+    """
+    catalog = deps.catalog()
+    registered = catalog.get(source.name)
+    if registered is None:
+        return None
+    here = _repository_of(source.root, deps.env)
+    if not same_repository(registered.repository, here):
+        raise InputError(
+            f"{source.root / ROAD_ANSWERS}: service_name '{source.name}' is registered with "
+            f"repository {registered.repository}, not with this one ({here})",
+            hint="deploy a service from its own repository; a copy needs a name of its own "
+            "(paved new service)",
+        )
+    caller = catalog.caller()
+    if caller is not None and not caller.owns(registered.owner):
+        raise AuthError(
+            f"service '{source.name}' belongs to team {registered.owner}; "
+            f"{caller.user} is not a member",
+            hint="ask a member of the team to deploy it, or the platform team for access",
+        )
+    if caller is None and registered.owner != source.owner:
+        raise AuthError(
+            f"{source.root / ROAD_ANSWERS}: owner '{source.owner}' is not the owner the "
+            f"catalog records for {source.name} ({registered.owner})",
+            hint=f"restore 'owner: {registered.owner}' in the answers file",
+        )
+    return registered
 
 
-def _resolve(deps: DeployDeps, path: Path, name: str) -> tuple[Environment, ServiceSource]:
+def _prepare(
+    deps: DeployDeps, path: Path, name: str
+) -> tuple[Environment, ServiceSource, Service | None]:
+    """The environment, the service and its catalog entry, every one checked; writes nothing.
+
+    Everything here is input checking: a failure is the person's to fix, and no attempt
+    is recorded for it.
+    """
+    check_name(name, what="environment")
     environment = get_environment(resolve_environments(deps.settings, deps.data_dir), name)
-    return environment, read_service(path)
+    source = read_service(path)
+    if environment.target == "gitops" and environment.embedded and deps.catalog().shared:
+        raise InputError(
+            f"environment {environment.name} has no environment repository the organisation "
+            "can see (the embedded one is on this machine)",
+            hint="the platform team sets deploy.repository in the platform settings; "
+            "then run paved login again",
+        )
+    return environment, source, _identity(source, deps)
 
 
 # -- deploy -------------------------------------------------------------------------------
@@ -225,27 +304,45 @@ def _resolve(deps: DeployDeps, path: Path, name: str) -> tuple[Environment, Serv
 def deploy(request: DeployRequest, deps: DeployDeps) -> DeployResult:
     """Gate, render and apply one service to one environment, and record the attempt.
 
-    With ``dry_run`` the same checks run and the diff is returned; nothing is written anywhere
-    and nothing is recorded.
+    First everything the person gave and everything read from the repository is checked,
+    and the service's identity is taken from the catalog: a failure there is exit 2 or 4
+    and records nothing. Then the attempt runs and is recorded whatever happens. With
+    ``dry_run`` the same checks run and the diff is returned; nothing is written anywhere.
     """
-    attempt = _start(deps, request.path, request.environment, record=not request.dry_run)
-    with attempt.recording():
-        return _deploy(request, deps, attempt)
-
-
-def _deploy(request: DeployRequest, deps: DeployDeps, attempt: _Attempt) -> DeployResult:
-    from paved.guardrails import check  # noqa: PLC0415 - loads the rules
-
-    environment, source = _resolve(deps, request.path, request.environment)
-    attempt.set(target=environment.target, service=source.name)
-    if request.break_glass is not None and not request.break_glass.strip():
-        raise InputError("--break-glass needs --reason TEXT saying why")
+    environment, source, registered = _prepare(deps, request.path, request.environment)
+    if request.break_glass is not None:
+        if not request.break_glass.strip():
+            raise InputError("--break-glass needs --reason TEXT saying why")
+        check_text(request.break_glass, what="--reason", limit=500)
     kubectl = find_kubectl(deps.env)
-    attempt.set(actor=Git(source.root, deps.env).identity())
     commit, committed_at = source_commit(source.root)
-    attempt.set(source_commit=commit, source_time=committed_at)
     image = _image(request.image, source, environment, deps)
-    attempt.set(image=str(image))
+    attempt = _Attempt(
+        deps,
+        record=not request.dry_run,
+        service=source.name,
+        environment=environment.name,
+        target=environment.target,
+        image=str(image),
+        source_commit=commit,
+        source_time=committed_at,
+        actor=escaped(Git(source.root, deps.env).identity()),
+    )
+    with attempt.recording():
+        return _deploy(request, deps, attempt, environment, source, registered, kubectl, image)
+
+
+def _deploy(
+    request: DeployRequest,
+    deps: DeployDeps,
+    attempt: _Attempt,
+    environment: Environment,
+    source: ServiceSource,
+    registered: Service | None,
+    kubectl: str,
+    image: ImageRef,
+) -> DeployResult:
+    from paved.guardrails import check  # noqa: PLC0415 - loads the rules
 
     deps.progress(f"gate: guardrails over {source.root} for {environment.name}…")
     with _timed(deps, "gate"):
@@ -254,7 +351,7 @@ def _deploy(request: DeployRequest, deps: DeployDeps, attempt: _Attempt) -> Depl
             report,
             environment,
             service=source.name,
-            registered=deps.catalog().get(source.name) is not None,
+            registered=registered is not None,
             road_version=source.road_version,
             min_road_version=deps.settings.deploy_min_road_version,
             image=image,
@@ -291,24 +388,24 @@ def _deploy(request: DeployRequest, deps: DeployDeps, attempt: _Attempt) -> Depl
 
     if environment.target == "kubernetes":
         attempt.set(manifests=manifests)
+        attempt.start()
         with _timed(deps, "apply"):
             apply_kubernetes(
                 kubectl, environment, manifests, source.name, env=deps.env, progress=deps.progress
             )
+        attempt.applied = True
         status, revision = "deployed", None
     else:
+        deployment_id = attempt.start()
         repo = EnvironmentRepository(
             environment.repository, embedded=environment.embedded, env=_git_env(deps)
         )
         deps.progress(f"push: {result.path} to {environment.repository}…")
         message = _message(
             f"Deploy {source.name} {image.version} to {environment.name}",
-            source.name,
-            environment.name,
-            str(image),
-            commit,
-            attempt.fields["actor"],
+            attempt.fields,
             verdict.break_glass,
+            deployment_id,
         )
         with _timed(deps, "push"):
             revision, changed = repo.publish(
@@ -319,6 +416,7 @@ def _deploy(request: DeployRequest, deps: DeployDeps, attempt: _Attempt) -> Depl
                 progress=deps.progress,
                 before_push=deps.before_push,
             )
+        attempt.applied = True
         status = "deployed" if changed else "unchanged"
     attempt.set(revision=revision)
     done = f"{source.name} {image} {status} to {environment.name}"
@@ -392,24 +490,28 @@ def _git_env(deps: DeployDeps) -> dict[str, str]:
 
 def _message(
     subject: str,
-    service: str,
-    environment: str,
-    image: str,
-    commit: str | None,
-    actor: str,
+    fields: Mapping[str, Any],
     break_glass: str | None,
+    deployment_id: int | None,
     extra: tuple[tuple[str, str], ...] = (),
 ) -> str:
+    """The environment commit's message: a subject and ``Paved-*`` trailers.
+
+    Every value was checked before (names, the image, the commit) or is escaped here (the
+    actor's git identity, the break-glass reason), so none can add a line or a trailer.
+    """
     trailers = [
-        ("Paved-Service", service),
-        ("Paved-Environment", environment),
-        ("Paved-Image", image),
-        ("Paved-Source-Commit", commit or "unknown"),
-        ("Paved-Actor", actor),
+        ("Paved-Service", fields["service"]),
+        ("Paved-Environment", fields["environment"]),
+        ("Paved-Image", fields["image"]),
+        ("Paved-Source-Commit", fields["source_commit"] or "unknown"),
+        ("Paved-Actor", escaped(fields["actor"])),
         *extra,
     ]
+    if deployment_id is not None:
+        trailers.append(("Paved-Deployment", str(deployment_id)))
     if break_glass is not None:
-        trailers.append(("Paved-Break-Glass", " ".join(break_glass.split())))
+        trailers.append(("Paved-Break-Glass", escaped(" ".join(break_glass.split()))))
     return subject + "\n\n" + "\n".join(f"{key}: {value}" for key, value in trailers) + "\n"
 
 
@@ -443,7 +545,7 @@ def _choose(
 ) -> tuple[Deployment, int]:
     """The deployment to restore, and the one the rollback recovers from."""
     stack = _live_stack(history)
-    ran = [d for d in history if d.outcome != "refused"]
+    ran = [d for d in history if d.outcome in ("succeeded", "failed")]
     if not stack:
         raise InputError(
             f"{service} has no successful deployment in {environment.name} to roll back to",
@@ -483,26 +585,42 @@ def _choose(
 
 
 def rollback(request: RollbackRequest, deps: DeployDeps) -> DeployResult:
-    """Restore the manifests of an earlier successful deployment, byte for byte, recorded."""
-    attempt = _start(deps, request.path, request.environment, record=not request.dry_run)
-    with attempt.recording():
-        return _rollback(request, deps, attempt)
+    """Restore the manifests of an earlier successful deployment, byte for byte, recorded.
 
-
-def _rollback(request: RollbackRequest, deps: DeployDeps, attempt: _Attempt) -> DeployResult:
-    environment, source = _resolve(deps, request.path, request.environment)
-    attempt.set(target=environment.target, service=source.name)
-    attempt.set(actor=Git(source.root, deps.env).identity())
+    Checked like a deploy before anything runs; having nothing to roll back to is the
+    person's error (exit 2), not a failed deployment.
+    """
+    environment, source, _registered = _prepare(deps, request.path, request.environment)
     history = deps.catalog().deployments(service=source.name, environment=environment.name)
     chosen, recovers = _choose(history, request.to, environment, source.name)
     assert chosen.id is not None
-    attempt.set(
+    attempt = _Attempt(
+        deps,
+        record=not request.dry_run,
+        service=source.name,
+        environment=environment.name,
+        target=environment.target,
         image=chosen.image,
         source_commit=chosen.source_commit,
         source_time=chosen.source_time,
+        actor=escaped(Git(source.root, deps.env).identity()),
         rollback_of=recovers,
         restored=chosen.id,
     )
+    with attempt.recording():
+        return _rollback(request, deps, attempt, environment, source, history, chosen, recovers)
+
+
+def _rollback(
+    request: RollbackRequest,
+    deps: DeployDeps,
+    attempt: _Attempt,
+    environment: Environment,
+    source: ServiceSource,
+    history: list[Deployment],
+    chosen: Deployment,
+    recovers: int,
+) -> DeployResult:
     folder = service_path(environment.name, source.name)
     result = DeployResult(
         action="rollback",
@@ -528,9 +646,11 @@ def _rollback(request: RollbackRequest, deps: DeployDeps, attempt: _Attempt) -> 
             )
         kubectl = find_kubectl(deps.env)
         attempt.set(manifests=manifests)
+        attempt.start()
         apply_kubernetes(
             kubectl, environment, manifests, source.name, env=deps.env, progress=deps.progress
         )
+        attempt.applied = True
         recorded = attempt.record("succeeded", f"rolled back to deployment {chosen.id}")
         return dataclasses.replace(result, status="rolled back", deployment=recorded)
 
@@ -546,14 +666,12 @@ def _rollback(request: RollbackRequest, deps: DeployDeps, attempt: _Attempt) -> 
         return dataclasses.replace(
             result, diff=_diff(now + "\n" if now else "", then + "\n", f"{folder}/manifests.yaml")
         )
+    deployment_id = attempt.start()
     message = _message(
         f"Roll back {source.name} in {environment.name} to deployment {chosen.id}",
-        source.name,
-        environment.name,
-        chosen.image,
-        chosen.source_commit,
-        attempt.fields["actor"],
+        attempt.fields,
         None,
+        deployment_id,
         (
             ("Paved-Rollback-Of", str(recovers)),
             ("Paved-Restored-Deployment", str(chosen.id)),
@@ -568,6 +686,7 @@ def _rollback(request: RollbackRequest, deps: DeployDeps, attempt: _Attempt) -> 
         progress=deps.progress,
         before_push=deps.before_push,
     )
+    attempt.applied = True
     attempt.set(revision=revision)
     recorded = attempt.record(
         "succeeded",

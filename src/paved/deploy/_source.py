@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import yaml
 
 from paved.errors import InputError
 from paved.gitcmd import Git, GitError
+from paved.names import name_problem
 from paved.service.layout import ROAD_ANSWERS
 
 __all__ = ["ROAD_ANSWERS", "ServiceSource", "read_service", "source_commit"]
@@ -32,12 +34,47 @@ class ServiceSource:
         return self.root / "k8s" / "overlays" / environment
 
 
+#: What the answers file may hold where its values reach a path, a command or an image name.
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+
+
+def _answer(value: Any, key: str, where: Path, *, rule: str) -> str:
+    """An answer ``value`` checked by ``rule`` (``name``, ``account``, ``region``, ``version``).
+
+    The answers file is the service repository's, so anyone who can push to it writes it: a
+    value that reaches a path, a commit or an image name passes the command line's rules first.
+    """
+    if not isinstance(value, str):
+        raise InputError(f"{where}: '{key}' is not a string", hint=_REPAIR)
+    problem: str | None
+    if rule == "name":
+        problem = name_problem(value)
+    else:
+        pattern = {"account": _ACCOUNT, "region": _REGION, "version": _VERSION}[rule]
+        problem = None if pattern.fullmatch(value) else "is not in the expected form"
+    if problem is not None:
+        shown = value.encode("unicode_escape").decode("ascii")
+        raise InputError(f"{where}: {key} '{shown}' {problem}", hint=_REPAIR)
+    return value
+
+
+_REPAIR = "restore the value paved new service wrote (see the file's git history)"
+
+
 def read_service(root: Path) -> ServiceSource:
-    """The paved service in ``root``; :class:`InputError` when ``root`` is not one."""
+    """The paved service in ``root``; :class:`InputError` when ``root`` is not one.
+
+    Every value read from the answers file is checked by the same rules as the command line
+    before it is used (names, environments, the AWS account and region, the version).
+    """
     answers_file = root / ROAD_ANSWERS
     hint = "run paved deploy inside a service made with 'paved new service', or pass --path"
     if not root.is_dir():
         raise InputError(f"{root} is not a folder", hint=hint)
+    if answers_file.is_symlink():
+        raise InputError(f"{answers_file} is a symbolic link, not the service's own file")
     try:
         answers: Any = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -47,17 +84,28 @@ def read_service(root: Path) -> ServiceSource:
         raise InputError(
             f"{answers_file} cannot be read ({type(exc).__name__})", hint=hint
         ) from exc
-    if not isinstance(answers, dict) or not isinstance(answers.get("service_name"), str):
+    if not isinstance(answers, dict) or "service_name" not in answers:
         raise InputError(f"{answers_file} names no service_name", hint=hint)
-    name = answers["service_name"]
+
+    def answer(key: str, rule: str) -> str:
+        return _answer(answers.get(key), key, answers_file, rule=rule)
+
+    name = answer("service_name", "name")
+    owner = answer("owner", "name")
     environments = answers.get("environments") or []
-    account, region = answers.get("aws_account_id"), answers.get("aws_region")
+    if not isinstance(environments, list):
+        raise InputError(f"{answers_file}: 'environments' is not a list", hint=_REPAIR)
+    for value in environments:
+        _answer(value, "environments", answers_file, rule="name")
+    version = answer("_commit", "version") if "_commit" in answers else ""
+    account = answer("aws_account_id", "account")
+    region = answer("aws_region", "region")
     return ServiceSource(
         root=root,
         name=name,
-        owner=str(answers.get("owner", "")),
-        road_version=str(answers.get("_commit", "")),
-        environments=tuple(str(e) for e in environments) if isinstance(environments, list) else (),
+        owner=owner,
+        road_version=version,
+        environments=tuple(environments),
         image_name=f"{account}.dkr.ecr.{region}.amazonaws.com/{name}",
     )
 

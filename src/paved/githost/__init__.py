@@ -7,15 +7,55 @@ repository on any host git can push to, with the user's own git credentials.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
+import urllib.parse
 from pathlib import Path
 from typing import Protocol
 
 from paved.errors import InputError
 from paved.gitcmd import Git
 
-__all__ = ["GitHost", "LocalGitHost", "RemoteGitHost"]
+__all__ = [
+    "GitHost",
+    "LocalGitHost",
+    "RemoteGitHost",
+    "is_local_repository",
+    "same_repository",
+]
+
+#: A URL scheme as git reads one (``https://``, ``ssh://``, ``git://``, ``file://``).
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+#: git's scp-like form, ``user@host:path``.
+_SCP = re.compile(r"^[^/@:]+@[^/:]+:")
+
+
+def is_local_repository(url: str) -> bool:
+    """Whether ``url`` names a repository on this machine (a path or ``file://``).
+
+    Nobody else in the organisation can reach such a repository, so the platform's catalog
+    never records one.
+    """
+    found = _SCHEME.match(url)
+    if found is not None:
+        return found.group(1).lower() == "file"
+    return _SCP.match(url) is None
+
+
+def _key(url: str) -> str:
+    """A repository URL in a form two spellings of the same repository share."""
+    found = _SCHEME.match(url)
+    if found is None and _SCP.match(url) is None:
+        return str(Path(url).expanduser().resolve())
+    if found is not None and found.group(1).lower() == "file":
+        return str(Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path)).resolve())
+    return url.rstrip("/").removesuffix(".git")
+
+
+def same_repository(one: str, other: str) -> bool:
+    """Whether two repository URLs (or paths) name the same repository."""
+    return _key(one) == _key(other)
 
 
 class GitHost(Protocol):

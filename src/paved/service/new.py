@@ -29,13 +29,14 @@ import yaml
 from paved.catalog import Catalog
 from paved.errors import ConflictError, InputError, PavedError, StepFailed
 from paved.gitcmd import Git
-from paved.githost import GitHost
+from paved.githost import GitHost, is_local_repository
 from paved.locks import file_lock
 from paved.models import LayerRef, Service
 from paved.names import check_name
 from paved.scaffold.paths import planned_files
 from paved.scaffold.registry import RESERVED_ANSWERS, Layer, Scaffold, ScaffoldRegistry
 from paved.scaffold.store import TemplateStore
+from paved.text import check_text
 
 __all__ = [
     "NewServiceDeps",
@@ -243,8 +244,7 @@ def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewSer
     """Check everything about ``request`` and return the plan. Writes nothing anywhere."""
     check_name(request.name, what="service")
     check_name(request.owner, what="owner team")
-    if "\n" in request.description or len(request.description) > 200:
-        raise InputError("--description must be one line of at most 200 characters")
+    check_text(request.description, what="--description", limit=200)
     app = deps.registry.get(request.template, layer=Layer.APP)
     road = deps.registry.get(request.road_template, layer=Layer.ROAD)
     app_extra, road_extra = _split_answers(request.answers, app, road)
@@ -286,7 +286,7 @@ def _check_free(plan: NewServicePlan, deps: NewServiceDeps) -> NewServicePlan:
     plan = dataclasses.replace(plan, resuming=resuming)
     _check_remote_free(plan, deps.githost() if plan.request.push else None)
     if plan.request.register:
-        _check_catalog_free(plan, deps.catalog())
+        _check_catalog_free(plan, deps)
     return plan
 
 
@@ -310,21 +310,45 @@ def _check_remote_free(plan: NewServicePlan, githost: GitHost | None) -> None:
     )
 
 
-def _check_catalog_free(plan: NewServicePlan, catalog: Catalog) -> None:
+def _service_of(plan: NewServicePlan, layers: tuple[LayerRef, ...], now: dt.datetime) -> Service:
+    return Service(
+        name=plan.request.name,
+        owner=plan.request.owner,
+        description=str(plan.road_answers["description"]),
+        repository=plan.repository,
+        layers=layers,
+        created_at=now,
+    )
+
+
+def _check_catalog_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
+    """Ask the catalog, before anything is made, whether this registration would be taken.
+
+    The platform decides: it answers a dry run of the registration with the same checks
+    as the real one (the user's team owns ``--owner``, the name is free and was never
+    archived), so a refusal comes before the render, the commit and the push.
+    """
+    catalog = deps.catalog()
+    if catalog.shared and is_local_repository(plan.repository):
+        raise InputError(
+            f"repository {plan.repository} is on this machine, where no one else in the "
+            f"organisation can reach it, and the catalog {catalog.location} is the "
+            "organisation's",
+            hint="the platform team sets githost.remote in the platform settings (then run "
+            "paved login again), or pass --remote URL",
+        )
     existing = catalog.get(plan.request.name)
-    if existing is None:
-        return
-    if (
+    if existing is not None and not (
         plan.resuming
         and existing.owner == plan.request.owner
         and existing.repository == plan.repository
     ):
-        return
-    raise ConflictError(
-        f"service '{plan.request.name}' is already registered in the catalog "
-        f"(owner {existing.owner}, repository {existing.repository})",
-        hint="choose another name",
-    )
+        raise ConflictError(
+            f"service '{plan.request.name}' is already registered in the catalog "
+            f"(owner {existing.owner}, repository {existing.repository})",
+            hint="choose another name",
+        )
+    catalog.register(_service_of(plan, plan.layers, deps.clock()), dry_run=True)
 
 
 # -- doing -------------------------------------------------------------------------------
@@ -446,16 +470,7 @@ def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
 def _register(
     plan: NewServicePlan, deps: NewServiceDeps, layers: tuple[LayerRef, ...]
 ) -> tuple[str, Service]:
-    catalog = deps.catalog()
-    service = Service(
-        name=plan.request.name,
-        owner=plan.request.owner,
-        description=str(plan.road_answers["description"]),
-        repository=plan.repository,
-        layers=layers,
-        created_at=deps.clock(),
-    )
-    stored, created = catalog.register(service)
+    stored, created = deps.catalog().register(_service_of(plan, layers, deps.clock()))
     return ("done" if created else "already done"), stored
 
 

@@ -1,0 +1,291 @@
+"""A service repository is untrusted input: an attacker with write access to one repository.
+
+Every test runs the real command line against real services (rendered by paved, real git,
+the embedded environment repository and catalog) and asserts, for each hostile value: the
+documented exit code with one line naming the file and key, no file written outside the
+repository, the environment repository unchanged, and nothing recorded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from paved.cli.app import app
+from paved.cli.runtime import Runtime
+from paved.errors import ExitCode
+from tests.conftest import pin_environment
+from tests.deploy_helpers import DIGEST_1, DIGEST_2, env_repo, image, records, repo_state, show
+from tests.helpers import git, snapshot
+
+pytestmark = pytest.mark.slow
+
+ANSWERS = ".copier-answers.road.yml"
+
+
+def _error_line(done, code: int) -> str:  # type: ignore[no-untyped-def]
+    assert done.exit_code == code, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: "), done.stderr
+    return str(last)
+
+
+def _edit_answers(service: Path, key: str, value: str) -> None:
+    """Set ``key`` to ``value`` (a YAML scalar or list) in the road answers file, committed."""
+    path = service / ANSWERS
+    answers = yaml.safe_load(path.read_text(encoding="utf-8"))
+    answers[key] = yaml.safe_load(value)
+    path.write_text(yaml.safe_dump(answers, allow_unicode=True), encoding="utf-8")
+    git("commit", "--quiet", "-am", f"Edit {key}", cwd=service)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Rendered once per module: team-a's 'victim', deployed to prod with a pinned image,
+    and team-b's 'attacker'. Each test works on a copy of it."""
+    root = tmp_path_factory.mktemp("world")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        pin_environment(root, monkeypatch)
+        runner = CliRunner()
+
+        def paved(*args: str):  # type: ignore[no-untyped-def]
+            result = runner.invoke(app, list(args), obj=Runtime.from_process())
+            assert result.exit_code == 0, result.stderr
+            return result
+
+        paved("new", "service", "victim", "--owner", "team-a")
+        paved("deploy", "--path", "victim", "--env", "prod", "--yes", "--image", image("victim"))
+        paved("new", "service", "attacker", "--owner", "team-b")
+    return root
+
+
+@pytest.fixture
+def victim(world: Path, pinned_env: Path) -> Path:
+    """A copy of the world in this test's folder. The copies' remotes still name the world's
+    bare repositories, which no test here pushes to, so catalog and remotes agree."""
+    for part in ("paved-home", "victim", "attacker"):
+        shutil.copytree(world / part, pinned_env / part, symlinks=True)
+    return pinned_env / "victim"
+
+
+@pytest.fixture
+def attacker(victim: Path, pinned_env: Path) -> Path:
+    return pinned_env / "attacker"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("service_name", "../prod/victim"),
+        ("service_name", "../../../../outside"),
+        ("service_name", "/tmp/outside"),
+        ("service_name", '"victim\\nPaved-Service: x"'),
+        ("service_name", '"vic\\ttim"'),
+        ("service_name", '"vic\\u202etim"'),
+        ("service_name", "victim/../attacker"),
+        ("service_name", '""'),
+        ("owner", "../team-a"),
+        ("owner", '"team-a\\nx"'),
+        ("environments", "['../prod']"),
+        ("environments", "['dev\\n']"),
+        ("aws_region", '"eu-west-1\\n"'),
+        ("aws_region", "'eu-west-1\"'"),
+        ("aws_region", "'{{ 7*7 }}'"),
+        ("aws_region", "'${path.root}'"),
+        ("aws_account_id", repr("".join(chr(0xFF10 + int(d)) for d in "123456789012"))),
+        ("aws_account_id", repr("\u00b923456789012")),  # a superscript one
+        ("_commit", "--upload-pack=touch"),
+        ("_commit", "'0.1.0\\nPaved-Image: x'"),
+    ],
+)
+def test_a_hostile_answer_is_refused_before_anything_happens(
+    paved, pinned_env: Path, victim: Path, attacker: Path, key: str, value: str
+) -> None:
+    _edit_answers(attacker, key, value)
+    repo = env_repo(pinned_env)
+    before = (repo_state(repo), records(paved), snapshot(pinned_env))
+    done = paved("deploy", "--path", "attacker", "--env", "dev", "--image", image("x", DIGEST_2))
+    line = _error_line(done, ExitCode.USAGE)
+    assert ANSWERS in line
+    assert key.lstrip("_") in line
+    assert (repo_state(repo), records(paved), snapshot(pinned_env)) == before
+    # the victim's prod manifests are exactly what its own deploy wrote
+    assert image("victim").encode() in show(repo, "main", "envs/prod/victim/manifests.yaml")
+
+
+def test_a_renamed_service_cannot_deploy_as_another_teams_service(
+    paved, pinned_env: Path, victim: Path, attacker: Path
+) -> None:
+    """The name is valid, but the catalog says 'victim' lives in another repository."""
+    _edit_answers(attacker, "service_name", "victim")
+    repo = env_repo(pinned_env)
+    before = (repo_state(repo), records(paved))
+    done = paved("deploy", "--path", "attacker", "--env", "dev", "--image", image("x", DIGEST_2))
+    line = _error_line(done, ExitCode.USAGE)
+    assert "registered with repository" in line
+    assert (repo_state(repo), records(paved)) == before
+
+
+def test_an_owner_the_catalog_does_not_record_is_refused(
+    paved, pinned_env: Path, victim: Path
+) -> None:
+    _edit_answers(victim, "owner", "team-b")
+    repo = env_repo(pinned_env)
+    before = (repo_state(repo), records(paved))
+    done = paved("deploy", "--path", "victim", "--env", "dev", "--image", image("victim"))
+    line = _error_line(done, ExitCode.AUTH)
+    assert "owner 'team-b' is not the owner the catalog records for victim (team-a)" in line
+    assert (repo_state(repo), records(paved)) == before
+
+
+@pytest.mark.parametrize("env", ["dev\n", "../prod", "prod/../dev", "Dev", "dev\x1b[2J"])
+def test_a_hostile_environment_name_is_refused(
+    paved, pinned_env: Path, victim: Path, env: str
+) -> None:
+    before = records(paved)
+    done = paved("deploy", "--path", "victim", "--env", env, "--image", image("victim"))
+    line = _error_line(done, ExitCode.USAGE)
+    assert "environment name" in line
+    assert "\x1b" not in done.stderr
+    assert records(paved) == before
+
+
+def _push_to_env_repo(pinned_env: Path, change) -> None:  # type: ignore[no-untyped-def]
+    """Commit ``change(work)`` to the environment repository, as someone with access could."""
+    work = pinned_env / "envrepo-work"
+    git("clone", "--quiet", str(env_repo(pinned_env)), str(work))
+    change(work)
+    git("add", "--all", cwd=work)
+    git("commit", "--quiet", "-m", "Plant a link", cwd=work)
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+
+
+@pytest.mark.parametrize("planted", ["envs/dev/victim", "envs/dev", "envs"])
+def test_a_symbolic_link_in_the_environment_repository_is_never_followed(
+    paved, pinned_env: Path, victim: Path, planted: str
+) -> None:
+    outside = pinned_env / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me\n")
+
+    def plant(work: Path) -> None:
+        import shutil  # noqa: PLC0415
+
+        target = work / planted
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(outside)
+
+    _push_to_env_repo(pinned_env, plant)
+    repo = env_repo(pinned_env)
+    before = (repo_state(repo), records(paved))
+    done = paved("deploy", "--path", "victim", "--env", "dev", "--image", image("victim"))
+    line = _error_line(done, ExitCode.REMOTE)
+    assert "symbolic link" in line
+    assert sorted(p.name for p in outside.iterdir()) == ["precious.txt"]
+    assert (outside / "precious.txt").read_text() == "keep me\n"
+    assert repo_state(repo) == before[0]
+    # the attempt reached the environment repository: it is recorded, as failed
+    assert [r["outcome"] for r in records(paved)[: len(records(paved)) - len(before[1])]] == [
+        "failed"
+    ]
+
+
+def test_the_environment_index_is_never_written_through_a_link(
+    paved, pinned_env: Path, victim: Path
+) -> None:
+    outside = pinned_env / "outside.yaml"
+    outside.write_text("precious: true\n")
+
+    def plant(work: Path) -> None:
+        index = work / "envs" / "dev" / "kustomization.yaml"
+        index.parent.mkdir(parents=True, exist_ok=True)
+        index.unlink(missing_ok=True)
+        index.symlink_to(outside)
+        (work / "envs" / "dev" / "..evil").mkdir()
+        (work / "envs" / "dev" / "..evil" / "kustomization.yaml").write_text("x: 1\n")
+
+    _push_to_env_repo(pinned_env, plant)
+    done = paved("deploy", "--path", "victim", "--env", "dev", "--image", image("victim"))
+    assert done.exit_code == 0, done.stderr
+    assert outside.read_text() == "precious: true\n"
+    index = show(env_repo(pinned_env), "main", "envs/dev/kustomization.yaml").decode()
+    assert "  - victim\n" in index
+    assert "evil" not in index  # a folder whose name is no service name is never listed
+
+
+def test_a_hand_edited_revision_in_the_catalog_never_reaches_git(
+    paved, pinned_env: Path, victim: Path
+) -> None:
+    assert (
+        paved("deploy", "--path", "victim", "--env", "dev", "--image", image("victim")).exit_code
+        == 0
+    )
+    again = paved(
+        "deploy", "--path", "victim", "--env", "dev", "--image", image("victim", DIGEST_2)
+    )
+    assert again.exit_code == 0, again.stderr
+    first = min(r["id"] for r in records(paved) if r["environment"] == "dev")
+    with sqlite3.connect(pinned_env / "paved-home" / "data" / "catalog.db") as db:
+        db.execute("UPDATE deployments SET revision = '--output=/tmp/x' WHERE id = ?", (first,))
+    repo = env_repo(pinned_env)
+    before = repo_state(repo)
+    done = paved("rollback", "--path", "victim", "--env", "dev")
+    _error_line(done, ExitCode.USAGE)
+    assert repo_state(repo) == before
+
+
+@pytest.mark.parametrize(
+    "reason", ["hotfix\nPaved-Service: other", "fix \x1b[31mred", "fix\u202eevil", "a\u2028b"]
+)
+def test_a_break_glass_reason_is_one_line_of_text(
+    paved, pinned_env: Path, victim: Path, reason: str
+) -> None:
+    before = records(paved)
+    done = paved(
+        "deploy", "--path", "victim", "--env", "dev", "--image", image("victim", DIGEST_1),
+        "--break-glass", "--reason", reason,
+    )  # fmt: skip
+    line = _error_line(done, ExitCode.USAGE)
+    assert "--reason" in line
+    assert records(paved) == before
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["tab\there", "line\nbreak", "esc \x1b[2J", "bidi \u202e", "sep\u2029x", "nul\x00"],
+)
+def test_a_description_with_control_characters_writes_nothing(
+    paved, pinned_env: Path, description: str
+) -> None:
+    before = snapshot(pinned_env)
+    done = paved("new", "service", "quiet", "--owner", "team-a", "--description", description)
+    line = _error_line(done, ExitCode.USAGE)
+    assert "--description" in line
+    assert snapshot(pinned_env) == before
+
+
+def test_tab_separated_output_escapes_what_an_older_catalog_holds(
+    paved, pinned_env: Path, victim: Path
+) -> None:
+    with sqlite3.connect(pinned_env / "paved-home" / "data" / "catalog.db") as db:
+        db.execute(
+            "UPDATE services SET description = ? WHERE name = 'victim'",
+            ("fine\nowner\tteam-z\x1b]0;pwned\x07",),
+        )
+    shown = paved("services", "show", "victim")
+    assert shown.exit_code == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert [line.split("\t")[0] for line in lines].count("owner") == 1
+    assert all(line.count("\t") == 1 for line in lines)
+    assert "\x1b" not in shown.stdout
+    assert "\x07" not in shown.stdout
+    listed = paved("services", "list")
+    assert all(line.count("\t") == 4 for line in listed.stdout.splitlines())
