@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.helpers import run_paved
+from tests.helpers import git, run_paved
+from tests.platform_helpers import GitDaemon, git_daemon, platform_server
 
 pytest.importorskip("fastapi", reason="the platform server needs the 'server' extra")
 pytestmark = pytest.mark.slow
@@ -22,46 +18,31 @@ pytestmark = pytest.mark.slow
 DIGEST = "sha256:" + "ab" * 32
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture
+def githost(pinned_env: Path) -> Iterator[GitDaemon]:
+    with git_daemon(pinned_env / "githost") as daemon:
+        yield daemon
 
 
 @pytest.fixture
-def platform(pinned_env: Path) -> Iterator[tuple[str, Path]]:
-    """``paved platform serve`` as its own process on loopback, with a SQLite database."""
-    database = pinned_env / "platform.db"
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "paved", "platform", "serve", "--port", str(port),
-         "--db", f"sqlite:///{database}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/openapi.json", timeout=1).raise_for_status()
-            break
-        except httpx.HTTPError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"the platform did not start: {server.communicate()[1]}")
-            time.sleep(0.1)
-    try:
-        yield url, database
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
+def platform(pinned_env: Path, githost: GitDaemon) -> Iterator[tuple[str, Path]]:
+    """The organisation's platform: its settings put repositories on the git host."""
+    githost.create("environments")
+    settings = pinned_env / "organisation.toml"
+    settings.write_text(
+        f'[githost]\nremote = "git://127.0.0.1:{githost.port}/{{name}}.git"\n'
+        f'[deploy]\nrepository = "{githost.url("environments")}"\n',
+        encoding="utf-8",
+    )
+    with platform_server(pinned_env / "platform.db", settings) as server:
+        yield server.url, server.database
 
 
 def test_login_then_new_service_then_deploy_lands_in_the_platform(
-    pinned_env: Path, platform: tuple[str, Path]
+    pinned_env: Path, platform: tuple[str, Path], githost: GitDaemon
 ) -> None:
     url, database = platform
+    bare = githost.create("payments")  # the git host's "new repository"
     created = run_paved(
         "platform", "token", "create", "--user", "ana", "--team", "team-a",
         "--db", f"sqlite:///{database}",
@@ -76,6 +57,8 @@ def test_login_then_new_service_then_deploy_lands_in_the_platform(
     made = run_paved("new", "service", "payments", "--owner", "team-a", "--json")
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["registered"] is True
+    assert json.loads(made.stdout)["repository"] == githost.url("payments")
+    assert git("--git-dir", str(bare), "rev-parse", "main")  # pushed to the git host
 
     deployed = run_paved(
         "deploy", "--env", "dev", "--image", f"registry.example.com/payments@{DIGEST}", "--json",
@@ -94,6 +77,9 @@ def test_login_then_new_service_then_deploy_lands_in_the_platform(
         shipped = db.execute("SELECT service, environment, outcome FROM deployments").fetchall()
     assert owners == [("payments", "team-a")]
     assert shipped == [("payments", "dev", "succeeded")]
+    # ...and the manifests in the organisation's environment repository.
+    environments = githost.root / "environments.git"
+    assert "payments" in git("--git-dir", str(environments), "ls-tree", "-r", "main", "envs/dev")
     # ...and not in a local catalog beside it.
     assert not (pinned_env / "paved-home" / "data" / "catalog.db").exists()
 

@@ -284,9 +284,9 @@ def _check_free(plan: NewServicePlan, deps: NewServiceDeps) -> NewServicePlan:
         plan.destination, plan.request.name, plan.request.owner, plan.road
     )
     plan = dataclasses.replace(plan, resuming=resuming)
-    _check_remote_free(plan, deps.githost() if plan.request.push else None)
-    if plan.request.register:
+    if plan.request.register:  # the catalog (the platform) decides first
         _check_catalog_free(plan, deps)
+    _check_remote_free(plan, deps.githost() if plan.request.push else None)
     return plan
 
 
