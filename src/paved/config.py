@@ -124,9 +124,10 @@ def _take_environment(
             f"unknown setting '{key}' in {origin}",
             hint='define an environment as a table: [environments.NAME] target = "gitops"',
         )
-    if not _ENVIRONMENT_NAME.match(name) or len(name) > 40:
+    if not _ENVIRONMENT_NAME.fullmatch(name) or len(name) > 40:
+        shown = name.encode("unicode_escape").decode("ascii")
         raise InputError(
-            f"setting '{key}' in {origin}: '{name}' is not an environment name",
+            f"setting 'environments.{shown}' in {origin}: '{shown}' is not an environment name",
             hint="use lower-case words joined by '-', as in [environments.qa]",
         )
     if field not in ENVIRONMENT_FIELDS:

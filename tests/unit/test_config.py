@@ -66,3 +66,17 @@ def test_layers_apply_lowest_to_highest(tmp_path: Path) -> None:
 def test_bad_configuration_is_one_clear_error(tmp_path: Path, toml: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         load_settings(_paths(tmp_path, toml), {})
+
+
+@pytest.mark.parametrize("name", ["dev\n", "dev\r", "../prod", "Dev", "dev\u202e"])
+def test_an_environment_name_from_any_layer_follows_the_naming_rule(
+    tmp_path: Path, name: str
+) -> None:
+    paths = Paths.from_env({"PAVED_HOME": str(tmp_path)}, tmp_path)
+    organisation = {"environments": {name: {"target": "gitops"}}}
+    with pytest.raises(InputError, match="is not an environment name"):
+        load_settings(paths, {}, organisation)
+    with pytest.raises(InputError) as raised:
+        load_settings(paths, {}, organisation)
+    assert "\n" not in str(raised.value)
+    assert "\r" not in str(raised.value)

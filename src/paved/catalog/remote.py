@@ -19,6 +19,7 @@ import httpx
 
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
 from paved.models import Caller, Deployment, LayerRef, Outcome, Service
+from paved.names import check_name
 
 __all__ = ["RemoteCatalog"]
 
@@ -143,6 +144,7 @@ class RemoteCatalog:
     # -- the Catalog interface -----------------------------------------------------------
 
     def get(self, name: str) -> Service | None:
+        check_name(name)  # it goes into the URL's path: never a '..' or a '?'
         try:
             response = self._call("GET", f"/v1/services/{name}", idempotent=True)
         except InputError:
@@ -174,6 +176,7 @@ class RemoteCatalog:
         return _service(response.json()), response.status_code == 201
 
     def archive(self, name: str) -> Service:
+        check_name(name)
         return _service(self._call("POST", f"/v1/services/{name}/archive", idempotent=True).json())
 
     def list(self, *, owner: str | None = None, template: str | None = None) -> list[Service]:
