@@ -49,6 +49,9 @@ def _as(platform: Platform, home: Path, token: str) -> dict[str, str]:
     env = {**os.environ, "PAVED_HOME": str(home)}
     done = run_paved("login", platform.url, "--token", token, env=env)
     assert done.returncode == 0, done.stderr
+    # the token is readable by this user only, in a folder only they can list
+    assert (home / "config").stat().st_mode & 0o777 == 0o700
+    assert (home / "config" / "platform.json").stat().st_mode & 0o777 == 0o600
     return env
 
 
