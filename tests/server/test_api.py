@@ -21,7 +21,7 @@ def test_register_is_idempotent_by_name(platform: Platform) -> None:
         "name": "payments",
         "owner": "team-checkout",
         "description": "Takes payments",
-        "repository": "file:///repos/payments.git",
+        "repository": "https://git.example.com/repos/payments.git",
         "layers": [
             {"layer": "app", "scaffold": "service-python", "version": "1.0.0"},
             {"layer": "road", "scaffold": "paved-road", "version": "1.1.0"},
@@ -32,7 +32,7 @@ def test_register_is_idempotent_by_name(platform: Platform) -> None:
     again = platform.client.post("/v1/services", json=service_body(), headers=auth)
     assert again.status_code == 200
     assert again.json() == first.json()
-    other_repo = service_body(repository="file:///elsewhere.git")
+    other_repo = service_body(repository="https://git.example.com/elsewhere.git")
     taken = platform.client.post("/v1/services", json=other_repo, headers=auth)
     assert taken.status_code == 409
     assert taken.json()["error"] == "conflict"
@@ -272,7 +272,7 @@ def test_openapi_is_checked_in(platform: Platform) -> None:
     )
 
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
@@ -288,8 +288,11 @@ def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> 
     inspector = sa.inspect(engine)
     assert set(inspector.get_table_names()) == {*metadata.tables, "alembic_version"}
     for table in metadata.sorted_tables:
-        columns = {c["name"] for c in inspector.get_columns(table.name)}
-        assert columns == {c.name for c in table.columns}, table.name
+        columns = {c["name"]: c["nullable"] for c in inspector.get_columns(table.name)}
+        assert set(columns) == {c.name for c in table.columns}, table.name
+        for column in table.columns:
+            if not column.primary_key:
+                assert columns[column.name] == column.nullable, f"{table.name}.{column.name}"
         indexes = {i["name"] for i in inspector.get_indexes(table.name)}
         assert indexes >= {i.name for i in table.indexes}, table.name
     with engine.connect() as conn:
@@ -316,7 +319,7 @@ def test_a_database_at_the_first_migration_moves_forward_with_its_data(db_url: s
 
     from paved.server import connect, migrate  # noqa: PLC0415
     from paved.server._db import writer  # noqa: PLC0415
-    from paved.server._tables import service_layers, services  # noqa: PLC0415
+    from paved.server._tables import deployments, service_layers, services  # noqa: PLC0415
 
     engine = connect(db_url)
     config = Config()
@@ -334,13 +337,31 @@ def test_a_database_at_the_first_migration_moves_forward_with_its_data(db_url: s
         conn.execute(
             service_layers.insert().values(service="ab-z", layer="app", scaffold="s", version="1")
         )
+        done = {
+            "service": "abc",
+            "environment": "prod",
+            "target": "gitops",
+            "actor": "alice",
+            "started_at": NOW_STAMP,
+            "finished_at": NOW_STAMP,
+            "outcome": "succeeded",
+            "findings": [],
+            "recorded_by": "alice",
+        }
+        conn.execute(deployments.insert(), [done, done])
     migrate(engine)
-    with engine.connect() as conn:
+    with writer(engine).begin() as conn:
         assert conn.scalars(sa.select(services.c.name).order_by(services.c.name)).all() == [
             "ab-z",
             "abc",
         ]
         assert conn.execute(sa.select(service_layers.c.service)).scalar_one() == "ab-z"
+        kept = conn.execute(sa.select(deployments.c.id, deployments.c.finished_at)).all()
+        assert [tuple(row) for row in kept] == [(1, NOW_STAMP), (2, NOW_STAMP)]
+        # 0003: a started deployment has no finished_at; ids go on from the last one.
+        started = {**done, "finished_at": None, "outcome": "started"}
+        new = conn.execute(deployments.insert().values(**started).returning(deployments.c.id))
+        assert new.scalar_one() == 3
     engine.dispose()
 
 

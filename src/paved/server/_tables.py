@@ -81,7 +81,8 @@ deployments = sa.Table(
     sa.Column("source_time", UtcDateTime(), nullable=True),
     sa.Column("actor", sa.String(200), nullable=False),
     sa.Column("started_at", UtcDateTime(), nullable=False),
-    sa.Column("finished_at", UtcDateTime(), nullable=False),
+    #: NULL while the attempt is ``started`` (an open journal entry).
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("message", sa.Text, nullable=False, server_default=""),
     sa.Column("findings", sa.JSON, nullable=False),
