@@ -142,7 +142,7 @@ def service_body(name: str = "payments", owner: str = "team-checkout", **extra: 
         "name": name,
         "owner": owner,
         "description": "Takes payments",
-        "repository": f"file:///repos/{name}.git",
+        "repository": f"https://git.example.com/repos/{name}.git",
         "layers": [
             {"layer": "app", "scaffold": "service-python", "version": "1.0.0"},
             {"layer": "road", "scaffold": "paved-road", "version": "1.1.0"},

@@ -11,11 +11,19 @@ from tests.server.conftest import Platform, deployment_body, service_body
 
 REFUSED = {"none": 401, "expired": 401, "revoked": 401}
 
-# (method, path, body, expected status for another team's token, for the owner's token)
+STARTED = deployment_body("billing", outcome="started", finished_at=None)
+FINISH = {"outcome": "succeeded", "finished_at": "2025-03-01T11:05:00Z", "message": "deployed"}
+
+# (method, path, body, expected status for another team's token, for the owner's token).
+# Deployment 1 is a started deployment of billing (team-checkout's), made by an admin.
 ENDPOINTS = [
     ("POST", "/v1/services", service_body(), 403, 201),
+    ("POST", "/v1/services?dry_run=true", service_body(), 403, 201),
     ("POST", "/v1/services/billing/archive", None, 403, 200),
     ("POST", "/v1/deployments", deployment_body("billing"), 403, 201),
+    ("POST", "/v1/deployments", STARTED, 403, 201),
+    ("POST", "/v1/deployments/1/finish", FINISH, 403, 200),
+    ("GET", "/v1/whoami", None, 200, 200),
     ("GET", "/v1/services", None, 200, 200),
     ("GET", "/v1/services/billing", None, 200, 200),
     ("GET", "/v1/deployments", None, 200, 200),
@@ -29,7 +37,7 @@ ENDPOINTS = [
 @pytest.mark.parametrize(
     ("method", "path", "body", "other", "owner"),
     ENDPOINTS,
-    ids=[f"{m} {p}" for m, p, *_ in ENDPOINTS],
+    ids=[f"{m} {p}{' started' if b is STARTED else ''}" for m, p, b, *_ in ENDPOINTS],
 )
 @pytest.mark.parametrize("who", ["none", "expired", "revoked", "other", "owner", "admin"])
 def test_authorization_matrix(
@@ -41,26 +49,45 @@ def test_authorization_matrix(
     other: int,
     owner: int,
 ) -> None:
+    admin = platform.auth("admin")
     billing = service_body("billing")
-    assert platform.client.post(
-        "/v1/services", json=billing, headers=platform.auth("admin")
-    ).is_success
+    assert platform.client.post("/v1/services", json=billing, headers=admin).is_success
+    started = platform.client.post("/v1/deployments", json=STARTED, headers=admin)
+    assert started.json()["id"] == 1, started.text
+
+    def audited() -> list[dict[str, str]]:
+        events: list[dict[str, str]] = platform.client.get("/v1/audit", headers=admin).json()[
+            "events"
+        ]
+        return events
+
+    before = len(audited())
     expected = {**REFUSED, "other": other, "owner": owner, "admin": 200 if owner == 403 else owner}
     got = platform.client.request(method, path, json=body, headers=platform.auth(who))
     assert got.status_code == expected[who], got.text
     if got.status_code >= 400:
         assert set(got.json()) == {"error", "message"}
     if method == "POST":
-        events = platform.client.get("/v1/audit", headers=platform.auth("admin")).json()["events"]
-        last = events[-1]
-        assert last["action"] in {"service.register", "service.archive", "deployment.record"}
+        events = audited()[before:]
+        if "dry_run" in path and got.is_success:
+            assert events == []  # a dry run that passes leaves no trace
+            return
+        assert len(events) == 1, events
+        action = {
+            "/v1/services": "service.register",
+            "/v1/services?dry_run=true": "service.register",
+            "/v1/services/billing/archive": "service.archive",
+            "/v1/deployments": "deployment.record",
+            "/v1/deployments/1/finish": "deployment.finish",
+        }[path]
+        assert events[0]["action"] == action
         assert (
-            last["outcome"]
+            events[0]["outcome"]
             == {
                 401: "unauthenticated",
                 403: "forbidden",
-                200: "archived",
-                201: "created" if path == "/v1/services" else "recorded",
+                200: "archived" if action == "service.archive" else "finished",
+                201: "created" if action == "service.register" else "recorded",
             }[got.status_code]
         )
 

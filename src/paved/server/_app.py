@@ -7,18 +7,20 @@ import datetime as dt
 import json
 import logging
 import re
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from paved import __version__
 from paved.server import _schemas as s
-from paved.server._auth import Identity, authenticate
+from paved.server._auth import PREFIX, Identity, authenticate
 from paved.server._db import connect, migrate, writer
 from paved.server._metrics import Record, delivery_metrics
 from paved.server._tables import audit_events, deployments, service_layers, services
@@ -28,6 +30,8 @@ __all__ = ["PlatformConfig", "ScaffoldOffer", "create_app"]
 log = logging.getLogger("paved.server")
 
 MAX_BODY = 1_000_000
+#: How far ahead of the server's clock a client's timestamp may be (clocks drift).
+MAX_SKEW = dt.timedelta(minutes=5)
 Clock = Callable[[], dt.datetime]
 
 
@@ -49,11 +53,13 @@ class PlatformConfig:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, audited: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        #: Whether the refusal is in the audit trail already (with its own target and detail).
+        self.audited = audited
 
 
 def _utc_now() -> dt.datetime:
@@ -111,6 +117,7 @@ _ERRORS: dict[int, str] = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    411: "length_required",
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
@@ -125,6 +132,48 @@ def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResp
     if detail is not None:
         body["detail"] = detail
     return JSONResponse(body, status_code=status)
+
+
+#: Query parameters that only ever carry a credential.
+_TOKEN_PARAMETERS = frozenset({"token", "access_token", "api_key"})
+#: The start of a paved token, wherever it stands in a query string.
+_TOKEN_SHAPE = re.compile(re.escape(PREFIX) + r"[0-9a-f]{16}_")
+
+
+def token_in_query(query: str) -> bool:
+    """Whether a query string carries a token: a parameter named like one, a name or value
+    beginning with the token prefix, or the shape of a paved token anywhere in it."""
+    if not query:
+        return False
+    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if name.lower() in _TOKEN_PARAMETERS or name.startswith(PREFIX):
+            return True
+        if value.startswith(PREFIX):
+            return True
+    return _TOKEN_SHAPE.search(urllib.parse.unquote_plus(query)) is not None
+
+
+_FINISH = re.compile(r"^/v1/deployments/(.+)/finish$")
+_ARCHIVE = re.compile(r"^/v1/services/(.+)/archive$")
+
+
+def mutation_action(method: str, path: str) -> tuple[str, str] | None:
+    """The audit action and target of a request to a mutation endpoint, or ``None``."""
+    if method != "POST":
+        return None
+    if path == "/v1/services":
+        return "service.register", "services"
+    if path == "/v1/deployments":
+        return "deployment.record", "deployments"
+    if (finish := _FINISH.match(path)) is not None:
+        return "deployment.finish", f"deployment {finish.group(1)}"
+    if (archive := _ARCHIVE.match(path)) is not None:
+        return "service.archive", f"service {archive.group(1)}"
+    return None
+
+
+#: The audit outcome of a refusal, by error code (where the two differ).
+_OUTCOMES = {"not_found": "not-found"}
 
 
 def create_app(
@@ -188,63 +237,85 @@ def create_app(
         )
 
     def _mutation_action(request: Request) -> tuple[str, str] | None:
-        path = request.url.path
-        if request.method != "POST":
-            return None
-        if path == "/v1/services":
-            return "service.register", "services"
-        if path == "/v1/deployments":
-            return "deployment.record", "deployments"
-        if path.startswith("/v1/services/") and path.endswith("/archive"):
-            return "service.archive", path.removeprefix("/v1/services/")[:-8]
-        return None
+        return mutation_action(request.method, request.url.path)
+
+    def _audit_refusal(request: Request, code: str, detail: str = "") -> None:
+        """One audit row for a refused request to a mutation endpoint (nothing otherwise)."""
+        action = _mutation_action(request)
+        if action is None:
+            return
+        _audit(
+            request, _caller_of(request), action[0], action[1], _OUTCOMES.get(code, code), detail
+        )
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        if not exc.audited:
+            await run_in_threadpool(_audit_refusal, request, exc.code, exc.message)
         return _error(exc.status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
         detail = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
-            for e in exc.errors()
+            for e in errors
         ][:20]
-        if (action := _mutation_action(request)) is not None:
-            who = _caller_of(request)
-            _audit(
-                request,
-                who,
-                action[0],
-                action[1],
-                "invalid",
-                str(detail[0]["msg"]) if detail else "",
-            )
-        return _error(422, "invalid", "the request is not valid", detail)
+        # A rule of paved's own (a free-text field, the repository rule) says what to do:
+        # its words become the message; pydantic's own checks keep the generic one.
+        message = "the request is not valid"
+        if errors and errors[0].get("type") == "value_error":
+            cause = (errors[0].get("ctx") or {}).get("error")
+            message = _printable(str(cause), 1000) if cause is not None else message
+        await run_in_threadpool(
+            _audit_refusal, request, "invalid", str(detail[0]["msg"]) if detail else ""
+        )
+        return _error(422, "invalid", message, detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _ERRORS.get(exc.status_code, "error")
+        await run_in_threadpool(_audit_refusal, request, code, str(exc.detail))
         return _error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        try:
+            await run_in_threadpool(_audit_refusal, request, "internal", type(exc).__name__)
+        except Exception:  # noqa: BLE001 - the database itself may be what failed
+            log.error("the failure above could not be audited")
         return _error(500, "internal", "the platform failed; try again, then tell its owners")
 
-    @app.middleware("http")
-    async def _limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    def _refusal(request: Request) -> tuple[int, str, str] | None:
+        """Why the request is refused before any handler runs, or ``None``."""
+        if token_in_query(request.url.query):
+            return (
+                400,
+                "token_in_query",
+                "send the token in the Authorization header, never in the URL",
+            )
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return _error(413, "too_large", f"request bodies are limited to {MAX_BODY} bytes")
+            return 413, "too_large", f"request bodies are limited to {MAX_BODY} bytes"
         if (
             request.method == "POST"
             and length is None
             and "chunked" in request.headers.get("transfer-encoding", "")
         ):
-            return _error(411, "length_required", "send a Content-Length")
-        return await call_next(request)
+            return 411, "length_required", "send a Content-Length"
+        return None
+
+    @app.middleware("http")
+    async def _guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        refused = _refusal(request)
+        if refused is None:
+            return await call_next(request)
+        status, code, message = refused
+        await run_in_threadpool(_audit_refusal, request, code, message)
+        return _error(status, code, message)
 
     # -- who is calling ------------------------------------------------------------------
 
@@ -259,18 +330,52 @@ def create_app(
     Caller = Annotated[Identity | None, Depends(caller)]
     Reader = Annotated[Identity, Depends(reader)]
 
+    def _refused(
+        request: Request,
+        who: Identity | None,
+        action: str,
+        target: str,
+        status: int,
+        message: str,
+        detail: str = "",
+    ) -> ApiError:
+        """The error to raise for a refused mutation, written to the audit trail first."""
+        code = _ERRORS[status]
+        _audit(request, who, action, target, _OUTCOMES.get(code, code), detail)
+        return ApiError(status, code, message, audited=True)
+
     def _refuse_unless(
         request: Request, who: Identity | None, owner: str | None, action: str, target: str
     ) -> Identity:
         if who is None:
-            _audit(request, None, action, target, "unauthenticated")
-            raise ApiError(401, "unauthenticated", "a valid bearer token is required")
+            raise _refused(request, None, action, target, 401, "a valid bearer token is required")
         if owner is not None and not who.owns(owner):
-            _audit(request, who, action, target, "forbidden", f"owner {owner}")
-            raise ApiError(
-                403, "forbidden", f"{target} belongs to team {owner}, not to one of yours"
+            raise _refused(
+                request,
+                who,
+                action,
+                target,
+                403,
+                f"{target} belongs to team {owner}, not to one of yours",
+                f"owner {owner}",
             )
         return who
+
+    def _not_ahead(stamps: Mapping[str, dt.datetime | None]) -> str | None:
+        """Why one of ``stamps`` cannot be true (it is ahead of the server's clock), or None."""
+        limit = clock() + MAX_SKEW
+        for field, stamp in stamps.items():
+            if stamp is not None and stamp > limit:
+                return (
+                    f"{field} {stamp.isoformat()} is in the future (the platform's clock says "
+                    f"{clock().isoformat()}): check the clock of the machine that sent it"
+                )
+        return None
+
+    @app.get("/v1/whoami", tags=["platform"])
+    def whoami(who: Reader) -> s.WhoamiOut:
+        """Who the token's holder is: their user, teams and whether they are a platform admin."""
+        return s.WhoamiOut(user=who.user, teams=sorted(who.teams), admin=who.admin)
 
     # -- services ------------------------------------------------------------------------
 
@@ -364,6 +469,17 @@ def create_app(
             raise ApiError(404, "not_found", f"service '{name}' is not in the catalog")
         return found
 
+    DryRun = Annotated[
+        bool,
+        Query(
+            description=(
+                "Run every check of the registration (token, owner team, name taken or "
+                "archived, repository rule) and write nothing: 201 with the entry it would "
+                "create, 200 with the stored one when this exact registration exists."
+            )
+        ),
+    ]
+
     @app.post(
         "/v1/services",
         tags=["services"],
@@ -371,36 +487,45 @@ def create_app(
         responses={200: {"model": s.ServiceOut, "description": "already registered, unchanged"}},
     )
     def register_service(
-        request: Request, response: Response, who: Caller, body: s.ServiceIn
+        request: Request,
+        response: Response,
+        who: Caller,
+        body: s.ServiceIn,
+        dry_run: DryRun = False,
     ) -> s.ServiceOut:
         """Register a service idempotently by name.
 
         201 when created; 200 with the stored entry when the same name is registered again
-        with the same owner and repository; 409 when the name is taken otherwise.
+        with the same owner and repository; 409 when the name is taken otherwise or archived.
+        The repository must be a URL other members can reach (not a path, not ``file:``).
+        With ``dry_run`` nothing is written and a success is not audited.
         """
         target = f"service {body.name}"
         who = _refuse_unless(request, who, body.owner, "service.register", target)
         for _attempt in range(3):
             try:
-                status, stored = _register(conn_factory=write_engine.begin, body=body)
+                opened = engine.connect if dry_run else write_engine.begin
+                status, stored = _register(opened, body, dry_run=dry_run)
             except sa.exc.IntegrityError:
                 continue  # registered meanwhile by another request: decide again
             break
         else:  # pragma: no cover - three races in a row
             raise ApiError(409, "conflict", f"service '{body.name}' is being registered")
         if isinstance(stored, str):
-            _audit(request, who, "service.register", target, "conflict", stored)
-            raise ApiError(409, "conflict", stored)
+            raise _refused(request, who, "service.register", target, 409, stored, stored)
         response.status_code = status
-        _audit(
-            request, who, "service.register", target, "created" if status == 201 else "unchanged"
-        )
+        if not dry_run:
+            outcome = "created" if status == 201 else "unchanged"
+            _audit(request, who, "service.register", target, outcome)
         return stored
 
     def _register(
-        conn_factory: Callable[[], Any], body: s.ServiceIn
+        conn_factory: Callable[[], Any], body: s.ServiceIn, *, dry_run: bool
     ) -> tuple[int, s.ServiceOut | str]:
-        """Insert ``body`` unless its name is taken: (201, new), (200, same) or (409, why)."""
+        """Insert ``body`` unless its name is taken: (201, new), (200, same) or (409, why).
+
+        With ``dry_run``: the same answer, and nothing inserted.
+        """
         with conn_factory() as conn:
             existing = _get_service(conn, body.name)
             if existing is not None:
@@ -412,6 +537,19 @@ def create_app(
                 if existing.archived_at is not None:
                     return 409, f"service '{body.name}' was archived; choose another name"
                 return 200, existing
+            layers = sorted(
+                {layer.layer: layer for layer in body.layers}.values(), key=lambda x: x.layer
+            )
+            if dry_run:
+                return 201, s.ServiceOut(
+                    name=body.name,
+                    owner=body.owner,
+                    description=body.description,
+                    repository=body.repository,
+                    layers=layers,
+                    created_at=clock(),
+                    archived_at=None,
+                )
             conn.execute(
                 services.insert().values(
                     name=body.name,
@@ -421,7 +559,7 @@ def create_app(
                     created_at=clock(),
                 )
             )
-            if body.layers:
+            if layers:
                 conn.execute(
                     service_layers.insert(),
                     [
@@ -431,7 +569,7 @@ def create_app(
                             "scaffold": layer.scaffold,
                             "version": layer.version,
                         }
-                        for layer in {layer.layer: layer for layer in body.layers}.values()
+                        for layer in layers
                     ],
                 )
             created = _get_service(conn, body.name)
@@ -452,8 +590,14 @@ def create_app(
             request, who, found.owner if found else None, "service.archive", target
         )
         if found is None:
-            _audit(request, who, "service.archive", target, "not-found")
-            raise ApiError(404, "not_found", f"service '{name}' is not in the catalog")
+            raise _refused(
+                request,
+                who,
+                "service.archive",
+                target,
+                404,
+                f"service '{name}' is not in the catalog",
+            )
         with write_engine.begin() as conn:
             conn.execute(
                 services.update()
@@ -470,32 +614,164 @@ def create_app(
     def _deployment_out(row: sa.Row[Any]) -> s.DeploymentOut:
         return s.DeploymentOut.model_validate(row._mapping)
 
+    def _link_problem(
+        conn: sa.Connection, service: str, environment: str, links: Mapping[str, int | None]
+    ) -> str | None:
+        """Why ``rollback_of`` or ``restored`` cannot be true, or ``None``: each must name a
+        deployment of the same service to the same environment."""
+        ids = {value for value in links.values() if value is not None}
+        if not ids:
+            return None
+        query = sa.select(deployments.c.id, deployments.c.service, deployments.c.environment)
+        rows = {row.id: row for row in conn.execute(query.where(deployments.c.id.in_(ids)))}
+        for field, value in links.items():
+            if value is None:
+                continue
+            row = rows.get(value)
+            if row is None:
+                return f"{field} {value} is not a deployment in the catalog"
+            if (row.service, row.environment) != (service, environment):
+                return (
+                    f"{field} {value} is a deployment of {row.service} to {row.environment}, "
+                    f"not of {service} to {environment}"
+                )
+        return None
+
     @app.post("/v1/deployments", tags=["deployments"], status_code=201)
     def record_deployment(request: Request, who: Caller, body: s.DeploymentIn) -> s.DeploymentOut:
-        """Record one deploy attempt.
+        """Record one deploy attempt, whole, or open it as ``started`` before its effect.
 
         A member records deployments of their teams' services only. A refused attempt of a
         service that is not registered is accepted from anyone signed in (nothing was deployed).
+        A ``started`` record (no ``finished_at``) is accepted only for a registered service
+        that is not archived, from one of its team's members or an admin; close it with
+        ``POST /v1/deployments/{id}/finish``.
+
+        The platform sets ``actor`` to the token's user. ``rollback_of`` and ``restored`` must
+        name deployments of the same service and environment; no time may be more than five
+        minutes ahead of the platform's clock.
         """
+        action = "deployment.record"
         target = f"deployment {body.service}/{body.environment}"
         with engine.connect() as conn:
             found = _get_service(conn, body.service)
         owner = found.owner if found else None
-        who = _refuse_unless(request, who, owner, "deployment.record", target)
-        if found is None and body.outcome != "refused" and not who.admin:
-            _audit(request, who, "deployment.record", target, "forbidden", "not registered")
-            raise ApiError(
-                403, "forbidden", f"service '{body.service}' is not registered: register it first"
+        who = _refuse_unless(request, who, owner, action, target)
+        if body.outcome == "started" and (found is None or found.archived_at is not None):
+            state = "not registered" if found is None else "archived"
+            raise _refused(
+                request,
+                who,
+                action,
+                target,
+                403,
+                f"service '{body.service}' is {state}: a deployment starts only for a "
+                "registered service of one of your teams",
+                state,
             )
+        if found is None and body.outcome != "refused" and not who.admin:
+            raise _refused(
+                request,
+                who,
+                action,
+                target,
+                403,
+                f"service '{body.service}' is not registered: register it first",
+                "not registered",
+            )
+        stamps = {
+            "started_at": body.started_at,
+            "finished_at": body.finished_at,
+            "source_time": body.source_time,
+        }
+        links = {"rollback_of": body.rollback_of, "restored": body.restored}
+        with engine.connect() as conn:
+            problem = _not_ahead(stamps) or _link_problem(
+                conn, body.service, body.environment, links
+            )
+        if problem is not None:
+            raise _refused(request, who, action, target, 422, problem, problem)
         with write_engine.begin() as conn:
-            values = body.model_dump()
-            values["recorded_by"] = who.user
+            values = {**body.model_dump(), "actor": who.user, "recorded_by": who.user}
             new_id = conn.execute(
                 deployments.insert().values(**values).returning(deployments.c.id)
             ).scalar_one()
-            _audit(request, who, "deployment.record", target, "recorded", f"id {new_id}", conn=conn)
+            detail = f"id {new_id}, {body.outcome}"
+            _audit(request, who, action, target, "recorded", detail, conn=conn)
             row = conn.execute(sa.select(deployments).where(deployments.c.id == new_id)).one()
         return _deployment_out(row)
+
+    @app.post("/v1/deployments/{id}/finish", tags=["deployments"])
+    def finish_deployment(
+        request: Request,
+        who: Caller,
+        deployment_id: Annotated[int, Path(alias="id", ge=1, le=s.MAX_ID)],
+        body: s.DeploymentFinishIn,
+    ) -> s.DeploymentOut:
+        """Close a ``started`` deployment with what happened to it.
+
+        Only a member of the team that owns the service, or an admin, may close it; 409 when
+        it is not ``started`` any more. ``finished_at`` may not be before ``started_at`` nor
+        more than five minutes ahead of the platform's clock. The platform sets ``actor`` to
+        the token's user; ``revision`` and ``manifests`` are kept when not sent.
+        """
+        action = "deployment.finish"
+        target = f"deployment {deployment_id}"
+        who = _refuse_unless(request, who, None, action, target)
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.select(deployments).where(deployments.c.id == deployment_id)
+            ).first()
+            found = _get_service(conn, row.service) if row is not None else None
+        if row is None:
+            message = f"deployment {deployment_id} is not in the catalog"
+            raise _refused(request, who, action, target, 404, message)
+        if found is None and not who.admin:
+            message = f"service '{row.service}' is not registered: only an admin may finish it"
+            raise _refused(request, who, action, target, 403, message, "not registered")
+        who = _refuse_unless(request, who, found.owner if found else None, action, target)
+        if row.outcome != "started":
+            message = (
+                f"deployment {deployment_id} has finished already (outcome {row.outcome}): "
+                "only a started deployment can be finished"
+            )
+            raise _refused(request, who, action, target, 409, message, message)
+        problem = _not_ahead({"finished_at": body.finished_at})
+        if body.finished_at < row.started_at:
+            problem = (
+                f"finished_at {body.finished_at.isoformat()} is before "
+                f"started_at {row.started_at.isoformat()}"
+            )
+        if problem is not None:
+            raise _refused(request, who, action, target, 422, problem, problem)
+        values: dict[str, Any] = {
+            "outcome": body.outcome,
+            "finished_at": body.finished_at,
+            "message": body.message,
+            "actor": who.user,
+        }
+        if body.revision is not None:
+            values["revision"] = body.revision
+        if body.manifests is not None:
+            values["manifests"] = body.manifests
+        with write_engine.begin() as conn:
+            changed = conn.execute(
+                deployments.update()
+                .where(deployments.c.id == deployment_id, deployments.c.outcome == "started")
+                .values(**values)
+            ).rowcount
+            if changed:
+                detail = f"id {deployment_id}, {body.outcome}"
+                _audit(request, who, action, target, "finished", detail, conn=conn)
+            finished = conn.execute(
+                sa.select(deployments).where(deployments.c.id == deployment_id)
+            ).one()
+        if not changed:  # finished meanwhile by another request
+            message = (
+                f"deployment {deployment_id} has finished already (outcome {finished.outcome})"
+            )
+            raise _refused(request, who, action, target, 409, message, message)
+        return _deployment_out(finished)
 
     @app.get("/v1/deployments", tags=["deployments"])
     def list_deployments(
@@ -578,6 +854,8 @@ def create_app(
             .join(services, services.c.name == deployments.c.service)
             .where(
                 deployments.c.environment == environment,
+                # Refused attempts changed nothing; started ones are not over (no finished_at).
+                deployments.c.outcome.in_(("succeeded", "failed")),
                 deployments.c.finished_at >= start,
                 deployments.c.finished_at <= end,
             )

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Annotated, Any, Literal
+import re
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 from paved.names import MAX_LENGTH, MIN_LENGTH, name_problem
+from paved.text import text_problem
 
 __all__ = [
     "AuditEventOut",
     "AuditPage",
+    "DeploymentFinishIn",
     "DeploymentIn",
     "DeploymentOut",
     "DeploymentPage",
@@ -24,6 +35,8 @@ __all__ = [
     "ServiceIn",
     "ServiceOut",
     "ServicePage",
+    "WhoamiOut",
+    "repository_problem",
 ]
 
 NAME_REGEX = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
@@ -50,6 +63,56 @@ def _storable(value: str) -> str | None:
 
 def _text(value: str) -> str:
     if (problem := _storable(value)) is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _line(value: str, info: ValidationInfo) -> str:
+    """Free text is one line of visible text (``paved.text``: no control characters, no
+    bidirectional overrides or isolates, no line separators), as on the command line."""
+    if (problem := text_problem(value)) is not None:
+        raise ValueError(f"{info.field_name or 'text'} {problem}")
+    return value
+
+
+#: ``user@host:path``, the scp-like form git reads as ssh.
+_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?:.+$")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_REACHABLE = frozenset({"https", "http", "ssh", "git"})
+_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+")
+
+
+def repository_problem(value: str) -> str | None:
+    """Why other members cannot clone ``value``, or ``None`` for a URL of a git host.
+
+    A path (``/srv/x.git``, ``~/x``, ``./x``, anything without a scheme) or a ``file:`` URL
+    names a folder on one machine; https, http, ssh, git URLs and ``git@host:path`` name a
+    host everyone can reach.
+    """
+    if _SCP.match(value):
+        return None
+    scheme = _SCHEME.match(value)
+    if (
+        value.startswith(("/", "~", "."))
+        or scheme is None
+        or len(scheme.group(1)) == 1  # a drive letter: C:\repos
+        or scheme.group(1).lower() == "file"
+    ):
+        return (
+            f"repository '{value}' is a local path other members cannot reach: set "
+            "githost.remote in the platform settings (paved platform serve --settings) so new "
+            "services go to the organisation's git host"
+        )
+    if scheme.group(1).lower() not in _REACHABLE or _HOST.match(value) is None:
+        return (
+            f"repository '{value}' is not the URL of a git host: use https://HOST/PATH, "
+            "ssh://HOST/PATH, git://HOST/PATH or git@HOST:PATH"
+        )
+    return None
+
+
+def _repository(value: str) -> str:
+    if (problem := repository_problem(value)) is not None:
         raise ValueError(problem)
     return value
 
@@ -96,11 +159,13 @@ def _bounded(max_length: int, min_length: int = 0) -> Any:
     return Field(min_length=min_length, max_length=max_length)
 
 
-Text200 = Annotated[str, _bounded(200, 1), AfterValidator(_text)]
-Text500 = Annotated[str, _bounded(500), AfterValidator(_text)]
-Text2000 = Annotated[str, _bounded(2000), AfterValidator(_text)]
-Repository = Annotated[str, _bounded(500, 1), AfterValidator(_text)]
+Text200 = Annotated[str, _bounded(200), AfterValidator(_line)]
+Text500 = Annotated[str, _bounded(500), AfterValidator(_line)]
+Text2000 = Annotated[str, _bounded(2000), AfterValidator(_line)]
+Repository = Annotated[str, _bounded(500, 1), AfterValidator(_line), AfterValidator(_repository)]
+#: Rendered YAML: many lines, so only what no database can keep is refused.
 Manifests = Annotated[str, _bounded(500_000), AfterValidator(_text)]
+Revision = Annotated[str, Field(pattern=r"^[0-9a-f]{7,64}$")]
 
 
 Stamp = Annotated[AwareDatetime, AfterValidator(_utc)]
@@ -150,16 +215,21 @@ class ServicePage(BaseModel):
 
 
 class DeploymentIn(_In):
+    """One deploy attempt: sent whole once it is over, or opened as ``started`` before its
+    effect and closed with ``POST /v1/deployments/{id}/finish``."""
+
     service: Name
     environment: Name
     target: Literal["gitops", "kubernetes"]
     image: Text500 = ""
-    source_commit: Annotated[str | None, Field(pattern=r"^[0-9a-f]{7,64}$")] = None
+    source_commit: Revision | None = None
     source_time: Stamp | None = None
-    actor: Text200
+    #: Ignored: the platform records the token's user (accepted so older clients work).
+    actor: Text200 | None = None
     started_at: Stamp
-    finished_at: Stamp
-    outcome: Literal["succeeded", "failed", "refused"]
+    #: Required, except for a ``started`` record (which has none until it is finished).
+    finished_at: Stamp | None = None
+    outcome: Literal["started", "succeeded", "failed", "refused"]
     message: Text2000 = ""
     findings: Annotated[list[dict[str, Any]], Field(max_length=500), AfterValidator(_findings)] = (
         Field(default_factory=list)
@@ -167,7 +237,36 @@ class DeploymentIn(_In):
     break_glass: Text500 | None = None
     rollback_of: RowId | None = None
     restored: RowId | None = None
-    revision: Annotated[str | None, Field(pattern=r"^[0-9a-f]{7,64}$")] = None
+    revision: Revision | None = None
+    manifests: Manifests | None = None
+
+    @model_validator(mode="after")
+    def _times(self) -> Self:
+        if self.outcome == "started":
+            if self.finished_at is not None:
+                raise ValueError(
+                    "a started record has no finished_at: "
+                    "send it with POST /v1/deployments/{id}/finish"
+                )
+        elif self.finished_at is None:
+            raise ValueError("finished_at is required unless the outcome is 'started'")
+        elif self.finished_at < self.started_at:
+            raise ValueError(
+                f"finished_at {self.finished_at.isoformat()} is before "
+                f"started_at {self.started_at.isoformat()}"
+            )
+        return self
+
+
+class DeploymentFinishIn(_In):
+    """What happened to a ``started`` attempt."""
+
+    outcome: Literal["succeeded", "failed"]
+    finished_at: Stamp
+    message: Text2000 = ""
+    #: Kept from the started record when omitted or null.
+    revision: Revision | None = None
+    #: Kept from the started record when omitted or null.
     manifests: Manifests | None = None
 
 
@@ -181,7 +280,8 @@ class DeploymentOut(BaseModel):
     source_time: dt.datetime | None
     actor: str
     started_at: dt.datetime
-    finished_at: dt.datetime
+    #: ``null`` while the attempt is ``started``.
+    finished_at: dt.datetime | None
     outcome: str
     message: str
     findings: list[dict[str, Any]]
@@ -196,6 +296,14 @@ class DeploymentOut(BaseModel):
 class DeploymentPage(BaseModel):
     deployments: list[DeploymentOut]
     next_cursor: str | None
+
+
+class WhoamiOut(BaseModel):
+    """Who the platform knows the token's holder as."""
+
+    user: str
+    teams: list[str]
+    admin: bool
 
 
 class AuditEventOut(BaseModel):
