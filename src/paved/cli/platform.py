@@ -1,5 +1,6 @@
 """``paved platform``: run the platform server and manage its tokens (on the server's host)."""
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -48,14 +49,17 @@ def _db_url(runtime: "Runtime", db: str | None) -> str:
     )
 
 
-def _platform_config(runtime: "Runtime") -> "PlatformConfig":
-    """Scaffolds offered: the bundled ones; settings: the server host's environments."""
-    from paved.server import PlatformConfig, ScaffoldOffer  # noqa: PLC0415
+def _platform_config(runtime: "Runtime", settings_file: Path | None) -> "PlatformConfig":
+    """Scaffolds offered: the bundled ones. Settings for clients: the file given with
+    ``--settings``, else the environments and minimum road version of this host's settings."""
+    from paved.server import PlatformConfig, ScaffoldOffer, organisation_settings  # noqa: PLC0415
 
     offers = tuple(
         ScaffoldOffer(s.name, s.layer.value, (s.version,), s.version)
         for s in runtime.registry.all()
     )
+    if settings_file is not None:
+        return PlatformConfig(scaffolds=offers, settings=organisation_settings(settings_file))
     settings = runtime.settings
     organisation: dict[str, object] = {}
     if settings.environments:
@@ -76,23 +80,39 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8420,
     db: DbOption = None,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            metavar="FILE",
+            help="Organisation settings for clients: TOML in the shape of config.toml "
+            "([githost] remote, [deploy] repository, [environments.NAME], ...).",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the platform API (migrates the database forward first)."""
+    """Serve the platform API (migrates the database forward first).
+
+    The access log shows each request's path, never its query string.
+    """
     runtime = runtime_of(ctx)
     _server()
-    import uvicorn  # noqa: PLC0415
+    from paved.server import create_app, listen  # noqa: PLC0415
+    from paved.server import serve as serve_api  # noqa: PLC0415
 
-    from paved.server import create_app  # noqa: PLC0415
-
+    config = _platform_config(runtime, settings)
+    sock = listen(host, port)
     try:
-        application = create_app(_db_url(runtime, db), runtime.clock, _platform_config(runtime))
-    except Exception as exc:  # noqa: BLE001 - a database driver's error, named in one line
-        raise InputError(
-            f"platform database cannot be opened ({type(exc).__name__})",
-            hint="check --db: sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
-        ) from None
-    runtime.out.info(f"platform API on http://{host}:{port} (OpenAPI at /openapi.json)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+        try:
+            application = create_app(_db_url(runtime, db), runtime.clock, config)
+        except Exception as exc:  # noqa: BLE001 - a database driver's error, named in one line
+            raise InputError(
+                f"platform database cannot be opened ({type(exc).__name__})",
+                hint="check --db: sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
+            ) from None
+        runtime.out.info(f"platform API on http://{host}:{port} (OpenAPI at /openapi.json)")
+        serve_api(application, sock, host=host, port=port)
+    finally:
+        sock.close()
 
 
 @token_app.command("create")

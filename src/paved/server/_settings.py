@@ -1,0 +1,93 @@
+"""The organisation settings a platform hands its clients, read from a TOML file.
+
+The file has the shape of a member's config.toml and is checked by the same rules
+(``paved.config``): known keys only, strings only, ``[environments.NAME]`` tables with their
+known fields. On top of those, what the platform hands out must work on every member's
+machine: ``catalog.url`` is refused (the platform is the catalog; members find it with
+``paved login``), ``githost.remote`` must hold ``{name}``, and every repository must be a
+URL other members can reach, by the rule the platform applies to registrations.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from paved.config import _KEYS, _flatten, _take_environment
+from paved.errors import InputError
+from paved.server._schemas import repository_problem
+
+__all__ = ["organisation_settings"]
+
+#: A service name to try ``githost.remote`` with.
+_SAMPLE = "payments"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"settings file {path} is not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise InputError(
+            f"settings file {path} cannot be read ({exc.strerror})",
+            hint="give the path of a TOML file in the shape of config.toml",
+        ) from None
+
+
+def _reachable(key: str, value: str, origin: str) -> None:
+    if repository_problem(value) is not None:
+        raise InputError(
+            f"setting '{key}' in {origin} is '{value}', which other members cannot reach",
+            hint="use a URL of the organisation's git host: https://, ssh://, git:// "
+            "or git@host:path",
+        )
+
+
+def organisation_settings(path: Path) -> dict[str, Any]:
+    """The settings in ``path``, checked, in the shape of config.toml (nested tables)."""
+    origin = str(path)
+    settings: dict[str, Any] = {}
+    environments: dict[str, dict[str, str]] = {}
+    for key, value in _flatten(_read(path)).items():
+        if key.startswith("environments."):
+            _take_environment(key, value, origin, environments)
+            continue
+        if key not in _KEYS:
+            raise InputError(
+                f"unknown setting '{key}' in {origin}",
+                hint="known settings: " + ", ".join([*sorted(_KEYS), "environments.NAME.FIELD"]),
+            )
+        if key == "catalog.url":
+            raise InputError(
+                f"setting 'catalog.url' in {origin} is not an organisation setting",
+                hint="members reach the platform's catalog with paved login URL",
+            )
+        if not isinstance(value, str):
+            raise InputError(f"setting '{key}' in {origin} must be a string")
+        if key == "githost.remote":
+            if "{name}" not in value:
+                raise InputError(
+                    f"setting 'githost.remote' in {origin} has no {{name}}",
+                    hint="use {name} where the service name goes: git@host:team/{name}.git",
+                )
+            try:
+                sample = value.format(name=_SAMPLE)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise InputError(
+                    f"setting 'githost.remote' in {origin} is not a valid pattern ({exc})",
+                    hint="use {name} where the service name goes, and no other braces",
+                ) from None
+            _reachable(key, sample, origin)
+        if key == "deploy.repository":
+            _reachable(key, value, origin)
+        section, _, field = key.partition(".")
+        settings.setdefault(section, {})[field] = value
+    for name, fields in environments.items():
+        if "repository" in fields:
+            _reachable(f"environments.{name}.repository", fields["repository"], origin)
+    if environments:
+        settings["environments"] = environments
+    return settings

@@ -1,0 +1,210 @@
+"""``paved platform serve``: a busy port, organisation settings from a file, an access log
+without query strings (a real server in a subprocess)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paved.server._serve import DropQueryString, log_config
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_a_busy_port_is_a_usage_error_in_one_line(paved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        db = f"sqlite:///{tmp_path / 'platform.db'}"
+        got = paved("platform", "serve", "--port", str(port), "--db", db)
+    assert got.exit_code == 2
+    assert got.stderr == f"error: port {port} on 127.0.0.1 is in use: choose another with --port\n"
+    assert got.stdout == ""
+
+
+def test_an_address_that_is_not_this_machine_s_is_a_usage_error(paved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    db = f"sqlite:///{tmp_path / 'platform.db'}"
+    got = paved("platform", "serve", "--host", "203.0.113.9", "--port", "8420", "--db", db)
+    assert got.exit_code == 2
+    assert got.stderr.startswith("error: cannot listen on 203.0.113.9 port 8420 (")
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("[githost]\nremoet = 'x'\n", "unknown setting 'githost.remoet' in {file}"),
+        ("[deploy]\nrepository = 3\n", "setting 'deploy.repository' in {file} must be a string"),
+        ("[environments.qa]\ncolour = 'blue'\n", "unknown setting 'environments.qa.colour'"),
+        ("[environments.QA]\ntarget = 'gitops'\n", "'QA' is not an environment name"),
+        ("[githost]\nremote = 'https://git.example.com/x.git'\n", "has no {{name}}"),
+        ("[githost]\nremote = 'https://h/{name}/{team}.git'\n", "is not a valid pattern"),
+        (
+            "[githost]\nremote = 'file:///srv/git/{name}.git'\n",
+            "setting 'githost.remote' in {file} is 'file:///srv/git/payments.git', which other "
+            "members cannot reach",
+        ),
+        ("[deploy]\nrepository = '/srv/env.git'\n", "setting 'deploy.repository' in {file} is"),
+        (
+            "[environments.prod]\nrepository = '~/env.git'\n",
+            "setting 'environments.prod.repository' in {file} is '~/env.git'",
+        ),
+        (
+            "[catalog]\nurl = 'https://elsewhere'\n",
+            "'catalog.url' in {file} is not an organisation",
+        ),
+        ("[githost\n", "settings file {file} is not valid TOML"),
+    ],
+)
+def test_a_bad_settings_file_is_a_usage_error_naming_the_key(  # type: ignore[no-untyped-def]
+    paved, tmp_path: Path, content: str, error: str
+) -> None:
+    settings = tmp_path / "platform.toml"
+    settings.write_text(content, encoding="utf-8")
+    db = tmp_path / "platform.db"
+    got = paved(
+        "platform", "serve", "--port", "1", "--db", f"sqlite:///{db}", "--settings", str(settings)
+    )
+    assert got.exit_code == 2, got.stderr
+    assert got.stderr.startswith("error: ")
+    assert error.format(file=settings) in got.stderr
+    assert got.stderr.count("\n") == 1
+    assert not db.exists()  # refused before the database is touched
+
+
+def test_a_missing_settings_file_is_a_usage_error(paved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    missing = tmp_path / "nothing.toml"
+    got = paved("platform", "serve", "--settings", str(missing))
+    assert got.exit_code == 2
+    assert f"settings file {missing} cannot be read" in got.stderr
+
+
+def _access_record(path: str) -> logging.LogRecord:
+    return logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.7:5000", "GET", path, "1.1", 400),
+        None,
+    )
+
+
+def test_the_access_log_filter_drops_the_query_string() -> None:
+    from uvicorn.logging import AccessFormatter  # noqa: PLC0415
+
+    record = _access_record("/v1/services?access_token=pvd_0123456789abcdef_secret&limit=3")
+    assert DropQueryString().filter(record) is True
+    formatted = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(
+        record
+    )
+    assert formatted == '203.0.113.7:5000 - "GET /v1/services HTTP/1.1" 400 Bad Request'
+    plain = _access_record("/healthz")
+    DropQueryString().filter(plain)
+    assert plain.getMessage() == '203.0.113.7:5000 - "GET /healthz HTTP/1.1" 400'
+    other = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "odd %s", ("?x",), None)
+    assert DropQueryString().filter(other) is True
+    assert other.getMessage() == "odd ?x"
+
+
+def test_the_log_configuration_puts_the_filter_on_the_access_log() -> None:
+    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415
+
+    config = log_config()
+    assert config["loggers"]["uvicorn.access"]["filters"] == ["no_query_string"]
+    assert config["filters"]["no_query_string"] == {"()": DropQueryString}
+    assert "filters" not in LOGGING_CONFIG["loggers"]["uvicorn.access"]  # a copy, not uvicorn's
+
+
+@contextlib.contextmanager
+def _server(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paved", "platform", "serve", "--port", str(port), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, process.communicate()
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
+                process.kill()
+                process.wait(10)
+
+
+def test_a_real_server_serves_the_settings_file_and_logs_no_query_string(  # type: ignore[no-untyped-def]
+    paved, tmp_path: Path
+) -> None:
+    db = f"sqlite:///{tmp_path / 'platform.db'}"
+    made = paved("platform", "token", "create", "--user", "alice", "--team", "team-a", "--db", db)
+    token = made.stdout.strip()
+    settings = tmp_path / "platform.toml"
+    settings.write_text(
+        "[githost]\n"
+        'remote = "git://git.example.com/{name}.git"\n'
+        "[deploy]\n"
+        'repository = "git@git.example.com:platform/environments.git"\n'
+        'min_road_version = "1.1.0"\n'
+        "[environments.prod]\n"
+        'target = "gitops"\n'
+        "protected = true\n",
+        encoding="utf-8",
+    )
+    with _server("--db", db, "--settings", str(settings)) as (url, process):
+        auth = {"Authorization": f"Bearer {token}"}
+        served = httpx.get(f"{url}/v1/settings", headers=auth).json()
+        assert served == {
+            "settings": {
+                "githost": {"remote": "git://git.example.com/{name}.git"},
+                "deploy": {
+                    "repository": "git@git.example.com:platform/environments.git",
+                    "min_road_version": "1.1.0",
+                },
+                "environments": {"prod": {"target": "gitops", "protected": "true"}},
+            }
+        }
+        assert httpx.get(f"{url}/healthz?probe=visible-marker").status_code == 200
+        leaked = httpx.get(f"{url}/v1/services", params={"access_token": token})
+        assert leaked.status_code == 400
+        assert leaked.json()["error"] == "token_in_query"
+    stdout, stderr = process.communicate(timeout=30)
+    logged = stdout + stderr
+    access = [line for line in logged.splitlines() if "HTTP/1.1" in line]
+    assert any('"GET /healthz HTTP/1.1" 200' in line for line in access), logged
+    assert any('"GET /v1/services HTTP/1.1" 400' in line for line in access), logged
+    assert all("?" not in line for line in access), access
+    assert "visible-marker" not in logged
+    assert token.split("_", 2)[2] not in logged
+    assert "pvd_" not in logged
