@@ -48,9 +48,10 @@ def _escape(match: re.Match[str]) -> str:
     return {"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(char, f"\\u{ord(char):04x}")
 
 
-def escaped(value: str) -> str:
-    """``value`` with every refused character and lone surrogate shown as an escape."""
-    shown = _REFUSED.sub(_escape, value)
+def escaped(value: str, *, keep: str = "") -> str:
+    """``value`` with every refused character (but those in ``keep``) and lone surrogate
+    shown as an escape."""
+    shown = _REFUSED.sub(lambda m: m.group() if m.group() in keep else _escape(m), value)
     if any(0xD800 <= ord(c) <= 0xDFFF for c in shown):
         shown = "".join(f"\\u{ord(c):04x}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in shown)
     return shown

@@ -100,7 +100,7 @@ def test_check_json_exits_3_on_errors(paved, service: Path) -> None:  # type: ig
 
 
 def test_waived_findings_are_marked_in_a_pipe(paved, service: Path) -> None:  # type: ignore[no-untyped-def]
-    waiver = "- {rule: PAVED-K8S-007, path: k8s/*, reason: r, owner: o, expires: 2999-01-01}\n"
+    waiver = "- {rule: PAVED-K8S-007, path: k8s/*, reason: r, owner: team-a, expires: 2999-01-01}\n"
     write_tree(service, {**UNPINNED, ".paved/waivers.yaml": waiver})
     done = paved("guardrails", "check", "svc")
     assert done.exit_code == 0
@@ -108,19 +108,57 @@ def test_waived_findings_are_marked_in_a_pipe(paved, service: Path) -> None:  # 
 
 
 @pytest.mark.parametrize(
-    ("files", "message"),
+    ("files", "line"),
     [
-        ({".paved/waivers.yaml": "- [x"}, "error: .paved/waivers.yaml:2 is not valid YAML; "),
-        ({".paved/waivers.yaml": "- {rule: PAVED-K8S-007}"}, "error: .paved/waivers.yaml:1: "),
+        (
+            {".paved/waivers.yaml": "- [x"},
+            "PAVED-REPO-002 error .paved/waivers.yaml .paved/waivers.yaml does not parse: ",
+        ),
+        (
+            {".paved/waivers.yaml": "- {rule: PAVED-K8S-007}"},
+            "PAVED-REPO-005 error .paved/waivers.yaml:1 the waiver has no path, reason, owner, "
+            "expires: this waiver waives nothing",
+        ),
+        (
+            {
+                ".paved/waivers.yaml": "- {rule: PAVED-K8S-007, path: ../x, reason: r, "
+                "owner: team-a, expires: 2999-01-01}"
+            },
+            "PAVED-REPO-005 error .paved/waivers.yaml:1 path '../x' has a '..' component: ",
+        ),
     ],
 )
-def test_a_bad_waivers_file_exits_2_in_one_line(paved, service: Path, files, message) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_waivers_file_is_an_error_finding(paved, service: Path, files, line) -> None:  # type: ignore[no-untyped-def]
     write_tree(service, files)
     done = paved("guardrails", "check", "svc")
-    assert done.exit_code == 2
-    assert done.stderr.startswith(message)
-    assert done.stderr.count("\n") == 1
-    assert done.stdout == ""
+    assert done.exit_code == 3
+    (found,) = done.stdout.splitlines()
+    assert found.startswith(line)
+    assert done.stderr.startswith("error: guardrails failed for ")
+
+
+def test_conflicts_fail_the_check_and_cannot_be_waived(paved, service: Path) -> None:  # type: ignore[no-untyped-def]
+    waiver = (
+        "- {rule: PAVED-REPO-004, path: '**', reason: later, owner: team-a, expires: 2999-01-01}\n"
+    )
+    write_tree(
+        service,
+        {
+            "docs/runbook.md": "# Runbook\n>>>>>>> 0.2.0\n",
+            "src/svc/logs.py.rej": "@@ -1 +1 @@\n",
+            ".paved/waivers.yaml": waiver,
+        },
+    )
+    done = paved("guardrails", "check", "svc")
+    assert done.exit_code == 3
+    assert done.stdout.splitlines() == [
+        "PAVED-REPO-004 error docs/runbook.md:2 unresolved conflict: 1 conflict marker "
+        "line(s), the first here",
+        "PAVED-REPO-004 error src/svc/logs.py.rej rejected changes: an update could not apply "
+        "them (a .rej file)",
+        "PAVED-REPO-005 error .paved/waivers.yaml:1 the waiver of PAVED-REPO-004 on '**' is "
+        "ignored: PAVED-REPO-004 cannot be waived",
+    ]
 
 
 def test_the_cli_loads_no_parser_until_a_check_runs() -> None:

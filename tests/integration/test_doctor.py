@@ -73,19 +73,23 @@ def test_only_warnings_exit_2(paved) -> None:
     assert (code, data["status"]) == (2, "warn")
 
 
-def test_conflict_markers_and_rej_files_fail(paved) -> None:
+def test_conflict_markers_and_rej_files_fail_once_each(paved) -> None:
     service = make_service(paved, "orders")
     readme = service / "README.md"
-    readme.write_text(readme.read_text() + "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> 0.2.0\n")
+    block = "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> 0.2.0\n"
+    first = len(readme.read_text().splitlines()) + 1
+    readme.write_text(readme.read_text() + block + "between\n" + block)
     (service / "k8s" / "base" / "deployment.yaml.rej").write_text("@@ -1 +1 @@\n")
     code, data = doctor(paved, service)
     conflicts = check(data, "service.conflicts")
     assert conflicts["status"] == "fail"
-    lines = len(readme.read_text().splitlines()) - 4
-    assert conflicts["details"] == [
-        f"README.md:{lines}: conflict markers",
+    assert conflicts["details"] == [  # one line per file, whatever the number of blocks
+        f"README.md:{first}: conflict markers",
         "k8s/base/deployment.yaml.rej: rejected changes",
     ]
+    guardrails = check(data, "service.guardrails")  # runs PAVED-REPO-004, does not repeat it
+    assert (guardrails["status"], guardrails["details"]) == ("ok", [])
+    assert guardrails["message"].endswith("(PAVED-REPO-004: see service.conflicts)")
     assert code == 1
 
 

@@ -289,3 +289,111 @@ def test_tab_separated_output_escapes_what_an_older_catalog_holds(
     assert "\x07" not in shown.stdout
     listed = paved("services", "list")
     assert all(line.count("\t") == 4 for line in listed.stdout.splitlines())
+
+
+def _commit_all(service: Path, message: str) -> None:
+    git("add", "--all", cwd=service)
+    git("commit", "--quiet", "-m", message, cwd=service)
+
+
+def _refused_before_anything(paved, pinned_env: Path, service: Path, env: str = "dev") -> str:  # type: ignore[no-untyped-def]
+    repo = env_repo(pinned_env)
+    before = (repo_state(repo), records(paved))
+    ref = image("victim", DIGEST_2)
+    done = paved("deploy", "--path", str(service), "--env", env, "--yes", "--image", ref)
+    line = _error_line(done, ExitCode.USAGE)
+    assert (repo_state(repo), records(paved)) == before
+    return line
+
+
+def test_a_symbolically_linked_overlay_is_refused(paved, pinned_env: Path, victim: Path) -> None:
+    """The gate checks the folders under k8s/overlays/; a link there would render others."""
+    moved = victim / "deploy" / "prod"
+    moved.parent.mkdir()
+    (victim / "k8s" / "overlays" / "prod").rename(moved)
+    text = (moved / "kustomization.yaml").read_text().replace("../../base", "../../k8s/base")
+    (moved / "kustomization.yaml").write_text(text)
+    (victim / "k8s" / "overlays" / "prod").symlink_to("../../deploy/prod")
+    _commit_all(victim, "Move the prod overlay")
+    line = _refused_before_anything(paved, pinned_env, victim, "prod")
+    assert "k8s/overlays/prod is a symbolic link" in line
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "https://example.invalid/team-b/private.yaml",
+        "git@example.invalid:team-b/private.git",
+        "github.com/team-b/private//k8s",
+        "../../../../outside",
+    ],
+)
+def test_an_overlay_builds_only_what_the_service_holds(
+    paved, pinned_env: Path, victim: Path, resource: str
+) -> None:
+    outside = pinned_env / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "kustomization.yaml").write_text("resources: [secret.yaml]\n")
+    (outside / "secret.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stolen}\ndata: {token: x}\n"
+    )
+    overlay = victim / "k8s" / "overlays" / "dev" / "kustomization.yaml"
+    text = overlay.read_text()
+    assert "resources:\n" in text
+    overlay.write_text(text.replace("resources:\n", f"resources:\n  - {resource}\n", 1))
+    _commit_all(victim, "Add a resource")
+    line = _refused_before_anything(paved, pinned_env, victim)
+    assert "k8s/overlays/dev/kustomization.yaml names" in line
+
+
+def test_an_ignored_file_under_k8s_is_never_deployed(paved, pinned_env: Path, victim: Path) -> None:
+    (victim / ".gitignore").write_text("k8s/overlays/dev/extra.yaml\n")
+    _commit_all(victim, "Ignore a file")
+    (victim / "k8s" / "overlays" / "dev" / "extra.yaml").write_text("privileged: true\n")
+    line = _refused_before_anything(paved, pinned_env, victim)
+    assert "git does not track (k8s/overlays/dev/extra.yaml)" in line
+
+
+def test_terminal_sequences_never_reach_the_terminal(paved, victim: Path) -> None:
+    done = paved(
+        "deploy", "--path", "victim", "--image", "registry.example.com/x\x1b]0;pwned\x07:1"
+    )
+    _error_line(done, ExitCode.USAGE)
+    assert "\x1b" not in done.stderr
+    assert "\x07" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 2  # the 'Deploying' line and the error
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("image", "registry.example.com/team/victim:1\nPaved-Service: other"),
+        ("source_commit", "deadbeef\nPaved-Environment: prod"),
+    ],
+)
+def test_a_rollback_checks_what_the_catalog_holds_before_it_commits(
+    paved, pinned_env: Path, victim: Path, column: str, value: str
+) -> None:
+    assert paved("deploy", "--path", "victim", "--image", image("victim")).exit_code == 0
+    second = paved("deploy", "--path", "victim", "--image", image("victim", DIGEST_2))
+    assert second.exit_code == 0, second.stderr
+    first = min(r["id"] for r in records(paved) if r["environment"] == "dev")
+    with sqlite3.connect(pinned_env / "paved-home" / "data" / "catalog.db") as db:
+        db.execute(f"UPDATE deployments SET {column} = ? WHERE id = ?", (value, first))  # noqa: S608
+    repo = env_repo(pinned_env)
+    before = repo_state(repo)
+    done = paved("rollback", "--path", "victim", "--env", "dev")
+    _error_line(done, ExitCode.USAGE)
+    assert repo_state(repo) == before
+
+
+def test_a_gitignore_in_the_environment_repository_hides_nothing(
+    paved, pinned_env: Path, victim: Path
+) -> None:
+    _push_to_env_repo(
+        pinned_env, lambda work: (work / "envs" / ".gitignore").write_text("manifests.yaml\n")
+    )
+    done = paved("deploy", "--path", "victim", "--env", "dev", "--image", image("victim"))
+    assert done.exit_code == 0, done.stderr
+    shipped = show(env_repo(pinned_env), "main", "envs/dev/victim/manifests.yaml")
+    assert image("victim").encode() in shipped

@@ -398,11 +398,42 @@ def test_catalog_info_problems(change: dict[str, Any], problem: str | None) -> N
     assert problems == ([] if problem is None else [problem])
 
 
-def test_conflict_markers_need_a_whole_block() -> None:
-    text = "a\n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> 0.2.0\nb\n"
-    assert svc.conflict_markers(text) == [2]
-    assert svc.conflict_markers("<<<<<<< HEAD\nonly the start\n") == []
-    assert svc.conflict_markers("=======\n") == []
+BLOCK = "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> 0.2.0\n"
+
+
+def test_conflicts_are_one_line_per_file_from_the_guardrail(tmp_path: Path) -> None:
+    root = _service(tmp_path, {})
+    (root / "README.md").write_text("# svc\n" + BLOCK + "text\n" + BLOCK)
+    (root / "k8s").mkdir()
+    (root / "k8s" / "deployment.yaml.rej").write_text("@@ -1 +1 @@\n")
+    (root / "notes.md").write_text("Title\n=======\n")
+    outcome = svc.check_conflicts(make_inputs(tmp_path, service=root))
+    assert outcome == Outcome(
+        "fail",
+        f"2 file(s) with unresolved conflicts in {root}",
+        fix="resolve each conflict and delete the .rej files, then commit",
+        details=("README.md:2: conflict markers", "k8s/deployment.yaml.rej: rejected changes"),
+    )
+    (root / "README.md").write_text("# svc\n")
+    (root / "k8s" / "deployment.yaml.rej").unlink()
+    assert svc.check_conflicts(make_inputs(tmp_path, service=root)).status == "ok"
+
+
+def test_the_guardrails_check_leaves_conflicts_to_the_conflicts_check(tmp_path: Path) -> None:
+    findings = (
+        Finding("PAVED-REPO-004", "error", "unresolved", "README.md", 2, "resolve", "d"),
+        Finding("PAVED-CI-005", "warning", "no permissions", "ci.yml", 1, "set", "d"),
+    )
+    report = Report("/svc", NOW.date(), findings, (), ("PAVED-REPO-004", "PAVED-CI-005"))
+    root = _service(tmp_path, {})
+    outcome = svc.check_guardrails(
+        make_inputs(tmp_path, service=root, guardrails=lambda _root, _today: report)
+    )
+    assert outcome.status == "warn"
+    assert outcome.message == (
+        "2 guardrails: 0 error(s), 1 warning(s), 0 waived (PAVED-REPO-004: see service.conflicts)"
+    )
+    assert outcome.details == ("PAVED-CI-005 ci.yml:1 no permissions (warning)",)
 
 
 def test_version_order() -> None:

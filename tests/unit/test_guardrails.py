@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import re
 import shutil
 import subprocess
+import time
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
+from paved.deploy import Environment, gate, parse_image
 from paved.errors import InputError
-from paved.guardrails import Rule, Violation, all_rules, check, plugin_rules
+from paved.guardrails import (
+    Rule,
+    ServiceTree,
+    Violation,
+    all_rules,
+    check,
+    conflict_markers,
+    parse_waivers,
+    plugin_rules,
+)
 from paved.guardrails._rules import BUILTIN_RULES
 from paved.guardrails._rules.iam import resource_too_wide
+from paved.guardrails._rules.repo import RULES as REPO_RULES
 from paved.guardrails._tree import kubectl_kustomize
+from paved.guardrails._yaml import YamlError, load_all
+from paved.kustomize import Limits
+from tests.unit.test_kustomize import alias_bomb, bomb_overlay
 
 TODAY = dt.date(2026, 3, 1)
 SHA = "8e5e7e5ab8b370d6c329ec480221332ada57f0ab"
@@ -355,6 +372,29 @@ BAD: list[tuple[str, dict[str, str | None], str, int | None]] = [
     ("PAVED-REPO-001", {"CODEOWNERS": None}, "CODEOWNERS", None),
     ("PAVED-REPO-001", {"CODEOWNERS": "# nobody\n"}, "CODEOWNERS", None),
     ("PAVED-REPO-002", {"k8s/broken.yaml": "a: [1, 2\n"}, "k8s/broken.yaml", None),
+    (
+        "PAVED-REPO-004",
+        {"README.md": "# svc\n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> 0.2.0\n"},
+        "README.md",
+        2,
+    ),
+    (
+        "PAVED-REPO-004",
+        {"k8s/deployment.yaml.rej": "@@ -1 +1 @@\n"},
+        "k8s/deployment.yaml.rej",
+        None,
+    ),
+    (
+        "PAVED-REPO-005",
+        {
+            ".paved/waivers.yaml": (
+                "- rule: PAVED-K8S-007\n  path: /etc/passwd\n  reason: no digests yet\n"
+                "  owner: team-a\n  expires: 2030-01-01\n"
+            )
+        },
+        ".paved/waivers.yaml",
+        2,
+    ),
 ]
 
 
@@ -376,14 +416,33 @@ def test_each_rule_fires_on_its_bad_example(
     assert {f.rule for f in report.findings} - also == {rule}  # nothing else fires here
 
 
+#: Rules whose bad examples need more than file contents: each has tests of its own below.
+TESTED_APART = {"PAVED-REPO-003", "PAVED-K8S-009", "PAVED-REPO-006"}
+
+
 def test_every_builtin_rule_has_a_bad_example_and_a_docs_section() -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "guardrails.md").read_text()
-    assert {r.id for r in BUILTIN_RULES} - {"PAVED-REPO-003", "PAVED-K8S-009"} == {
-        b[0] for b in BAD
-    }
+    assert {r.id for r in BUILTIN_RULES} - TESTED_APART == {b[0] for b in BAD}
     for rule in BUILTIN_RULES:
         assert f"### {rule.id}\n" in docs, rule.id
         assert rule.docs == f"docs/guardrails.md#{rule.id.lower()}"
+
+
+def test_the_docs_say_which_rules_cannot_be_waived() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "guardrails.md").read_text()
+    unwaivable = sorted(r.id for r in BUILTIN_RULES if not r.waivable)
+    assert unwaivable == [
+        "PAVED-K8S-009",
+        "PAVED-REPO-003",
+        "PAVED-REPO-004",
+        "PAVED-REPO-005",
+        "PAVED-REPO-006",
+    ]
+    section = docs.split("### Rules that cannot be waived\n", 1)[1].split("\n#", 1)[0]
+    assert sorted(set(re.findall(r"`(PAVED-[A-Z0-9]+-\d{3})`", section))) == unwaivable
+    for rule_id in unwaivable:
+        entry = docs.split(f"### {rule_id}\n", 1)[1].split("\n### ", 1)[0]
+        assert "never waived" in entry, rule_id
 
 
 @pytest.mark.parametrize(
@@ -555,36 +614,358 @@ def test_a_waiver_on_other_files_waives_nothing_but_is_listed(tmp_path: Path) ->
     assert len(report.waivers) == 1
 
 
+def waiver_entry(**fields: str) -> str:
+    entry = {
+        "rule": "PAVED-K8S-007",
+        "path": "k8s/*.yaml",
+        "reason": "the registry has no digests yet",
+        "owner": "team-a",
+        "expires": "2030-01-01",
+        **fields,
+    }
+    return "- " + "\n  ".join(f"{key}: {value}" for key, value in entry.items()) + "\n"
+
+
+# (entry, the line of the finding (the entry starts on line 2), what the message says)
+BAD_WAIVERS: list[tuple[str, int, str]] = [
+    (waiver_entry(path="/etc/passwd"), 3, "path '/etc/passwd' is absolute"),
+    (waiver_entry(path="'C:/svc/k8s/*'"), 3, "is absolute"),
+    (waiver_entry(path="k8s/../../other-svc/**"), 3, "has a '..' component"),
+    (waiver_entry(path="'..'"), 3, "has a '..' component"),
+    (
+        waiver_entry(path='"k8s/\\0x"'),
+        3,
+        "path 'k8s/\\u0000x' contains the control character U+0000",
+    ),
+    (waiver_entry(path='"k8s/a\\tb"'), 3, "contains the control character U+0009"),
+    (waiver_entry(path="'k8s\\deploy.yaml'"), 3, "has a backslash"),
+    (waiver_entry(path="[k8s, src]"), 3, "path must be text, not LineList"),
+    (waiver_entry(owner="o"), 5, "owner 'o' is shorter than 2 characters"),
+    (waiver_entry(owner="Team_A"), 5, "owner 'Team_A' has upper-case letters"),
+    (waiver_entry(owner='"team-a\\u202e"'), 5, "owner 'team-a\\u202e' has characters outside"),
+    (
+        waiver_entry(reason='"line one\\nline two"'),
+        4,
+        "reason contains the control character U+000A",
+    ),
+    (waiver_entry(reason='"\\e[2J wiped"'), 4, "reason contains the control character U+001B"),
+    (waiver_entry(reason="'   '"), 4, "reason is blank"),
+    (waiver_entry(reason="x" * 501), 4, "reason is longer than 500 characters (501)"),
+    (waiver_entry(rule="nope"), 2, "'nope' is not a rule id"),
+    (waiver_entry(expires="soon"), 6, "expires 'soon' is not a date"),
+    (waiver_entry(by="me"), 2, "unknown waiver field by"),
+    ("- rule: PAVED-K8S-007\n  path: x\n", 2, "the waiver has no reason, owner, expires"),
+    ("- just a string\n", 2, "a waiver must be a mapping"),
+]
+
+
+@pytest.mark.parametrize(("entry", "line", "message"), BAD_WAIVERS)
+def test_a_bad_waiver_is_a_finding_and_the_others_still_waive(
+    tmp_path: Path, entry: str, line: int, message: str
+) -> None:
+    other = waiver_entry(rule="PAVED-K8S-005")  # a valid waiver, further down the file
+    text = "waivers:\n" + entry + other
+    report = run(tmp_path, {**UNPINNED, ".paved/waivers.yaml": text})
+    bad = [f for f in report.findings if f.rule == "PAVED-REPO-005"]
+    assert [(f.severity, f.status, f.location) for f in bad] == [
+        ("error", "open", f".paved/waivers.yaml:{line}")
+    ]
+    assert message in bad[0].message
+    assert bad[0].message.endswith(": this waiver waives nothing")
+    assert "\n" not in bad[0].message
+    assert [w.rule for w in report.waivers] == ["PAVED-K8S-005"]  # the bad one waives nothing
+    assert not report.passed
+
+
+def test_a_waivers_file_that_is_not_a_list_is_a_finding(tmp_path: Path) -> None:
+    report = run(tmp_path, {".paved/waivers.yaml": "waivers: {rule: x}\n"})
+    assert [(f.rule, f.location, f.message) for f in report.findings] == [
+        (
+            "PAVED-REPO-005",
+            ".paved/waivers.yaml:1",
+            "the file must hold a list of waivers: this waiver waives nothing",
+        )
+    ]
+
+
+def test_a_waivers_file_that_does_not_parse_is_a_parse_finding(tmp_path: Path) -> None:
+    report = run(tmp_path, {**UNPINNED, ".paved/waivers.yaml": "waivers: [1, 2"})
+    assert [(f.rule, f.file) for f in report.findings] == [
+        ("PAVED-K8S-007", "k8s/deployment.yaml"),
+        ("PAVED-REPO-002", ".paved/waivers.yaml"),
+    ]
+
+
+def test_parse_waivers_still_raises_one_line_input_errors() -> None:
+    with pytest.raises(InputError, match=r"^\.paved/waivers\.yaml:2: path '/x' is absolute"):
+        parse_waivers(waiver_entry(path="/x"), ".paved/waivers.yaml")
+    with pytest.raises(InputError, match=r"^\.paved/waivers\.yaml:2 is not valid YAML"):
+        parse_waivers("- [x", ".paved/waivers.yaml")
+    (waiver,) = parse_waivers(waiver_entry(), ".paved/waivers.yaml")
+    assert (waiver.rule, waiver.path, waiver.owner, waiver.line) == (
+        "PAVED-K8S-007",
+        "k8s/*.yaml",
+        "team-a",
+        1,
+    )
+
+
+def test_a_waiver_of_a_rule_that_cannot_be_waived_is_ignored_and_reported(tmp_path: Path) -> None:
+    conflicted = {"docs/notes.md": "<<<<<<< HEAD\na = 1\n=======\na = 2\n>>>>>>> 0.2.0\n"}
+    waiver = waiver_entry(rule="PAVED-REPO-004", path="'**'", reason="we will fix it later")
+    report = run(tmp_path, {**conflicted, ".paved/waivers.yaml": waiver})
+    assert [(f.rule, f.status, f.location) for f in report.findings] == [
+        ("PAVED-REPO-004", "open", "docs/notes.md:1"),
+        ("PAVED-REPO-005", "open", ".paved/waivers.yaml:1"),
+    ]
+    assert report.findings[1].message == (
+        "the waiver of PAVED-REPO-004 on '**' is ignored: PAVED-REPO-004 cannot be waived"
+    )
+    assert not report.passed
+
+
+def test_a_plugin_rule_can_be_unwaivable(tmp_path: Path) -> None:
+    rule = Rule("ACME-REPO-001", "no ACME.md", "error", _acme_check, "add it", waivable=False)
+    waiver = waiver_entry(rule="ACME-REPO-001", path="ACME.md")
+    root = write_tree(tmp_path / "svc", {**GOOD, ".paved/waivers.yaml": waiver})
+    report = check(root, today=TODAY, rules=[rule, *REPO_RULES])
+    assert [(f.rule, f.status) for f in report.findings] == [
+        ("ACME-REPO-001", "open"),
+        ("PAVED-REPO-005", "open"),
+    ]
+
+
+# -- conflicts -----------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "lines"),
     [
-        ("waivers: [1, 2", ".paved/waivers.yaml:2 is not valid YAML"),
-        ("waivers: {rule: x}", ".paved/waivers.yaml must hold a list of waivers"),
-        (
-            "- rule: PAVED-K8S-007\n  path: x\n",
-            ".paved/waivers.yaml:1: the waiver has no reason, owner, expires",
-        ),
-        (
-            "- {rule: nope, path: x, reason: r, owner: o, expires: 2030-01-01}",
-            "'nope' is not a rule id",
-        ),
-        (
-            "- {rule: PAVED-K8S-007, path: x, reason: r, owner: o, expires: soon}",
-            "expires 'soon' is not a date",
-        ),
-        (
-            "- {rule: PAVED-K8S-007, path: x, reason: r, owner: o, expires: 2030-01-01, by: me}",
-            "unknown waiver field by",
-        ),
+        ("a\n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> 0.2.0\nb\n", [2, 4, 6]),
+        ("<<<<<<< before updating\nonly the start\n", [1]),
+        ("the end only\n>>>>>>> after updating\n", [2]),
+        ("<<<<<<<\nx\n=======\ny\n>>>>>>>\n", [1, 3, 5]),
+        ("<<<<<<< ours\nx\n||||||| base\nb\n=======\ny\n>>>>>>> theirs\n", [1, 3, 5, 7]),
+        ("<<<<<<< HEAD\r\nx\r\n=======\r\ny\r\n>>>>>>> 1\r\n", [1, 3, 5]),
+        ("Title\n=======\n", []),  # a heading underline, not in a conflict
+        ("<<<<<<< HEAD\nx\n=======\n", [1]),  # '=======' only counts inside a closed block
+        ("<<<<<<<< eight\n>>>>>>>>\n", []),
+        ("  <<<<<<< indented\n", []),
+        ("x = a <<<<<<< b\n", []),
     ],
 )
-def test_bad_waiver_files_are_one_line_input_errors(
-    tmp_path: Path, text: str, message: str
+def test_conflict_markers(text: str, lines: list[int]) -> None:
+    assert conflict_markers(text) == lines
+
+
+def test_a_conflict_is_one_finding_per_file_naming_its_first_marker(tmp_path: Path) -> None:
+    block = "<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> 0.2.0\n"
+    report = run(tmp_path, {"docs/notes.md": "# notes\n\n" + block + "between\n" + block})
+    assert [(f.rule, f.severity, f.location, f.message) for f in report.findings] == [
+        (
+            "PAVED-REPO-004",
+            "error",
+            "docs/notes.md:3",
+            "unresolved conflict: 6 conflict marker line(s), the first here",
+        )
+    ]
+
+
+def commit_all(root: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@example.com",
+         "commit", "-q", "-m", "init"],
+        check=True,
+    )  # fmt: skip
+
+
+def test_untracked_rej_files_count_but_ignored_ones_do_not(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "svc", {**GOOD, ".gitignore": "*.orig\nscratch/\n"})
+    commit_all(root)
+    write_tree(
+        root,
+        {
+            "k8s/deployment.yaml.rej": "@@ -1 +1 @@\n-a\n+b\n",  # copier leaves it untracked
+            "scratch/old.yaml.rej": "@@ -1 +1 @@\n",  # ignored
+            "k8s/deployment.yaml.orig": "<<<<<<< HEAD\n",  # ignored
+        },
+    )
+    report = check(root, today=TODAY, rules=BUILTIN_RULES)
+    assert [(f.rule, f.location) for f in report.findings] == [
+        ("PAVED-REPO-004", "k8s/deployment.yaml.rej")
+    ]
+
+
+def test_the_deploy_gate_refuses_a_conflict_even_with_a_waiver(tmp_path: Path) -> None:
+    conflicted = {
+        "k8s/deployment.yaml.rej": "@@ -1 +1 @@\n",
+        ".paved/waivers.yaml": waiver_entry(rule="PAVED-REPO-004", path="'**'"),
+    }
+    report = run(tmp_path, conflicted)
+    result = gate(
+        report,
+        Environment("dev", target="gitops", protected=False, repository="envs.git"),
+        service="svc",
+        registered=True,
+        road_version="1.0.0",
+        min_road_version="",
+        image=parse_image("registry.example.com/svc@sha256:" + "1" * 64),
+        break_glass=None,
+    )
+    assert not result.passed
+    assert [r.split()[:3] for r in result.refusals] == [
+        ["PAVED-REPO-004", "error", "k8s/deployment.yaml.rej"],
+        ["PAVED-REPO-005", "error", ".paved/waivers.yaml:1"],
+    ]
+
+
+# -- symbolic links ------------------------------------------------------------------------
+
+
+def test_a_tracked_link_out_of_the_service_is_never_read(tmp_path: Path) -> None:
+    write_tree(tmp_path / "other-service", {"secret.env": "AKIAIOSFODNN7EXAMPLE\n"})
+    root = write_tree(tmp_path / "svc", {key: v for key, v in GOOD.items() if key != "CODEOWNERS"})
+    os.symlink("/etc/passwd", root / "CODEOWNERS")  # would be read by PAVED-REPO-001
+    os.symlink("../other-service/secret.env", root / "config.env")
+    os.symlink("src/svc/logs.py", root / "logs.py")  # inside the service: fine
+    commit_all(root)
+    report = check(root, today=TODAY, rules=BUILTIN_RULES)
+    assert [(f.rule, f.location, f.message) for f in report.findings] == [
+        ("PAVED-REPO-001", "CODEOWNERS", "CODEOWNERS names no owner"),
+        (
+            "PAVED-REPO-006",
+            "CODEOWNERS",
+            "links outside the service, to /etc/passwd: paved does not read it",
+        ),
+        (
+            "PAVED-REPO-006",
+            "config.env",
+            "links outside the service, to ../other-service/secret.env: paved does not read it",
+        ),
+    ]  # and no PAVED-SECRET-001: the key behind the link was never read
+    assert all(
+        f.rule in {r.id for r in BUILTIN_RULES if not r.waivable} for f in report.findings[1:]
+    )
+
+
+def test_links_out_are_found_without_git_and_through_linked_folders(tmp_path: Path) -> None:
+    write_tree(tmp_path / "elsewhere", {"deployment.yaml": "kind: Deployment\n"})
+    root = write_tree(tmp_path / "svc", GOOD)
+    os.symlink(tmp_path / "elsewhere", root / "k8s" / "base", target_is_directory=True)
+    tree = ServiceTree(root, today=TODAY)
+    assert "k8s/base" in tree.files
+    assert tree.links_outside == {"k8s/base": str(tmp_path / "elsewhere")}
+    assert tree.text("k8s/base/deployment.yaml") is None
+    assert tree.text("../elsewhere/deployment.yaml") is None
+    assert tree.text("/etc/passwd") is None
+    assert tree.text("CODEOWNERS") == GOOD["CODEOWNERS"]
+
+
+def test_an_overlay_whose_kustomization_links_out_is_not_built(tmp_path: Path) -> None:
+    write_tree(tmp_path / "elsewhere", {"kustomization.yaml": "resources: [/etc/passwd]\n"})
+    root = write_tree(tmp_path / "svc", GOOD)
+    (root / "k8s" / "overlays" / "dev").mkdir(parents=True)
+    os.symlink(
+        tmp_path / "elsewhere" / "kustomization.yaml",
+        root / "k8s" / "overlays" / "dev" / "kustomization.yaml",
+    )
+    built: list[Path] = []
+
+    def builder(directory: Path) -> tuple[str, str | None]:
+        built.append(directory)
+        return "", None
+
+    report = check(root, today=TODAY, rules=BUILTIN_RULES, kustomize=builder)
+    assert built == []
+    assert [(f.rule, f.file) for f in report.findings] == [
+        ("PAVED-REPO-006", "k8s/overlays/dev/kustomization.yaml")
+    ]
+
+
+def test_a_waivers_file_linked_out_of_the_service_waives_nothing(tmp_path: Path) -> None:
+    write_tree(tmp_path / "shared", {"waivers.yaml": waiver_entry()})
+    root = write_tree(tmp_path / "svc", {**GOOD, **UNPINNED})
+    (root / ".paved").mkdir()
+    os.symlink(tmp_path / "shared" / "waivers.yaml", root / ".paved" / "waivers.yaml")
+    report = check(root, today=TODAY, rules=BUILTIN_RULES)
+    assert report.waivers == ()
+    assert [(f.rule, f.status, f.file) for f in report.findings] == [
+        ("PAVED-K8S-007", "open", "k8s/deployment.yaml"),
+        ("PAVED-REPO-006", "open", ".paved/waivers.yaml"),
+    ]
+
+
+# -- alias bombs and limits ------------------------------------------------------------------
+
+
+def test_paved_refuses_a_yaml_alias_bomb_as_a_file_that_does_not_parse(tmp_path: Path) -> None:
+    started = time.monotonic()
+    report = run(tmp_path, {".gitlab-ci.yml": alias_bomb("ci")})
+    assert time.monotonic() - started < 100
+    assert [(f.rule, f.file) for f in report.findings] == [("PAVED-REPO-002", ".gitlab-ci.yml")]
+    assert "aliases expand to more than 200000 nodes" in report.findings[0].message
+
+
+def test_ordinary_aliases_are_read_and_abusive_ones_refused() -> None:
+    ci = ".defaults: &defaults\n  image: python:3.12\n  tags: [docker]\n" + "".join(
+        f"job{n}:\n  <<: *defaults\n  script: [pytest]\n" for n in range(50)
+    )
+    assert load_all(ci)[0]["job49"]["image"] == "python:3.12"
+    with pytest.raises(YamlError, match="refers to itself"):
+        load_all("a: &a [1, *a]\n")
+    with pytest.raises(YamlError, match="more than 10000 aliases"):
+        load_all("a: &a 1\nb: [" + ", ".join(["*a"] * 10_001) + "]\n")
+    with pytest.raises(YamlError, match="nested too deeply"):
+        load_all("[" * 990 + "]" * 990)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.slow
+def test_an_overlay_alias_bomb_ends_quickly_as_an_overlay_that_does_not_build(
+    tmp_path: Path,
 ) -> None:
-    with pytest.raises(InputError) as caught:
-        run(tmp_path, {".paved/waivers.yaml": text})
-    assert message in str(caught.value)
-    assert "\n" not in str(caught.value)
+    root = write_tree(tmp_path / "svc", GOOD)
+    bomb_overlay(root)
+    started = time.monotonic()
+    report = check(root, today=TODAY, rules=BUILTIN_RULES)
+    assert time.monotonic() - started < 100
+    rules = ("PAVED-K8S-009", "PAVED-REPO-002")  # an overlay hides the plain manifests: others fire
+    assert [(f.rule, f.file, f.message) for f in report.findings if f.rule in rules] == [
+        (
+            "PAVED-K8S-009",
+            "k8s/overlays/dev",
+            "kubectl kustomize k8s/overlays/dev failed: exceeded the memory limit of 1024 MiB",
+        ),
+        (
+            "PAVED-REPO-002",
+            "k8s/overlays/dev/bomb.yaml",
+            "k8s/overlays/dev/bomb.yaml does not parse: line 10: its aliases expand to more "
+            "than 200000 nodes (an alias bomb?)",
+        ),
+    ]
+
+
+def test_an_overlay_that_takes_too_long_is_an_overlay_that_does_not_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kubectl").write_text("#!/bin/sh\nexec sleep 300\n")
+    (bin_dir / "kubectl").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    root = write_tree(tmp_path / "svc", GOOD)
+    bomb_overlay(root)
+    report = check(
+        root,
+        today=TODAY,
+        rules=BUILTIN_RULES,
+        kustomize=lambda d: kubectl_kustomize(d, limits=Limits(timeout=1)),
+    )
+    assert [(f.rule, f.message) for f in report.findings if f.rule == "PAVED-K8S-009"] == [
+        ("PAVED-K8S-009", "kubectl kustomize k8s/overlays/dev failed: took longer than 1 s")
+    ]
 
 
 # -- the engine ----------------------------------------------------------------------------

@@ -100,7 +100,10 @@ def handle_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except PavedError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            from paved.text import escaped  # noqa: PLC0415
+
+            # one line, whatever a repository or a record put into the message
+            typer.echo(f"error: {escaped(str(exc))}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)

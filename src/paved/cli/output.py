@@ -15,6 +15,14 @@ from typing import Any, TextIO
 __all__ = ["Output"]
 
 
+def _said(message: str) -> str:
+    """A message for people, with any terminal sequence or forged line start it carries from
+    a repository or a record shown as escapes (its own line breaks kept)."""
+    from paved.text import escaped  # noqa: PLC0415
+
+    return escaped(message, keep="\n")
+
+
 def _cell(value: Any) -> str:
     """A value as one cell: control characters shown as escapes, so a value from the catalog
     can never add a column, a line or a terminal sequence to the output."""
@@ -55,21 +63,21 @@ class Output:
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
-            print(message, file=self.stderr, flush=True)
+            print(_said(message), file=self.stderr, flush=True)
 
     def progress(self, message: str) -> None:
         if self.verbosity >= 0:
-            print(f"  {message}", file=self.stderr, flush=True)
+            print(f"  {_said(message)}", file=self.stderr, flush=True)
 
     def debug(self, message: str) -> None:
         if self.verbosity > 0:
             print(f"debug: {message}", file=self.stderr, flush=True)
 
     def warn(self, message: str) -> None:
-        print(f"warning: {message}", file=self.stderr, flush=True)
+        print(f"warning: {_said(message)}", file=self.stderr, flush=True)
 
     def error(self, message: str) -> None:
-        print(f"error: {message}", file=self.stderr, flush=True)
+        print(f"error: {_said(message)}", file=self.stderr, flush=True)
 
     # -- the result (stdout) -----------------------------------------------------------
 

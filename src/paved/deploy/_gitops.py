@@ -163,7 +163,8 @@ class EnvironmentRepository:
                 shutil.rmtree(target, ignore_errors=True)
                 write(git, target)
                 _write_index(_inside(git.cwd, f"envs/{environment}"), environment)
-                git("add", "--all", "--", folder, f"envs/{environment}/{KUSTOMIZATION}")
+                # --force: a .gitignore in the environment repository never hides paved's files
+                git("add", "--all", "--force", "--", folder, f"envs/{environment}/{KUSTOMIZATION}")
                 if not git("status", "--porcelain", "--", f"envs/{environment}"):
                     return git.head(), False
                 git("commit", "--quiet", "--no-verify", "-m", message)

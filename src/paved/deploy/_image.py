@@ -6,6 +6,7 @@ import dataclasses
 import re
 
 from paved.errors import InputError
+from paved.text import escaped
 
 __all__ = ["ImageRef", "parse_image"]
 
@@ -49,7 +50,8 @@ def parse_image(text: str) -> ImageRef:
     """Parse ``text``; an :class:`InputError` (exit 2) when it is not a pinned image reference."""
     match = _REFERENCE.fullmatch(text) if len(text) <= 512 else None
     if match is None or len(match["name"]) > 255:
-        raise InputError(f"--image '{text}' is not a valid image reference", hint=_HINT)
+        shown = escaped(text[:200])
+        raise InputError(f"--image '{shown}' is not a valid image reference", hint=_HINT)
     if not match["tag"] and not match["digest"]:
         raise InputError(
             f"--image '{text}' names no tag or digest (an implicit 'latest' is never deployed)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from paved.deploy._gitops import (
 )
 from paved.deploy._image import ImageRef, parse_image
 from paved.deploy._kubernetes import apply_kubernetes
-from paved.deploy._render import find_kubectl, render
+from paved.deploy._render import check_overlay, find_kubectl, render
 from paved.deploy._source import ServiceSource, read_service, source_commit
 from paved.errors import AuthError, GuardrailBlocked, InputError, PavedError
 from paved.gitcmd import Git
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 Action = Literal["deploy", "rollback"]
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -316,6 +318,8 @@ def deploy(request: DeployRequest, deps: DeployDeps) -> DeployResult:
         check_text(request.break_glass, what="--reason", limit=500)
     kubectl = find_kubectl(deps.env)
     commit, committed_at = source_commit(source.root)
+    if (source.overlay(environment.name) / "kustomization.yaml").is_file():
+        check_overlay(source, environment.name)  # a missing overlay is render's to say
     image = _image(request.image, source, environment, deps)
     attempt = _Attempt(
         deps,
@@ -594,13 +598,17 @@ def rollback(request: RollbackRequest, deps: DeployDeps) -> DeployResult:
     history = deps.catalog().deployments(service=source.name, environment=environment.name)
     chosen, recovers = _choose(history, request.to, environment, source.name)
     assert chosen.id is not None
+    # The catalog's rows are input too: what goes into the commit is checked again.
+    restored_image = str(parse_image(chosen.image))
+    if chosen.source_commit is not None and not _COMMIT.fullmatch(chosen.source_commit):
+        raise InputError(f"deployment {chosen.id} records a malformed source commit")
     attempt = _Attempt(
         deps,
         record=not request.dry_run,
         service=source.name,
         environment=environment.name,
         target=environment.target,
-        image=chosen.image,
+        image=restored_image,
         source_commit=chosen.source_commit,
         source_time=chosen.source_time,
         actor=escaped(Git(source.root, deps.env).identity()),

@@ -31,14 +31,12 @@ __all__ = [
     "check_uncommitted",
     "check_unpushed",
     "check_version_drift",
-    "conflict_markers",
     "fix_registered",
     "version_key",
 ]
 
 #: Backstage's rule for metadata.name: 1-63 characters of [a-zA-Z0-9-_.], alphanumeric ends.
 _BACKSTAGE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$")
-_MAX_TEXT = 1_000_000
 _MAX_DETAILS = 50
 
 
@@ -336,47 +334,26 @@ def check_content_drift(inputs: Inputs) -> Outcome:
 # -- conflicts ---------------------------------------------------------------------------
 
 
-def conflict_markers(text: str) -> list[int]:
-    """The line numbers where a complete ``<<<<<<<`` / ``=======`` / ``>>>>>>>`` block starts."""
-    found, start, middle = [], None, False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.startswith("<<<<<<< ") or line == "<<<<<<<":
-            start, middle = number, False
-        elif start is not None and line == "=======":
-            middle = True
-        elif start is not None and middle and (line.startswith(">>>>>>> ") or line == ">>>>>>>"):
-            found.append(start)
-            start, middle = None, False
-    return found
-
-
-def _tracked(inputs: Inputs, root: Path) -> list[str]:
-    if inputs.git_path is not None and (root / ".git").exists():
-        out = inputs.git(root)("ls-files", "-z")
-        return [p for p in out.split("\0") if p]
-    return list(_files(root))
-
-
 def check_conflicts(inputs: Inputs) -> Outcome:
+    """The guardrail PAVED-REPO-004 over the service: one detail per conflicted file.
+
+    The rule lives in the guardrails (the deploy gate refuses on it too); doctor reports it here
+    only, and leaves it out of ``service.guardrails``.
+    """
+    from paved.guardrails import ServiceTree, unresolved_conflict  # noqa: PLC0415
+
     root = inputs.need_service()
-    problems: list[str] = []
-    for rel in _tracked(inputs, root):
-        path = root / rel
-        try:
-            if not path.is_file() or path.stat().st_size > _MAX_TEXT:
-                continue
-            data = path.read_bytes()
-        except OSError:
-            continue
-        if b"\0" in data[:8192] or b"<<<<<<<" not in data:
-            continue
-        text = data.decode("utf-8", errors="replace")
-        problems.extend(f"{rel}:{line}: conflict markers" for line in conflict_markers(text))
-    problems.extend(f"{rel}: rejected changes" for rel in _files(root) if rel.endswith(".rej"))
+    tree = ServiceTree(root, today=inputs.clock().date())
+    problems = []
+    for violation in unresolved_conflict(tree):
+        if violation.file.endswith(".rej"):
+            problems.append(f"{violation.file}: rejected changes")
+        else:
+            problems.append(f"{violation.file}:{violation.line}: conflict markers")
     if problems:
         return Outcome(
             "fail",
-            f"{len(problems)} unresolved conflict(s) in {root}",
+            f"{len(problems)} file(s) with unresolved conflicts in {root}",
             fix="resolve each conflict and delete the .rej files, then commit",
             details=_limit(problems),
         )
@@ -437,10 +414,17 @@ def check_unpushed(inputs: Inputs) -> Outcome:
 
 
 def check_guardrails(inputs: Inputs) -> Outcome:
+    """Every guardrail but PAVED-REPO-004, whose conflicts ``service.conflicts`` reports."""
+    from paved.guardrails import CONFLICT_RULE  # noqa: PLC0415
+
     root = inputs.need_service()
     report = inputs.guardrails(root, inputs.clock().date())
+    findings = [f for f in report.findings if f.rule != CONFLICT_RULE]
+    errors = [f for f in findings if f.status == "open" and f.severity == "error"]
+    warnings = [f for f in findings if f.status == "open" and f.severity == "warning"]
+    waived = [f for f in findings if f.status == "waived"]
     details = []
-    for finding in report.findings:
+    for finding in findings:
         line = f"{finding.rule} {finding.location} {finding.message}"
         if finding.status == "waived" and finding.waiver is not None:
             waiver = finding.waiver
@@ -449,12 +433,14 @@ def check_guardrails(inputs: Inputs) -> Outcome:
             line += " (warning)"
         details.append(line)
     summary = (
-        f"{len(report.rules)} guardrails: {len(report.errors)} error(s), "
-        f"{len(report.warnings)} warning(s), {len(report.waived)} waived"
+        f"{len(report.rules)} guardrails: {len(errors)} error(s), "
+        f"{len(warnings)} warning(s), {len(waived)} waived"
     )
+    if len(findings) < len(report.findings):
+        summary += f" ({CONFLICT_RULE}: see service.conflicts)"
     fix = "fix each finding (docs/guardrails.md) or waive it in .paved/waivers.yaml"
-    if report.errors:
+    if errors:
         return Outcome("fail", summary, fix=fix, details=tuple(details))
-    if report.warnings:
+    if warnings:
         return Outcome("warn", summary, fix=fix, details=tuple(details))
     return Outcome("ok", summary, details=tuple(details))

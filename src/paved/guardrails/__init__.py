@@ -11,10 +11,12 @@ from __future__ import annotations
 from paved.guardrails._engine import all_rules, check, evaluate
 from paved.guardrails._model import Finding, Report, Rule, Severity, Violation, Waiver
 from paved.guardrails._plugins import ENTRY_POINT_GROUP, plugin_rules
+from paved.guardrails._rules.repo import CONFLICT_RULE, conflict_markers, unresolved_conflict
 from paved.guardrails._tree import K8sObject, ServiceTree
-from paved.guardrails._waivers import parse_waivers
+from paved.guardrails._waivers import parse_waivers, read_waivers
 
 __all__ = [
+    "CONFLICT_RULE",
     "ENTRY_POINT_GROUP",
     "Finding",
     "K8sObject",
@@ -26,7 +28,10 @@ __all__ = [
     "Waiver",
     "all_rules",
     "check",
+    "conflict_markers",
     "evaluate",
     "parse_waivers",
     "plugin_rules",
+    "read_waivers",
+    "unresolved_conflict",
 ]

@@ -14,10 +14,6 @@ from paved.guardrails._tree import Builder, ServiceTree, kubectl_kustomize
 
 __all__ = ["all_rules", "check", "evaluate"]
 
-#: Never waived: an expired waiver (about the waivers themselves), and an overlay that does
-#: not build (waiving it would silence every Kubernetes rule on that overlay).
-_UNWAIVABLE = frozenset({"PAVED-REPO-003", "PAVED-K8S-009"})
-
 
 def all_rules(entry_points: EntryPoints = _default_entry_points) -> list[Rule]:
     """paved's rules, then every plug-in's; an id used twice is an error."""
@@ -43,7 +39,12 @@ def _run(rule: Rule, tree: ServiceTree) -> list[Violation]:
 
 
 def evaluate(tree: ServiceTree, rules: Sequence[Rule]) -> Report:
-    """Every rule over ``tree``; findings covered by an unexpired waiver are marked waived."""
+    """Every rule over ``tree``; findings covered by an unexpired waiver are marked waived.
+
+    A rule with ``waivable=False`` is never waived: a waiver naming it is ignored (and the
+    rule PAVED-REPO-005 reports it, from ``tree.unwaivable``).
+    """
+    tree.unwaivable = frozenset(rule.id for rule in rules if not rule.waivable)
     active = [w for w in tree.waivers if not w.expired(tree.today)]
     findings = []
     for rule in rules:
@@ -57,7 +58,7 @@ def evaluate(tree: ServiceTree, rules: Sequence[Rule]) -> Report:
                 fix=rule.fix,
                 docs=rule.docs,
             )
-            if rule.id not in _UNWAIVABLE:
+            if rule.waivable:
                 waiver = next((w for w in active if w.covers(finding)), None)
                 if waiver is not None:
                     finding = Finding(**{**finding.__dict__, "status": "waived", "waiver": waiver})
@@ -82,6 +83,5 @@ def check(
     if not root.is_dir():
         raise InputError(f"{root} is not a folder", hint="give the path of a service repository")
     tree = ServiceTree(root, today=today, kustomize=kustomize)
-    tree.waivers  # noqa: B018 - a bad waivers file fails before any rule runs
     tree.prefetch()
     return evaluate(tree, all_rules() if rules is None else rules)

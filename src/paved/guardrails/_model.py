@@ -81,6 +81,8 @@ class Rule:
     docs: str = ""
     #: Where the rule comes from: ``paved`` or the entry point that contributed it.
     source: str = "paved"
+    #: False for a rule no waiver may waive: a waiver naming it is ignored and reported.
+    waivable: bool = True
 
     def __post_init__(self) -> None:
         if not RULE_ID.match(self.id):

@@ -1,9 +1,13 @@
 """A service's working tree, read once: every rule reads this object, never the disk.
 
-Files are listed once (``git ls-files`` in a git repository: the files git tracks or would
-commit; otherwise every file but VCS, virtual-environment and cache folders). Each file is
-parsed at most once, on first use, by the parser its format calls for (YAML with lines,
-JSON, HCL, Python AST); each kustomize overlay is built at most once, all of them in parallel.
+Files are listed once (``git ls-files --cached --others --exclude-standard`` in a git
+repository: the files git tracks or would commit, untracked ones such as copier's ``.rej``
+files included; otherwise every file but VCS, virtual-environment and cache folders). Symbolic
+links are listed too, and never followed out of the service: a file that resolves outside the
+root reads as unreadable (:attr:`ServiceTree.links_outside` names them for PAVED-REPO-006).
+Each file is parsed at most once, on first use, by the parser its format calls for (YAML with
+lines, JSON, HCL, Python AST); each kustomize overlay is built at most once, all of them in
+parallel, with the limits of :mod:`paved.kustomize`.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from paved.guardrails._model import Waiver, glob_match
+from paved.guardrails._model import Violation, Waiver, glob_match
 from paved.guardrails._yaml import LineDict, YamlError, load_all
+from paved.kustomize import DEFAULT_LIMITS, KustomizeFailed, Limits, kustomize
 from paved.service.layout import APP_ANSWERS, ROAD_ANSWERS, SKIP_DIRS
 
-__all__ = ["K8sObject", "Overlay", "ServiceTree", "kubectl_kustomize"]
+__all__ = ["WAIVERS_FILE", "K8sObject", "Overlay", "ServiceTree", "kubectl_kustomize"]
 
 WAIVERS_FILE = ".paved/waivers.yaml"
 _KUSTOMIZATION = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -34,23 +39,17 @@ _MAX_TEXT = 1_000_000
 Builder = Callable[[Path], tuple[str, str | None]]
 
 
-def kubectl_kustomize(directory: Path) -> tuple[str, str | None]:
-    """``kubectl kustomize DIR``, with no cluster configuration."""
+def kubectl_kustomize(
+    directory: Path, *, limits: Limits = DEFAULT_LIMITS
+) -> tuple[str, str | None]:
+    """``kubectl kustomize DIR`` under paved's limits (:mod:`paved.kustomize`)."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         return "", "kubectl is not installed (needed for 'kubectl kustomize')"
-    env = {**os.environ, "KUBECONFIG": os.devnull}
     try:
-        done = subprocess.run(
-            [kubectl, "kustomize", str(directory)],
-            capture_output=True, text=True, timeout=120, env=env, check=False,
-        )  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return "", f"kubectl kustomize failed: {exc}"
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no message"]
-        return "", lines[-1]
-    return done.stdout, None
+        return kustomize(directory, kubectl=kubectl, env=os.environ, limits=limits), None
+    except KustomizeFailed as exc:
+        return "", exc.reason
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +103,8 @@ class ServiceTree:
         self._python: dict[str, Any] = {}
         #: file -> why it could not be parsed.
         self.parse_errors: dict[str, str] = {}
+        #: The ids of the rules no waiver can waive in this run (the engine sets them).
+        self.unwaivable: frozenset[str] = frozenset()
 
     # -- files -------------------------------------------------------------------------
 
@@ -123,10 +124,36 @@ class ServiceTree:
         return [f for f in self.files if f.startswith(prefix)]
 
     def text(self, path: str) -> str | None:
-        """The file's text; None for a binary, unreadable or very large file."""
+        """The file's text; None for a binary, unreadable or very large file, or one outside.
+
+        A path that resolves outside the root (a symbolic link out of the service, or a path
+        with ``..``) is never opened.
+        """
         if path not in self._text:
-            self._text[path] = _read_text(self.root / path)
+            self._text[path] = _read_text(self.root / path) if self.inside(path) else None
         return self._text[path]
+
+    @functools.cached_property
+    def _real_root(self) -> str:
+        return os.path.realpath(self.root)
+
+    def inside(self, path: str) -> bool:
+        """Does ``path`` (relative to the root) resolve, links followed, inside the root?"""
+        real = os.path.realpath(self.root / path)
+        return real == self._real_root or real.startswith(self._real_root.rstrip(os.sep) + os.sep)
+
+    @functools.cached_property
+    def links_outside(self) -> dict[str, str]:
+        """Listed files that resolve outside the root: path -> where the link points."""
+        found = {}
+        for path in self.files:
+            if not self.inside(path):
+                full = self.root / path
+                try:
+                    found[path] = os.readlink(full) if full.is_symlink() else os.path.realpath(full)
+                except OSError:
+                    found[path] = os.path.realpath(full)
+        return found
 
     # -- parsed formats ----------------------------------------------------------------
 
@@ -220,23 +247,43 @@ class ServiceTree:
         return str(self.answers.get("exposure", "public"))
 
     @functools.cached_property
-    def waivers(self) -> tuple[Waiver, ...]:
-        from paved.guardrails._waivers import parse_waivers  # noqa: PLC0415
+    def _waivers(self) -> tuple[tuple[Waiver, ...], tuple[Violation, ...]]:
+        from paved.guardrails._waivers import read_waivers  # noqa: PLC0415
 
-        path = self.root / WAIVERS_FILE
-        if not path.is_file():
-            return ()
-        return parse_waivers(path.read_text(encoding="utf-8", errors="replace"), WAIVERS_FILE)
+        if not (self.exists(WAIVERS_FILE) or os.path.lexists(self.root / WAIVERS_FILE)):
+            return (), ()
+        if self.text(WAIVERS_FILE) is None:
+            if not self.inside(WAIVERS_FILE):
+                return (), ()  # never read (PAVED-REPO-006 names the link when it is listed)
+            problem = "the waivers file cannot be read (not a file, binary, or over 1 MB)"
+            return (), (Violation(problem, WAIVERS_FILE),)
+        docs = self.yaml(WAIVERS_FILE)
+        if WAIVERS_FILE in self.parse_errors:
+            return (), ()  # PAVED-REPO-002 reports the syntax error
+        return read_waivers(docs, WAIVERS_FILE)
+
+    @property
+    def waivers(self) -> tuple[Waiver, ...]:
+        """The valid waivers of ``.paved/waivers.yaml``, active and expired."""
+        return self._waivers[0]
+
+    @property
+    def waiver_problems(self) -> tuple[Violation, ...]:
+        """Each entry of ``.paved/waivers.yaml`` that is not a valid waiver (it waives nothing)."""
+        return self._waivers[1]
 
     # -- Kubernetes --------------------------------------------------------------------
 
     @functools.cached_property
     def kustomize_dirs(self) -> tuple[str, ...]:
-        """The overlays under k8s/overlays/; without any, the other kustomize folders."""
+        """The overlays under k8s/overlays/; without any, the other kustomize folders.
+
+        A kustomization file that links outside the service is not built (PAVED-REPO-006).
+        """
         dirs = sorted(
             str(PurePosixPath(f).parent)
             for f in self.under("k8s")
-            if PurePosixPath(f).name in _KUSTOMIZATION
+            if PurePosixPath(f).name in _KUSTOMIZATION and f not in self.links_outside
         )
         overlays = [d for d in dirs if d.startswith("k8s/overlays/")]
         return tuple(overlays or dirs)
@@ -331,8 +378,13 @@ def _list(root: Path) -> list[str]:
         )  # fmt: skip
         if done.returncode == 0:
             names = done.stdout.decode("utf-8", errors="replace").split("\0")
-            return [n for n in dict.fromkeys(names) if n and (root / n).is_file()]
+            return [n for n in dict.fromkeys(names) if n and _listed(root / n)]
     return list(_walk(root, root))
+
+
+def _listed(path: Path) -> bool:
+    """A file, or a symbolic link (to anything: the rules decide whether it may be read)."""
+    return path.is_symlink() or path.is_file()
 
 
 def _walk(root: Path, folder: Path) -> Iterator[str]:
@@ -340,5 +392,5 @@ def _walk(root: Path, folder: Path) -> Iterator[str]:
         if entry.is_dir(follow_symlinks=False):
             if entry.name not in SKIP_DIRS:
                 yield from _walk(root, Path(entry.path))
-        elif entry.is_file(follow_symlinks=False):
+        elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
             yield Path(entry.path).relative_to(root).as_posix()

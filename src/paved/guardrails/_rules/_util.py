@@ -20,12 +20,19 @@ def as_list(value: Any) -> list[Any]:
 
 
 def make_rule(
-    rules: list[Rule], id: str, title: str, severity: Severity, fix: str
+    rules: list[Rule],
+    id: str,
+    title: str,
+    severity: Severity,
+    fix: str,
+    *,
+    waivable: bool = True,
 ) -> Callable[[Check], Check]:
     """Register the decorated check as a rule of its family."""
 
     def register(check: Check) -> Check:
-        rules.append(Rule(id=id, title=title, severity=severity, check=check, fix=fix))
+        rule = Rule(id=id, title=title, severity=severity, check=check, fix=fix, waivable=waivable)
+        rules.append(rule)
         return check
 
     return register

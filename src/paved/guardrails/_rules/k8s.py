@@ -225,6 +225,7 @@ def network_policy_missing(tree: ServiceTree) -> Iterator[Violation]:
     "kustomize overlay does not build",
     "error",
     "run 'kubectl kustomize DIR' and fix what it reports",
+    waivable=False,  # waiving it would silence every other K8S rule on that overlay
 )
 def overlay_build_fails(tree: ServiceTree) -> Iterator[Violation]:
     for overlay in tree.overlays:

@@ -1,4 +1,4 @@
-"""The repository: CODEOWNERS, files that parse, waivers that are still valid."""
+"""The repository: CODEOWNERS, files that parse, valid waivers, no conflicts, no links out."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from collections.abc import Iterator
 from paved.guardrails._model import Rule, Violation
 from paved.guardrails._rules._util import make_rule
 from paved.guardrails._tree import WAIVERS_FILE, ServiceTree
+from paved.text import escaped
 
-__all__ = ["CODEOWNERS_FILES", "RULES"]
+__all__ = ["CODEOWNERS_FILES", "CONFLICT_RULE", "RULES", "conflict_markers"]
 
 RULES: list[Rule] = []
 CODEOWNERS_FILES = ("CODEOWNERS", ".github/CODEOWNERS", ".gitlab/CODEOWNERS", "docs/CODEOWNERS")
 _PARSED = ("**/*.json", "**/*.yaml", "**/*.yml", "**/*.tf")
+#: The rule for conflict markers and ``.rej`` files (``paved doctor`` reports it on its own).
+CONFLICT_RULE = "PAVED-REPO-004"
 
 
 @make_rule(
@@ -62,6 +65,7 @@ def unparsable(tree: ServiceTree) -> Iterator[Violation]:
     "expired waiver",
     "warning",
     "fix the finding the waiver covered, or renew the waiver with a new expiry and a reason",
+    waivable=False,  # a finding about the waivers themselves
 )
 def expired_waiver(tree: ServiceTree) -> Iterator[Violation]:
     for waiver in tree.waivers:
@@ -72,3 +76,90 @@ def expired_waiver(tree: ServiceTree) -> Iterator[Violation]:
                 WAIVERS_FILE,
                 waiver.line,
             )
+
+
+def _marker(line: str, char: str) -> bool:
+    return line == char * 7 or line.startswith(char * 7 + " ")
+
+
+def conflict_markers(text: str) -> list[int]:
+    """The lines (1-based) of the conflict markers in ``text``.
+
+    A marker is a line starting ``<<<<<<< `` or ``>>>>>>> `` (or exactly seven of either), and
+    a ``=======`` (or diff3's ``|||||||``) line between a ``<<<<<<<`` and the ``>>>>>>>`` that
+    closes it: alone, ``=======`` is a heading underline, not a conflict.
+    """
+    if "<<<<<<<" not in text and ">>>>>>>" not in text:
+        return []
+    found: list[int] = []
+    middle: list[int] | None = None  # the '=======' lines of the block being read
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _marker(line, "<"):
+            found.append(number)
+            middle = []
+        elif _marker(line, ">"):
+            found.extend(middle or ())
+            found.append(number)
+            middle = None
+        elif middle is not None and (line == "=======" or _marker(line, "|")):
+            middle.append(number)
+    return sorted(found)
+
+
+@make_rule(
+    RULES,
+    CONFLICT_RULE,
+    "unresolved merge conflict",
+    "error",
+    "resolve each conflict (keep the right lines, delete the markers), apply or drop what each "
+    ".rej file holds and delete it, then commit",
+    waivable=False,  # half-merged files are never deployed
+)
+def unresolved_conflict(tree: ServiceTree) -> Iterator[Violation]:
+    for path in tree.files:
+        if path.endswith(".rej"):
+            yield Violation("rejected changes: an update could not apply them (a .rej file)", path)
+            continue
+        text = tree.text(path)
+        lines = conflict_markers(text) if text is not None else []
+        if lines:
+            yield Violation(
+                f"unresolved conflict: {len(lines)} conflict marker line(s), the first here",
+                path,
+                lines[0],
+            )
+
+
+@make_rule(
+    RULES,
+    "PAVED-REPO-005",
+    "invalid waiver",
+    "error",
+    "correct or remove the entry in .paved/waivers.yaml (see docs/guardrails.md#waivers)",
+    waivable=False,  # a finding about the waivers themselves
+)
+def invalid_waiver(tree: ServiceTree) -> Iterator[Violation]:
+    yield from tree.waiver_problems
+    for waiver in tree.waivers:
+        if waiver.rule in tree.unwaivable:
+            yield Violation(
+                f"the waiver of {waiver.rule} on '{waiver.path}' is ignored: "
+                f"{waiver.rule} cannot be waived",
+                WAIVERS_FILE,
+                waiver.line,
+            )
+
+
+@make_rule(
+    RULES,
+    "PAVED-REPO-006",
+    "file links outside the service",
+    "error",
+    "replace the symbolic link with the file itself, or point it at a file inside the service",
+    waivable=False,  # what it points at is never read, so no rule checks it
+)
+def link_outside(tree: ServiceTree) -> Iterator[Violation]:
+    for path, target in sorted(tree.links_outside.items()):
+        yield Violation(
+            f"links outside the service, to {escaped(target)}: paved does not read it", path
+        )
