@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from paved.errors import InputError
+from paved.text import text_problem
+
+if TYPE_CHECKING:
+    import jinja2
 
 __all__ = ["Layer", "Question", "Scaffold", "ScaffoldRegistry", "bundled_root"]
 
@@ -33,6 +38,15 @@ class Layer(enum.StrEnum):
 
     APP = "app"
     ROAD = "road"
+
+
+@functools.cache
+def _validator_env() -> jinja2.Environment:
+    """The Jinja environment copier renders validators in: sandboxed, with the Ansible core
+    filters (``regex_search`` and the like) that copier always loads."""
+    from jinja2.sandbox import SandboxedEnvironment  # noqa: PLC0415
+
+    return SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,32 +96,52 @@ class Question:
                 f"--set {self.name}={raw!r} is not a valid {self.type}",
                 hint=f"{self.name}: {self.help}" if self.help else None,
             ) from exc
+        return self.check(value, shown=f"--set {self.name}={raw!r}")
+
+    @property
+    def free_text(self) -> bool:
+        """A ``str`` question without choices: any one line of visible text may answer it."""
+        return self.type == "str" and self.choices is None and not self.multiselect
+
+    def check(self, value: Any, *, shown: str) -> Any:
+        """Return ``value`` when this question accepts it; raise :class:`InputError` otherwise.
+
+        The rules, in order: the choices; for free text, one line of visible text (see
+        :mod:`paved.text`); then copier's own validator from ``copier.yml``, rendered the way
+        copier renders it. ``shown`` names the answer in the message (``--set KEY='VALUE'``).
+        """
         if self.multiselect:
-            items = value if isinstance(value, list) else [value]
-            self._check_choices(raw, items)
-            return items
-        self._check_choices(raw, [value])
-        self._validate(raw, value)
+            value = value if isinstance(value, list) else [value]
+            self._check_choices(shown, value)
+        else:
+            self._check_choices(shown, [value])
+        if self.free_text:
+            problem = text_problem(value) if isinstance(value, str) else "is not text"
+            if problem is not None:
+                raise InputError(
+                    f"{shown}: {problem}",
+                    hint="write one line of visible text, without control characters",
+                )
+        self._validate(shown, value)
         return value
 
-    def _validate(self, raw: str, value: Any) -> None:
+    def _validate(self, shown: str, value: Any) -> None:
         if not self.validator:
             return
-        import jinja2  # noqa: PLC0415
-
-        env = jinja2.Environment(autoescape=False)  # noqa: S701 - a message, not HTML
-        message = " ".join(env.from_string(self.validator).render({self.name: value}).split())
+        message = " ".join(
+            _validator_env().from_string(self.validator).render({self.name: value}).split()
+        )
         if message:
-            raise InputError(f"--set {self.name}={raw!r}: {message}")
+            raise InputError(f"{shown}: {message}")
 
-    def _check_choices(self, raw: str, values: Iterable[Any]) -> None:
+    def _check_choices(self, shown: str, values: Iterable[Any]) -> None:
         if self.choices is None:
             return
         for value in values:
             if value not in self.choices:
                 allowed = ", ".join(str(c) for c in self.choices)
                 raise InputError(
-                    f"--set {self.name}={raw!r} is not one of the choices",
+                    f"{shown} is not one of the choices",
                     hint=f"choose from: {allowed}",
                 )
 
@@ -134,6 +168,14 @@ class Scaffold:
 
     def question(self, name: str) -> Question | None:
         return next((q for q in self.questions if q.name == name), None)
+
+    def check_answers(self, answers: Mapping[str, Any]) -> None:
+        """Check answers that do not come from ``--set`` (the NAME argument, ``--owner``,
+        ``--description``) by the rules of this scaffold's questions, before copier sees them."""
+        for key, value in answers.items():
+            question = self.question(key)
+            if question is not None:
+                question.check(value, shown=f"{RESERVED_ANSWERS.get(key, key)} {value!r}")
 
 
 def _choices(raw: Any) -> tuple[Any, ...] | None:

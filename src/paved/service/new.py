@@ -253,6 +253,8 @@ def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewSer
         "owner": request.owner,
         "description": request.description or f"The {request.name} service.",
     }
+    for scaffold in (app, road):  # the scaffolds' own rules, before copier sees the answers
+        scaffold.check_answers(common)
     destination = (deps.cwd / (request.destination or Path(request.name))).absolute()
     Git().identity()
     resuming = False  # set by _check_free
