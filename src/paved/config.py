@@ -166,6 +166,12 @@ def _read_user_file(path: Path) -> dict[str, Any]:
             f"configuration file {path} is not valid TOML ({exc})",
             hint="fix or remove the file",
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"configuration file {path} is not UTF-8 (byte 0x{exc.object[exc.start]:02x} "
+            f"at offset {exc.start})",
+            hint="save it as UTF-8, or fix or remove the file",
+        ) from exc
     except OSError as exc:
         raise InputError(f"configuration file {path} cannot be read ({exc.strerror})") from exc
 
@@ -186,6 +192,12 @@ def load_settings(
                 _take_environment(key, value, origin, environments)
                 sources["environments"] = origin
                 continue
+            if key not in _KEYS and any(known.startswith(f"{key}.") for known in _KEYS):
+                raise InputError(
+                    f"setting '{key}' in {origin} must be a table",
+                    hint="known settings in it: "
+                    + ", ".join(k for k in sorted(_KEYS) if k.startswith(f"{key}.")),
+                )
             if key not in _KEYS:
                 raise InputError(
                     f"unknown setting '{key}' in {origin}",
@@ -206,4 +218,16 @@ def load_settings(
             sources[field] = f"${var}"
     if environments:
         values["environments"] = environments
+    _check_remote_pattern(values.get("githost_remote", ""), sources.get("githost_remote", ""))
     return Settings(**values, sources=sources)
+
+
+def _check_remote_pattern(pattern: str, origin: str) -> None:
+    """``githost.remote``, whichever layer set it, is a usable pattern (or empty)."""
+    from paved.githost import PATTERN_HINT, pattern_problem  # noqa: PLC0415
+
+    if pattern and (problem := pattern_problem(pattern)) is not None:
+        shown = pattern.encode("unicode_escape").decode("ascii")
+        raise InputError(
+            f"setting 'githost.remote' in {origin}: '{shown}' {problem}", hint=PATTERN_HINT
+        )

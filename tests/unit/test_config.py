@@ -80,3 +80,64 @@ def test_an_environment_name_from_any_layer_follows_the_naming_rule(
         load_settings(paths, {}, organisation)
     assert "\n" not in str(raised.value)
     assert "\r" not in str(raised.value)
+
+
+def test_a_configuration_file_that_is_not_utf8_is_one_clear_error(tmp_path: Path) -> None:
+    paths = _paths(tmp_path, "")
+    paths.config_file.write_bytes(b'[githost]\nremote = "caf\xe9/{name}"\n')
+    with pytest.raises(InputError, match="is not UTF-8") as raised:
+        load_settings(paths, {})
+    assert str(paths.config_file) in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("githost = 'ssh://git@h/{name}.git'\n", "setting 'githost' in .* must be a table"),
+        ("[new]\ntemplate = ['a', 'b']\n", "setting 'new.template' in .* must be a string"),
+        ("[new]\ntemplate = 1979-05-27\n", "setting 'new.template' in .* must be a string"),
+        ("[environments.dev]\ntarget = { a = 1 }\n", "setting 'environments.dev.target"),
+    ],
+)
+def test_a_value_of_the_wrong_type_names_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_settings(_paths(tmp_path, toml), {})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "problem"),
+    [
+        ("ssh://git@git.example.com/team/payments.git", "has no {name}"),
+        ("ssh://git@git.example.com/team/{nam}.git", "{nam}"),
+        ("ssh://git@git.example.com/team/{0}.git", "{0}"),
+        ("ssh://git@git.example.com/team/{name!r}.git", "{name!r}"),
+        ("ssh://git@git.example.com/team/{name:>9}.git", "{name:>9}"),
+        ("ssh://git@git.example.com/team/{name.upper}.git", "{name.upper}"),
+        ("ssh://git@git.example.com/team/{name}}.git", "unmatched"),
+        ("ssh://git@git.example.com/team/{name.git", "unmatched"),
+    ],
+)
+def test_a_githost_remote_pattern_is_checked_when_the_settings_load(
+    tmp_path: Path, pattern: str, problem: str
+) -> None:
+    paths = _paths(tmp_path, f"[githost]\nremote = '{pattern}'\n")
+    with pytest.raises(InputError) as raised:
+        load_settings(paths, {})
+    message = str(raised.value)
+    assert message.startswith(f"setting 'githost.remote' in {paths.config_file}: ")
+    assert problem in message
+    assert "{name}" in (raised.value.hint or "")
+    # the same rule for the environment variable and the platform's settings
+    with pytest.raises(InputError, match=r"'githost\.remote' in \$PAVED_GITHOST_REMOTE"):
+        load_settings(_paths(tmp_path / "env", None), {"PAVED_GITHOST_REMOTE": pattern})
+    with pytest.raises(InputError, match=r"'githost\.remote' in the platform settings"):
+        load_settings(_paths(tmp_path / "org", None), {}, {"githost": {"remote": pattern}})
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["", "ssh://git@git.example.com/team/{name}.git", "git@h:{name}/{name}.git", "/srv/{name}"],
+)
+def test_a_good_githost_remote_pattern_loads(tmp_path: Path, pattern: str) -> None:
+    settings = load_settings(_paths(tmp_path, f"[githost]\nremote = '{pattern}'\n"), {})
+    assert settings.githost_remote == pattern

@@ -3,7 +3,7 @@
 import functools
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -100,16 +100,37 @@ def handle_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except PavedError as exc:
-            from paved.text import escaped  # noqa: PLC0415
-
-            # one line, whatever a repository or a record put into the message
-            typer.echo(f"error: {escaped(str(exc))}", err=True)
-            raise typer.Exit(int(exc.exit_code)) from None
+            _fail(exc)
+        except OSError as exc:  # a folder or file of this machine's that cannot be used
+            if isinstance(exc, BrokenPipeError):
+                raise
+            _fail(_local_failure(exc))
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(exc: PavedError) -> NoReturn:
+    from paved.text import escaped  # noqa: PLC0415
+
+    # one line, whatever a repository or a record put into the message
+    typer.echo(f"error: {escaped(str(exc))}", err=True)
+    raise typer.Exit(int(exc.exit_code)) from None
+
+
+def _local_failure(exc: OSError) -> PavedError:
+    """An operating-system error no adapter turned into a paved error: a read-only or full
+    disk, a folder that is a file, a permission refused (exit 1, docs/exit-codes.md)."""
+    reason = exc.strerror or type(exc).__name__
+    if exc.filename is None:
+        return PavedError(f"a file operation failed ({reason})")
+    return PavedError(
+        f"{exc.filename} cannot be used ({reason})",
+        hint="check that the folder exists and is writable; paved keeps its own files under "
+        "PAVED_HOME (or the XDG folders, see docs/commands.md)",
+    )
 
 
 def _register_commands() -> None:

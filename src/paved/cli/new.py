@@ -93,6 +93,11 @@ def new_service(
 
     runtime = runtime_of(ctx, json_output=json_output)
     out = runtime.out
+    if remote is not None and not remote.strip():
+        raise InputError(
+            "--remote is empty",
+            hint="give the URL of an existing, empty git repository, or leave --remote out",
+        )
     if owner is None:
         if not runtime.interactive:
             raise InputError("the owning team is missing", hint="pass --owner TEAM")
@@ -117,6 +122,7 @@ def new_service(
         cwd=runtime.cwd,
         cache_dir=runtime.paths.cache_dir,
         locks_dir=runtime.paths.locks_dir,
+        data_dir=runtime.paths.data_dir,
         clock=runtime.clock,
         progress=out.progress,
     )

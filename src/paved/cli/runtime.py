@@ -128,7 +128,7 @@ class Runtime:
     def githost(self, remote: str | None = None) -> GitHost:
         from paved.githost import LocalGitHost, RemoteGitHost  # noqa: PLC0415
 
-        if remote:
+        if remote is not None:  # --remote, even an empty one (which RemoteGitHost refuses)
             return RemoteGitHost(remote)
         if self.githost_factory is not None:
             return self.githost_factory(self)

@@ -9,21 +9,52 @@ from __future__ import annotations
 
 import re
 import shutil
+import string
 import tempfile
 import urllib.parse
 from pathlib import Path
 from typing import Protocol
 
-from paved.errors import InputError
+from paved.errors import InputError, PavedError
 from paved.gitcmd import Git
 
 __all__ = [
+    "PATTERN_HINT",
     "GitHost",
     "LocalGitHost",
     "RemoteGitHost",
     "is_local_repository",
+    "pattern_problem",
     "same_repository",
 ]
+
+#: What to do about a bad ``githost.remote`` pattern.
+PATTERN_HINT = "put {name} where the service name goes, as in git@git.example.com:team/{name}.git"
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Say what is wrong with a ``githost.remote`` pattern, or ``None`` when it is usable.
+
+    A pattern holds ``{name}`` (at least once) and no other placeholder: ``{nam}``, ``{0}``,
+    ``{name!r}`` or ``{name:>9}`` would fail or surprise only when a service is created.
+    """
+    try:
+        fields = [
+            (field, conversion, spec)
+            for _, field, spec, conversion in string.Formatter().parse(pattern)
+            if field is not None
+        ]
+    except ValueError:
+        return "has an unmatched '{' or '}' (write a literal brace as '{{' or '}}')"
+    for field, conversion, spec in fields:
+        if (field, conversion, spec) != ("name", None, ""):
+            shown = "{" + field + (f"!{conversion}" if conversion else "")
+            shown += (f":{spec}" if spec else "") + "}"
+            return f"has the placeholder {shown}; the only placeholder is {{name}}"
+    if not fields:
+        return "has no {name}: every new service would be pushed to the same repository"
+    return None
+
 
 #: A URL scheme as git reads one (``https://``, ``ssh://``, ``git://``, ``file://``).
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -96,8 +127,15 @@ class LocalGitHost:
         target = self.path_for(name)
         if target.exists():
             return
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.root))
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.root))
+        except OSError as exc:
+            raise PavedError(
+                f"repository {target} cannot be created ({exc.strerror or exc})",
+                hint="check that paved's data folder is writable (or set PAVED_HOME to one "
+                "that is), or push elsewhere with --remote URL",
+            ) from exc
         try:
             Git()("init", "--quiet", "--bare", "--initial-branch=main", str(staging))
             staging.rename(target)  # atomic: a reader sees no repository or a whole one

@@ -89,6 +89,8 @@ class NewServiceDeps:
     locks_dir: Path
     clock: Callable[[], dt.datetime]
     progress: Callable[[str], None] = lambda _message: None
+    #: paved's data folder: no service is made inside it (its bare repositories live there).
+    data_dir: Path | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,10 +194,29 @@ def _first_existing(path: Path) -> Path:
     return Path("/")
 
 
-def _check_destination(destination: Path, name: str, owner: str, road: Scaffold) -> bool:
+def _destination(path: Path) -> Path:
+    """The folder ``--dir`` (or ``./NAME``) names, through symbolic links.
+
+    A link to a folder is followed, so the service is made in the folder it points to; a
+    broken link is refused rather than followed to wherever it points.
+    """
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"destination {path} is a broken symbolic link")
+    return path.resolve()
+
+
+def _check_destination(
+    destination: Path, name: str, owner: str, road: Scaffold, data_dir: Path | None = None
+) -> bool:
     """Raise when ``destination`` cannot take the service; True when it already holds it."""
     if destination.is_symlink() and not destination.exists():
         raise InputError(f"destination {destination} is a broken symbolic link")
+    if data_dir is not None and _destination(destination).is_relative_to(data_dir.resolve()):
+        raise InputError(
+            f"destination {destination} is inside paved's data folder {data_dir}",
+            hint="choose a folder outside it with --dir: the working copy would stand in for "
+            "the repository it pushes to",
+        )
     if destination.exists():
         if not destination.is_dir():
             raise InputError(
@@ -255,7 +276,7 @@ def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewSer
     }
     for scaffold in (app, road):  # the scaffolds' own rules, before copier sees the answers
         scaffold.check_answers(common)
-    destination = (deps.cwd / (request.destination or Path(request.name))).absolute()
+    destination = _destination(deps.cwd / (request.destination or Path(request.name)))
     Git().identity()
     resuming = False  # set by _check_free
 
@@ -283,7 +304,7 @@ def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewSer
 def _check_free(plan: NewServicePlan, deps: NewServiceDeps) -> NewServicePlan:
     """Check what another paved may change at any moment: the folder, remote and catalog."""
     resuming = _check_destination(
-        plan.destination, plan.request.name, plan.request.owner, plan.road
+        plan.destination, plan.request.name, plan.request.owner, plan.road, deps.data_dir
     )
     plan = dataclasses.replace(plan, resuming=resuming)
     if plan.request.register:  # the catalog (the platform) decides first
