@@ -12,6 +12,9 @@ from typing import Any
 
 import jsonschema
 
+from paved.cli.runtime import Runtime
+from paved.config import Paths, load_settings
+from paved.deploy import DeployDeps
 from tests.helpers import REPO_ROOT, git
 
 DIGEST_1 = "sha256:" + "1" * 64
@@ -106,3 +109,17 @@ def fake_kubectl(folder: Path, *, fail: str = "") -> Path:
     )
     script.chmod(0o755)
     return log
+
+
+def deploy_deps(pinned_env: Path, **extra: object) -> DeployDeps:
+    """What ``paved deploy`` works with, built from the pinned environment, for in-process runs."""
+    runtime = Runtime.from_process()
+    paths = Paths.from_env(runtime.env, runtime.home)
+    fields: dict[str, Any] = {
+        "settings": load_settings(paths, runtime.env),
+        "data_dir": paths.data_dir,
+        "catalog": runtime.catalog,
+        "clock": runtime.clock,
+        "env": runtime.env,
+    }
+    return DeployDeps(**(fields | extra))

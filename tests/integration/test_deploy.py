@@ -12,13 +12,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from paved.cli.runtime import Runtime
-from paved.config import Paths, load_settings
-from paved.deploy import DeployDeps, DeployRequest, deploy
+from paved.deploy import DeployRequest, deploy
 from tests.deploy_helpers import (
     DEPLOY_SCHEMA,
     DIGEST_2,
     break_guardrail,
+    deploy_deps,
     env_repo,
     image,
     make_service,
@@ -233,19 +232,6 @@ def test_rollback_restores_the_previous_manifests_byte_for_byte(paved, pinned_en
     assert show(repo, "main", path) == show(repo, failed_one["revision"], path)
 
 
-def _deps(pinned_env: Path, **extra: object) -> DeployDeps:
-    runtime = Runtime.from_process()
-    paths = Paths.from_env(runtime.env, runtime.home)
-    return DeployDeps(
-        settings=load_settings(paths, runtime.env),
-        data_dir=paths.data_dir,
-        catalog=runtime.catalog,
-        clock=runtime.clock,
-        env=runtime.env,
-        **extra,  # type: ignore[arg-type]
-    )
-
-
 def test_a_push_beaten_by_another_deploy_is_applied_again_on_the_new_head(
     paved, pinned_env: Path
 ) -> None:
@@ -256,13 +242,14 @@ def test_a_push_beaten_by_another_deploy_is_applied_again_on_the_new_head(
     def other_deploy_wins(attempt: int) -> None:
         if attempt == 1:
             other = deploy(
-                DeployRequest(pinned_env / "billing", "dev", image("billing")), _deps(pinned_env)
+                DeployRequest(pinned_env / "billing", "dev", image("billing")),
+                deploy_deps(pinned_env),
             )
             assert other.status == "deployed"
 
     result = deploy(
         DeployRequest(pinned_env / "orders", "dev", image("orders")),
-        _deps(pinned_env, before_push=other_deploy_wins, progress=said.append),
+        deploy_deps(pinned_env, before_push=other_deploy_wins, progress=said.append),
     )
     assert result.status == "deployed"
     assert any("another deploy pushed first" in line for line in said)

@@ -221,25 +221,56 @@ def test_the_environment_index_is_never_written_through_a_link(
     assert "evil" not in index  # a folder whose name is no service name is never listed
 
 
-def test_a_hand_edited_revision_in_the_catalog_never_reaches_git(
-    paved, pinned_env: Path, victim: Path
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("revision", "--output=/tmp/x"),
+        ("image", "registry.example.com/team/victim:1\nPaved-Service: other"),
+        ("source_commit", "deadbeef\nPaved-Environment: prod"),
+    ],
+)
+def test_a_hand_edited_catalog_row_cannot_steer_a_rollback(
+    paved, pinned_env: Path, victim: Path, column: str, value: str
 ) -> None:
-    assert (
-        paved("deploy", "--path", "victim", "--env", "dev", "--image", image("victim")).exit_code
-        == 0
-    )
-    again = paved(
-        "deploy", "--path", "victim", "--env", "dev", "--image", image("victim", DIGEST_2)
-    )
-    assert again.exit_code == 0, again.stderr
+    """A gitops rollback chooses from the environment repository's history, not the rows."""
+    assert paved("deploy", "--path", "victim", "--image", image("victim")).exit_code == 0
+    repo = env_repo(pinned_env)
+    good = git("--git-dir", str(repo), "rev-parse", "main")
+    second = paved("deploy", "--path", "victim", "--image", image("victim", DIGEST_2))
+    assert second.exit_code == 0, second.stderr
     first = min(r["id"] for r in records(paved) if r["environment"] == "dev")
     with sqlite3.connect(pinned_env / "paved-home" / "data" / "catalog.db") as db:
-        db.execute("UPDATE deployments SET revision = '--output=/tmp/x' WHERE id = ?", (first,))
-    repo = env_repo(pinned_env)
-    before = repo_state(repo)
+        db.execute(f"UPDATE deployments SET {column} = ? WHERE id = ?", (value, first))  # noqa: S608
     done = paved("rollback", "--path", "victim", "--env", "dev")
-    _error_line(done, ExitCode.USAGE)
-    assert repo_state(repo) == before
+    assert done.exit_code == 0, done.stderr
+    path = "envs/dev/victim/manifests.yaml"
+    assert show(repo, "main", path) == show(repo, good, path)
+    message = git("--git-dir", str(repo), "log", "-1", "--format=%B", "main")
+    assert value.split("\n")[0] not in message
+    assert f"Paved-Image: {image('victim')}\n" in message
+    assert "Paved-Service: victim\n" in message
+    assert "Paved-Environment: dev\n" in message
+
+
+def test_a_forged_trailer_in_the_environment_repository_is_checked_before_it_commits(
+    paved, pinned_env: Path, victim: Path
+) -> None:
+    """The environment commits' trailers are input: an image that is no image is refused."""
+    assert paved("deploy", "--path", "victim", "--image", image("victim")).exit_code == 0
+    work = pinned_env / "envrepo-work"
+    git("clone", "--quiet", str(env_repo(pinned_env)), str(work))
+    manifests = work / "envs" / "dev" / "victim" / "manifests.yaml"
+    manifests.write_text(manifests.read_text() + "# planted\n")
+    git("commit", "--quiet", "-am", "Planted\n\nPaved-Service: victim\n"
+        "Paved-Deployment: 77\nPaved-Image: not an image; rm -rf /", cwd=work)  # fmt: skip
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    again = paved("deploy", "--path", "victim", "--image", image("victim", DIGEST_2))
+    assert again.exit_code == 0, again.stderr
+    before = repo_state(env_repo(pinned_env))
+    done = paved("rollback", "--path", "victim", "--env", "dev")
+    line = _error_line(done, ExitCode.USAGE)
+    assert "image" in line
+    assert repo_state(env_repo(pinned_env)) == before
 
 
 @pytest.mark.parametrize(
@@ -362,29 +393,6 @@ def test_terminal_sequences_never_reach_the_terminal(paved, victim: Path) -> Non
     assert "\x1b" not in done.stderr
     assert "\x07" not in done.stderr
     assert len(done.stderr.strip().splitlines()) <= 2  # the 'Deploying' line and the error
-
-
-@pytest.mark.parametrize(
-    ("column", "value"),
-    [
-        ("image", "registry.example.com/team/victim:1\nPaved-Service: other"),
-        ("source_commit", "deadbeef\nPaved-Environment: prod"),
-    ],
-)
-def test_a_rollback_checks_what_the_catalog_holds_before_it_commits(
-    paved, pinned_env: Path, victim: Path, column: str, value: str
-) -> None:
-    assert paved("deploy", "--path", "victim", "--image", image("victim")).exit_code == 0
-    second = paved("deploy", "--path", "victim", "--image", image("victim", DIGEST_2))
-    assert second.exit_code == 0, second.stderr
-    first = min(r["id"] for r in records(paved) if r["environment"] == "dev")
-    with sqlite3.connect(pinned_env / "paved-home" / "data" / "catalog.db") as db:
-        db.execute(f"UPDATE deployments SET {column} = ? WHERE id = ?", (value, first))  # noqa: S608
-    repo = env_repo(pinned_env)
-    before = repo_state(repo)
-    done = paved("rollback", "--path", "victim", "--env", "dev")
-    _error_line(done, ExitCode.USAGE)
-    assert repo_state(repo) == before
 
 
 def test_a_gitignore_in_the_environment_repository_hides_nothing(

@@ -12,7 +12,8 @@ import pytest
 from paved.config import Paths, Settings, load_settings
 from paved.deploy import Environment, gate, kubectl_commands, older_than, parse_image
 from paved.deploy import resolve_environments as environments
-from paved.deploy._run import _choose, _live_stack
+from paved.deploy._gitops import Change, _changes
+from paved.deploy._run import _change_stack, _choose, _choose_change, _live_stack
 from paved.errors import InputError
 from paved.guardrails import Finding, Report
 from paved.models import Deployment
@@ -246,31 +247,85 @@ def _d(id_: int, outcome: str = "succeeded", **kw: Any) -> Deployment:
 def test_the_live_stack_follows_rollbacks() -> None:
     history = [_d(1), _d(2), _d(3, "failed"), _d(4, rollback_of=2, restored=1), _d(5)]
     assert [d.id for d in _live_stack(history)] == [1, 5]
-    chosen, recovers = _choose(history, None, _env(), "svc")
-    assert (chosen.id, recovers) == (1, 5)
+    target = _choose(history, None, _env(), "svc")
+    assert (target.restored, target.recovers) == (1, 5)
 
 
 def test_a_redeploy_of_what_runs_is_not_a_step_to_roll_back_from() -> None:
     same_again = dataclasses.replace(_d(3), image="img2")  # the image of 2, from the same commit
     history = [_d(1), _d(2), same_again]
     assert [d.id for d in _live_stack(history)] == [1, 2]
-    chosen, recovers = _choose(history, None, _env(), "svc")
-    assert (chosen.id, recovers) == (1, 2)
+    target = _choose(history, None, _env(), "svc")
+    assert (target.restored, target.recovers) == (1, 2)
 
 
 def test_rollback_of_a_refused_or_failed_gitops_attempt_undoes_the_live_one() -> None:
     history = [_d(1), _d(2), _d(3, "refused"), _d(4, "failed")]
-    chosen, recovers = _choose(history, None, _env(), "svc")
-    assert (chosen.id, recovers) == (1, 2)
+    target = _choose(history, None, _env(), "svc")
+    assert (target.restored, target.recovers) == (1, 2)
 
 
 def test_rollback_after_a_failed_kubernetes_rollout_restores_the_last_good_one() -> None:
     k8s = {"target": "kubernetes", "manifests": "x"}
     history = [_d(1, **k8s), _d(2, **k8s), _d(3, "failed", **k8s)]
-    chosen, recovers = _choose(history, None, _env(), "svc")
-    assert (chosen.id, recovers) == (2, 3)
+    target = _choose(history, None, _env(), "svc")
+    assert (target.restored, target.recovers) == (2, 3)
 
 
 def test_rollback_to_what_runs_already_is_refused() -> None:
     with pytest.raises(InputError, match="runs already"):
         _choose([_d(1), _d(2)], 2, _env(), "svc")
+
+
+def _c(rev: int, deployment: int | None, restored: int | None = None, **kw: Any) -> Change:
+    return Change(
+        revision=f"{rev:040x}", committed_at=dt.datetime(2026, 11, 26, tzinfo=dt.UTC),
+        deployment=deployment, restored=restored, image=kw.pop("image", f"img{deployment}"),
+        source_commit=None, present=kw.pop("present", True),
+    )  # fmt: skip
+
+
+def test_the_environment_history_stack_follows_rollbacks_and_removals() -> None:
+    changes = [_c(1, 1), _c(2, 2), _c(3, 4, restored=1), _c(4, 5)]
+    assert [c.deployment for c in _change_stack(changes)] == [1, 5]
+    assert [c.deployment for c in _change_stack([*changes, _c(5, None, present=False)])] == []
+    # A rollback to a deployment the stack no longer holds still counts as what runs.
+    assert [c.deployment for c in _change_stack([_c(1, 1), _c(2, 9, restored=7)])] == [1, 9]
+
+
+def test_a_gitops_rollback_chooses_from_the_commits_not_the_records() -> None:
+    # Deployment 2 has no record (its process was killed): the commits still know it ran.
+    changes = [_c(1, 1), _c(2, 2), _c(3, 3)]
+    target = _choose_change(changes, None, _env(), "svc", [_d(1), _d(3)])
+    assert (target.restored, target.recovers, target.revision) == (2, 3, f"{2:040x}")
+    assert target.image == "img2"
+    with pytest.raises(InputError, match="runs already"):
+        _choose_change(changes, 3, _env(), "svc", [])
+    with pytest.raises(InputError, match="not a successful deployment"):
+        _choose_change(changes, 8, _env(), "svc", [])
+    with pytest.raises(InputError, match="no earlier successful deployment"):
+        _choose_change(changes[:1], None, _env(), "svc", [])
+    with pytest.raises(InputError, match="no successful deployment"):
+        _choose_change([], None, _env(), "svc", [])
+
+
+def test_commit_trailers_are_read_as_input() -> None:
+    def entry(rev: str, trailers: list[str], status: str = "M") -> str:
+        return (
+            f"\x1e{rev}\x1f2026-11-26T10:00:00+00:00\x1f"
+            + "\x1f".join(trailers)
+            + (f"\n\n{status}\tenvs/dev/svc/manifests.yaml\n")
+        )
+
+    log = (
+        entry("c" * 40, ["svc", "3", "", "img", "unknown"])  # newest first, as git log gives
+        + entry("b" * 40, ["other", "2", "", "img", "abc1234"])  # another service's trailers
+        + entry("a" * 40, ["svc", "1\x1d9", "", "img", "abc1234"], "A")  # the id given twice
+        + entry("d" * 40, ["svc", "01; rm", "", "", ""], "D")
+    )
+    removed, first, other, latest = _changes(log, "svc")
+    assert (latest.deployment, latest.source_commit, latest.image) == (3, None, "img")
+    assert (other.deployment, other.image) == (None, None)
+    assert first.deployment is None
+    assert first.source_commit == "abc1234"
+    assert (removed.deployment, removed.present) == (None, False)

@@ -17,7 +17,8 @@ _ENV_HELP = "The environment (dev, staging, prod, or one from the settings)."
 _PATH_HELP = "The service repository (default: this folder)."
 
 
-def _deps(runtime: "Runtime") -> "DeployDeps":
+def deploy_deps(runtime: "Runtime") -> "DeployDeps":
+    """What deploy, rollback and the readers of the records work with."""
     from paved.deploy import DeployDeps  # noqa: PLC0415 - keep 'paved --help' fast
 
     return DeployDeps(
@@ -155,7 +156,7 @@ def deploy(
     )
     runtime.out.info(f"{'Planning' if dry_run else 'Deploying'} {root} to {env}")
     try:
-        result = run_deploy(request, _deps(runtime))
+        result = run_deploy(request, deploy_deps(runtime))
     except DeployRefused as refused:
         _show(runtime, refused.result)
         raise
@@ -198,4 +199,4 @@ def rollback(
         _confirm(runtime, env, f"Roll back {root.name}", yes=yes)
     request = RollbackRequest(path=root, environment=env, to=to, dry_run=dry_run)
     runtime.out.info(f"{'Planning a rollback of' if dry_run else 'Rolling back'} {root} in {env}")
-    _show(runtime, run_rollback(request, _deps(runtime)))
+    _show(runtime, run_rollback(request, deploy_deps(runtime)))

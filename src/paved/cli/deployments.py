@@ -24,8 +24,17 @@ def list_deployments(
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """List deploy and rollback attempts, newest first: succeeded, failed and refused."""
+    """List deploy and rollback attempts, newest first: succeeded, failed and refused.
+
+    An attempt that was cut off (its process killed) is settled first against the
+    environment repository: succeeded if its commit is there, failed (interrupted) if not.
+    """
     runtime = runtime_of(ctx, json_output=json_output)
+    from paved.cli.deploy import deploy_deps  # noqa: PLC0415 - keep 'paved --help' fast
+    from paved.deploy import settle  # noqa: PLC0415
+
+    # Open records whose attempt is over are settled first: the list tells what happened.
+    settle(deploy_deps(runtime), service=service, environment=env)
     found = list(reversed(runtime.catalog().deployments(service=service, environment=env)))
     out = runtime.out
     if out.json_mode:

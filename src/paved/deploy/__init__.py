@@ -21,6 +21,7 @@ from paved.deploy._run import (
     RollbackRequest,
     deploy,
     rollback,
+    settle,
 )
 from paved.deploy._source import ServiceSource, read_service
 
@@ -47,4 +48,5 @@ __all__ = [
     "resolve_environments",
     "rollback",
     "service_path",
+    "settle",
 ]

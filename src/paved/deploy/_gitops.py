@@ -13,6 +13,8 @@ number of times. The repository only ever receives whole commits.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime as dt
 import random
 import re
 import shutil
@@ -25,7 +27,13 @@ from paved.errors import InputError, RemoteError
 from paved.gitcmd import Git, GitError, PushRejected
 from paved.names import check_name, name_problem
 
-__all__ = ["BRANCH", "EnvironmentRepository", "kustomization_for", "service_path"]
+__all__ = [
+    "BRANCH",
+    "Change",
+    "EnvironmentRepository",
+    "kustomization_for",
+    "service_path",
+]
 
 BRANCH = "main"
 MANIFESTS = "manifests.yaml"
@@ -35,6 +43,69 @@ ATTEMPTS = 6
 
 
 _REVISION = re.compile(r"[0-9a-f]{7,64}")
+_ID = re.compile(r"[1-9][0-9]{0,17}")
+#: The trailers a change is read from, in the order of the ``git log`` format's fields.
+_TRAILERS = (
+    "Paved-Service",
+    "Paved-Deployment",
+    "Paved-Restored-Deployment",
+    "Paved-Image",
+    "Paved-Source-Commit",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One commit that changed a service's folder, as the environment repository tells it.
+
+    The commit's trailers are input like any other: an id that is not a plain number, a
+    trailer given twice or a trailer naming another service reads as absent, and the image
+    and commit are checked again by whoever uses them.
+    """
+
+    revision: str
+    committed_at: dt.datetime
+    #: ``Paved-Deployment``: the deployment record this commit belongs to.
+    deployment: int | None
+    #: ``Paved-Restored-Deployment``: the deployment a rollback put back.
+    restored: int | None
+    image: str | None
+    source_commit: str | None
+    #: The service's manifests exist after this commit (``False``: it removed them).
+    present: bool
+
+
+def _trailer(values: str) -> str | None:
+    """One trailer's value, or ``None`` when it is absent or given more than once."""
+    found = [value.strip() for value in values.split("\x1d") if value.strip()]
+    return found[0] if len(found) == 1 else None
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value is not None and _ID.fullmatch(value) else None
+
+
+def _changes(log: str, service: str) -> list[Change]:
+    """Parse ``git log`` output of :meth:`EnvironmentRepository.history`, oldest first."""
+    changes = []
+    for chunk in log.split("\x1e")[1:]:
+        header, _, names = chunk.partition("\n")
+        revision, stamp, *trailers = header.split("\x1f")
+        named, deployment, restored, image, commit = (_trailer(t) for t in trailers)
+        ours = named == service
+        status = next((line.split("\t", 1)[0] for line in names.splitlines() if line), "M")
+        changes.append(
+            Change(
+                revision=revision,
+                committed_at=dt.datetime.fromisoformat(stamp),
+                deployment=_number(deployment) if ours else None,
+                restored=_number(restored) if ours else None,
+                image=image if ours else None,
+                source_commit=commit if ours and commit != "unknown" else None,
+                present=not status.startswith("D"),
+            )
+        )
+    return changes[::-1]
 
 
 def service_path(environment: str, service: str) -> str:
@@ -129,6 +200,35 @@ class EnvironmentRepository:
         if revision != "HEAD" and not _REVISION.fullmatch(revision):
             raise InputError(f"'{revision[:20]}' is not a commit of the environment repository")
         return git("show", f"{revision}:{path}", check=False)
+
+    def history(self, environment: str, service: str) -> list[Change]:
+        """Every commit on ``main`` that changed the service's manifests, oldest first.
+
+        This is what the environment ran, whatever the records say: rollback chooses from
+        it, and the journal settles open records against it. Reads a bare clone; writes
+        nothing to the repository.
+        """
+        if not self.exists():
+            return []
+        path = f"{service_path(environment, service)}/{MANIFESTS}"
+        fields = "%x1f".join(f"%(trailers:key={key},valueonly,separator=%x1d)" for key in _TRAILERS)
+        with tempfile.TemporaryDirectory(prefix="paved-envlog-") as tmp:
+            bare = Path(tmp) / "log.git"
+            git = Git(env=self.env)
+            git.clone(self.url, bare, "--bare", "--no-tags", "--single-branch")
+            log = Git(bare, self.env)
+            if log("rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}", check=False) == "":
+                return []
+            out = log(
+                "log",
+                "--no-renames",
+                "--name-status",
+                f"--format=%x1e%H%x1f%cI%x1f{fields}",
+                f"refs/heads/{BRANCH}",
+                "--",
+                path,
+            )
+        return _changes(out, service)
 
     def deployed(self, environment: str, service: str) -> str:
         """What the repository holds now for a service ("" for nothing); writes nothing."""

@@ -17,12 +17,14 @@ from paved.config import Settings
 from paved.deploy._environments import Environment, get_environment, resolve_environments
 from paved.deploy._gate import GateResult, gate
 from paved.deploy._gitops import (
+    Change,
     EnvironmentRepository,
     restore_revision,
     service_path,
     write_manifests,
 )
 from paved.deploy._image import ImageRef, parse_image
+from paved.deploy._journal import Claim, commits_of, settle_open
 from paved.deploy._kubernetes import apply_kubernetes
 from paved.deploy._render import check_overlay, find_kubectl, render
 from paved.deploy._source import ServiceSource, read_service, source_commit
@@ -42,6 +44,7 @@ __all__ = [
     "RollbackRequest",
     "deploy",
     "rollback",
+    "settle",
 ]
 
 Action = Literal["deploy", "rollback"]
@@ -136,13 +139,20 @@ class _Attempt:
     """The journal entry of one attempt: opened before its effect, closed after it.
 
     An attempt that ends before any effect (the gate refused, the overlay did not build) is
-    recorded whole, once. One that reaches its effect is opened as ``started`` first (with a
+    recorded whole, once; one cancelled (Ctrl-C) before it is opened changed nothing and
+    leaves no record. One that reaches its effect is opened as ``started`` first (with a
     platform, this is where the platform authorises it: nothing is pushed or applied after
-    a refusal) and closed with the outcome; the environment commit carries its id.
+    a refusal) and closed with the outcome; the environment commit carries its id. Whatever
+    ends it after it was opened, the outcome is what the environment repository shows
+    (docs/deploy.md, "Records are a journal"); a process killed outright leaves the entry
+    open for the next reader to settle (:mod:`paved.deploy._journal`).
     """
 
-    def __init__(self, deps: DeployDeps, *, record: bool, **fields: Any) -> None:
+    def __init__(
+        self, deps: DeployDeps, destination: Environment, *, record: bool, **fields: Any
+    ) -> None:
         self.deps = deps
+        self.destination = destination
         self.enabled = record
         self.started = deps.clock()
         self.fields: dict[str, Any] = {"target": "gitops", "image": "", **fields}
@@ -150,6 +160,9 @@ class _Attempt:
         self.recorded: Deployment | None = None
         #: The effect happened (pushed or applied): an interrupt after it is no failure.
         self.applied = False
+        #: A push was tried: the change may have landed, whatever the error says.
+        self.pushing = False
+        self.claim: Claim | None = None
 
     def set(self, **fields: Any) -> None:
         self.fields.update(fields)
@@ -158,9 +171,16 @@ class _Attempt:
         """Open the entry; returns its id. The platform may refuse (AuthError)."""
         if not self.enabled:
             return None
-        self.opened = self.deps.catalog().start_deployment(
+        catalog = self.deps.catalog()
+        self.claim = Claim(
+            self.deps.data_dir, catalog.location, self.fields["service"], self.destination.name
+        )
+        self.claim.take(self.started, self.deps.progress)
+        self.opened = catalog.start_deployment(
             Deployment(**self.fields, started_at=self.started, finished_at=None, outcome="started")
         )
+        assert self.opened.id is not None
+        self.claim.opened(self.started, self.opened.id)
         return self.opened.id
 
     def record(self, outcome: Outcome, message: str) -> Deployment | None:
@@ -176,6 +196,8 @@ class _Attempt:
                 revision=self.fields.get("revision"),
                 manifests=self.fields.get("manifests"),
             )
+            if self.claim is not None:
+                self.claim.closed()
             return self.recorded
         deployment = Deployment(
             **self.fields,
@@ -199,15 +221,50 @@ class _Attempt:
         except GuardrailBlocked as exc:
             self._record_quietly("refused", str(exc))
             raise
-        except PavedError as exc:
-            self._record_quietly("failed", str(exc))
+        except (PavedError, KeyboardInterrupt) as exc:
+            reason = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            if self.opened is not None:
+                self._settle(reason)
+            elif isinstance(exc, PavedError):
+                self._record_quietly("failed", reason)
             raise
-        except KeyboardInterrupt:
-            if self.applied:
-                self._record_quietly("succeeded", "interrupted after the change was made")
-            else:
-                self._record_quietly("failed", "interrupted")
-            raise
+        finally:
+            if self.claim is not None:
+                self.claim.release()
+
+    def _settle(self, reason: str) -> None:
+        """Close an opened entry after a failure with what the environment really holds."""
+        if self.applied:
+            self._record_quietly("succeeded", f"{reason} after the change was made")
+            return
+        if self.destination.target != "gitops" or not self.pushing:
+            self._record_quietly("failed", reason)
+            return
+        assert self.opened is not None
+        assert self.opened.id is not None
+        try:
+            change = (
+                commits_of(
+                    self.destination, self.destination.name, self.fields["service"], self.deps.env
+                )
+                or {}
+            ).get(self.opened.id)
+        except (PavedError, KeyboardInterrupt) as exc:
+            self.deps.progress(
+                f"warning: deployment {self.opened.id} stays open ({escaped(str(exc))}); "
+                "paved settles it the next time it reads the records"
+            )
+            return
+        if change is None:
+            self._record_quietly("failed", reason)
+        else:
+            self.set(revision=change.revision)
+            self._record_quietly("succeeded", f"{reason}, but the change had landed")
+
+    def before_push(self, attempt: int) -> None:
+        self.pushing = True
+        if self.deps.before_push is not None:
+            self.deps.before_push(attempt)
 
     def _record_quietly(self, outcome: Outcome, message: str) -> None:
         try:
@@ -280,7 +337,7 @@ def _identity(source: ServiceSource, deps: DeployDeps) -> Service | None:
 
 
 def _prepare(
-    deps: DeployDeps, path: Path, name: str
+    deps: DeployDeps, path: Path, name: str, *, settle: bool
 ) -> tuple[Environment, ServiceSource, Service | None]:
     """The environment, the service and its catalog entry, every one checked; writes nothing.
 
@@ -297,7 +354,38 @@ def _prepare(
             hint="the platform team sets deploy.repository in the platform settings; "
             "then run paved login again",
         )
-    return environment, source, _identity(source, deps)
+    registered = _identity(source, deps)
+    if not settle:  # a dry run writes nothing, not even a settled record
+        return environment, source, registered
+    settle_open(
+        deps.catalog(),
+        {environment.name: environment},
+        data_dir=deps.data_dir,
+        env=deps.env,
+        now=deps.clock(),
+        progress=deps.progress,
+        service=source.name,
+        environment=environment.name,
+    )
+    return environment, source, registered
+
+
+def settle(deps: DeployDeps, *, service: str | None = None, environment: str | None = None) -> int:
+    """Settle the open records (of one service, one environment) against the environments.
+
+    What every reader of the records runs first (``paved deployments list``; deploy and
+    rollback do it for their own service and environment); returns how many it closed.
+    """
+    return settle_open(
+        deps.catalog(),
+        resolve_environments(deps.settings, deps.data_dir),
+        data_dir=deps.data_dir,
+        env=deps.env,
+        now=deps.clock(),
+        progress=deps.progress,
+        service=service,
+        environment=environment,
+    )
 
 
 # -- deploy -------------------------------------------------------------------------------
@@ -311,7 +399,9 @@ def deploy(request: DeployRequest, deps: DeployDeps) -> DeployResult:
     and records nothing. Then the attempt runs and is recorded whatever happens. With
     ``dry_run`` the same checks run and the diff is returned; nothing is written anywhere.
     """
-    environment, source, registered = _prepare(deps, request.path, request.environment)
+    environment, source, registered = _prepare(
+        deps, request.path, request.environment, settle=not request.dry_run
+    )
     if request.break_glass is not None:
         if not request.break_glass.strip():
             raise InputError("--break-glass needs --reason TEXT saying why")
@@ -323,6 +413,7 @@ def deploy(request: DeployRequest, deps: DeployDeps) -> DeployResult:
     image = _image(request.image, source, environment, deps)
     attempt = _Attempt(
         deps,
+        environment,
         record=not request.dry_run,
         service=source.name,
         environment=environment.name,
@@ -418,7 +509,7 @@ def _deploy(
                 write_manifests(environment.name, source.name, manifests),
                 message,
                 progress=deps.progress,
-                before_push=deps.before_push,
+                before_push=attempt.before_push,
             )
         attempt.applied = True
         status = "deployed" if changed else "unchanged"
@@ -522,6 +613,21 @@ def _message(
 # -- rollback -----------------------------------------------------------------------------
 
 
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    """What a rollback puts back, and the deployment it recovers from."""
+
+    #: The deployment whose manifests come back (``None``: a commit no deploy made).
+    restored: int | None
+    image: str
+    source_commit: str | None
+    source_time: dt.datetime | None
+    recovers: int | None
+    #: gitops: the environment commit to restore; kubernetes: the manifests to apply.
+    revision: str | None = None
+    manifests: str | None = None
+
+
 def _live_stack(history: list[Deployment]) -> list[Deployment]:
     """The succeeded deployments whose manifests are, in order, what the environment ran."""
     by_id = {d.id: d for d in history}
@@ -544,17 +650,37 @@ def _live_stack(history: list[Deployment]) -> list[Deployment]:
     return stack
 
 
+def _nothing_to_restore(service: str, environment: Environment) -> InputError:
+    return InputError(
+        f"{service} has no successful deployment in {environment.name} to roll back to",
+        hint=f"see paved deployments list --service {service} --env {environment.name}",
+    )
+
+
+def _no_earlier(service: str, environment: Environment, live: int | None) -> InputError:
+    first = f"deployment {live} is the first" if live is not None else "it holds one version"
+    return InputError(
+        f"{service} has no earlier successful deployment in {environment.name} to roll "
+        f"back to ({first})",
+        hint="deploy the image you want with paved deploy --image",
+    )
+
+
+def _not_a_target(to: int, service: str, environment: Environment) -> InputError:
+    return InputError(
+        f"deployment {to} is not a successful deployment of {service} in {environment.name}",
+        hint=f"see paved deployments list --service {service} --env {environment.name}",
+    )
+
+
 def _choose(
     history: list[Deployment], to: int | None, environment: Environment, service: str
-) -> tuple[Deployment, int]:
-    """The deployment to restore, and the one the rollback recovers from."""
+) -> _Target:
+    """The kubernetes target's choice: from the records, the only history it has."""
     stack = _live_stack(history)
     ran = [d for d in history if d.outcome in ("succeeded", "failed")]
     if not stack:
-        raise InputError(
-            f"{service} has no successful deployment in {environment.name} to roll back to",
-            hint=f"see paved deployments list --service {service} --env {environment.name}",
-        )
+        raise _nothing_to_restore(service, environment)
     latest = ran[-1]
     applied_and_failed = (
         latest.outcome == "failed"
@@ -565,27 +691,86 @@ def _choose(
         and latest.id > stack[-1].id
     )
     live = latest if applied_and_failed else stack[-1]
-    assert live.id is not None
     if to is not None:
         chosen = next((d for d in history if d.id == to), None)
         if chosen is None or chosen.outcome != "succeeded":
-            raise InputError(
-                f"deployment {to} is not a successful deployment of {service} in "
-                f"{environment.name}",
-                hint=f"see paved deployments list --service {service} --env {environment.name}",
-            )
+            raise _not_a_target(to, service, environment)
         if chosen.id == live.id:
             raise InputError(f"deployment {to} is what {environment.name} runs already")
-        return chosen, live.id
-    if applied_and_failed:
-        return stack[-1], live.id
-    if len(stack) < 2:
+    elif applied_and_failed:
+        chosen = stack[-1]
+    elif len(stack) < 2:
+        raise _no_earlier(service, environment, live.id)
+    else:
+        chosen = stack[-2]
+    return _Target(
+        restored=chosen.id,
+        image=chosen.image,
+        source_commit=chosen.source_commit,
+        source_time=chosen.source_time,
+        recovers=live.id,
+        manifests=chosen.manifests or "",
+    )
+
+
+def _change_stack(changes: list[Change]) -> list[Change]:
+    """The commits whose manifests are, in order, what the environment ran: a deploy adds
+    one, a rollback goes back to the one it restored, a removal clears them."""
+    deploys = {c.deployment: c for c in changes if c.deployment is not None and c.restored is None}
+    stack: list[Change] = []
+    for change in changes:
+        if not change.present:
+            stack.clear()
+            continue
+        if change.restored is not None:
+            ids = [s.deployment for s in stack]
+            if change.restored in ids:
+                del stack[ids.index(change.restored) + 1 :]
+                continue
+            change = deploys.get(change.restored, change)
+        stack.append(change)
+    return stack
+
+
+def _choose_change(
+    changes: list[Change],
+    to: int | None,
+    environment: Environment,
+    service: str,
+    history: list[Deployment],
+) -> _Target:
+    """The gitops target's choice: from the environment repository's own history, never
+    from the records alone (a record may be missing or open; the commits are what ran)."""
+    stack = _change_stack(changes)
+    if not stack:
+        raise _nothing_to_restore(service, environment)
+    live = stack[-1]
+    if to is not None:
+        found = [c for c in changes if c.deployment == to and c.restored is None and c.present]
+        if not found:
+            raise _not_a_target(to, service, environment)
+        chosen = found[-1]
+        if chosen.revision == live.revision:
+            raise InputError(f"deployment {to} is what {environment.name} runs already")
+    elif len(stack) < 2:
+        raise _no_earlier(service, environment, live.deployment)
+    else:
+        chosen = stack[-2]
+    record = next((d for d in history if chosen.deployment and d.id == chosen.deployment), None)
+    image = chosen.image or (record.image if record is not None else None)
+    if image is None:
         raise InputError(
-            f"{service} has no earlier successful deployment in {environment.name} to roll "
-            f"back to (deployment {live.id} is the first)",
-            hint="deploy the image you want with paved deploy --image",
+            f"environment commit {chosen.revision[:12]} does not say which image it deployed",
+            hint="choose another deployment with --to, or deploy the image with paved deploy",
         )
-    return stack[-2], live.id
+    return _Target(
+        restored=chosen.deployment,
+        image=image,
+        source_commit=chosen.source_commit or (record.source_commit if record else None),
+        source_time=record.source_time if record is not None else None,
+        recovers=live.deployment,
+        revision=chosen.revision,
+    )
 
 
 def rollback(request: RollbackRequest, deps: DeployDeps) -> DeployResult:
@@ -594,29 +779,38 @@ def rollback(request: RollbackRequest, deps: DeployDeps) -> DeployResult:
     Checked like a deploy before anything runs; having nothing to roll back to is the
     person's error (exit 2), not a failed deployment.
     """
-    environment, source, _registered = _prepare(deps, request.path, request.environment)
+    environment, source, _registered = _prepare(
+        deps, request.path, request.environment, settle=not request.dry_run
+    )
     history = deps.catalog().deployments(service=source.name, environment=environment.name)
-    chosen, recovers = _choose(history, request.to, environment, source.name)
-    assert chosen.id is not None
-    # The catalog's rows are input too: what goes into the commit is checked again.
-    restored_image = str(parse_image(chosen.image))
-    if chosen.source_commit is not None and not _COMMIT.fullmatch(chosen.source_commit):
-        raise InputError(f"deployment {chosen.id} records a malformed source commit")
+    if environment.target == "gitops":
+        repository = EnvironmentRepository(
+            environment.repository, embedded=environment.embedded, env=_git_env(deps)
+        )
+        changes = repository.history(environment.name, source.name)
+        target = _choose_change(changes, request.to, environment, source.name, history)
+    else:
+        target = _choose(history, request.to, environment, source.name)
+    # The catalog's rows and the commits' trailers are input too: checked again here.
+    restored_image = str(parse_image(target.image))
+    if target.source_commit is not None and not _COMMIT.fullmatch(target.source_commit):
+        raise InputError(f"deployment {target.restored} records a malformed source commit")
     attempt = _Attempt(
         deps,
+        environment,
         record=not request.dry_run,
         service=source.name,
         environment=environment.name,
         target=environment.target,
         image=restored_image,
-        source_commit=chosen.source_commit,
-        source_time=chosen.source_time,
+        source_commit=target.source_commit,
+        source_time=target.source_time,
         actor=escaped(Git(source.root, deps.env).identity()),
-        rollback_of=recovers,
-        restored=chosen.id,
+        rollback_of=target.recovers,
+        restored=target.restored,
     )
     with attempt.recording():
-        return _rollback(request, deps, attempt, environment, source, history, chosen, recovers)
+        return _rollback(request, deps, attempt, environment, source, history, target)
 
 
 def _rollback(
@@ -626,29 +820,33 @@ def _rollback(
     environment: Environment,
     source: ServiceSource,
     history: list[Deployment],
-    chosen: Deployment,
-    recovers: int,
+    target: _Target,
 ) -> DeployResult:
     folder = service_path(environment.name, source.name)
+    what = (
+        f"deployment {target.restored}"
+        if target.restored is not None
+        else f"environment commit {(target.revision or '')[:12]}"
+    )
     result = DeployResult(
         action="rollback",
         status="planned",
         service=source.name,
         environment=environment.name,
         target=environment.target,
-        image=chosen.image,
+        image=target.image,
         deployment=None,
         repository=environment.repository if environment.target == "gitops" else None,
         path=folder if environment.target == "gitops" else None,
     )
+    recovering = f", recovering from deployment {target.recovers}" if target.recovers else ""
     deps.progress(
-        f"rollback: {source.name} in {environment.name} to deployment {chosen.id} "
-        f"({chosen.image}), recovering from deployment {recovers}…"
+        f"rollback: {source.name} in {environment.name} to {what} ({target.image}){recovering}…"
     )
     if environment.target == "kubernetes":
-        manifests = chosen.manifests or ""
+        manifests = target.manifests or ""
         if request.dry_run:
-            current = next((d.manifests for d in reversed(history) if d.id == recovers), "")
+            current = next((d.manifests for d in reversed(history) if d.id == target.recovers), "")
             return dataclasses.replace(
                 result, diff=_diff(current or "", manifests, f"{source.name}/manifests.yaml")
             )
@@ -659,46 +857,46 @@ def _rollback(
             kubectl, environment, manifests, source.name, env=deps.env, progress=deps.progress
         )
         attempt.applied = True
-        recorded = attempt.record("succeeded", f"rolled back to deployment {chosen.id}")
+        recorded = attempt.record("succeeded", f"rolled back to {what}")
         return dataclasses.replace(result, status="rolled back", deployment=recorded)
 
+    assert target.revision is not None
     repo = EnvironmentRepository(
         environment.repository, embedded=environment.embedded, env=_git_env(deps)
     )
-    if chosen.revision is None:
-        raise InputError(f"deployment {chosen.id} has no revision in the environment repository")
     if request.dry_run:
         with repo.checkout() as git:
             now = repo.read(git, environment.name, source.name)
-            then = repo.read(git, environment.name, source.name, chosen.revision)
+            then = repo.read(git, environment.name, source.name, target.revision)
         return dataclasses.replace(
             result, diff=_diff(now + "\n" if now else "", then + "\n", f"{folder}/manifests.yaml")
         )
     deployment_id = attempt.start()
+    trailers = [("Paved-Restored-Revision", target.revision)]
+    if target.restored is not None:
+        trailers.insert(0, ("Paved-Restored-Deployment", str(target.restored)))
+    if target.recovers is not None:
+        trailers.insert(0, ("Paved-Rollback-Of", str(target.recovers)))
     message = _message(
-        f"Roll back {source.name} in {environment.name} to deployment {chosen.id}",
+        f"Roll back {source.name} in {environment.name} to {what}",
         attempt.fields,
         None,
         deployment_id,
-        (
-            ("Paved-Rollback-Of", str(recovers)),
-            ("Paved-Restored-Deployment", str(chosen.id)),
-            ("Paved-Restored-Revision", chosen.revision),
-        ),
+        tuple(trailers),
     )
     revision, changed = repo.publish(
         environment.name,
         source.name,
-        restore_revision(chosen.revision, folder),
+        restore_revision(target.revision, folder),
         message,
         progress=deps.progress,
-        before_push=deps.before_push,
+        before_push=attempt.before_push,
     )
     attempt.applied = True
     attempt.set(revision=revision)
     recorded = attempt.record(
         "succeeded",
-        f"{source.name} in {environment.name} rolled back to deployment {chosen.id}"
+        f"{source.name} in {environment.name} rolled back to {what}"
         + ("" if changed else " (the manifests were already those)"),
     )
     return dataclasses.replace(result, status="rolled back", deployment=recorded)
