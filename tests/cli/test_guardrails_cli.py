@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from paved.errors import ExitCode
 from paved.guardrails._rules import BUILTIN_RULES
 from tests.unit.test_guardrails import DEPLOYMENT, GOOD, write_tree
 
@@ -198,3 +199,40 @@ def test_a_freshly_generated_service_passes_every_rule(paved, sets: list[str]) -
     done = paved("guardrails", "check", "svc-x")
     assert done.stdout == ""
     assert done.exit_code == 0
+
+
+@pytest.mark.parametrize("where", ["svc/k8s", "svc/k8s/overlays"])
+def test_check_from_a_subfolder_checks_the_whole_service(  # type: ignore[no-untyped-def]
+    paved, service: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    (service.parent / where).mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(service.parent / where)
+    done = paved("guardrails", "check")
+    assert (done.exit_code, done.stdout) == (0, ""), done.stderr
+    assert "guardrails passed" in done.stderr
+    as_json = paved("guardrails", "check", "--json")
+    assert json.loads(as_json.stdout)["path"] == str(service)
+
+
+def test_an_explicit_path_inside_a_service_checks_the_whole_service(  # type: ignore[no-untyped-def]
+    paved, service: Path
+) -> None:
+    (service / "k8s").mkdir(exist_ok=True)
+    done = paved("guardrails", "check", "svc/k8s")
+    assert (done.exit_code, done.stdout) == (0, ""), done.stderr
+    write_tree(service, UNPINNED)
+    failed = paved("guardrails", "check", "svc/k8s")
+    assert failed.exit_code == 3
+    assert failed.stderr.startswith(f"error: guardrails failed for {service} (")
+
+
+@pytest.mark.parametrize("where", [None, "elsewhere"])
+def test_outside_any_service_is_a_usage_error(  # type: ignore[no-untyped-def]
+    paved, pinned_env: Path, where: str | None
+) -> None:
+    (pinned_env / "elsewhere").mkdir()
+    done = paved("guardrails", "check", *([where] if where else []))
+    assert (done.exit_code, done.stdout) == (ExitCode.USAGE, "")
+    (line,) = done.stderr.splitlines()
+    shown = pinned_env / where if where else pinned_env
+    assert line.startswith(f"error: {shown} is not inside a paved service (no ")

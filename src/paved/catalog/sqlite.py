@@ -7,12 +7,16 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import re
 import sqlite3
+import typing
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
-from paved.errors import ConflictError, InputError, RemoteError
+from paved.errors import ConflictError, RemoteError
 from paved.models import Caller, Deployment, LayerRef, Outcome, Service
+from paved.names import name_problem
 
 __all__ = ["SqliteCatalog"]
 
@@ -99,20 +103,85 @@ def _stamp(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _when(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"the catalog holds a malformed time '{value!s:.40}'",
-            hint="the catalog file was edited by hand: restore it from a backup",
-        ) from None
+#: What to do about a row paved cannot read.
+_REPAIR = (
+    "the file was changed outside paved: restore it from a backup, or correct or delete "
+    "that row (sqlite3 FILE)"
+)
+#: A layer's version as the template store tags it (the answers files' rule, docs/deploy.md).
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+_OUTCOMES: frozenset[str] = frozenset(typing.get_args(Outcome))
 
 
-def _broken(column: str, row: int) -> dt.datetime:
-    raise InputError(f"the catalog's deployment {row} has no {column}")
+@dataclasses.dataclass(frozen=True)
+class _Row:
+    """One row being read: each value is checked before it becomes a model object.
+
+    A value that breaks its rule is a :class:`RemoteError` (the catalog is failing, exit 5)
+    naming the database, the row and the column: every reader fails the same way, lists
+    included (docs/architecture.md, "Broken local state").
+    """
+
+    location: str
+    #: The row, for people: ``service 'payments'``, ``deployment 7``.
+    what: str
+
+    def bad(self, column: str, value: object, problem: str) -> RemoteError:
+        shown = str(value)
+        shown = shown if len(shown) <= 40 else shown[:40] + "..."
+        shown = shown.encode("unicode_escape").decode("ascii")
+        return RemoteError(
+            f"catalog {self.location} holds a row paved cannot read: {self.what} has "
+            f"{column} '{shown}', {problem}",
+            hint=_REPAIR,
+        )
+
+    def text(self, column: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise self.bad(column, value, f"not text but {type(value).__name__}")
+        return value
+
+    def optional_text(self, column: str, value: object) -> str | None:
+        return None if value is None else self.text(column, value)
+
+    def name(self, column: str, value: object) -> str:
+        problem = name_problem(self.text(column, value))
+        if problem is not None:
+            raise self.bad(column, value, f"a name that {problem}")
+        return str(value)
+
+    def version(self, column: str, value: object) -> str:
+        if not _VERSION.fullmatch(self.text(column, value)):
+            raise self.bad(column, value, "not a version (letters, digits and . _ + -)")
+        return str(value)
+
+    def time(self, column: str, value: object) -> dt.datetime:
+        try:
+            return dt.datetime.fromisoformat(self.text(column, value))
+        except ValueError:
+            raise self.bad(column, value, "not a time (ISO 8601)") from None
+
+    def optional_time(self, column: str, value: object) -> dt.datetime | None:
+        return None if value is None else self.time(column, value)
+
+    def optional_id(self, column: str, value: object) -> int | None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise self.bad(column, value, "not a deployment id")
+        return value
+
+    def outcome(self, value: object) -> Outcome:
+        if value not in _OUTCOMES:
+            raise self.bad("outcome", value, "not one of " + ", ".join(sorted(_OUTCOMES)))
+        return typing.cast(Outcome, value)
+
+    def findings(self, value: object) -> tuple[dict[str, Any], ...]:
+        try:
+            found = json.loads(self.text("findings", value))
+        except ValueError:
+            raise self.bad("findings", value, "not JSON") from None
+        if not isinstance(found, list) or not all(isinstance(f, dict) for f in found):
+            raise self.bad("findings", value, "not a JSON list of objects")
+        return tuple(found)
 
 
 def _where(conditions: Mapping[str, str | int | None]) -> tuple[str, list[str | int]]:
@@ -211,22 +280,32 @@ class SqliteCatalog:
             names,
         )
         for service, layer, scaffold, version in rows:
-            found[service].append(LayerRef(layer, scaffold, version))
+            row = _Row(self.location, f"layer '{layer!s:.20}' of service '{service!s:.40}'")
+            found[service].append(
+                LayerRef(
+                    row.text("layer", layer),
+                    row.text("scaffold", scaffold),
+                    row.version("version", version),
+                )
+            )
         return found
 
-    def _services(self, db: sqlite3.Connection, rows: list[tuple[str, ...]]) -> list[Service]:
-        layers = self._layers(db, [row[0] for row in rows])
-        return [
-            Service(
-                name=name,
-                owner=owner,
-                description=description,
-                repository=repository,
-                layers=tuple(layers[name]),
-                created_at=dt.datetime.fromisoformat(created_at),
+    def _services(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Service]:
+        found = []
+        for name, owner, description, repository, created_at in rows:
+            row = _Row(self.location, f"service '{name!s:.40}'")
+            found.append(
+                Service(
+                    name=row.name("name", name),
+                    owner=row.name("owner", owner),
+                    description=row.text("description", description),
+                    repository=row.text("repository", repository),
+                    layers=(),
+                    created_at=row.time("created_at", created_at),
+                )
             )
-            for name, owner, description, repository, created_at in rows
-        ]
+        layers = self._layers(db, [service.name for service in found])
+        return [dataclasses.replace(s, layers=tuple(layers[s.name])) for s in found]
 
     _COLUMNS = "name, owner, description, repository, created_at"
 
@@ -389,30 +468,31 @@ class SqliteCatalog:
             raise self._unavailable(exc) from exc
 
         found = []
-        for row in rows:
+        for values in rows:
             (id_, service_, environment_, target, image, commit, source_time, actor, started,
              finished, outcome, message, findings, glass, rollback_of, restored, revision,
-             manifests) = row  # fmt: skip
+             manifests) = values  # fmt: skip
+            row = _Row(self.location, f"deployment {id_!s:.20}")
             found.append(
                 Deployment(
                     id=id_,
-                    service=service_,
-                    environment=environment_,
-                    target=target,
-                    image=image,
-                    source_commit=commit,
-                    source_time=_when(source_time),
-                    actor=actor,
-                    started_at=_when(started) or _broken("started_at", id_),
-                    finished_at=_when(finished),
-                    outcome=outcome,
-                    message=message,
-                    findings=tuple(json.loads(findings)),
-                    break_glass=glass,
-                    rollback_of=rollback_of,
-                    restored=restored,
-                    revision=revision,
-                    manifests=manifests,
+                    service=row.name("service", service_),
+                    environment=row.text("environment", environment_),
+                    target=row.text("target", target),
+                    image=row.text("image", image),
+                    source_commit=row.optional_text("source_commit", commit),
+                    source_time=row.optional_time("source_time", source_time),
+                    actor=row.text("actor", actor),
+                    started_at=row.time("started_at", started),
+                    finished_at=row.optional_time("finished_at", finished),
+                    outcome=row.outcome(outcome),
+                    message=row.text("message", message),
+                    findings=row.findings(findings),
+                    break_glass=row.optional_text("break_glass", glass),
+                    rollback_of=row.optional_id("rollback_of", rollback_of),
+                    restored=row.optional_id("restored", restored),
+                    revision=row.optional_text("revision", revision),
+                    manifests=row.optional_text("manifests", manifests),
                 )
             )
         return found

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from paved.cli.app import handle_errors, runtime_of
-from paved.errors import GuardrailBlocked
+from paved.errors import GuardrailBlocked, InputError
 
 app = typer.Typer(help="Check a service against the paved road's guardrails.", no_args_is_help=True)
 
@@ -39,7 +39,10 @@ def check_service(
     ctx: typer.Context,
     path: Annotated[
         Path | None,
-        typer.Argument(metavar="PATH", help="The service repository (default: this folder)."),
+        typer.Argument(
+            metavar="PATH",
+            help="The service repository, or any folder in it (default: this folder).",
+        ),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -48,10 +51,20 @@ def check_service(
     Warnings alone, and errors covered by an unexpired waiver in .paved/waivers.yaml, exit 0.
     """
     from paved.guardrails import check  # noqa: PLC0415 - keep 'paved --help' fast
+    from paved.service.layout import ROAD_ANSWERS, find_service  # noqa: PLC0415
 
     runtime = runtime_of(ctx, json_output=json_output)
-    root = path if path is None or path.is_absolute() else runtime.cwd / path
-    report = check(root or runtime.cwd, today=runtime.clock().date())
+    start = runtime.cwd if path is None else (runtime.cwd / path).absolute()
+    if not start.is_dir():
+        named = start if path is None else path
+        raise InputError(f"{named} is not a folder", hint="give the path of a service repository")
+    root = find_service(start)  # as doctor and deploy find it: the service around ``start``
+    if root is None:
+        raise InputError(
+            f"{start} is not inside a paved service (no {ROAD_ANSWERS} in it or above)",
+            hint="run it in a service made by 'paved new service', or give its path",
+        )
+    report = check(root, today=runtime.clock().date())
     out = runtime.out
     if out.json_mode:
         out.json(report.to_json())
