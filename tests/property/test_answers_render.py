@@ -137,7 +137,7 @@ def answer_sets(draw: Callable[..., Any]) -> dict[str, str]:
         "owner": draw(names),
         "description": draw(hostile_descriptions if "description" in hostile else descriptions),
     }
-    for key in draw(st.sets(st.sampled_from(list(ANSWERS)))) | (hostile - {"description"}):
+    for key in sorted(draw(st.sets(st.sampled_from(list(ANSWERS)))) | (hostile - {"description"})):
         valid, bad = ANSWERS[key]
         answers[key] = draw(bad if key in hostile else valid)
     return answers
