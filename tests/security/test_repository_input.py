@@ -252,6 +252,30 @@ def test_a_hand_edited_catalog_row_cannot_steer_a_rollback(
     assert "Paved-Environment: dev\n" in message
 
 
+def test_an_unreadable_commit_in_the_environment_repository_is_not_a_traceback(
+    paved, pinned_env: Path, victim: Path
+) -> None:
+    """A folded trailer and record separators in a value: each commit read alone, no crash."""
+    assert paved("deploy", "--path", "victim", "--image", image("victim")).exit_code == 0
+    repo = env_repo(pinned_env)
+    good = git("--git-dir", str(repo), "rev-parse", "main")
+    work = pinned_env / "envrepo-work"
+    git("clone", "--quiet", str(repo), str(work))
+    manifests = work / "envs" / "dev" / "victim" / "manifests.yaml"
+    manifests.write_text(manifests.read_text() + "# hand edit\n")
+    git("commit", "--quiet", "-am", "Hand edit\n\nPaved-Service: victim\n"
+        "Paved-Deployment: 1\n  folded\nPaved-Image: a\x1eb\x1fc\nPaved-Source-Commit: x\x1f",
+        cwd=work)  # fmt: skip
+    git("push", "--quiet", "origin", "HEAD:main", cwd=work)
+    listed = paved("deployments", "list")
+    assert listed.exit_code == 0, listed.stderr
+    done = paved("rollback", "--path", "victim", "--env", "dev")
+    assert "Traceback" not in done.stderr
+    assert done.exit_code == 0, done.stderr  # the hand edit is a step; back to the deploy
+    path = "envs/dev/victim/manifests.yaml"
+    assert show(repo, "main", path) == show(repo, good, path)
+
+
 def test_a_forged_trailer_in_the_environment_repository_is_checked_before_it_commits(
     paved, pinned_env: Path, victim: Path
 ) -> None:

@@ -281,7 +281,7 @@ def _c(rev: int, deployment: int | None, restored: int | None = None, **kw: Any)
     return Change(
         revision=f"{rev:040x}", committed_at=dt.datetime(2026, 11, 26, tzinfo=dt.UTC),
         deployment=deployment, restored=restored, image=kw.pop("image", f"img{deployment}"),
-        source_commit=None, present=kw.pop("present", True),
+        source_commit=None, present=kw.pop("present", True), catalog=kw.pop("catalog", "k"),
     )  # fmt: skip
 
 
@@ -296,36 +296,50 @@ def test_the_environment_history_stack_follows_rollbacks_and_removals() -> None:
 def test_a_gitops_rollback_chooses_from_the_commits_not_the_records() -> None:
     # Deployment 2 has no record (its process was killed): the commits still know it ran.
     changes = [_c(1, 1), _c(2, 2), _c(3, 3)]
-    target = _choose_change(changes, None, _env(), "svc", [_d(1), _d(3)])
+    target = _choose_change(changes, None, _env(), "svc", [_d(1), _d(3)], "k")
     assert (target.restored, target.recovers, target.revision) == (2, 3, f"{2:040x}")
     assert target.image == "img2"
     with pytest.raises(InputError, match="runs already"):
-        _choose_change(changes, 3, _env(), "svc", [])
+        _choose_change(changes, 3, _env(), "svc", [], "k")
     with pytest.raises(InputError, match="not a successful deployment"):
-        _choose_change(changes, 8, _env(), "svc", [])
+        _choose_change(changes, 8, _env(), "svc", [], "k")
     with pytest.raises(InputError, match="no earlier successful deployment"):
-        _choose_change(changes[:1], None, _env(), "svc", [])
+        _choose_change(changes[:1], None, _env(), "svc", [], "k")
     with pytest.raises(InputError, match="no successful deployment"):
-        _choose_change([], None, _env(), "svc", [])
+        _choose_change([], None, _env(), "svc", [], "k")
+
+
+def test_another_catalog_s_ids_are_not_this_one_s() -> None:
+    # Deployment 2 of another catalog (a reset catalog.db, another laptop): not ours to name.
+    changes = [_c(1, 1), _c(2, 2, catalog="other"), _c(3, 3)]
+    with pytest.raises(InputError, match="not a successful deployment"):
+        _choose_change(changes, 2, _env(), "svc", [], "k")
+    target = _choose_change(changes, None, _env(), "svc", [], "k")
+    assert (target.restored, target.recovers, target.image) == (None, 3, "img2")
+    twice = [_c(1, 1), _c(2, 1), _c(3, 3)]
+    with pytest.raises(InputError, match="2 commits of deployment 1"):
+        _choose_change(twice, 1, _env(), "svc", [], "k")
 
 
 def test_commit_trailers_are_read_as_input() -> None:
-    def entry(rev: str, trailers: list[str], status: str = "M") -> str:
-        return (
-            f"\x1e{rev}\x1f2026-11-26T10:00:00+00:00\x1f"
-            + "\x1f".join(trailers)
-            + (f"\n\n{status}\tenvs/dev/svc/manifests.yaml\n")
-        )
+    def entry(rev: str, trailers: list[str]) -> str:
+        return "\n" + "\x00".join([rev, "2026-11-26T10:00:00+00:00", *trailers]) + "\x00"
 
+    revisions = ["c" * 40, "b" * 40, "a" * 40, "d" * 40]  # newest first, as git log gives
     log = (
-        entry("c" * 40, ["svc", "3", "", "img", "unknown"])  # newest first, as git log gives
-        + entry("b" * 40, ["other", "2", "", "img", "abc1234"])  # another service's trailers
-        + entry("a" * 40, ["svc", "1\x1d9", "", "img", "abc1234"], "A")  # the id given twice
-        + entry("d" * 40, ["svc", "01; rm", "", "", ""], "D")
-    )
-    removed, first, other, latest = _changes(log, "svc")
+        entry(revisions[0], ["svc", "k", "3", "", "img", "unknown"])
+        + entry(revisions[1], ["other", "k", "2", "", "img", "abc1234"])  # another service's
+        + entry(revisions[2], ["svc", "k", "1\x1d9", "", "img\x1b[2J", "abc1234"])  # twice; ESC
+        + entry(revisions[3], ["svc", "k", "01; rm", "", "", ""])
+    ).removeprefix("\n")
+    parsed = _changes(revisions, log, "svc", {"d" * 40})
+    assert parsed is not None
+    removed, first, other, latest = parsed
     assert (latest.deployment, latest.source_commit, latest.image) == (3, None, "img")
-    assert (other.deployment, other.image) == (None, None)
-    assert first.deployment is None
-    assert first.source_commit == "abc1234"
+    assert latest.catalog == "k"
+    assert (other.deployment, other.image, other.catalog) == (None, None, None)
+    assert (first.deployment, first.image, first.source_commit) == (None, None, "abc1234")
     assert (removed.deployment, removed.present) == (None, False)
+    # A value that breaks the layout (a NUL, a field too many) is no parse: read one by one.
+    assert _changes(revisions, log + "x\x00", "svc", set()) is None
+    assert _changes(revisions[::-1], log, "svc", set()) is None

@@ -444,7 +444,8 @@ class SqliteCatalog:
         with self._transaction() as db:
             done = db.execute(
                 "UPDATE deployments SET outcome = ?, finished_at = ?, message = ?, "
-                "revision = ?, manifests = ? WHERE id = ? AND outcome = 'started'",
+                "revision = COALESCE(?, revision), manifests = COALESCE(?, manifests) "
+                "WHERE id = ? AND outcome = 'started'",
                 (outcome, _stamp(finished_at), message, revision, manifests, deployment_id),
             )
             if done.rowcount != 1:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import random
 import re
 import shutil
@@ -31,6 +32,7 @@ __all__ = [
     "BRANCH",
     "Change",
     "EnvironmentRepository",
+    "catalog_key",
     "kustomization_for",
     "service_path",
 ]
@@ -44,14 +46,22 @@ ATTEMPTS = 6
 
 _REVISION = re.compile(r"[0-9a-f]{7,64}")
 _ID = re.compile(r"[1-9][0-9]{0,17}")
+_FULL_REVISION = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 #: The trailers a change is read from, in the order of the ``git log`` format's fields.
 _TRAILERS = (
     "Paved-Service",
+    "Paved-Catalog",
     "Paved-Deployment",
     "Paved-Restored-Deployment",
     "Paved-Image",
     "Paved-Source-Commit",
 )
+#: One commit's fields: its id, its time, then the trailers, each ended by a NUL. A value
+#: that holds a NUL breaks the count, and then each commit is read on its own.
+_FIELDS = "%H%x00%cI%x00" + "".join(
+    f"%(trailers:key={key},valueonly,unfold,separator=%x1d)%x00" for key in _TRAILERS
+)
+_PER_COMMIT = 2 + len(_TRAILERS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,8 +69,9 @@ class Change:
     """One commit that changed a service's folder, as the environment repository tells it.
 
     The commit's trailers are input like any other: an id that is not a plain number, a
-    trailer given twice or a trailer naming another service reads as absent, and the image
-    and commit are checked again by whoever uses them.
+    trailer given twice, a value with a control character or a trailer naming another
+    service reads as absent, and the image and commit are checked again by whoever uses
+    them.
     """
 
     revision: str
@@ -73,38 +84,58 @@ class Change:
     source_commit: str | None
     #: The service's manifests exist after this commit (``False``: it removed them).
     present: bool
+    #: ``Paved-Catalog``: which catalog's ids these are (:func:`catalog_key`).
+    catalog: str | None = None
+
+
+def catalog_key(location: str) -> str:
+    """A short fixed name of a catalog (its file or URL), for the ``Paved-Catalog`` trailer:
+    ids are a catalog's own, so a commit's id means something only with it."""
+    return hashlib.sha256(location.encode()).hexdigest()[:16]
 
 
 def _trailer(values: str) -> str | None:
-    """One trailer's value, or ``None`` when it is absent or given more than once."""
+    """One trailer's value, or ``None`` when it is absent, given twice or not plain text."""
     found = [value.strip() for value in values.split("\x1d") if value.strip()]
-    return found[0] if len(found) == 1 else None
+    if len(found) != 1 or not (found[0].isascii() and found[0].isprintable()):
+        return None
+    return found[0]
 
 
 def _number(value: str | None) -> int | None:
     return int(value) if value is not None and _ID.fullmatch(value) else None
 
 
-def _changes(log: str, service: str) -> list[Change]:
-    """Parse ``git log`` output of :meth:`EnvironmentRepository.history`, oldest first."""
+def _change(fields: list[str], service: str, removed: set[str]) -> Change:
+    revision, stamp, *trailers = (field.strip("\n") for field in fields)
+    named, catalog, deployment, restored, image, commit = (_trailer(t) for t in trailers)
+    ours = named == service
+    return Change(
+        revision=revision,
+        committed_at=dt.datetime.fromisoformat(stamp),
+        deployment=_number(deployment) if ours else None,
+        restored=_number(restored) if ours else None,
+        image=image if ours else None,
+        source_commit=commit if ours and commit != "unknown" else None,
+        present=revision not in removed,
+        catalog=catalog if ours else None,
+    )
+
+
+def _changes(
+    revisions: list[str], log: str, service: str, removed: set[str]
+) -> list[Change] | None:
+    """Parse the fields of ``revisions`` (newest first); oldest first, or ``None`` when the
+    output does not line up with them (then each commit is read on its own)."""
+    fields = log.split("\x00")
+    if len(fields) != _PER_COMMIT * len(revisions) + 1:
+        return None
     changes = []
-    for chunk in log.split("\x1e")[1:]:
-        header, _, names = chunk.partition("\n")
-        revision, stamp, *trailers = header.split("\x1f")
-        named, deployment, restored, image, commit = (_trailer(t) for t in trailers)
-        ours = named == service
-        status = next((line.split("\t", 1)[0] for line in names.splitlines() if line), "M")
-        changes.append(
-            Change(
-                revision=revision,
-                committed_at=dt.datetime.fromisoformat(stamp),
-                deployment=_number(deployment) if ours else None,
-                restored=_number(restored) if ours else None,
-                image=image if ours else None,
-                source_commit=commit if ours and commit != "unknown" else None,
-                present=not status.startswith("D"),
-            )
-        )
+    for at, revision in enumerate(revisions):
+        mine = fields[at * _PER_COMMIT : (at + 1) * _PER_COMMIT]
+        if mine[0].strip("\n") != revision:
+            return None
+        changes.append(_change(mine, service, removed))
     return changes[::-1]
 
 
@@ -205,13 +236,13 @@ class EnvironmentRepository:
         """Every commit on ``main`` that changed the service's manifests, oldest first.
 
         This is what the environment ran, whatever the records say: rollback chooses from
-        it, and the journal settles open records against it. Reads a bare clone; writes
-        nothing to the repository.
+        it, and the journal settles open records against it. Only the first-parent line of
+        ``main`` counts (a merged side branch ran only as its merge). Reads a bare clone;
+        writes nothing to the repository.
         """
         if not self.exists():
             return []
         path = f"{service_path(environment, service)}/{MANIFESTS}"
-        fields = "%x1f".join(f"%(trailers:key={key},valueonly,separator=%x1d)" for key in _TRAILERS)
         with tempfile.TemporaryDirectory(prefix="paved-envlog-") as tmp:
             bare = Path(tmp) / "log.git"
             git = Git(env=self.env)
@@ -219,16 +250,34 @@ class EnvironmentRepository:
             log = Git(bare, self.env)
             if log("rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}", check=False) == "":
                 return []
-            out = log(
-                "log",
-                "--no-renames",
-                "--name-status",
-                f"--format=%x1e%H%x1f%cI%x1f{fields}",
-                f"refs/heads/{BRANCH}",
-                "--",
-                path,
+            walk = ("--first-parent", "--diff-merges=first-parent", "--no-renames")
+            where = (f"refs/heads/{BRANCH}", "--", path)
+            revisions = log("log", *walk, "--format=%H", *where).split()
+            removed = set(log("log", *walk, "--diff-filter=D", "--format=%H", *where).split())
+            if any(not _FULL_REVISION.fullmatch(r) for r in revisions):
+                raise RemoteError(f"environment repository {self.url}: git log is unreadable")
+            try:
+                changes = _changes(
+                    revisions, log("log", *walk, f"--format={_FIELDS}", *where), service, removed
+                )
+                if changes is None:  # a value broke the layout: read each commit alone
+                    changes = [
+                        self._one(log, revision, service, removed) for revision in revisions
+                    ][::-1]
+            except ValueError as exc:
+                raise RemoteError(
+                    f"environment repository {self.url}: a commit of {path} cannot be read ({exc})"
+                ) from exc
+        return changes
+
+    @staticmethod
+    def _one(log: Git, revision: str, service: str, removed: set[str]) -> Change:
+        fields = log("show", "-s", f"--format={_FIELDS}", revision).split("\x00")
+        if len(fields) != _PER_COMMIT + 1:  # still unreadable: a commit that is not paved's
+            fields = [revision, log("show", "-s", "--format=%cI", revision)] + [""] * (
+                _PER_COMMIT - 2
             )
-        return _changes(out, service)
+        return _change(fields[:_PER_COMMIT], service, removed)
 
     def deployed(self, environment: str, service: str) -> str:
         """What the repository holds now for a service ("" for nothing); writes nothing."""

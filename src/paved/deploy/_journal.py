@@ -12,20 +12,23 @@ Only an attempt that is over is settled. While it runs, its process holds a *cla
 file under ``data/attempts/`` locked with the kernel's record lock (released however the
 process ends) and naming the attempt. An open record whose claim is free on this machine
 is over; one with no claim here (opened on another machine) is taken as over only after
-:data:`STALE_AFTER`, longer than any deploy runs.
+:data:`STALE_AFTER`, longer than any deploy runs. A commit's id is matched together with
+its catalog (the ``Paved-Catalog`` trailer) and its image: ids are each catalog's own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paved.deploy._gitops import Change, EnvironmentRepository
+from paved.deploy._gitops import Change, EnvironmentRepository, catalog_key
 from paved.errors import PavedError
 
 if TYPE_CHECKING:
@@ -52,8 +55,10 @@ class Claim:
     """This machine's mark of one attempt in flight (one service in one environment).
 
     The file holds the attempt's start time, then its record's id once the catalog gave
-    one. Two deploys of the same service to the same environment on one machine take
-    turns; the second waits for the first.
+    one, under an ``flock`` (held by the open file, so even a second claim in the same
+    process sees it taken). Two deploys of the same service to the same environment on one
+    machine take turns; the second waits for the first. Writing it is best effort: a claim
+    that cannot be written only makes a dead attempt wait :data:`STALE_AFTER` to settle.
     """
 
     def __init__(self, data_dir: Path, catalog: str, service: str, environment: str) -> None:
@@ -62,12 +67,18 @@ class Claim:
 
     def take(self, started: dt.datetime, progress: Callable[[str], None]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        handle = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
         try:
-            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            progress("waiting for another deploy of the same service and environment…")
-            fcntl.lockf(handle, fcntl.LOCK_EX)
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                raise OSError(f"{self.path} is not a regular file")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                progress("waiting for another deploy of the same service and environment…")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(handle)
+            raise
         self._handle = handle
         self._write(_stamp(started))
 
@@ -80,34 +91,39 @@ class Claim:
 
     def release(self) -> None:
         if self._handle is not None:
-            os.close(self._handle)  # closing drops the record lock
+            os.close(self._handle)  # closing drops the lock
             self._handle = None
 
     def _write(self, text: str) -> None:
-        assert self._handle is not None
-        os.ftruncate(self._handle, 0)
-        os.pwrite(self._handle, text.encode(), 0)
-        os.fsync(self._handle)
+        if self._handle is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._handle, 0)
+            os.pwrite(self._handle, text.encode(), 0)
+            os.fsync(self._handle)
 
 
 def _over(record: Deployment, data_dir: Path, catalog: str, now: dt.datetime) -> bool:
     """The attempt behind an open record has ended (its process is gone)."""
     path = _claim_path(data_dir, catalog, record.service, record.environment)
     try:
-        handle = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         handle = None
     if handle is not None:
         try:
-            mine = _names(os.pread(handle, 200, 0).decode(errors="replace"), record)
-            try:
-                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                if mine:
-                    return False  # its process runs now, on this machine
-            else:
-                if mine:
-                    return True  # claimed here, and its process is gone
+            if stat.S_ISREG(os.fstat(handle).st_mode):
+                mine = _names(os.pread(handle, 200, 0).decode(errors="replace"), record)
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if mine:
+                        return False  # its process runs now, on this machine
+                else:
+                    if mine:
+                        return True  # claimed here, and its process is gone
+        except OSError:
+            pass  # an unreadable claim says nothing: the time rule decides
         finally:
             os.close(handle)
     return now - record.started_at > STALE_AFTER
@@ -138,47 +154,82 @@ def settle_open(
 ) -> int:
     """Close every open record (of ``service`` in ``environment``) whose attempt is over.
 
-    Returns how many were closed. A record that cannot be settled now (the environment
-    repository cannot be reached, the platform refuses) stays open and is said once.
+    Returns how many were closed. A record is left open, and said once, when it cannot
+    be settled now or here: the environment repository cannot be reached, the platform
+    refuses, the environment is not configured on this machine, or its commit is
+    ambiguous (two commits with its id, or one whose image is not the record's). With a
+    platform, only the records of the user's own teams are settled.
     """
     open_records = [
         d
         for d in catalog.deployments(service=service, environment=environment)
         if d.outcome == "started" and d.id is not None
     ]
+    if not open_records:
+        return 0
     over = [d for d in open_records if _over(d, data_dir, catalog.location, now)]
+    caller = catalog.caller() if over and catalog.shared else None
+    if caller is not None:
+        owners = {name: catalog.get(name) for name in {d.service for d in over}}
+        over = [
+            d for d in over if (found := owners[d.service]) is not None and caller.owns(found.owner)
+        ]
+    key = catalog_key(catalog.location)
     closed = 0
     for (env_name, service_name), records in _grouped(over).items():
+        where = environments.get(env_name)
+        if where is None:
+            progress(
+                f"warning: open deployments of {service_name} in {env_name} stay open: "
+                "that environment is not configured here"
+            )
+            continue
         try:
-            commits = commits_of(environments.get(env_name), env_name, service_name, env)
+            commits = commits_of(where, service_name, env, key)
         except PavedError as exc:
             progress(f"warning: open deployments of {service_name} in {env_name} stay open: {exc}")
             continue
         for record in records:
-            assert record.id is not None
-            change = commits.get(record.id) if commits is not None else None
-            try:
-                if change is not None:
-                    catalog.finish_deployment(
-                        record.id,
-                        outcome="succeeded",
-                        finished_at=max(record.started_at, min(change.committed_at, now)),
-                        message=f"settled: its commit {change.revision[:12]} is on the "
-                        "environment branch (the deploy ended before it said so)",
-                        revision=change.revision,
-                    )
-                else:
-                    catalog.finish_deployment(
-                        record.id,
-                        outcome="failed",
-                        finished_at=max(record.started_at, now),
-                        message=_interrupted(commits is not None),
-                    )
-            except PavedError as exc:
-                progress(f"warning: deployment {record.id} stays open: {exc}")
-                continue
-            closed += 1
+            closed += _settle_one(catalog, record, commits, now, progress)
     return closed
+
+
+def _settle_one(
+    catalog: Catalog,
+    record: Deployment,
+    commits: dict[int, list[Change]] | None,
+    now: dt.datetime,
+    progress: Callable[[str], None],
+) -> int:
+    assert record.id is not None
+    found = commits.get(record.id, []) if commits is not None else []
+    if len(found) > 1 or (found and found[0].image != record.image):
+        progress(
+            f"warning: deployment {record.id} stays open: the environment repository holds "
+            "commits with its id that do not match it (see git log --grep 'Paved-Deployment')"
+        )
+        return 0
+    try:
+        if found:
+            catalog.finish_deployment(
+                record.id,
+                outcome="succeeded",
+                finished_at=max(record.started_at, min(found[0].committed_at, now)),
+                message=f"settled: its commit {found[0].revision[:12]} is on the environment "
+                "branch (the deploy ended before it said so)",
+                revision=found[0].revision,
+            )
+        else:
+            catalog.finish_deployment(
+                record.id,
+                outcome="failed",
+                finished_at=max(record.started_at, now),
+                message=_interrupted(commits is not None),
+            )
+    except PavedError as exc:
+        progress(f"warning: deployment {record.id} stays open: {exc}")
+        return 0
+    return 1
 
 
 def _interrupted(checked: bool) -> str:
@@ -195,17 +246,17 @@ def _grouped(records: list[Deployment]) -> dict[tuple[str, str], list[Deployment
 
 
 def commits_of(
-    environment: Environment | None, name: str, service: str, env: Mapping[str, str]
-) -> dict[int, Change] | None:
-    """The environment's commits of ``service`` by deployment id; ``None`` when it has no
-    repository to ask (the ``kubernetes`` target, or an environment no longer configured)."""
-    if environment is None or environment.target != "gitops":
+    environment: Environment, service: str, env: Mapping[str, str], catalog: str
+) -> dict[int, list[Change]] | None:
+    """The environment's commits of ``service`` by deployment id of ``catalog`` (its
+    :func:`catalog_key`); ``None`` for the ``kubernetes`` target, which keeps no history."""
+    if environment.target != "gitops":
         return None
     repository = EnvironmentRepository(
         environment.repository, embedded=environment.embedded, env=env
     )
-    return {
-        change.deployment: change
-        for change in repository.history(name, service)
-        if change.deployment is not None
-    }
+    found: dict[int, list[Change]] = {}
+    for change in repository.history(environment.name, service):
+        if change.deployment is not None and change.catalog == catalog:
+            found.setdefault(change.deployment, []).append(change)
+    return found

@@ -19,6 +19,7 @@ from paved.deploy._gate import GateResult, gate
 from paved.deploy._gitops import (
     Change,
     EnvironmentRepository,
+    catalog_key,
     restore_revision,
     service_path,
     write_manifests,
@@ -163,6 +164,8 @@ class _Attempt:
         #: A push was tried: the change may have landed, whatever the error says.
         self.pushing = False
         self.claim: Claim | None = None
+        #: The catalog's name in the environment commit (``Paved-Catalog``).
+        self.catalog_key = catalog_key(deps.catalog().location)
 
     def set(self, **fields: Any) -> None:
         self.fields.update(fields)
@@ -176,6 +179,7 @@ class _Attempt:
             self.deps.data_dir, catalog.location, self.fields["service"], self.destination.name
         )
         self.claim.take(self.started, self.deps.progress)
+        self.started = self.deps.clock()  # after any wait: the attempt runs from here
         self.opened = catalog.start_deployment(
             Deployment(**self.fields, started_at=self.started, finished_at=None, outcome="started")
         )
@@ -243,22 +247,22 @@ class _Attempt:
         assert self.opened is not None
         assert self.opened.id is not None
         try:
-            change = (
+            found = (
                 commits_of(
-                    self.destination, self.destination.name, self.fields["service"], self.deps.env
+                    self.destination, self.fields["service"], self.deps.env, self.catalog_key
                 )
                 or {}
-            ).get(self.opened.id)
+            ).get(self.opened.id, [])
         except (PavedError, KeyboardInterrupt) as exc:
             self.deps.progress(
                 f"warning: deployment {self.opened.id} stays open ({escaped(str(exc))}); "
                 "paved settles it the next time it reads the records"
             )
             return
-        if change is None:
+        if len(found) != 1 or found[0].image != self.fields["image"]:
             self._record_quietly("failed", reason)
         else:
-            self.set(revision=change.revision)
+            self.set(revision=found[0].revision)
             self._record_quietly("succeeded", f"{reason}, but the change had landed")
 
     def before_push(self, attempt: int) -> None:
@@ -501,6 +505,7 @@ def _deploy(
             attempt.fields,
             verdict.break_glass,
             deployment_id,
+            attempt.catalog_key,
         )
         with _timed(deps, "push"):
             revision, changed = repo.publish(
@@ -588,6 +593,7 @@ def _message(
     fields: Mapping[str, Any],
     break_glass: str | None,
     deployment_id: int | None,
+    catalog: str,
     extra: tuple[tuple[str, str], ...] = (),
 ) -> str:
     """The environment commit's message: a subject and ``Paved-*`` trailers.
@@ -604,7 +610,7 @@ def _message(
         *extra,
     ]
     if deployment_id is not None:
-        trailers.append(("Paved-Deployment", str(deployment_id)))
+        trailers += [("Paved-Catalog", catalog), ("Paved-Deployment", str(deployment_id))]
     if break_glass is not None:
         trailers.append(("Paved-Break-Glass", escaped(" ".join(break_glass.split()))))
     return subject + "\n\n" + "\n".join(f"{key}: {value}" for key, value in trailers) + "\n"
@@ -716,18 +722,23 @@ def _choose(
 def _change_stack(changes: list[Change]) -> list[Change]:
     """The commits whose manifests are, in order, what the environment ran: a deploy adds
     one, a rollback goes back to the one it restored, a removal clears them."""
-    deploys = {c.deployment: c for c in changes if c.deployment is not None and c.restored is None}
+    deploys = {
+        (c.catalog, c.deployment): c
+        for c in changes
+        if c.deployment is not None and c.restored is None
+    }
     stack: list[Change] = []
     for change in changes:
         if not change.present:
             stack.clear()
             continue
         if change.restored is not None:
-            ids = [s.deployment for s in stack]
-            if change.restored in ids:
-                del stack[ids.index(change.restored) + 1 :]
+            restored = (change.catalog, change.restored)
+            ids = [(s.catalog, s.deployment) for s in stack]
+            if restored in ids:
+                del stack[ids.index(restored) + 1 :]
                 continue
-            change = deploys.get(change.restored, change)
+            change = deploys.get(restored, change)
         stack.append(change)
     return stack
 
@@ -738,6 +749,7 @@ def _choose_change(
     environment: Environment,
     service: str,
     history: list[Deployment],
+    catalog: str,
 ) -> _Target:
     """The gitops target's choice: from the environment repository's own history, never
     from the records alone (a record may be missing or open; the commits are what ran)."""
@@ -745,18 +757,30 @@ def _choose_change(
     if not stack:
         raise _nothing_to_restore(service, environment)
     live = stack[-1]
+    ours = {c.revision for c in changes if c.catalog == catalog}  # ids are this catalog's
     if to is not None:
-        found = [c for c in changes if c.deployment == to and c.restored is None and c.present]
+        found = [
+            c
+            for c in changes
+            if c.deployment == to and c.restored is None and c.present and c.revision in ours
+        ]
         if not found:
             raise _not_a_target(to, service, environment)
-        chosen = found[-1]
+        if len(found) > 1:
+            raise InputError(
+                f"the environment repository holds {len(found)} commits of deployment {to}",
+                hint="see git log --grep 'Paved-Deployment' in the environment repository",
+            )
+        chosen = found[0]
         if chosen.revision == live.revision:
             raise InputError(f"deployment {to} is what {environment.name} runs already")
     elif len(stack) < 2:
         raise _no_earlier(service, environment, live.deployment)
     else:
         chosen = stack[-2]
-    record = next((d for d in history if chosen.deployment and d.id == chosen.deployment), None)
+    record = next(
+        (d for d in history if chosen.revision in ours and d.id == chosen.deployment), None
+    )
     image = chosen.image or (record.image if record is not None else None)
     if image is None:
         raise InputError(
@@ -764,11 +788,11 @@ def _choose_change(
             hint="choose another deployment with --to, or deploy the image with paved deploy",
         )
     return _Target(
-        restored=chosen.deployment,
+        restored=chosen.deployment if chosen.revision in ours else None,
         image=image,
         source_commit=chosen.source_commit or (record.source_commit if record else None),
         source_time=record.source_time if record is not None else None,
-        recovers=live.deployment,
+        recovers=live.deployment if live.revision in ours else None,
         revision=chosen.revision,
     )
 
@@ -788,7 +812,8 @@ def rollback(request: RollbackRequest, deps: DeployDeps) -> DeployResult:
             environment.repository, embedded=environment.embedded, env=_git_env(deps)
         )
         changes = repository.history(environment.name, source.name)
-        target = _choose_change(changes, request.to, environment, source.name, history)
+        key = catalog_key(deps.catalog().location)
+        target = _choose_change(changes, request.to, environment, source.name, history, key)
     else:
         target = _choose(history, request.to, environment, source.name)
     # The catalog's rows and the commits' trailers are input too: checked again here.
@@ -882,6 +907,7 @@ def _rollback(
         attempt.fields,
         None,
         deployment_id,
+        attempt.catalog_key,
         tuple(trailers),
     )
     revision, changed = repo.publish(

@@ -748,8 +748,7 @@ def create_app(
             "outcome": body.outcome,
             "finished_at": body.finished_at,
             "message": body.message,
-            "actor": who.user,
-        }
+        }  # the actor stays who opened it; the audit trail says who closed it
         if body.revision is not None:
             values["revision"] = body.revision
         if body.manifests is not None:
