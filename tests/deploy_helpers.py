@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -30,10 +34,45 @@ def image(name: str, digest: str = DIGEST_1) -> str:
     return f"registry.example.com/team/{name}@{digest}"
 
 
+#: Services rendered this session: (name, arguments, settings) -> (snapshot, its root).
+_RENDERED: dict[tuple[str, ...], tuple[Path, Path]] = {}
+_SNAPSHOTS = Path(tempfile.mkdtemp(prefix="paved-rendered-"))
+atexit.register(shutil.rmtree, _SNAPSHOTS, True)
+
+
 def make_service(paved: Any, root: Path, name: str, *args: str) -> Path:
+    """``paved new service NAME --owner team-a ARGS`` in ``root``, registered and pushed.
+
+    The first service of a test is rendered for real once per session (per name, arguments
+    and ``PAVED_*`` settings) and copied after: the service, and the home with its catalog
+    entry and bare remote, moved to this test's folder (the only two places that name the
+    folder are the remote's URL and the catalog's repository). Anything else renders anew.
+    """
+    home = root / "paved-home"
+    settings = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("PAVED_"))
+    key = (name, *args, *(s for s in settings if not s.startswith("PAVED_HOME=")))
+    first = not home.exists() and not (root / name).exists()
+    if first and key in _RENDERED:
+        snapshot, rendered_in = _RENDERED[key]
+        for part in ("paved-home", name):
+            shutil.copytree(snapshot / part, root / part, symlinks=True)
+        _move(root / name, home, str(rendered_in), str(root))
+        return root / name
     done = paved("new", "service", name, "--owner", "team-a", *args)
     assert done.exit_code == 0, done.stderr
+    if first:
+        snapshot = _SNAPSHOTS / str(len(_RENDERED))
+        for part in ("paved-home", name):
+            shutil.copytree(root / part, snapshot / part, symlinks=True)
+        _RENDERED[key] = (snapshot, root)
     return root / name
+
+
+def _move(service: Path, home: Path, old: str, new: str) -> None:
+    url = git("remote", "get-url", "origin", cwd=service)
+    git("remote", "set-url", "origin", url.replace(old, new), cwd=service)
+    with contextlib.closing(sqlite3.connect(home / "data" / "catalog.db")) as db, db:
+        db.execute("UPDATE services SET repository = replace(repository, ?, ?)", (old, new))
 
 
 def env_repo(root: Path) -> Path:
