@@ -30,7 +30,7 @@ def free_port() -> int:
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[str], what: str) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while True:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
             return
@@ -69,7 +69,7 @@ def git_daemon(root: Path) -> Iterator[GitDaemon]:
         yield GitDaemon(root, port)
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        process.wait(timeout=120)
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,8 @@ def platform_server(database: Path, settings: Path | None = None) -> Iterator[Pl
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for_port(port, process, "the platform")
-        httpx.get(f"{url}/healthz", timeout=30).raise_for_status()
+        httpx.get(f"{url}/healthz", timeout=120).raise_for_status()
         yield Platform(url, database)
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        process.wait(timeout=120)

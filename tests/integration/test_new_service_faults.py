@@ -199,7 +199,7 @@ def test_killed_at_any_moment_then_run_again(pinned_env: Path, trigger: str) -> 
             if trigger in line:
                 break
     process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    process.wait(timeout=120)
 
     again = run_paved("new", "service", "payments", "--owner", "team-a", "--json")
     assert again.returncode == 0, again.stderr
@@ -276,7 +276,7 @@ def git_daemon(pinned_env: Path) -> Iterator[tuple[str, Path]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 120
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -290,7 +290,7 @@ def git_daemon(pinned_env: Path) -> Iterator[tuple[str, Path]]:
         yield f"git://127.0.0.1:{port}", base
     finally:
         daemon.terminate()
-        daemon.wait(timeout=10)
+        daemon.wait(timeout=120)
 
 
 def test_push_to_a_git_server_over_the_network(

@@ -86,16 +86,15 @@ def test_an_overlay_that_takes_too_long_is_stopped_with_everything_it_started(
     started = time.monotonic()
     with pytest.raises(KustomizeFailed) as caught:
         kustomize(tmp_path, kubectl=kubectl, env={"PATH": os.defpath}, limits=Limits(timeout=1))
-    assert time.monotonic() - started < 30
+    assert time.monotonic() - started < 120  # stopped after 1 s, not after the 300 s sleep
     assert caught.value.reason == "took longer than 1 s"
     assert str(caught.value) == f"kubectl kustomize {tmp_path} failed (took longer than 1 s)"
     sleeper = int(pids.read_text())
-    for _ in range(100):
-        if not running(sleeper):
-            break
+    deadline = time.monotonic() + 120
+    while running(sleeper):
+        if time.monotonic() > deadline:
+            pytest.fail("the child of the timed-out kubectl is still running")
         time.sleep(0.1)
-    else:
-        pytest.fail("the child of the timed-out kubectl is still running")
 
 
 def test_output_over_the_limit_is_refused(tmp_path: Path) -> None:
