@@ -54,7 +54,8 @@ def test_an_address_that_is_not_this_machine_s_is_a_usage_error(paved, tmp_path:
         ("[environments.qa]\ncolour = 'blue'\n", "unknown setting 'environments.qa.colour'"),
         ("[environments.QA]\ntarget = 'gitops'\n", "'QA' is not an environment name"),
         ("[githost]\nremote = 'https://git.example.com/x.git'\n", "has no {{name}}"),
-        ("[githost]\nremote = 'https://h/{name}/{team}.git'\n", "is not a valid pattern"),
+        ("[githost]\nremote = 'https://h/{name}/{team}.git'\n", "has the placeholder {{team}}"),
+        ("[githost]\nremote = 'https://h/{name!r}.git'\n", "has the placeholder {{name!r}}"),
         (
             "[githost]\nremote = 'file:///srv/git/{name}.git'\n",
             "setting 'githost.remote' in {file} is 'file:///srv/git/payments.git', which other "

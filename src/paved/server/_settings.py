@@ -16,6 +16,7 @@ from typing import Any
 
 from paved.config import _KEYS, _flatten, _take_environment
 from paved.errors import InputError
+from paved.githost import pattern_problem
 from paved.server._schemas import repository_problem
 
 __all__ = ["organisation_settings"]
@@ -68,18 +69,13 @@ def organisation_settings(path: Path) -> dict[str, Any]:
         if not isinstance(value, str):
             raise InputError(f"setting '{key}' in {origin} must be a string")
         if key == "githost.remote":
-            if "{name}" not in value:
+            problem = pattern_problem(value)  # the members' own rule, from one owner
+            if problem is not None:
                 raise InputError(
-                    f"setting 'githost.remote' in {origin} has no {{name}}",
+                    f"setting 'githost.remote' in {origin} {problem}",
                     hint="use {name} where the service name goes: git@host:team/{name}.git",
                 )
-            try:
-                sample = value.format(name=_SAMPLE)
-            except (KeyError, IndexError, ValueError) as exc:
-                raise InputError(
-                    f"setting 'githost.remote' in {origin} is not a valid pattern ({exc})",
-                    hint="use {name} where the service name goes, and no other braces",
-                ) from None
+            sample = value.format(name=_SAMPLE)
             _reachable(key, sample, origin)
         if key == "deploy.repository":
             _reachable(key, value, origin)
