@@ -35,3 +35,20 @@ def run(
         )
         raise SystemExit(1)
     return proc.stdout
+
+
+def bench_service(root: Path, paved: Sequence[str]) -> tuple[dict[str, str], Path, Path]:
+    """``paved new service bench --owner team-a`` in ``root/work`` with a home of its own.
+
+    Returns the environment to run paved with, its ``PAVED_HOME`` and the service folder.
+    """
+    home, work = root / "paved-home", root / "work"
+    for folder in (home, work):
+        folder.mkdir()
+    env = clean_env(
+        PAVED_HOME=str(home),
+        PYTHONPYCACHEPREFIX=str(root / "pycache"),
+        GIT_ALLOW_PROTOCOL="file",
+    )
+    run([*paved, "new", "service", "bench", "--owner", "team-a"], env=env, cwd=work)
+    return env, home, work / "bench"

@@ -40,7 +40,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from _bench import clean_env, run
+from _bench import bench_service, run
 
 TARGET_MS = 2000.0
 PHASES = ("start-up", "gate", "render", "push")
@@ -87,17 +87,8 @@ def main() -> None:
     paved = [sys.executable, "-m", "paved"]
 
     with tempfile.TemporaryDirectory(prefix="paved-bench-deploy-") as tmp:
-        root = Path(tmp)
-        home, work = root / "paved-home", root / "work"
-        for folder in (home, work):
-            folder.mkdir()
-        env = clean_env(
-            PAVED_HOME=str(home),
-            PYTHONPYCACHEPREFIX=str(root / "pycache"),
-            GIT_ALLOW_PROTOCOL="file",
-        )
-        run([*paved, "new", "service", "bench", "--owner", "team-a"], env=env, cwd=work)
-        service = work / "bench"
+        env, home, service = bench_service(Path(tmp), paved)
+        work = service.parent
 
         totals: list[float] = []
         split: dict[str, list[float]] = {phase: [] for phase in PHASES}

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _bench import clean_env, run
+from _bench import bench_service, run
 
 PATH = "envs/dev/bench/manifests.yaml"
 
@@ -108,17 +108,8 @@ def main() -> None:
     paved = [sys.executable, "-m", "paved"]
 
     with tempfile.TemporaryDirectory(prefix="paved-bench-kill-") as tmp:
-        root = Path(tmp)
-        home, work = root / "paved-home", root / "work"
-        for folder in (home, work):
-            folder.mkdir()
-        env = clean_env(
-            PAVED_HOME=str(home),
-            PYTHONPYCACHEPREFIX=str(root / "pycache"),
-            GIT_ALLOW_PROTOCOL="file",
-        )
-        run([*paved, "new", "service", "bench", "--owner", "team-a"], env=env, cwd=work)
-        service = work / "bench"
+        env, home, service = bench_service(Path(tmp), paved)
+        work = service.parent
         repo = home / "data" / "environments.git"
         deploy = [*paved, "deploy", "--env", "dev", "--image"]
         timings = [_timed([*deploy, _ref(n)], env, service) for n in (1, 2)]
