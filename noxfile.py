@@ -55,7 +55,7 @@ def tests(session: nox.Session) -> None:
 def _uv() -> str:
     """The uv binary nox itself uses (installed beside it), else one on PATH."""
     try:
-        from uv import find_uv_bin  # noqa: PLC0415
+        from uv import find_uv_bin
 
         return str(find_uv_bin())
     except ImportError:

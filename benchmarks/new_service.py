@@ -97,8 +97,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per variant first")
     args = parser.parse_args()
 
-    from paved.config import Settings  # noqa: PLC0415 - the defaults paved renders
-    from paved.scaffold.registry import bundled_root  # noqa: PLC0415
+    from paved.config import Settings  # the defaults paved renders
+    from paved.scaffold.registry import bundled_root
 
     settings = Settings()
     layers = (settings.default_template, settings.road_template)

@@ -233,7 +233,7 @@ def postgresql() -> Iterator[str]:
         started = True
         run([*as_user, pg_ctl, "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60",
              "start"], cwd=root)  # fmt: skip
-        import psycopg  # noqa: PLC0415 - only the PostgreSQL backend needs it
+        import psycopg  # only the PostgreSQL backend needs it
 
         with psycopg.connect(
             f"postgresql://paved@127.0.0.1:{port}/postgres", autocommit=True, connect_timeout=10
@@ -348,12 +348,12 @@ def walk(client: httpx.Client, path: str, key: str, limit: int, max_pages: int) 
 
 def seed_table(url: str, *, services: int, history: int, now: dt.datetime) -> tuple[int, int]:
     """Insert services (with layers) up to ``services`` and ``history`` deployments, directly."""
-    import sqlalchemy as sa  # noqa: PLC0415 - the server's own table layer
+    import sqlalchemy as sa  # the server's own table layer
 
-    from paved.server import connect  # noqa: PLC0415
-    from paved.server._db import writer  # noqa: PLC0415
-    from paved.server._tables import deployments, service_layers  # noqa: PLC0415
-    from paved.server._tables import services as services_table  # noqa: PLC0415
+    from paved.server import connect
+    from paved.server._db import writer
+    from paved.server._tables import deployments, service_layers
+    from paved.server._tables import services as services_table
 
     rng = random.Random(7)
     engine = connect(url)

@@ -43,7 +43,7 @@ SCRIPT = "paved console script (info)"
 
 def _value(value: Any) -> Any:
     """Unwrap Typer's ``DefaultPlaceholder``."""
-    from typer.models import DefaultPlaceholder  # noqa: PLC0415
+    from typer.models import DefaultPlaceholder
 
     return value.value if isinstance(value, DefaultPlaceholder) else value
 
@@ -52,9 +52,9 @@ def _params(callback: Callable[..., Any] | None) -> list[dict[str, Any]]:
     """The command-line parameters of a command function, as plain data."""
     if callback is None:
         return []
-    import typer  # noqa: PLC0415
-    from typer.models import ArgumentInfo, OptionInfo  # noqa: PLC0415
-    from typer.utils import get_params_from_function  # noqa: PLC0415
+    import typer
+    from typer.models import ArgumentInfo, OptionInfo
+    from typer.utils import get_params_from_function
 
     found = []
     for name, meta in get_params_from_function(callback).items():
@@ -112,7 +112,7 @@ def _params(callback: Callable[..., Any] | None) -> list[dict[str, Any]]:
 
 
 def _command(info: Any) -> dict[str, Any]:
-    from typer.main import get_command_name  # noqa: PLC0415
+    from typer.main import get_command_name
 
     callback = info.callback
     return {
@@ -144,7 +144,7 @@ def _group(typer_app: Any, name: str | None, help_text: str | None) -> dict[str,
 
 def discover_tree() -> dict[str, Any]:
     """paved's command tree (groups, commands, parameters), read from its Typer app."""
-    from paved.cli.app import app  # noqa: PLC0415
+    from paved.cli.app import app
 
     return _group(app, None, None)
 

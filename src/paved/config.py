@@ -224,7 +224,7 @@ def load_settings(
 
 def _check_remote_pattern(pattern: str, origin: str) -> None:
     """``githost.remote``, whichever layer set it, is a usable pattern (or empty)."""
-    from paved.githost import PATTERN_HINT, pattern_problem  # noqa: PLC0415
+    from paved.githost import PATTERN_HINT, pattern_problem
 
     if pattern and (problem := pattern_problem(pattern)) is not None:
         shown = pattern.encode("unicode_escape").decode("ascii")

@@ -39,7 +39,7 @@ class GitIdentityMissing(InputError):
 def _git_class() -> Any:
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     try:
-        from git.cmd import Git as _Git  # noqa: PLC0415 - heavy, and runs git at import
+        from git.cmd import Git as _Git  # heavy, and runs git at import
     except ImportError as exc:  # pragma: no cover - depends on the machine
         raise GitNotFound(
             "git is not installed or not on PATH", hint="install git, then run the command again"
@@ -111,7 +111,7 @@ class Git:
     def __call__(self, *args: str, check: bool = True, stdin: str | None = None) -> str:
         """Run ``git ARGS`` and return its stdout with the trailing newline removed."""
         git_cls = _git_class()
-        from git.exc import GitCommandError, GitCommandNotFound  # noqa: PLC0415
+        from git.exc import GitCommandError, GitCommandNotFound
 
         try:
             with tempfile.TemporaryFile() as istream:

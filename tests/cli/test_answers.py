@@ -178,7 +178,7 @@ def test_both_scaffolds_ship_the_same_string_macros() -> None:
 
 @pytest.mark.slow
 def test_plain_copier_refuses_a_hostile_region(tmp_path: Path) -> None:
-    import copier  # noqa: PLC0415
+    import copier
 
     with pytest.raises(ValueError, match="must be an AWS region name"):
         copier.run_copy(

@@ -62,7 +62,7 @@ def documented_codes() -> set[int]:
 
 
 def leaf_commands() -> set[str]:
-    import typer.main  # noqa: PLC0415
+    import typer.main
 
     def walk(command: object, path: tuple[str, ...]) -> Iterator[str]:
         children = getattr(command, "commands", None)

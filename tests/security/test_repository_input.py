@@ -175,7 +175,7 @@ def test_a_symbolic_link_in_the_environment_repository_is_never_followed(
     (outside / "precious.txt").write_text("keep me\n")
 
     def plant(work: Path) -> None:
-        import shutil  # noqa: PLC0415
+        import shutil
 
         target = work / planted
         if target.exists():

@@ -52,7 +52,7 @@ CONFIG = PlatformConfig(
 
 
 def make_tokens(app_engine: object, clock: Clock) -> dict[str, str]:
-    from sqlalchemy import Engine  # noqa: PLC0415
+    from sqlalchemy import Engine
 
     assert isinstance(app_engine, Engine)
 

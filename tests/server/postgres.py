@@ -48,7 +48,7 @@ class PostgresServer:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
 
     def admin(self) -> object:
-        import psycopg  # noqa: PLC0415
+        import psycopg
 
         return psycopg.connect(
             host=self.host, port=self.port, user=self.user, dbname="postgres", autocommit=True

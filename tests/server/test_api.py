@@ -262,7 +262,7 @@ def test_malformed_and_oversized_bodies(platform: Platform) -> None:
 
 
 def test_openapi_is_checked_in(platform: Platform) -> None:
-    from paved.server import openapi_document  # noqa: PLC0415
+    from paved.server import openapi_document
 
     served = platform.client.get("/openapi.json").json()
     checked_in = REPO_ROOT / "docs" / "openapi.json"
@@ -276,10 +276,10 @@ HEAD = "0003"
 
 
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
-    import sqlalchemy as sa  # noqa: PLC0415
+    import sqlalchemy as sa
 
-    from paved.server import connect, migrate  # noqa: PLC0415
-    from paved.server._tables import metadata  # noqa: PLC0415
+    from paved.server import connect, migrate
+    from paved.server._tables import metadata
 
     engine = connect(db_url)
     assert sa.inspect(engine).get_table_names() == []
@@ -313,13 +313,13 @@ def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> 
 
 
 def test_a_database_at_the_first_migration_moves_forward_with_its_data(db_url: str) -> None:
-    import sqlalchemy as sa  # noqa: PLC0415
-    from alembic import command  # noqa: PLC0415
-    from alembic.config import Config  # noqa: PLC0415
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
 
-    from paved.server import connect, migrate  # noqa: PLC0415
-    from paved.server._db import writer  # noqa: PLC0415
-    from paved.server._tables import deployments, service_layers, services  # noqa: PLC0415
+    from paved.server import connect, migrate
+    from paved.server._db import writer
+    from paved.server._tables import deployments, service_layers, services
 
     engine = connect(db_url)
     config = Config()
@@ -366,13 +366,13 @@ def test_a_database_at_the_first_migration_moves_forward_with_its_data(db_url: s
 
 
 def test_serve_wires_the_cli_to_the_app(tmp_path: Path) -> None:
-    from paved.cli.platform import serve  # noqa: PLC0415
+    from paved.cli.platform import serve
 
     assert serve.__doc__
 
 
 def test_concurrent_registrations_of_one_name_make_one_service(platform: Platform) -> None:
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+    from concurrent.futures import ThreadPoolExecutor
 
     auth = platform.auth("owner")
 
@@ -437,7 +437,7 @@ def test_times_are_utc_whatever_the_offset_sent(platform: Platform) -> None:
     ],
 )
 def test_forged_cursors_are_400(platform: Platform, path: str, cursor: str) -> None:
-    import base64  # noqa: PLC0415
+    import base64
 
     forged = base64.urlsafe_b64encode(cursor.encode()).decode().rstrip("=")
     got = platform.client.get(path, params={"cursor": forged}, headers=platform.auth("admin"))

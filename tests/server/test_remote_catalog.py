@@ -151,10 +151,10 @@ def _free_port() -> int:
 def test_login_new_registration_and_archive_over_a_real_socket(
     paved, tmp_path: Path, db_url: str
 ) -> None:  # type: ignore[no-untyped-def]
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
-    from paved.server import create_app, issue_token  # noqa: PLC0415
-    from tests.server.conftest import CONFIG  # noqa: PLC0415
+    from paved.server import create_app, issue_token
+    from tests.server.conftest import CONFIG
 
     app = create_app(db_url, config=CONFIG)
     token = issue_token(

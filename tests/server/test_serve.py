@@ -109,7 +109,7 @@ def _access_record(path: str) -> logging.LogRecord:
 
 
 def test_the_access_log_filter_drops_the_query_string() -> None:
-    from uvicorn.logging import AccessFormatter  # noqa: PLC0415
+    from uvicorn.logging import AccessFormatter
 
     record = _access_record("/v1/services?access_token=pvd_0123456789abcdef_secret&limit=3")
     assert DropQueryString().filter(record) is True
@@ -126,7 +126,7 @@ def test_the_access_log_filter_drops_the_query_string() -> None:
 
 
 def test_the_log_configuration_puts_the_filter_on_the_access_log() -> None:
-    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415
+    from uvicorn.config import LOGGING_CONFIG
 
     config = log_config()
     assert config["loggers"]["uvicorn.access"]["filters"] == ["no_query_string"]

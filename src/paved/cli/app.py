@@ -64,7 +64,7 @@ def root(
     if verbose and quiet:
         typer.echo("error: --verbose and --quiet cannot be used together", err=True)
         raise typer.Exit(int(ExitCode.USAGE))
-    from paved.cli.runtime import Runtime  # noqa: PLC0415 - not needed for --version or --help
+    from paved.cli.runtime import Runtime  # not needed for --version or --help
 
     runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime.from_process()
     runtime.json = runtime.json or json_output
@@ -113,7 +113,7 @@ def handle_errors(command: F) -> F:
 
 
 def _fail(exc: PavedError) -> NoReturn:
-    from paved.text import escaped  # noqa: PLC0415
+    from paved.text import escaped
 
     # one line, whatever a repository or a record put into the message
     typer.echo(f"error: {escaped(str(exc))}", err=True)
@@ -134,7 +134,7 @@ def _local_failure(exc: OSError) -> PavedError:
 
 
 def _register_commands() -> None:
-    from paved.cli import (  # noqa: PLC0415
+    from paved.cli import (
         deploy,
         deployments,
         doctor,

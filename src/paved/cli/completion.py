@@ -11,14 +11,14 @@ if TYPE_CHECKING:
 
 
 def _runtime() -> Runtime:
-    from paved.cli.runtime import Runtime  # noqa: PLC0415
+    from paved.cli.runtime import Runtime
 
     return Runtime(env=dict(os.environ), cwd=Path.cwd(), home=Path.home())
 
 
 def complete_app_templates(incomplete: str) -> list[str]:
     try:
-        from paved.scaffold.registry import Layer  # noqa: PLC0415
+        from paved.scaffold.registry import Layer
 
         return [
             s.name

@@ -19,7 +19,7 @@ _PATH_HELP = "The service repository (default: this folder)."
 
 def deploy_deps(runtime: "Runtime") -> "DeployDeps":
     """What deploy, rollback and the readers of the records work with."""
-    from paved.deploy import DeployDeps  # noqa: PLC0415 - keep 'paved --help' fast
+    from paved.deploy import DeployDeps  # keep 'paved --help' fast
 
     return DeployDeps(
         settings=runtime.settings,
@@ -35,14 +35,14 @@ def _root(runtime: "Runtime", path: Path | None) -> Path:
     """--path, or the service repository this folder is in (as git finds its repository)."""
     if path is not None:
         return path if path.is_absolute() else runtime.cwd / path
-    from paved.service.layout import find_service  # noqa: PLC0415
+    from paved.service.layout import find_service
 
     return find_service(runtime.cwd) or runtime.cwd
 
 
 def _confirm(runtime: "Runtime", environment: str, what: str, *, yes: bool) -> None:
     """Ask before changing a protected environment; in a script, --yes answers."""
-    from paved.deploy import resolve_environments  # noqa: PLC0415
+    from paved.deploy import resolve_environments
 
     known = resolve_environments(runtime.settings, runtime.paths.data_dir)
     if environment not in known or not known[environment].protected or yes or runtime.yes:
@@ -135,8 +135,8 @@ def deploy(
     commits the manifests to the environment repository and pushes, or applies them with
     kubectl. Every attempt is recorded: see 'paved deployments list'.
     """
-    from paved.deploy import DeployRefused, DeployRequest  # noqa: PLC0415
-    from paved.deploy import deploy as run_deploy  # noqa: PLC0415
+    from paved.deploy import DeployRefused, DeployRequest
+    from paved.deploy import deploy as run_deploy
 
     runtime = runtime_of(ctx, json_output=json_output)
     check_name(env, what="environment")
@@ -189,8 +189,8 @@ def rollback(
     Recorded as a rollback of the deployment it recovers from. No gate: it goes back to
     manifests that were deployed before.
     """
-    from paved.deploy import RollbackRequest  # noqa: PLC0415
-    from paved.deploy import rollback as run_rollback  # noqa: PLC0415
+    from paved.deploy import RollbackRequest
+    from paved.deploy import rollback as run_rollback
 
     runtime = runtime_of(ctx, json_output=json_output)
     check_name(env, what="environment")

@@ -30,8 +30,8 @@ def list_deployments(
     environment repository: succeeded if its commit is there, failed (interrupted) if not.
     """
     runtime = runtime_of(ctx, json_output=json_output)
-    from paved.cli.deploy import deploy_deps  # noqa: PLC0415 - keep 'paved --help' fast
-    from paved.deploy import settle  # noqa: PLC0415
+    from paved.cli.deploy import deploy_deps  # keep 'paved --help' fast
+    from paved.deploy import settle
 
     # Open records whose attempt is over are settled first: the list tells what happened.
     settle(deploy_deps(runtime), service=service, environment=env)

@@ -43,7 +43,7 @@ def doctor(
     Every check runs, whatever the others find. Exit 0 when every check is ok or skipped,
     1 when any check fails, 2 when there are only warnings (docs/doctor.md).
     """
-    from paved.doctor import diagnose, find_service  # noqa: PLC0415 - keep 'paved --help' fast
+    from paved.doctor import diagnose, find_service  # keep 'paved --help' fast
 
     try:
         runtime = runtime_of(ctx, json_output=json_output)
@@ -66,18 +66,18 @@ def doctor(
 
 
 def _inputs(runtime: "Runtime", service: Path | None) -> "Inputs":
-    import shutil  # noqa: PLC0415
-    import sys  # noqa: PLC0415
+    import shutil
+    import sys
 
-    from paved.doctor import Inputs  # noqa: PLC0415
+    from paved.doctor import Inputs
 
     def render(source: "TemplateSource", destination: Path, answers: Mapping[str, Any]) -> None:
-        from paved.scaffold.engine import render as render_layer  # noqa: PLC0415
+        from paved.scaffold.engine import render as render_layer
 
         render_layer(source, destination, answers, cache_dir=runtime.paths.cache_dir / "copier")
 
     def guardrails(root: Path, today: dt.date) -> "GuardrailsReport":
-        from paved.guardrails import check  # noqa: PLC0415
+        from paved.guardrails import check
 
         return check(root, today=today)
 

@@ -18,7 +18,7 @@ def list_rules(
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """List every guardrail: id, severity and title (plug-in rules included)."""
-    from paved.guardrails import all_rules  # noqa: PLC0415 - keep 'paved --help' fast
+    from paved.guardrails import all_rules  # keep 'paved --help' fast
 
     runtime = runtime_of(ctx, json_output=json_output)
     rules = all_rules()
@@ -50,8 +50,8 @@ def check_service(
 
     Warnings alone, and errors covered by an unexpired waiver in .paved/waivers.yaml, exit 0.
     """
-    from paved.guardrails import check  # noqa: PLC0415 - keep 'paved --help' fast
-    from paved.service.layout import ROAD_ANSWERS, find_service  # noqa: PLC0415
+    from paved.guardrails import check  # keep 'paved --help' fast
+    from paved.service.layout import ROAD_ANSWERS, find_service
 
     runtime = runtime_of(ctx, json_output=json_output)
     start = runtime.cwd if path is None else (runtime.cwd / path).absolute()

@@ -68,7 +68,7 @@ def login(
     token = (token or "").strip()
     if not token:
         raise InputError("no token given", hint="pass --token or pipe it on stdin")
-    from paved.catalog.remote import RemoteCatalog  # noqa: PLC0415
+    from paved.catalog.remote import RemoteCatalog
 
     catalog = RemoteCatalog(url, token)
     try:

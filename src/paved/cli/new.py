@@ -89,7 +89,7 @@ def new_service(
     Every step can be run again: after a failure the same command carries on where it
     stopped; after success it changes nothing and says so.
     """
-    from paved.service import new as domain  # noqa: PLC0415
+    from paved.service import new as domain
 
     runtime = runtime_of(ctx, json_output=json_output)
     out = runtime.out
@@ -127,7 +127,7 @@ def new_service(
         progress=out.progress,
     )
     if not dry_run:
-        from paved.scaffold.engine import preload  # noqa: PLC0415
+        from paved.scaffold.engine import preload
 
         preload()
     plan = domain.plan_new_service(request, deps)

@@ -18,7 +18,7 @@ __all__ = ["Output"]
 def _said(message: str) -> str:
     """A message for people, with any terminal sequence or forged line start it carries from
     a repository or a record shown as escapes (its own line breaks kept)."""
-    from paved.text import escaped  # noqa: PLC0415
+    from paved.text import escaped
 
     return escaped(message, keep="\n")
 
@@ -26,7 +26,7 @@ def _said(message: str) -> str:
 def _cell(value: Any) -> str:
     """A value as one cell: control characters shown as escapes, so a value from the catalog
     can never add a column, a line or a terminal sequence to the output."""
-    from paved.text import escaped  # noqa: PLC0415 - small, but only needed for tables
+    from paved.text import escaped  # small, but only needed for tables
 
     return "" if value is None else escaped(str(value))
 
@@ -96,9 +96,9 @@ class Output:
             for row in rows:
                 print("\t".join(_cell(cell) for cell in row), file=self.stdout)
             return
-        from rich.console import Console  # noqa: PLC0415 - only on a terminal
-        from rich.table import Table  # noqa: PLC0415
-        from rich.text import Text  # noqa: PLC0415 - cells are text, never markup
+        from rich.console import Console  # only on a terminal
+        from rich.table import Table
+        from rich.text import Text  # cells are text, never markup
 
         table = Table(
             *columns, box=None, header_style="bold" if self.color else None, pad_edge=False

@@ -30,8 +30,8 @@ DbOption = Annotated[
 def _server() -> None:
     """Fail with a hint when the server extra is not installed."""
     try:
-        import fastapi  # noqa: F401, PLC0415
-        import sqlalchemy  # noqa: F401, PLC0415
+        import fastapi  # noqa: F401
+        import sqlalchemy  # noqa: F401
     except ImportError as exc:
         raise InputError(
             f"the platform server needs the 'server' extra ({exc.name} is not installed)",
@@ -40,7 +40,7 @@ def _server() -> None:
 
 
 def _db_url(runtime: "Runtime", db: str | None) -> str:
-    from paved.server import sqlite_url  # noqa: PLC0415
+    from paved.server import sqlite_url
 
     return (
         db
@@ -52,7 +52,7 @@ def _db_url(runtime: "Runtime", db: str | None) -> str:
 def _platform_config(runtime: "Runtime", settings_file: Path | None) -> "PlatformConfig":
     """Scaffolds offered: the bundled ones. Settings for clients: the file given with
     ``--settings``, else the environments and minimum road version of this host's settings."""
-    from paved.server import PlatformConfig, ScaffoldOffer, organisation_settings  # noqa: PLC0415
+    from paved.server import PlatformConfig, ScaffoldOffer, organisation_settings
 
     offers = tuple(
         ScaffoldOffer(s.name, s.layer.value, (s.version,), s.version)
@@ -96,8 +96,8 @@ def serve(
     """
     runtime = runtime_of(ctx)
     _server()
-    from paved.server import create_app, listen  # noqa: PLC0415
-    from paved.server import serve as serve_api  # noqa: PLC0415
+    from paved.server import create_app, listen
+    from paved.server import serve as serve_api
 
     config = _platform_config(runtime, settings)
     sock = listen(host, port)
@@ -132,7 +132,7 @@ def create_token(
     """Create a token; print it once on stdout (only its hash is kept)."""
     runtime = runtime_of(ctx)
     _server()
-    from paved.server import connect, issue_token, migrate, parse_lifetime  # noqa: PLC0415
+    from paved.server import connect, issue_token, migrate, parse_lifetime
 
     lifetime = parse_lifetime(expires)
     if not team and not admin:
@@ -173,7 +173,7 @@ def revoke_token(
     if (token_id is None) == (user is None):
         raise InputError("give either TOKEN_ID or --user")
     _server()
-    from paved.server import connect, migrate, revoke  # noqa: PLC0415
+    from paved.server import connect, migrate, revoke
 
     engine = connect(_db_url(runtime, db))
     try:

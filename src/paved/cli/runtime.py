@@ -83,7 +83,7 @@ class Runtime:
     @cached_property
     def platform_login(self) -> dict[str, Any] | None:
         """What ``paved login`` stored (URL, token, settings), or ``None``."""
-        from paved.cli.login import read_credentials  # noqa: PLC0415
+        from paved.cli.login import read_credentials
 
         return read_credentials(self.paths.config_dir)
 
@@ -97,13 +97,13 @@ class Runtime:
 
     @cached_property
     def registry(self) -> ScaffoldRegistry:
-        from paved.scaffold.registry import ScaffoldRegistry, bundled_root  # noqa: PLC0415
+        from paved.scaffold.registry import ScaffoldRegistry, bundled_root
 
         return ScaffoldRegistry(self.scaffolds_root or bundled_root())
 
     @cached_property
     def store(self) -> TemplateStore:
-        from paved.scaffold.store import TemplateStore  # noqa: PLC0415
+        from paved.scaffold.store import TemplateStore
 
         return TemplateStore(self.paths.templates_dir, self.env)
 
@@ -112,7 +112,7 @@ class Runtime:
             if self.catalog_factory is not None:
                 self._catalog = self.catalog_factory(self)
             elif self.settings.catalog_url or self.platform_login:
-                from paved.catalog.remote import RemoteCatalog  # noqa: PLC0415
+                from paved.catalog.remote import RemoteCatalog
 
                 login = self.platform_login or {}
                 url = self.settings.catalog_url or str(login["url"])
@@ -120,13 +120,13 @@ class Runtime:
                 token = self.env.get("PAVED_TOKEN") or (login.get("token") if same else None)
                 self._catalog = RemoteCatalog(url, str(token) if token else None)
             else:
-                from paved.catalog.sqlite import SqliteCatalog  # noqa: PLC0415
+                from paved.catalog.sqlite import SqliteCatalog
 
                 self._catalog = SqliteCatalog(self.paths.catalog_db)
         return self._catalog
 
     def githost(self, remote: str | None = None) -> GitHost:
-        from paved.githost import LocalGitHost, RemoteGitHost  # noqa: PLC0415
+        from paved.githost import LocalGitHost, RemoteGitHost
 
         if remote is not None:  # --remote, even an empty one (which RemoteGitHost refuses)
             return RemoteGitHost(remote)

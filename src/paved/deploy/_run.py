@@ -441,7 +441,7 @@ def _deploy(
     kubectl: str,
     image: ImageRef,
 ) -> DeployResult:
-    from paved.guardrails import check  # noqa: PLC0415 - loads the rules
+    from paved.guardrails import check  # loads the rules
 
     deps.progress(f"gate: guardrails over {source.root} for {environment.name}…")
     with _timed(deps, "gate"):

@@ -66,7 +66,7 @@ def check_git(inputs: Inputs) -> Outcome:
 
 
 def check_git_identity(inputs: Inputs) -> Outcome:
-    from paved.gitcmd import GitIdentityMissing  # noqa: PLC0415
+    from paved.gitcmd import GitIdentityMissing
 
     inputs.need_git()
     try:
@@ -201,7 +201,7 @@ def check_githost(inputs: Inputs) -> Outcome:
 
 def check_kubectl(inputs: Inputs) -> Outcome:
     """kubectl renders every deploy and the guardrails' overlays; a kubernetes target applies."""
-    from paved.deploy._environments import resolve_environments  # noqa: PLC0415
+    from paved.deploy._environments import resolve_environments
 
     found = inputs.which("kubectl")
     targets = sorted(
@@ -231,7 +231,7 @@ def check_kubectl(inputs: Inputs) -> Outcome:
 
 def _store_state(inputs: Inputs) -> tuple[list[str], list[str], list[str]]:
     """(ok, missing, broken) descriptions of each bundled scaffold in the template store."""
-    from paved.gitcmd import GitError  # noqa: PLC0415
+    from paved.gitcmd import GitError
 
     store = inputs.store()
     ok, missing, broken = [], [], []

@@ -39,7 +39,7 @@ GuardrailsRunner = Callable[[Path, dt.date], "GuardrailsReport"]
 
 
 def _default_git(cwd: Path | None, env: Mapping[str, str] | None) -> Git:
-    from paved.gitcmd import Git  # noqa: PLC0415
+    from paved.gitcmd import Git
 
     return Git(cwd, env)
 

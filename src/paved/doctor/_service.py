@@ -150,9 +150,9 @@ def _layers(inputs: Inputs) -> list[tuple[str, str, str, str]]:
 
 
 def fix_registered(inputs: Inputs) -> list[str]:
-    import datetime as dt  # noqa: PLC0415
+    import datetime as dt
 
-    from paved.models import LayerRef, Service  # noqa: PLC0415
+    from paved.models import LayerRef, Service
 
     root = inputs.need_service()
     settings = inputs.need_settings()
@@ -255,7 +255,7 @@ def _render_digests(
     The render of one scaffold commit with the same answers is always the same, so its
     digests are kept in the cache folder: a second ``paved doctor`` skips copier entirely.
     """
-    from paved import __version__  # noqa: PLC0415
+    from paved import __version__
 
     key = _digest(
         json.dumps(
@@ -291,7 +291,7 @@ def _render_digests(
 
 
 def check_content_drift(inputs: Inputs) -> Outcome:
-    from paved.scaffold.store import STABLE_URL_PREFIX, TemplateSource  # noqa: PLC0415
+    from paved.scaffold.store import STABLE_URL_PREFIX, TemplateSource
 
     root = inputs.need_service()
     inputs.need_git()
@@ -340,7 +340,7 @@ def check_conflicts(inputs: Inputs) -> Outcome:
     The rule lives in the guardrails (the deploy gate refuses on it too); doctor reports it here
     only, and leaves it out of ``service.guardrails``.
     """
-    from paved.guardrails import ServiceTree, unresolved_conflict  # noqa: PLC0415
+    from paved.guardrails import ServiceTree, unresolved_conflict
 
     root = inputs.need_service()
     tree = ServiceTree(root, today=inputs.clock().date())
@@ -415,7 +415,7 @@ def check_unpushed(inputs: Inputs) -> Outcome:
 
 def check_guardrails(inputs: Inputs) -> Outcome:
     """Every guardrail but PAVED-REPO-004, whose conflicts ``service.conflicts`` reports."""
-    from paved.guardrails import CONFLICT_RULE  # noqa: PLC0415
+    from paved.guardrails import CONFLICT_RULE
 
     root = inputs.need_service()
     report = inputs.guardrails(root, inputs.clock().date())

@@ -17,7 +17,7 @@ __all__ = ["all_rules", "check", "evaluate"]
 
 def all_rules(entry_points: EntryPoints = _default_entry_points) -> list[Rule]:
     """paved's rules, then every plug-in's; an id used twice is an error."""
-    from paved.guardrails._rules import BUILTIN_RULES  # noqa: PLC0415
+    from paved.guardrails._rules import BUILTIN_RULES
 
     rules = [*BUILTIN_RULES, *plugin_rules(entry_points)]
     seen: dict[str, Rule] = {}

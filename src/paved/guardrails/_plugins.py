@@ -51,6 +51,6 @@ def plugin_rules(entry_points: EntryPoints = _entry_points) -> list[Rule]:
 
 
 def _sourced(rule: Rule, name: str) -> Rule:
-    import dataclasses  # noqa: PLC0415
+    import dataclasses
 
     return dataclasses.replace(rule, source=f"plug-in {name}")

@@ -176,7 +176,7 @@ class ServiceTree:
         if docs:
             return docs[0]
         if path in self.parse_errors and (text := self.text(path)) is not None:
-            import json  # noqa: PLC0415
+            import json
 
             try:
                 value = json.loads(text)
@@ -194,7 +194,7 @@ class ServiceTree:
             text = self.text(path)
             value: dict[str, Any] = {}
             if text is not None:
-                import hcl2  # noqa: PLC0415 - only when a service has Terraform
+                import hcl2  # only when a service has Terraform
 
                 options = hcl2.SerializationOptions(
                     strip_string_quotes=True, explicit_blocks=False, with_comments=False
@@ -209,7 +209,7 @@ class ServiceTree:
     def python(self, path: str) -> Any:
         """A Python module's AST, or None when it does not parse."""
         if path not in self._python:
-            import ast  # noqa: PLC0415
+            import ast
 
             text = self.text(path)
             tree = None
@@ -248,7 +248,7 @@ class ServiceTree:
 
     @functools.cached_property
     def _waivers(self) -> tuple[tuple[Waiver, ...], tuple[Violation, ...]]:
-        from paved.guardrails._waivers import read_waivers  # noqa: PLC0415
+        from paved.guardrails._waivers import read_waivers
 
         if not (self.exists(WAIVERS_FILE) or os.path.lexists(self.root / WAIVERS_FILE)):
             return (), ()

@@ -45,8 +45,8 @@ def preload() -> None:
     import (most of a second) overlaps them. Python's import lock makes ``render`` wait for
     it to finish if it has not.
     """
-    import importlib  # noqa: PLC0415
-    import threading  # noqa: PLC0415
+    import importlib
+    import threading
 
     threading.Thread(
         target=importlib.import_module, args=("copier",), name="paved-preload", daemon=True
@@ -61,11 +61,11 @@ def render(
     cache_dir: Path,
 ) -> None:
     """Render ``source`` into ``destination`` with ``answers``, never prompting."""
-    import copier  # noqa: PLC0415 - about 0.8 s; only the commands that render pay it
-    from copier.errors import CopierError  # noqa: PLC0415
-    from jinja2 import TemplateError, TemplateSyntaxError  # noqa: PLC0415
-    from plumbum import local  # noqa: PLC0415
-    from plumbum.commands.processes import ProcessExecutionError  # noqa: PLC0415
+    import copier  # about 0.8 s; only the commands that render pay it
+    from copier.errors import CopierError
+    from jinja2 import TemplateError, TemplateSyntaxError
+    from plumbum import local
+    from plumbum.commands.processes import ProcessExecutionError
 
     env = {"COPIER_CACHE_DIR": str(cache_dir), **source.git_env}
     try:
@@ -119,7 +119,7 @@ def render_layers(
     about the time of one layer. The child is forked after copier is imported, renders one
     layer, reports its error (if any) through a pipe and exits: it never outlives its work.
     """
-    import copier  # noqa: F401, PLC0415 - imported once, before the fork
+    import copier  # noqa: F401 - imported once, before the fork
 
     if len(jobs) < 2 or not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
         for source, answers in jobs:
@@ -166,8 +166,8 @@ def _fork_render(
 def _die_with(parent: int) -> None:
     """Have the kernel kill this process when ``parent`` ends (Linux), so that a killed
     ``paved`` never leaves a child writing into a folder that the next run cleans up."""
-    import ctypes  # noqa: PLC0415
-    import signal  # noqa: PLC0415
+    import ctypes
+    import signal
 
     pr_set_pdeathsig = 1
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)

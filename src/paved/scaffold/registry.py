@@ -44,7 +44,7 @@ class Layer(enum.StrEnum):
 def _validator_env() -> jinja2.Environment:
     """The Jinja environment copier renders validators in: sandboxed, with the Ansible core
     filters (``regex_search`` and the like) that copier always loads."""
-    from jinja2.sandbox import SandboxedEnvironment  # noqa: PLC0415
+    from jinja2.sandbox import SandboxedEnvironment
 
     return SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
 

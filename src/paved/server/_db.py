@@ -65,8 +65,8 @@ def writer(engine: sa.Engine) -> sa.Engine:
 
 def migrate(engine: sa.Engine) -> None:
     """Run every migration not yet applied, forward from an empty database if need be."""
-    from alembic import command  # noqa: PLC0415
-    from alembic.config import Config  # noqa: PLC0415
+    from alembic import command
+    from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))

@@ -37,7 +37,7 @@ class DropQueryString(logging.Filter):
 
 def log_config() -> dict[str, Any]:
     """uvicorn's logging configuration with :class:`DropQueryString` on the access log."""
-    from uvicorn.config import LOGGING_CONFIG  # noqa: PLC0415
+    from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["no_query_string"] = {"()": DropQueryString}
@@ -69,7 +69,7 @@ def listen(host: str, port: int) -> socket.socket:
 
 def serve(app: Any, sock: socket.socket, *, host: str, port: int) -> None:
     """Serve ``app`` on ``sock`` until interrupted."""
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     config = uvicorn.Config(app, host=host, port=port, log_level="info", log_config=log_config())
     server = uvicorn.Server(config)

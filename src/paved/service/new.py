@@ -401,7 +401,7 @@ def _make_parents(path: Path) -> list[Path]:
 
 
 def _render(plan: NewServicePlan, deps: NewServiceDeps) -> str:
-    from paved.scaffold.engine import render_layers  # noqa: PLC0415 - imports copier
+    from paved.scaffold.engine import render_layers  # imports copier
 
     destination = plan.destination
     if plan.resuming:
