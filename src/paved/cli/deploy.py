@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from paved.cli.app import handle_errors, runtime_of
+from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.errors import InputError
 from paved.names import check_name
 
@@ -126,7 +126,7 @@ def deploy(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask before deploying to prod.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Deploy this service to an environment, behind the guardrails gate.
 
@@ -182,7 +182,7 @@ def rollback(
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Do not ask before rolling back prod.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Restore the manifests of an earlier successful deployment, byte for byte.
 

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paved.cli.app import handle_errors, runtime_of
+from paved.cli.common import JsonOption, handle_errors, runtime_of
 
 if TYPE_CHECKING:
     from paved.models import Deployment
@@ -22,7 +22,7 @@ def list_deployments(
     env: Annotated[
         str | None, typer.Option("--env", "-e", metavar="ENV", help="Only this environment.")
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """List deploy and rollback attempts, newest first: succeeded, failed and refused.
 

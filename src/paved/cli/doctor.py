@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from paved.cli.app import handle_errors, runtime_of
+from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.errors import InputError, PavedError
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def doctor(
             "register the service), then check again. Never edits your code.",
         ),
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Run every environment and service check, and say how to fix what is wrong.
 

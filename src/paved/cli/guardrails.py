@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from paved.cli.app import handle_errors, runtime_of
+from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.errors import GuardrailBlocked, InputError
 
 app = typer.Typer(help="Check a service against the paved road's guardrails.", no_args_is_help=True)
@@ -15,7 +15,7 @@ app = typer.Typer(help="Check a service against the paved road's guardrails.", n
 @handle_errors
 def list_rules(
     ctx: typer.Context,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """List every guardrail: id, severity and title (plug-in rules included)."""
     from paved.guardrails import all_rules  # keep 'paved --help' fast
@@ -44,7 +44,7 @@ def check_service(
             help="The service repository, or any folder in it (default: this folder).",
         ),
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Check a service against every guardrail; exit 3 on any unwaived error.
 

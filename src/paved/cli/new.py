@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from paved.cli.app import handle_errors, runtime_of
+from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.completion import complete_app_templates
 from paved.errors import InputError
 
@@ -82,7 +82,7 @@ def new_service(
             "--dry-run", help="Show the plan (files, remote, catalog entry); write nothing."
         ),
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Create a service: render its scaffolds, commit, push and register it.
 

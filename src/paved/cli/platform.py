@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paved.cli.app import handle_errors, runtime_of
+from paved.cli.common import handle_errors, runtime_of
 from paved.errors import InputError
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from paved.cli.output import Output
 from paved.config import Paths, Settings, load_settings
+from paved.credentials import read_credentials
 
 if TYPE_CHECKING:
     from paved.catalog import Catalog
@@ -83,8 +84,6 @@ class Runtime:
     @cached_property
     def platform_login(self) -> dict[str, Any] | None:
         """What ``paved login`` stored (URL, token, settings), or ``None``."""
-        from paved.cli.login import read_credentials
-
         return read_credentials(self.paths.config_dir)
 
     @cached_property

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from paved.cli.app import handle_errors, runtime_of
+from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.completion import complete_services, complete_templates
 from paved.errors import InputError
 from paved.names import check_name
@@ -29,7 +29,7 @@ def list_services(
             autocompletion=complete_templates,
         ),
     ] = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """List the services in the catalog."""
     runtime = runtime_of(ctx, json_output=json_output)
@@ -65,7 +65,7 @@ def show_service(
         str,
         typer.Argument(metavar="NAME", help="The service name.", autocompletion=complete_services),
     ],
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Show one service from the catalog."""
     runtime = runtime_of(ctx, json_output=json_output)

@@ -1,10 +1,10 @@
 """``paved templates``: the scaffolds paved offers."""
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from paved.cli.app import handle_errors, runtime_of
+from paved.cli.common import JsonOption, handle_errors, runtime_of
 
 app = typer.Typer(help="The scaffolds services are made from.", no_args_is_help=True)
 
@@ -13,7 +13,7 @@ app = typer.Typer(help="The scaffolds services are made from.", no_args_is_help=
 @handle_errors
 def list_templates(
     ctx: typer.Context,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """List each scaffold with its layer, version and questions (for --set)."""
     runtime = runtime_of(ctx, json_output=json_output)
