@@ -131,7 +131,9 @@ if mode == "cli":  # paved guardrails check SERVICE, in this process
     sys.exit(0)
 
 import paved.guardrails as g
-from paved.guardrails._tree import kubectl_kustomize
+from paved.kustomize import builder as kustomize_builder
+
+kubectl_kustomize = kustomize_builder(os.environ)
 
 since = lap("import paved.guardrails", start)
 
@@ -156,7 +158,7 @@ class Tree(g.ServiceTree):
         return value
 
 
-tree = Tree(root, today=dt.date.today(), kustomize=builder)
+tree = Tree(root, today=dt.date.today(), env=os.environ, kustomize=builder)
 since = lap("list the files (git ls-files)", since)
 tree.waivers
 tree.prefetch()

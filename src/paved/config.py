@@ -11,13 +11,13 @@ Everything here takes the environment as an argument: nothing reads ``os.environ
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from paved.errors import InputError
+from paved.names import MAX_LENGTH, NAME_PATTERN
 
 __all__ = ["Paths", "Settings", "load_settings"]
 
@@ -110,7 +110,6 @@ _KEYS: dict[str, tuple[str, str]] = {
 ENVIRONMENT_FIELDS = frozenset(
     {"target", "repository", "context", "namespace", "rollout_timeout", "protected"}
 )
-_ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
 def _take_environment(
@@ -124,7 +123,7 @@ def _take_environment(
             f"unknown setting '{key}' in {origin}",
             hint='define an environment as a table: [environments.NAME] target = "gitops"',
         )
-    if not _ENVIRONMENT_NAME.fullmatch(name) or len(name) > 40:
+    if not NAME_PATTERN.fullmatch(name) or len(name) > MAX_LENGTH:
         shown = name.encode("unicode_escape").decode("ascii")
         raise InputError(
             f"setting 'environments.{shown}' in {origin}: '{shown}' is not an environment name",

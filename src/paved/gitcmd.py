@@ -8,6 +8,8 @@ doctor`` can report a missing git instead of crashing. Library errors become pav
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Mapping
 from functools import cache
@@ -16,7 +18,15 @@ from typing import Any
 
 from paved.errors import AuthError, InputError, PavedError, RemoteError
 
-__all__ = ["Git", "GitError", "GitIdentityMissing", "GitNotFound", "PushRejected"]
+__all__ = [
+    "Git",
+    "GitError",
+    "GitIdentityMissing",
+    "GitNotFound",
+    "PushRejected",
+    "create_bare_repository",
+    "list_files",
+]
 
 
 class GitError(PavedError):
@@ -215,3 +225,48 @@ class Git:
         except GitError:
             return False
         return True
+
+
+def create_bare_repository(path: Path, *, branch: str = "main") -> bool:
+    """Create an empty bare repository at ``path``, whole or not at all.
+
+    It is made beside ``path`` and renamed into place, so a reader sees no repository or a whole
+    one. Returns False when ``path`` exists already (made earlier, or by a process that won the
+    race). The folder's own errors (``OSError``) are the caller's to name.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    try:
+        Git()("init", "--quiet", "--bare", f"--initial-branch={branch}", str(staging))
+        try:
+            staging.rename(path)
+        except OSError:
+            if not path.exists():
+                raise
+            return False  # another process made it first: use theirs
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return True
+
+
+def list_files(root: Path, env: Mapping[str, str]) -> list[str] | None:
+    """The files git tracks or would commit in the work tree at ``root`` (untracked ones that
+    are not ignored included), as git spells them; ``None`` when git cannot tell (no git, or
+    not a repository).
+
+    Runs git directly rather than through GitPython: the guardrails list a tree on every
+    check, and this one read-only command is not worth loading GitPython for.
+    """
+    git = shutil.which("git", path=env.get("PATH", os.defpath))
+    if git is None:
+        return None
+    done = subprocess.run(
+        [git, "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, check=False, env=dict(env),
+    )  # fmt: skip
+    if done.returncode != 0:
+        return None
+    names = done.stdout.decode("utf-8", errors="replace").split("\0")
+    return [name for name in dict.fromkeys(names) if name]

@@ -22,17 +22,29 @@ import dataclasses
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
 from paved.errors import PavedError
 from paved.text import escaped
 
-__all__ = ["DEFAULT_LIMITS", "KustomizeFailed", "Limits", "kustomize"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Builder",
+    "KustomizeFailed",
+    "Limits",
+    "builder",
+    "find_kubectl",
+    "kustomize",
+]
+
+#: Builds one kustomize directory: returns (stdout, error message or None).
+Builder = Callable[[Path], tuple[str, str | None]]
 
 MIB = 1 << 20
 
@@ -144,3 +156,24 @@ def _reason(code: int, stdout: bytes, stderr: str, limits: Limits) -> str:
             return f"killed by signal {-code}"
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
     return escaped(lines[-1]) if lines else f"exit status {code}"
+
+
+def find_kubectl(env: Mapping[str, str]) -> str | None:
+    """The ``kubectl`` on the ``PATH`` of ``env``, or ``None``."""
+    return shutil.which("kubectl", path=env.get("PATH", os.defpath))
+
+
+def builder(env: Mapping[str, str], *, limits: Limits = DEFAULT_LIMITS) -> Builder:
+    """A :data:`Builder` with the ``kubectl`` of ``env``: a failed build is a reason, not an
+    exception (the guardrails report it as a finding)."""
+    kubectl = find_kubectl(env)
+
+    def build(directory: Path) -> tuple[str, str | None]:
+        if kubectl is None:
+            return "", "kubectl is not installed (needed for 'kubectl kustomize')"
+        try:
+            return kustomize(directory, kubectl=kubectl, env=env, limits=limits), None
+        except KustomizeFailed as exc:
+            return "", exc.reason
+
+    return build

@@ -29,9 +29,9 @@ from paved.guardrails import (
 from paved.guardrails._rules import BUILTIN_RULES
 from paved.guardrails._rules.iam import resource_too_wide
 from paved.guardrails._rules.repo import RULES as REPO_RULES
-from paved.guardrails._tree import kubectl_kustomize
 from paved.guardrails._yaml import YamlError, load_all
 from paved.kustomize import Limits
+from paved.kustomize import builder as kustomize_builder
 from tests.unit.test_kustomize import alias_bomb, bomb_overlay
 
 TODAY = dt.date(2026, 3, 1)
@@ -202,7 +202,9 @@ def write_tree(root: Path, files: dict[str, str | None]) -> Path:
 
 def run(tmp_path: Path, changes: dict[str, str | None] | None = None, today: dt.date = TODAY):
     files = {**GOOD, **(changes or {})}
-    return check(write_tree(tmp_path / "svc", files), today=today, rules=BUILTIN_RULES)
+    return check(
+        write_tree(tmp_path / "svc", files), today=today, env=os.environ, rules=BUILTIN_RULES
+    )
 
 
 def deployment(old: str, new: str) -> dict[str, str | None]:
@@ -556,10 +558,10 @@ def test_overlays_are_built_with_kustomize_and_traced_to_their_source(tmp_path: 
 
     def counting(directory: Path) -> tuple[str, str | None]:
         calls.append(directory)
-        return kubectl_kustomize(directory)
+        return kustomize_builder(os.environ)(directory)
 
     root = write_tree(tmp_path / "svc", {**GOOD, **changes})
-    report = check(root, today=TODAY, rules=BUILTIN_RULES, kustomize=counting)
+    report = check(root, today=TODAY, env=os.environ, rules=BUILTIN_RULES, kustomize=counting)
     assert sorted(p.name for p in calls) == ["bad", "dev", "prod"]  # one build per overlay
     found = sorted((f.rule, f.location, f.message) for f in report.findings)
     assert found[0][:2] == ("PAVED-K8S-007", "k8s/base/deployment.yaml:12")
@@ -728,7 +730,7 @@ def test_a_plugin_rule_can_be_unwaivable(tmp_path: Path) -> None:
     rule = Rule("ACME-REPO-001", "no ACME.md", "error", _acme_check, "add it", waivable=False)
     waiver = waiver_entry(rule="ACME-REPO-001", path="ACME.md")
     root = write_tree(tmp_path / "svc", {**GOOD, ".paved/waivers.yaml": waiver})
-    report = check(root, today=TODAY, rules=[rule, *REPO_RULES])
+    report = check(root, today=TODAY, env=os.environ, rules=[rule, *REPO_RULES])
     assert [(f.rule, f.status) for f in report.findings] == [
         ("ACME-REPO-001", "open"),
         ("PAVED-REPO-005", "open"),
@@ -792,7 +794,7 @@ def test_untracked_rej_files_count_but_ignored_ones_do_not(tmp_path: Path) -> No
             "k8s/deployment.yaml.orig": "<<<<<<< HEAD\n",  # ignored
         },
     )
-    report = check(root, today=TODAY, rules=BUILTIN_RULES)
+    report = check(root, today=TODAY, env=os.environ, rules=BUILTIN_RULES)
     assert [(f.rule, f.location) for f in report.findings] == [
         ("PAVED-REPO-004", "k8s/deployment.yaml.rej")
     ]
@@ -831,7 +833,7 @@ def test_a_tracked_link_out_of_the_service_is_never_read(tmp_path: Path) -> None
     os.symlink("../other-service/secret.env", root / "config.env")
     os.symlink("src/svc/logs.py", root / "logs.py")  # inside the service: fine
     commit_all(root)
-    report = check(root, today=TODAY, rules=BUILTIN_RULES)
+    report = check(root, today=TODAY, env=os.environ, rules=BUILTIN_RULES)
     assert [(f.rule, f.location, f.message) for f in report.findings] == [
         ("PAVED-REPO-001", "CODEOWNERS", "CODEOWNERS names no owner"),
         (
@@ -854,7 +856,7 @@ def test_links_out_are_found_without_git_and_through_linked_folders(tmp_path: Pa
     write_tree(tmp_path / "elsewhere", {"deployment.yaml": "kind: Deployment\n"})
     root = write_tree(tmp_path / "svc", GOOD)
     os.symlink(tmp_path / "elsewhere", root / "k8s" / "base", target_is_directory=True)
-    tree = ServiceTree(root, today=TODAY)
+    tree = ServiceTree(root, today=TODAY, env=os.environ)
     assert "k8s/base" in tree.files
     assert tree.links_outside == {"k8s/base": str(tmp_path / "elsewhere")}
     assert tree.text("k8s/base/deployment.yaml") is None
@@ -877,7 +879,7 @@ def test_an_overlay_whose_kustomization_links_out_is_not_built(tmp_path: Path) -
         built.append(directory)
         return "", None
 
-    report = check(root, today=TODAY, rules=BUILTIN_RULES, kustomize=builder)
+    report = check(root, today=TODAY, env=os.environ, rules=BUILTIN_RULES, kustomize=builder)
     assert built == []
     assert [(f.rule, f.file) for f in report.findings] == [
         ("PAVED-REPO-006", "k8s/overlays/dev/kustomization.yaml")
@@ -889,7 +891,7 @@ def test_a_waivers_file_linked_out_of_the_service_waives_nothing(tmp_path: Path)
     root = write_tree(tmp_path / "svc", {**GOOD, **UNPINNED})
     (root / ".paved").mkdir()
     os.symlink(tmp_path / "shared" / "waivers.yaml", root / ".paved" / "waivers.yaml")
-    report = check(root, today=TODAY, rules=BUILTIN_RULES)
+    report = check(root, today=TODAY, env=os.environ, rules=BUILTIN_RULES)
     assert report.waivers == ()
     assert [(f.rule, f.status, f.file) for f in report.findings] == [
         ("PAVED-K8S-007", "open", "k8s/deployment.yaml"),
@@ -929,7 +931,7 @@ def test_an_overlay_alias_bomb_ends_quickly_as_an_overlay_that_does_not_build(
     root = write_tree(tmp_path / "svc", GOOD)
     bomb_overlay(root)
     started = time.monotonic()
-    report = check(root, today=TODAY, rules=BUILTIN_RULES)
+    report = check(root, today=TODAY, env=os.environ, rules=BUILTIN_RULES)
     assert time.monotonic() - started < 100
     rules = ("PAVED-K8S-009", "PAVED-REPO-002")  # an overlay hides the plain manifests: others fire
     assert [(f.rule, f.file, f.message) for f in report.findings if f.rule in rules] == [
@@ -960,8 +962,9 @@ def test_an_overlay_that_takes_too_long_is_an_overlay_that_does_not_build(
     report = check(
         root,
         today=TODAY,
+        env=os.environ,
         rules=BUILTIN_RULES,
-        kustomize=lambda d: kubectl_kustomize(d, limits=Limits(timeout=1)),
+        kustomize=kustomize_builder(os.environ, limits=Limits(timeout=1)),
     )
     assert [(f.rule, f.message) for f in report.findings if f.rule == "PAVED-K8S-009"] == [
         ("PAVED-K8S-009", "kubectl kustomize k8s/overlays/dev failed: took longer than 1 s")
@@ -976,7 +979,7 @@ def test_a_broken_rule_is_reported_not_skipped(tmp_path: Path) -> None:
         raise RuntimeError("boom")
 
     rule = Rule("ACME-K8S-001", "broken", "warning", broken, "fix it")
-    report = check(write_tree(tmp_path / "svc", GOOD), today=TODAY, rules=[rule])
+    report = check(write_tree(tmp_path / "svc", GOOD), today=TODAY, env=os.environ, rules=[rule])
     assert [(f.rule, f.message) for f in report.findings] == [
         ("ACME-K8S-001", "the rule could not run: RuntimeError: boom")
     ]
@@ -987,7 +990,7 @@ def test_files_ignored_by_git_are_not_scanned(tmp_path: Path) -> None:
         tmp_path / "svc", {**GOOD, ".gitignore": "local.env\n", "local.env": "AKIAIOSFODNN7EXAMPLE"}
     )
     subprocess.run(["git", "init", "-q", str(root)], check=True)
-    assert check(root, today=TODAY, rules=BUILTIN_RULES).findings == ()
+    assert check(root, today=TODAY, env=os.environ, rules=BUILTIN_RULES).findings == ()
 
 
 def test_rule_ids_are_checked() -> None:
@@ -1015,7 +1018,7 @@ def test_entry_points_add_rules(tmp_path: Path) -> None:
     rules = all_rules(lambda: points)
     assert rules[-1].id == "ACME-REPO-001"
     assert rules[-1].source == "plug-in acme"
-    report = check(write_tree(tmp_path / "svc", GOOD), today=TODAY, rules=rules)
+    report = check(write_tree(tmp_path / "svc", GOOD), today=TODAY, env=os.environ, rules=rules)
     assert [(f.rule, f.severity) for f in report.findings] == [("ACME-REPO-001", "warning")]
 
 

@@ -79,7 +79,7 @@ def _inputs(runtime: "Runtime", service: Path | None) -> "Inputs":
     def guardrails(root: Path, today: dt.date) -> "GuardrailsReport":
         from paved.guardrails import check
 
-        return check(root, today=today)
+        return check(root, today=today, env=runtime.env)
 
     return Inputs(
         paths=runtime.paths,

@@ -64,7 +64,7 @@ def check_service(
             f"{start} is not inside a paved service (no {ROAD_ANSWERS} in it or above)",
             hint="run it in a service made by 'paved new service', or give its path",
         )
-    report = check(root, today=runtime.clock().date())
+    report = check(root, today=runtime.clock().date(), env=runtime.env)
     out = runtime.out
     if out.json_mode:
         out.json(report.to_json())

@@ -73,12 +73,6 @@ class Output:
         if self.verbosity > 0:
             print(f"debug: {message}", file=self.stderr, flush=True)
 
-    def warn(self, message: str) -> None:
-        print(f"warning: {_said(message)}", file=self.stderr, flush=True)
-
-    def error(self, message: str) -> None:
-        print(f"error: {_said(message)}", file=self.stderr, flush=True)
-
     # -- the result (stdout) -----------------------------------------------------------
 
     def json(self, data: Any) -> None:

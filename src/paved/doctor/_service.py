@@ -343,7 +343,7 @@ def check_conflicts(inputs: Inputs) -> Outcome:
     from paved.guardrails import ServiceTree, unresolved_conflict
 
     root = inputs.need_service()
-    tree = ServiceTree(root, today=inputs.clock().date())
+    tree = ServiceTree(root, today=inputs.clock().date(), env=inputs.env)
     problems = []
     for violation in unresolved_conflict(tree):
         if violation.file.endswith(".rej"):

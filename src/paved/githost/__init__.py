@@ -8,15 +8,13 @@ repository on any host git can push to, with the user's own git credentials.
 from __future__ import annotations
 
 import re
-import shutil
 import string
-import tempfile
 import urllib.parse
 from pathlib import Path
 from typing import Protocol
 
 from paved.errors import InputError, PavedError
-from paved.gitcmd import Git
+from paved.gitcmd import create_bare_repository
 
 __all__ = [
     "PATTERN_HINT",
@@ -90,9 +88,6 @@ def same_repository(one: str, other: str) -> bool:
 
 
 class GitHost(Protocol):
-    #: True when paved creates repositories itself (otherwise they must exist, empty).
-    creates_repositories: bool
-
     def url_for(self, name: str) -> str:
         """The URL the service ``name`` is pushed to."""
         ...
@@ -109,8 +104,6 @@ class GitHost(Protocol):
 class LocalGitHost:
     """Bare repositories under one folder: the embedded default."""
 
-    creates_repositories = True
-
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -125,28 +118,18 @@ class LocalGitHost:
 
     def create(self, name: str) -> None:
         target = self.path_for(name)
-        if target.exists():
-            return
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.root))
+            create_bare_repository(target)
         except OSError as exc:
             raise PavedError(
                 f"repository {target} cannot be created ({exc.strerror or exc})",
                 hint="check that paved's data folder is writable (or set PAVED_HOME to one "
                 "that is), or push elsewhere with --remote URL",
             ) from exc
-        try:
-            Git()("init", "--quiet", "--bare", "--initial-branch=main", str(staging))
-            staging.rename(target)  # atomic: a reader sees no repository or a whole one
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 class RemoteGitHost:
     """Existing repositories at a URL pattern such as ``ssh://git@host/team/{name}.git``."""
-
-    creates_repositories = False
 
     def __init__(self, pattern: str) -> None:
         if not pattern.strip():

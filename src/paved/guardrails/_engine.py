@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from paved.errors import InputError
 from paved.guardrails._model import Finding, Report, Rule, Violation
 from paved.guardrails._plugins import EntryPoints, plugin_rules
 from paved.guardrails._plugins import _entry_points as _default_entry_points
-from paved.guardrails._tree import Builder, ServiceTree, kubectl_kustomize
+from paved.guardrails._tree import ServiceTree
+from paved.kustomize import Builder
 
 __all__ = ["all_rules", "check", "evaluate"]
 
@@ -76,12 +77,13 @@ def check(
     root: Path,
     *,
     today: dt.date,
+    env: Mapping[str, str],
     rules: Sequence[Rule] | None = None,
-    kustomize: Builder = kubectl_kustomize,
+    kustomize: Builder | None = None,
 ) -> Report:
     """Check the service in ``root``: read its tree once, run every rule, apply its waivers."""
     if not root.is_dir():
         raise InputError(f"{root} is not a folder", hint="give the path of a service repository")
-    tree = ServiceTree(root, today=today, kustomize=kustomize)
+    tree = ServiceTree(root, today=today, env=env, kustomize=kustomize)
     tree.prefetch()
     return evaluate(tree, all_rules() if rules is None else rules)

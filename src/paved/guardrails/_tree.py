@@ -16,41 +16,23 @@ import dataclasses
 import datetime as dt
 import functools
 import os
-import shutil
-import subprocess
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from paved.gitcmd import list_files
 from paved.guardrails._model import Violation, Waiver, glob_match
 from paved.guardrails._yaml import LineDict, YamlError, load_all
-from paved.kustomize import DEFAULT_LIMITS, KustomizeFailed, Limits, kustomize
+from paved.kustomize import Builder, builder
 from paved.service.layout import APP_ANSWERS, ROAD_ANSWERS, SKIP_DIRS
 
-__all__ = ["WAIVERS_FILE", "K8sObject", "Overlay", "ServiceTree", "kubectl_kustomize"]
+__all__ = ["WAIVERS_FILE", "K8sObject", "Overlay", "ServiceTree"]
 
 WAIVERS_FILE = ".paved/waivers.yaml"
 _KUSTOMIZATION = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _MAX_TEXT = 1_000_000
-
-#: Builds one kustomize directory: returns (stdout, error message or None).
-Builder = Callable[[Path], tuple[str, str | None]]
-
-
-def kubectl_kustomize(
-    directory: Path, *, limits: Limits = DEFAULT_LIMITS
-) -> tuple[str, str | None]:
-    """``kubectl kustomize DIR`` under paved's limits (:mod:`paved.kustomize`)."""
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        return "", "kubectl is not installed (needed for 'kubectl kustomize')"
-    try:
-        return kustomize(directory, kubectl=kubectl, env=os.environ, limits=limits), None
-    except KustomizeFailed as exc:
-        return "", exc.reason
-
 
 @dataclasses.dataclass(frozen=True)
 class K8sObject:
@@ -88,13 +70,15 @@ class ServiceTree:
         root: Path,
         *,
         today: dt.date,
+        env: Mapping[str, str],
         files: Sequence[str] | None = None,
-        kustomize: Builder = kubectl_kustomize,
+        kustomize: Builder | None = None,
     ) -> None:
         self.root = root
         self.today = today
-        self.files: tuple[str, ...] = tuple(sorted(files if files is not None else _list(root)))
-        self._kustomize = kustomize
+        listed = files if files is not None else _list(root, env)
+        self.files: tuple[str, ...] = tuple(sorted(listed))
+        self._kustomize = kustomize or builder(env)
         self._lock = threading.Lock()
         self._builds: list[Future[tuple[str, str | None]]] | None = None
         self._text: dict[str, str | None] = {}
@@ -369,16 +353,10 @@ def _read_text(path: Path) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-def _list(root: Path) -> list[str]:
-    if (root / ".git").exists() and shutil.which("git"):
-        done = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
-             "--exclude-standard"],
-            capture_output=True, check=False,
-        )  # fmt: skip
-        if done.returncode == 0:
-            names = done.stdout.decode("utf-8", errors="replace").split("\0")
-            return [n for n in dict.fromkeys(names) if n and _listed(root / n)]
+def _list(root: Path, env: Mapping[str, str]) -> list[str]:
+    names = list_files(root, env) if (root / ".git").exists() else None
+    if names is not None:
+        return [name for name in names if _listed(root / name)]
     return list(_walk(root, root))
 
 

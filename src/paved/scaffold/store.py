@@ -15,12 +15,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from paved.gitcmd import Git
+from paved.gitcmd import Git, create_bare_repository
 from paved.locks import file_lock
 from paved.scaffold.registry import Scaffold
 
@@ -119,23 +118,13 @@ class TemplateStore:
             if known.is_file():
                 return known.read_text(encoding="utf-8").strip()
             if not repo.is_dir():
-                self._create_bare(repo)
+                create_bare_repository(repo)
             tag = self._store(scaffold, repo, files)
             known.parent.mkdir(exist_ok=True)
             tmp = known.with_suffix(".tmp")
             tmp.write_text(tag + "\n", encoding="utf-8")
             tmp.replace(known)
             return tag
-
-    @staticmethod
-    def _create_bare(repo: Path) -> None:
-        repo.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{repo.name}-", dir=repo.parent))
-        try:
-            Git()("init", "--quiet", "--bare", "--initial-branch=main", str(staging))
-            staging.rename(repo)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
     @staticmethod
     def _store(scaffold: Scaffold, repo: Path, files: list[Path]) -> str:
