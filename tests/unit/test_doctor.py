@@ -34,6 +34,7 @@ from paved.guardrails import Finding, Report, Waiver
 from paved.models import Service
 from paved.scaffold.registry import ScaffoldRegistry
 from paved.scaffold.store import TemplateStore
+from paved.versions import Version
 from tests.helpers import SCAFFOLDS
 
 NOW = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
@@ -437,8 +438,12 @@ def test_the_guardrails_check_leaves_conflicts_to_the_conflicts_check(tmp_path: 
 
 
 def test_version_order() -> None:
-    assert svc.version_key("0.1.0") < svc.version_key("0.2.0") < svc.version_key("0.10.0")
-    assert svc.version_key("0.1.0+abcdef12") == svc.version_key("0.1.0")
+    one, two, ten = (Version.parse(text) for text in ("0.1.0", "0.2.0", "0.10.0"))
+    assert one
+    assert two
+    assert ten
+    assert one < two < ten
+    assert Version.parse("0.1.0+abcdef12") == Version.parse("0.1.0")
 
 
 def _service(tmp_path: Path, road: dict[str, Any]) -> Path:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 from paved.deploy._environments import Environment
 from paved.deploy._image import ImageRef
 from paved.errors import InputError
 from paved.guardrails import Report
+from paved.versions import Version
 
 __all__ = ["GateResult", "gate", "older_than"]
 
 _DOCS = "docs/deploy.md#the-gate"
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,15 +37,14 @@ def older_than(version: str, minimum: str) -> bool:
     """
     if not minimum:
         return False
-    have, want = _VERSION.match(version), _VERSION.match(minimum)
+    want = Version.parse(minimum)
     if want is None:
         raise InputError(
             f"setting deploy.min_road_version '{minimum}' is not a version such as 1.4.0",
             hint="fix the setting (see docs/deploy.md)",
         )
-    if have is None:
-        return True
-    return tuple(map(int, have.groups())) < tuple(map(int, want.groups()))
+    have = Version.parse(version)
+    return have is None or have < want
 
 
 def _finding(rule: str, protected: bool, message: str, file: str, fix: str) -> dict[str, Any]:

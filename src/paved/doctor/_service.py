@@ -18,6 +18,7 @@ from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs
 from paved.doctor._model import Outcome, Skip
 from paved.errors import InputError
 from paved.service.layout import SKIP_DIRS
+from paved.versions import Version
 
 if TYPE_CHECKING:
     from paved.scaffold.store import TemplateSource
@@ -32,7 +33,6 @@ __all__ = [
     "check_unpushed",
     "check_version_drift",
     "fix_registered",
-    "version_key",
 ]
 
 #: Backstage's rule for metadata.name: 1-63 characters of [a-zA-Z0-9-_.], alphanumeric ends.
@@ -188,12 +188,6 @@ def fix_registered(inputs: Inputs) -> list[str]:
 # -- version drift -----------------------------------------------------------------------
 
 
-def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    """A sort key for versions like ``0.2.0``; a local ``+TREE`` suffix is ignored."""
-    base = version.split("+", 1)[0]
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[.-]", base))
-
-
 def check_version_drift(inputs: Inputs) -> Outcome:
     layers = _layers(inputs)
     registry = inputs.registry()
@@ -207,9 +201,13 @@ def check_version_drift(inputs: Inputs) -> Outcome:
         label = f"{layer} layer {scaffold_name} {recorded}"
         if not recorded:
             unknown.append(f"{layer} layer {scaffold_name}: no _commit recorded")
-        elif version_key(recorded) < version_key(bundled):
+        elif (have := Version.parse(recorded)) is None or (
+            newest := Version.parse(bundled)
+        ) is None:
+            unknown.append(f"{label}: not a version paved can compare")
+        elif have < newest:
             behind.append(f"{label}: {bundled} is the newest")
-        elif version_key(recorded) > version_key(bundled):
+        elif have > newest:
             ahead.append(f"{label}: newer than this paved's {bundled}")
         else:
             current.append(label)
