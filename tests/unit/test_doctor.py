@@ -486,6 +486,34 @@ def test_registered_fails_when_missing_or_owned_by_another_team(tmp_path: Path) 
     )
 
 
+def test_registered_asks_the_platform_catalog_too(tmp_path: Path) -> None:
+    """With a platform catalog configured the check asks it (it used to skip); a catalog that
+    does not answer is env.catalog's failure, so this check skips and says where to look."""
+    root = _service(tmp_path, {"service_name": "pay", "owner": "team-a"})
+    settings = lambda: Settings(catalog_url="https://platform.example")  # noqa: E731
+
+    class Catalog:
+        location = "https://platform.example"
+
+        def __init__(self, entry: Service | None) -> None:
+            self.entry = entry
+
+        def get(self, name: str) -> Service | None:
+            if self.entry is None:
+                raise RemoteError("platform catalog https://platform.example cannot be reached")
+            return self.entry
+
+    mine = Service("pay", "team-a", "", "file:///x", (), NOW)
+    outcome = svc.check_registered(
+        make_inputs(tmp_path, service=root, settings=settings, catalog=lambda: Catalog(mine))
+    )
+    assert outcome.status == "ok"
+    with pytest.raises(Skip, match=r"the catalog does not answer \(see env.catalog\)"):
+        svc.check_registered(
+            make_inputs(tmp_path, service=root, settings=settings, catalog=lambda: Catalog(None))
+        )
+
+
 def test_guardrails_details_one_line_per_finding(tmp_path: Path) -> None:
     waiver = Waiver("PAVED-K8S-001", "k8s/**", "legacy", "team-a", dt.date(2031, 1, 1))
     findings = (

@@ -16,7 +16,7 @@ import yaml
 
 from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs
 from paved.doctor._model import Outcome, Skip
-from paved.errors import InputError
+from paved.errors import InputError, PavedError
 from paved.service.layout import SKIP_DIRS
 from paved.versions import Version
 
@@ -110,12 +110,13 @@ def check_catalog_info(inputs: Inputs) -> Outcome:
 
 def check_registered(inputs: Inputs) -> Outcome:
     inputs.need_service()
-    settings = inputs.need_settings()
-    if settings.catalog_url:
-        raise Skip("the platform catalog client is not available in this version (see env.catalog)")
+    inputs.need_settings()
     name, owner = _name_and_owner(inputs)
-    catalog = inputs.catalog()
-    service = catalog.get(name)
+    catalog = inputs.catalog()  # the platform's when logged in or configured, else the local one
+    try:
+        service = catalog.get(name)
+    except PavedError as exc:
+        raise Skip("the catalog does not answer (see env.catalog)") from exc
     if service is None:
         return Outcome(
             "fail",
