@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -17,6 +18,7 @@ import yaml
 from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs
 from paved.doctor._model import Outcome, Skip
 from paved.errors import InputError, PavedError
+from paved.models import LayerRef, Service
 from paved.service.layout import SKIP_DIRS
 from paved.versions import Version
 
@@ -151,14 +153,8 @@ def _layers(inputs: Inputs) -> list[tuple[str, str, str, str]]:
 
 
 def fix_registered(inputs: Inputs) -> list[str]:
-    import datetime as dt
-
-    from paved.models import LayerRef, Service
-
     root = inputs.need_service()
-    settings = inputs.need_settings()
-    if settings.catalog_url:
-        return []
+    inputs.need_settings()
     name, owner = _name_and_owner(inputs)
     catalog = inputs.catalog()
     if catalog.get(name) is not None:
