@@ -10,9 +10,10 @@ import builtins
 import datetime as dt
 from typing import Protocol
 
+from paved.catalog._registration import registration_conflict
 from paved.models import Caller, Deployment, Outcome, Service
 
-__all__ = ["Catalog"]
+__all__ = ["Catalog", "registration_conflict"]
 
 
 class Catalog(Protocol):

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from paved.catalog._registration import registration_conflict
 from paved.errors import ConflictError, RemoteError
 from paved.models import Caller, Deployment, LayerRef, Outcome, Service
 from paved.names import name_problem
@@ -347,15 +348,8 @@ class SqliteCatalog:
     def register(self, service: Service, *, dry_run: bool = False) -> tuple[Service, bool]:
         if dry_run:
             existing = self.get(service.name)
-            if existing is not None and (existing.owner, existing.repository) != (
-                service.owner,
-                service.repository,
-            ):
-                raise ConflictError(
-                    f"service '{service.name}' is already registered "
-                    f"(owner {existing.owner}, repository {existing.repository})",
-                    hint="choose another name",
-                )
+            if existing is not None:
+                self._check_again(existing, service)
             return existing or service, existing is None
         with self._transaction() as db:
             row = db.execute(
@@ -364,12 +358,7 @@ class SqliteCatalog:
             ).fetchall()
             if row:
                 existing = self._services(db, row)[0]
-                if (existing.owner, existing.repository) != (service.owner, service.repository):
-                    raise ConflictError(
-                        f"service '{service.name}' is already registered "
-                        f"(owner {existing.owner}, repository {existing.repository})",
-                        hint="choose another name",
-                    )
+                self._check_again(existing, service)
                 return existing, False
             db.execute(
                 "INSERT INTO services (name, owner, description, repository, created_at) "
@@ -387,6 +376,17 @@ class SqliteCatalog:
                 [(service.name, ref.layer, ref.scaffold, ref.version) for ref in service.layers],
             )
         return service, True
+
+    @staticmethod
+    def _check_again(existing: Service, service: Service) -> None:
+        """Refuse registering ``service`` over ``existing`` unless it is the same one."""
+        conflict = registration_conflict(
+            service.name,
+            stored=(existing.owner, existing.repository),
+            wanted=(service.owner, service.repository),
+        )
+        if conflict is not None:
+            raise ConflictError(conflict, hint="choose another name")
 
     # -- deployments -------------------------------------------------------------------
 

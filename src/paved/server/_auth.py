@@ -21,10 +21,18 @@ import sqlalchemy as sa
 
 from paved.errors import InputError
 from paved.names import check_name
-from paved.server._db import writer
-from paved.server._tables import audit_events, tokens
+from paved.server._store import AuditEvent, Store
 
-__all__ = ["Identity", "IssuedToken", "authenticate", "issue_token", "parse_lifetime", "revoke"]
+__all__ = [
+    "Identity",
+    "IssuedToken",
+    "authenticate",
+    "bearer",
+    "issue_token",
+    "parse_lifetime",
+    "revoke",
+    "token_hash",
+]
 
 PREFIX = "pvd_"
 _LIFETIME = re.compile(r"^([1-9][0-9]{0,4})([hd])$")
@@ -71,20 +79,9 @@ def parse_lifetime(text: str) -> dt.timedelta:
     return dt.timedelta(days=number) if unit == "d" else dt.timedelta(hours=number)
 
 
-def _audit(
-    conn: sa.Connection, now: dt.datetime, actor: str, action: str, target: str, detail: str
-) -> None:
-    conn.execute(
-        audit_events.insert().values(
-            at=now,
-            actor=actor,
-            action=action,
-            target=target,
-            address="local",
-            outcome="ok",
-            detail=detail,
-        )
-    )
+def _local(now: dt.datetime, actor: str, action: str, target: str, detail: str) -> AuditEvent:
+    """An audit event of a token managed on the server's host (not through the API)."""
+    return AuditEvent(now, actor, action, target, address="local", outcome="ok", detail=detail)
 
 
 def issue_token(
@@ -105,27 +102,18 @@ def issue_token(
     token_id = secrets.token_hex(8)
     token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     expires_at = now + lifetime
-    with writer(engine).begin() as conn:
-        conn.execute(
-            tokens.insert().values(
-                id=token_id,
-                hash=token_hash(token),
-                user=user,
-                teams=sorted(set(teams)),
-                admin=admin,
-                created_at=now,
-                expires_at=expires_at,
-            )
-        )
-        role = "platform-admin" if admin else "member"
-        _audit(
-            conn,
-            now,
-            actor,
-            "token.create",
-            f"token {token_id}",
-            f"user {user}, role {role}, teams {','.join(sorted(set(teams))) or '-'}",
-        )
+    role = "platform-admin" if admin else "member"
+    values = {
+        "id": token_id,
+        "hash": token_hash(token),
+        "user": user,
+        "teams": sorted(set(teams)),
+        "admin": admin,
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+    detail = f"user {user}, role {role}, teams {','.join(sorted(set(teams))) or '-'}"
+    Store(engine).add_token(values, _local(now, actor, "token.create", f"token {token_id}", detail))
     return IssuedToken(token_id, token, expires_at)
 
 
@@ -133,25 +121,26 @@ def revoke(
     engine: sa.Engine, *, token_id: str | None, user: str | None, now: dt.datetime, actor: str
 ) -> list[str]:
     """Revoke one token by id, or every live token of a user; return the ids revoked."""
-    query = sa.select(tokens.c.id).where(tokens.c.revoked_at.is_(None))
-    if token_id is not None:
-        query = query.where(tokens.c.id == token_id)
-    if user is not None:
-        query = query.where(tokens.c.user == user)
-    with writer(engine).begin() as conn:
-        ids = list(conn.scalars(query))
-        if ids:
-            conn.execute(tokens.update().where(tokens.c.id.in_(ids)).values(revoked_at=now))
-        for revoked in ids:
-            _audit(conn, now, actor, "token.revoke", f"token {revoked}", "")
-    return ids
+
+    def event(revoked: str) -> AuditEvent:
+        return _local(now, actor, "token.revoke", f"token {revoked}", "")
+
+    return Store(engine).revoke_tokens(token_id=token_id, user=user, now=now, event=event)
 
 
-def authenticate(conn: sa.Connection, token: str, now: dt.datetime) -> Identity | None:
+def bearer(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer TOKEN`` header, or ``None``."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token.strip()
+
+
+def authenticate(store: Store, token: str, now: dt.datetime) -> Identity | None:
     """The identity a live token stands for, or ``None`` (unknown, expired or revoked)."""
     if _TOKEN.match(token) is None:
         return None
-    row = conn.execute(sa.select(tokens).where(tokens.c.hash == token_hash(token))).first()
+    row = store.token(token_hash(token))
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     # The hash matched through an index; compare once more in constant time all the same.

@@ -1,0 +1,86 @@
+"""What every request may reach: the app's store, clock and configuration, on ``app.state``.
+
+:func:`create_app` puts them there once; routers take them through the small dependencies
+below (``StoreDep``, ``ClockDep``, ``ConfigDep``) instead of closing over them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+
+from paved.server._auth import Identity, authenticate, bearer
+from paved.server._store import Store
+
+__all__ = [
+    "Clock",
+    "ClockDep",
+    "ConfigDep",
+    "PlatformConfig",
+    "ScaffoldOffer",
+    "StoreDep",
+    "caller_of",
+    "clock_of",
+    "config_of",
+    "keep",
+    "store_of",
+]
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclasses.dataclass(frozen=True)
+class ScaffoldOffer:
+    name: str
+    layer: str
+    versions: tuple[str, ...]
+    minimum: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PlatformConfig:
+    """What the platform tells its clients: scaffolds offered and organisation settings."""
+
+    scaffolds: tuple[ScaffoldOffer, ...] = ()
+    #: In the shape of config.toml: ``{"environments": {"prod": {...}}, "deploy": {...}}``.
+    settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def keep(app: FastAPI, store: Store, clock: Clock, config: PlatformConfig) -> None:
+    """Put the app-wide state where requests find it."""
+    app.state.engine = store.engine
+    app.state.store = store
+    app.state.clock = clock
+    app.state.platform = config
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def clock_of(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def config_of(request: Request) -> PlatformConfig:
+    config: PlatformConfig = request.app.state.platform
+    return config
+
+
+StoreDep = Annotated[Store, Depends(store_of)]
+ClockDep = Annotated[Clock, Depends(clock_of)]
+ConfigDep = Annotated[PlatformConfig, Depends(config_of)]
+
+
+def caller_of(request: Request) -> Identity | None:
+    """Who sent ``request``: the identity of its bearer token, or ``None``."""
+    token = bearer(request.headers.get("authorization", ""))
+    if token is None:
+        return None
+    return authenticate(store_of(request), token, clock_of(request)())

@@ -1,0 +1,361 @@
+"""The platform database behind the API: every query the routers need, in SQLAlchemy Core.
+
+A :class:`Store` wraps the engine. Each method is one transaction; a write that must be in
+the audit trail takes its :class:`AuditEvent` and writes it in that same transaction, so a
+change and its audit row are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from paved.catalog import registration_conflict
+from paved.server import _schemas as s
+from paved.server._db import writer
+from paved.server._metrics import Record
+from paved.server._tables import audit_events, deployments, service_layers, services, tokens
+
+__all__ = ["AuditEvent", "Store"]
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditEvent:
+    """One row of the audit trail, ready to write."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+    target: str
+    address: str
+    outcome: str
+    detail: str = ""
+
+
+def _service_out(row: sa.Row[Any], layers: list[s.LayerIn]) -> s.ServiceOut:
+    return s.ServiceOut(
+        name=row.name,
+        owner=row.owner,
+        description=row.description,
+        repository=row.repository,
+        layers=layers,
+        created_at=row.created_at,
+        archived_at=row.archived_at,
+    )
+
+
+def _deployment_out(row: sa.Row[Any]) -> s.DeploymentOut:
+    return s.DeploymentOut.model_validate(row._mapping)
+
+
+def _with_layers(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[s.ServiceOut]:
+    names = [row.name for row in rows]
+    layers: dict[str, list[s.LayerIn]] = {name: [] for name in names}
+    if names:
+        query = (
+            sa.select(service_layers)
+            .where(service_layers.c.service.in_(names))
+            .order_by(service_layers.c.service, service_layers.c.layer)
+        )
+        for layer in conn.execute(query):
+            layers[layer.service].append(
+                s.LayerIn(layer=layer.layer, scaffold=layer.scaffold, version=layer.version)
+            )
+    return [_service_out(row, layers[row.name]) for row in rows]
+
+
+def _service(conn: sa.Connection, name: str) -> s.ServiceOut | None:
+    rows = conn.execute(sa.select(services).where(services.c.name == name)).all()
+    found = _with_layers(conn, rows)
+    return found[0] if found else None
+
+
+def _deployment(conn: sa.Connection, deployment_id: int) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(deployments).where(deployments.c.id == deployment_id)).first()
+
+
+def _insert_service(
+    conn: sa.Connection, body: s.ServiceIn, layers: list[s.LayerIn], now: dt.datetime
+) -> None:
+    values = body.model_dump(exclude={"layers"})
+    conn.execute(services.insert().values(**values, created_at=now))
+    if layers:
+        conn.execute(
+            service_layers.insert(),
+            [{"service": body.name, **layer.model_dump()} for layer in layers],
+        )
+
+
+class Store:
+    """The platform database: services, deployments, the audit trail and tokens."""
+
+    def __init__(
+        self, engine: sa.Engine, *, audited: Callable[[AuditEvent], None] | None = None
+    ) -> None:
+        self.engine = engine
+        self._writer = writer(engine)
+        #: Told of each audit row once it is written (the server logs them).
+        self._audited = audited
+
+    # -- audit trail and tokens ----------------------------------------------------------
+
+    def audit(self, event: AuditEvent, conn: sa.Connection | None = None) -> None:
+        """Write ``event``: in ``conn``'s transaction, or in one of its own."""
+        if conn is None:
+            with self._writer.begin() as own:
+                self.audit(event, own)
+            return
+        conn.execute(audit_events.insert().values(**dataclasses.asdict(event)))
+        if self._audited is not None:
+            self._audited(event)
+
+    def audit_page(self, *, after: int | None, limit: int) -> tuple[list[s.AuditEventOut], bool]:
+        """Up to ``limit`` audit events after id ``after``, oldest first; whether more follow."""
+        query = sa.select(audit_events).order_by(audit_events.c.id).limit(limit + 1)
+        if after is not None:
+            query = query.where(audit_events.c.id > after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        page = [s.AuditEventOut.model_validate(row._mapping) for row in rows[:limit]]
+        return page, len(rows) > limit
+
+    def token(self, digest: str) -> sa.Row[Any] | None:
+        """The token whose hash is ``digest``, revoked and expired ones included."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(tokens).where(tokens.c.hash == digest)).first()
+
+    def add_token(self, values: Mapping[str, Any], event: AuditEvent) -> None:
+        with self._writer.begin() as conn:
+            conn.execute(tokens.insert().values(**values))
+            self.audit(event, conn)
+
+    def revoke_tokens(
+        self,
+        *,
+        token_id: str | None,
+        user: str | None,
+        now: dt.datetime,
+        event: Callable[[str], AuditEvent],
+    ) -> list[str]:
+        """Revoke the live tokens with ``token_id`` and of ``user``; audit each; their ids."""
+        query = sa.select(tokens.c.id).where(tokens.c.revoked_at.is_(None))
+        if token_id is not None:
+            query = query.where(tokens.c.id == token_id)
+        if user is not None:
+            query = query.where(tokens.c.user == user)
+        with self._writer.begin() as conn:
+            ids = list(conn.scalars(query))
+            if ids:
+                conn.execute(tokens.update().where(tokens.c.id.in_(ids)).values(revoked_at=now))
+            for revoked in ids:
+                self.audit(event(revoked), conn)
+        return ids
+
+    # -- services ------------------------------------------------------------------------
+
+    def get_service(self, name: str) -> s.ServiceOut | None:
+        with self.engine.connect() as conn:
+            return _service(conn, name)
+
+    def list_services(
+        self,
+        *,
+        owner: str | None,
+        template: str | None,
+        include_archived: bool,
+        after: str | None,
+        limit: int,
+    ) -> tuple[list[s.ServiceOut], bool]:
+        """Up to ``limit`` services named after ``after``, by name; whether more follow."""
+        query = sa.select(services).order_by(services.c.name).limit(limit + 1)
+        if owner is not None:
+            query = query.where(services.c.owner == owner)
+        if template is not None:
+            made = sa.select(service_layers.c.service).where(service_layers.c.scaffold == template)
+            query = query.where(services.c.name.in_(made))
+        if not include_archived:
+            query = query.where(services.c.archived_at.is_(None))
+        if after is not None:
+            query = query.where(services.c.name > after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            return _with_layers(conn, rows[:limit]), len(rows) > limit
+
+    def register(
+        self, body: s.ServiceIn, now: dt.datetime, *, dry_run: bool
+    ) -> tuple[int, s.ServiceOut | str]:
+        """Insert ``body`` unless its name is taken: (201, new), (200, same) or (409, why).
+
+        With ``dry_run``: the same answer, and nothing inserted. A registration of the same
+        name by another request meanwhile is decided again, up to three times.
+        """
+        for _attempt in range(3):
+            try:
+                return self._register(body, now, dry_run=dry_run)
+            except sa.exc.IntegrityError:
+                continue  # registered meanwhile by another request: decide again
+        return 409, f"service '{body.name}' is being registered"  # pragma: no cover
+
+    def _register(
+        self, body: s.ServiceIn, now: dt.datetime, *, dry_run: bool
+    ) -> tuple[int, s.ServiceOut | str]:
+        opened = self.engine.connect if dry_run else self._writer.begin
+        with opened() as conn:
+            existing = _service(conn, body.name)
+            if existing is not None:
+                conflict = registration_conflict(
+                    body.name,
+                    stored=(existing.owner, existing.repository),
+                    wanted=(body.owner, body.repository),
+                    archived=existing.archived_at is not None,
+                )
+                return (409, conflict) if conflict is not None else (200, existing)
+            layers = sorted({x.layer: x for x in body.layers}.values(), key=lambda x: x.layer)
+            if dry_run:
+                fields = body.model_dump(exclude={"layers"})
+                return 201, s.ServiceOut(**fields, layers=layers, created_at=now, archived_at=None)
+            _insert_service(conn, body, layers, now)
+            created = _service(conn, body.name)
+        assert created is not None
+        return 201, created
+
+    def archive(self, name: str, now: dt.datetime, event: AuditEvent) -> s.ServiceOut:
+        """Archive the service ``name`` (once: an archived one keeps its first time)."""
+        with self._writer.begin() as conn:
+            conn.execute(
+                services.update()
+                .where(services.c.name == name, services.c.archived_at.is_(None))
+                .values(archived_at=now)
+            )
+            self.audit(event, conn)
+            archived = _service(conn, name)
+        assert archived is not None
+        return archived
+
+    # -- deployments ---------------------------------------------------------------------
+
+    def deployment(self, deployment_id: int) -> tuple[s.DeploymentOut, s.ServiceOut | None] | None:
+        """The deployment ``deployment_id`` and its service (``None`` if not registered)."""
+        with self.engine.connect() as conn:
+            row = _deployment(conn, deployment_id)
+            if row is None:
+                return None
+            return _deployment_out(row), _service(conn, row.service)
+
+    def places(self, ids: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """The service and environment of each of the deployments ``ids`` that exist."""
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        query = sa.select(deployments.c.id, deployments.c.service, deployments.c.environment)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.where(deployments.c.id.in_(wanted)))
+            return {row.id: (row.service, row.environment) for row in rows}
+
+    def record_deployment(
+        self, values: Mapping[str, Any], event: Callable[[int], AuditEvent]
+    ) -> s.DeploymentOut:
+        """Insert a deployment with ``values``; audit it with ``event`` of its new id."""
+        with self._writer.begin() as conn:
+            new_id = conn.execute(
+                deployments.insert().values(**values).returning(deployments.c.id)
+            ).scalar_one()
+            self.audit(event(new_id), conn)
+            row = _deployment(conn, new_id)
+        assert row is not None
+        return _deployment_out(row)
+
+    def finish_deployment(
+        self, deployment_id: int, values: Mapping[str, Any], event: AuditEvent
+    ) -> tuple[bool, s.DeploymentOut]:
+        """Close the ``started`` deployment with ``values`` (audited with ``event``).
+
+        Returns whether it was closed now (not by another request meanwhile), and the record.
+        """
+        with self._writer.begin() as conn:
+            changed = conn.execute(
+                deployments.update()
+                .where(deployments.c.id == deployment_id, deployments.c.outcome == "started")
+                .values(**values)
+            ).rowcount
+            if changed:
+                self.audit(event, conn)
+            row = _deployment(conn, deployment_id)
+        assert row is not None
+        return bool(changed), _deployment_out(row)
+
+    def deployments(
+        self,
+        *,
+        service: str | None,
+        environment: str | None,
+        after: int | None,
+        limit: int,
+    ) -> tuple[list[s.DeploymentOut], bool]:
+        """Up to ``limit`` deployments after id ``after``, oldest first; whether more follow."""
+        query = sa.select(deployments).order_by(deployments.c.id).limit(limit + 1)
+        if service is not None:
+            query = query.where(deployments.c.service == service)
+        if environment is not None:
+            query = query.where(deployments.c.environment == environment)
+        if after is not None:
+            query = query.where(deployments.c.id > after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [_deployment_out(row) for row in rows[:limit]], len(rows) > limit
+
+    def finished_deployments(
+        self,
+        *,
+        environment: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        team: str | None,
+        service: str | None,
+    ) -> list[tuple[str, Record]]:
+        """Registered services' deployments that succeeded or failed in the window, oldest
+        first, each with its service's owner."""
+        query = (
+            sa.select(
+                deployments.c.id,
+                deployments.c.service,
+                deployments.c.outcome,
+                deployments.c.source_time,
+                deployments.c.finished_at,
+                deployments.c.rollback_of,
+                services.c.owner,
+            )
+            .join(services, services.c.name == deployments.c.service)
+            .where(
+                deployments.c.environment == environment,
+                # Refused attempts changed nothing; started ones are not over (no finished_at).
+                deployments.c.outcome.in_(("succeeded", "failed")),
+                deployments.c.finished_at >= start,
+                deployments.c.finished_at <= end,
+            )
+            .order_by(deployments.c.id)
+        )
+        if team is not None:
+            query = query.where(services.c.owner == team)
+        if service is not None:
+            query = query.where(deployments.c.service == service)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            (
+                row.owner,
+                Record(
+                    row.id,
+                    row.service,
+                    row.outcome,
+                    row.source_time,
+                    row.finished_at,
+                    row.rollback_of,
+                ),
+            )
+            for row in rows
+        ]
