@@ -12,8 +12,8 @@ import pytest
 from paved.config import Paths, Settings, load_settings
 from paved.deploy import Environment, gate, kubectl_commands, older_than, parse_image
 from paved.deploy import resolve_environments as environments
+from paved.deploy._choice import change_stack, choose_from_changes, choose_from_records, live_stack
 from paved.deploy._gitops import Change, _changes
-from paved.deploy._run import _change_stack, _choose, _choose_change, _live_stack
 from paved.errors import InputError
 from paved.guardrails import Finding, Report
 from paved.models import Deployment
@@ -246,35 +246,35 @@ def _d(id_: int, outcome: str = "succeeded", **kw: Any) -> Deployment:
 
 def test_the_live_stack_follows_rollbacks() -> None:
     history = [_d(1), _d(2), _d(3, "failed"), _d(4, rollback_of=2, restored=1), _d(5)]
-    assert [d.id for d in _live_stack(history)] == [1, 5]
-    target = _choose(history, None, _env(), "svc")
+    assert [d.id for d in live_stack(history)] == [1, 5]
+    target = choose_from_records(history, None, _env(), "svc")
     assert (target.restored, target.recovers) == (1, 5)
 
 
 def test_a_redeploy_of_what_runs_is_not_a_step_to_roll_back_from() -> None:
     same_again = dataclasses.replace(_d(3), image="img2")  # the image of 2, from the same commit
     history = [_d(1), _d(2), same_again]
-    assert [d.id for d in _live_stack(history)] == [1, 2]
-    target = _choose(history, None, _env(), "svc")
+    assert [d.id for d in live_stack(history)] == [1, 2]
+    target = choose_from_records(history, None, _env(), "svc")
     assert (target.restored, target.recovers) == (1, 2)
 
 
 def test_rollback_of_a_refused_or_failed_gitops_attempt_undoes_the_live_one() -> None:
     history = [_d(1), _d(2), _d(3, "refused"), _d(4, "failed")]
-    target = _choose(history, None, _env(), "svc")
+    target = choose_from_records(history, None, _env(), "svc")
     assert (target.restored, target.recovers) == (1, 2)
 
 
 def test_rollback_after_a_failed_kubernetes_rollout_restores_the_last_good_one() -> None:
     k8s = {"target": "kubernetes", "manifests": "x"}
     history = [_d(1, **k8s), _d(2, **k8s), _d(3, "failed", **k8s)]
-    target = _choose(history, None, _env(), "svc")
+    target = choose_from_records(history, None, _env(), "svc")
     assert (target.restored, target.recovers) == (2, 3)
 
 
 def test_rollback_to_what_runs_already_is_refused() -> None:
     with pytest.raises(InputError, match="runs already"):
-        _choose([_d(1), _d(2)], 2, _env(), "svc")
+        choose_from_records([_d(1), _d(2)], 2, _env(), "svc")
 
 
 def _c(rev: int, deployment: int | None, restored: int | None = None, **kw: Any) -> Change:
@@ -287,38 +287,38 @@ def _c(rev: int, deployment: int | None, restored: int | None = None, **kw: Any)
 
 def test_the_environment_history_stack_follows_rollbacks_and_removals() -> None:
     changes = [_c(1, 1), _c(2, 2), _c(3, 4, restored=1), _c(4, 5)]
-    assert [c.deployment for c in _change_stack(changes)] == [1, 5]
-    assert [c.deployment for c in _change_stack([*changes, _c(5, None, present=False)])] == []
+    assert [c.deployment for c in change_stack(changes)] == [1, 5]
+    assert [c.deployment for c in change_stack([*changes, _c(5, None, present=False)])] == []
     # A rollback to a deployment the stack no longer holds still counts as what runs.
-    assert [c.deployment for c in _change_stack([_c(1, 1), _c(2, 9, restored=7)])] == [1, 9]
+    assert [c.deployment for c in change_stack([_c(1, 1), _c(2, 9, restored=7)])] == [1, 9]
 
 
 def test_a_gitops_rollback_chooses_from_the_commits_not_the_records() -> None:
     # Deployment 2 has no record (its process was killed): the commits still know it ran.
     changes = [_c(1, 1), _c(2, 2), _c(3, 3)]
-    target = _choose_change(changes, None, _env(), "svc", [_d(1), _d(3)], "k")
+    target = choose_from_changes(changes, None, _env(), "svc", [_d(1), _d(3)], "k")
     assert (target.restored, target.recovers, target.revision) == (2, 3, f"{2:040x}")
     assert target.image == "img2"
     with pytest.raises(InputError, match="runs already"):
-        _choose_change(changes, 3, _env(), "svc", [], "k")
+        choose_from_changes(changes, 3, _env(), "svc", [], "k")
     with pytest.raises(InputError, match="not a successful deployment"):
-        _choose_change(changes, 8, _env(), "svc", [], "k")
+        choose_from_changes(changes, 8, _env(), "svc", [], "k")
     with pytest.raises(InputError, match="no earlier successful deployment"):
-        _choose_change(changes[:1], None, _env(), "svc", [], "k")
+        choose_from_changes(changes[:1], None, _env(), "svc", [], "k")
     with pytest.raises(InputError, match="no successful deployment"):
-        _choose_change([], None, _env(), "svc", [], "k")
+        choose_from_changes([], None, _env(), "svc", [], "k")
 
 
 def test_another_catalog_s_ids_are_not_this_one_s() -> None:
     # Deployment 2 of another catalog (a reset catalog.db, another laptop): not ours to name.
     changes = [_c(1, 1), _c(2, 2, catalog="other"), _c(3, 3)]
     with pytest.raises(InputError, match="not a successful deployment"):
-        _choose_change(changes, 2, _env(), "svc", [], "k")
-    target = _choose_change(changes, None, _env(), "svc", [], "k")
+        choose_from_changes(changes, 2, _env(), "svc", [], "k")
+    target = choose_from_changes(changes, None, _env(), "svc", [], "k")
     assert (target.restored, target.recovers, target.image) == (None, 3, "img2")
     twice = [_c(1, 1), _c(2, 1), _c(3, 3)]
     with pytest.raises(InputError, match="2 commits of deployment 1"):
-        _choose_change(twice, 1, _env(), "svc", [], "k")
+        choose_from_changes(twice, 1, _env(), "svc", [], "k")
 
 
 def test_commit_trailers_are_read_as_input() -> None:

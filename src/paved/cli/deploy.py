@@ -11,7 +11,7 @@ from paved.names import check_name
 
 if TYPE_CHECKING:
     from paved.cli.runtime import Runtime
-    from paved.deploy import DeployDeps, DeployResult
+    from paved.deploy import DeployDeps, DeployResult, Environment
 
 _ENV_HELP = "The environment (dev, staging, prod, or one from the settings)."
 _PATH_HELP = "The service repository (default: this folder)."
@@ -40,19 +40,16 @@ def _root(runtime: "Runtime", path: Path | None) -> Path:
     return find_service(runtime.cwd) or runtime.cwd
 
 
-def _confirm(runtime: "Runtime", environment: str, what: str, *, yes: bool) -> None:
+def _confirm(runtime: "Runtime", environment: "Environment", what: str, *, yes: bool) -> None:
     """Ask before changing a protected environment; in a script, --yes answers."""
-    from paved.deploy import resolve_environments
-
-    known = resolve_environments(runtime.settings, runtime.paths.data_dir)
-    if environment not in known or not known[environment].protected or yes or runtime.yes:
+    if not environment.protected or yes or runtime.yes:
         return
     if not runtime.interactive:
         raise InputError(
-            f"{what} to {environment} (a protected environment) needs confirmation",
+            f"{what} to {environment.name} (a protected environment) needs confirmation",
             hint="pass --yes when not running interactively",
         )
-    if not typer.confirm(f"{what} to {environment}?", default=False, err=True):
+    if not typer.confirm(f"{what} to {environment.name}?", default=False, err=True):
         raise typer.Exit(1)
 
 
@@ -135,8 +132,7 @@ def deploy(
     commits the manifests to the environment repository and pushes, or applies them with
     kubectl. Every attempt is recorded: see 'paved deployments list'.
     """
-    from paved.deploy import DeployRefused, DeployRequest
-    from paved.deploy import deploy as run_deploy
+    from paved.deploy import DeployRefused, DeployRequest, execute, plan_deploy
 
     runtime = runtime_of(ctx, json_output=json_output)
     check_name(env, what="environment")
@@ -145,8 +141,6 @@ def deploy(
     if break_glass and not (reason or "").strip():
         raise InputError("--break-glass needs --reason TEXT saying why")
     root = _root(runtime, path)
-    if not dry_run:
-        _confirm(runtime, env, f"Deploy {root.name}", yes=yes)
     request = DeployRequest(
         path=root,
         environment=env,
@@ -155,8 +149,12 @@ def deploy(
         break_glass=(reason or "") if break_glass else None,
     )
     runtime.out.info(f"{'Planning' if dry_run else 'Deploying'} {root} to {env}")
+    deps = deploy_deps(runtime)
+    plan = plan_deploy(request, deps)
+    if not dry_run:
+        _confirm(runtime, plan.environment, f"Deploy {root.name}", yes=yes)
     try:
-        result = run_deploy(request, deploy_deps(runtime))
+        result = execute(plan, deps)
     except DeployRefused as refused:
         _show(runtime, refused.result)
         raise
@@ -189,14 +187,15 @@ def rollback(
     Recorded as a rollback of the deployment it recovers from. No gate: it goes back to
     manifests that were deployed before.
     """
-    from paved.deploy import RollbackRequest
-    from paved.deploy import rollback as run_rollback
+    from paved.deploy import RollbackRequest, execute, plan_rollback
 
     runtime = runtime_of(ctx, json_output=json_output)
     check_name(env, what="environment")
     root = _root(runtime, path)
-    if not dry_run:
-        _confirm(runtime, env, f"Roll back {root.name}", yes=yes)
     request = RollbackRequest(path=root, environment=env, to=to, dry_run=dry_run)
     runtime.out.info(f"{'Planning a rollback of' if dry_run else 'Rolling back'} {root} in {env}")
-    _show(runtime, run_rollback(request, deploy_deps(runtime)))
+    deps = deploy_deps(runtime)
+    plan = plan_rollback(request, deps)
+    if not dry_run:
+        _confirm(runtime, plan.environment, f"Roll back {root.name}", yes=yes)
+    _show(runtime, execute(plan, deps))

@@ -1,0 +1,205 @@
+"""Carry out a plan: settle the open records, then gate, render and apply, and record it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from paved.deploy._attempt import Attempt
+from paved.deploy._environments import Environment, resolve_environments
+from paved.deploy._gate import GateResult, gate
+from paved.deploy._image import ImageRef
+from paved.deploy._journal import settle_open
+from paved.deploy._model import (
+    Action,
+    DeployDeps,
+    DeployRefused,
+    DeployRequest,
+    DeployResult,
+    RollbackRequest,
+    timed,
+)
+from paved.deploy._plan import (
+    DeployPlan,
+    Plan,
+    RollbackPlan,
+    choose_again,
+    plan_deploy,
+    plan_rollback,
+)
+from paved.deploy._render import render
+
+__all__ = ["deploy", "execute", "rollback", "settle"]
+
+
+def deploy(request: DeployRequest, deps: DeployDeps) -> DeployResult:
+    """Gate, render and apply one service to one environment, and record the attempt."""
+    return execute(plan_deploy(request, deps), deps)
+
+
+def rollback(request: RollbackRequest, deps: DeployDeps) -> DeployResult:
+    """Restore the manifests of an earlier successful deployment, byte for byte, recorded."""
+    return execute(plan_rollback(request, deps), deps)
+
+
+def execute(plan: Plan, deps: DeployDeps) -> DeployResult:
+    """Run a plan: the attempt is recorded whatever happens, except in a dry run.
+
+    First the open records of the service in the environment are settled (a dry run writes
+    nothing, not even a settled record); when that closed any, the choices the plan made
+    from the records are made again.
+    """
+    if not plan.request.dry_run:
+        closed = settle_open(
+            deps.catalog(),
+            {plan.environment.name: plan.environment},
+            data_dir=deps.data_dir,
+            env=deps.env,
+            now=deps.clock(),
+            progress=deps.progress,
+            service=plan.source.name,
+            environment=plan.environment.name,
+        )
+        if closed or (plan.restore if isinstance(plan, RollbackPlan) else plan.image) is None:
+            plan = choose_again(plan, deps)
+    if isinstance(plan, RollbackPlan):
+        return _rollback(plan, deps)
+    return _deploy(plan, deps)
+
+
+def settle(deps: DeployDeps, *, service: str | None = None, environment: str | None = None) -> int:
+    """Settle the open records (of one service, one environment) against the environments.
+
+    What every reader of the records runs first (``paved deployments list``; deploy and
+    rollback do it for their own service and environment); returns how many it closed.
+    """
+    return settle_open(
+        deps.catalog(),
+        resolve_environments(deps.settings, deps.data_dir),
+        data_dir=deps.data_dir,
+        env=deps.env,
+        now=deps.clock(),
+        progress=deps.progress,
+        service=service,
+        environment=environment,
+    )
+
+
+def _attempt(plan: Plan, deps: DeployDeps) -> Attempt:
+    return Attempt(deps, plan.environment, record=not plan.request.dry_run, **plan.record_fields())
+
+
+def _result(
+    plan: Plan, action: Action, image: str, verdict: GateResult | None = None
+) -> DeployResult:
+    return DeployResult(
+        action=action,
+        status="planned",
+        service=plan.source.name,
+        environment=plan.environment.name,
+        target=plan.environment.target,
+        image=image,
+        deployment=None,
+        repository=plan.target.repository,
+        path=plan.target.path,
+        findings=verdict.findings if verdict else (),
+        refusals=verdict.refusals if verdict else (),
+    )
+
+
+def _deploy(plan: DeployPlan, deps: DeployDeps) -> DeployResult:
+    image, environment, service = plan.image, plan.environment, plan.source.name
+    assert image is not None
+    attempt = _attempt(plan, deps)
+    with attempt.recording():
+        verdict = _gate(plan, image, deps)
+        attempt.set(findings=verdict.findings, break_glass=verdict.break_glass)
+        result = _result(plan, "deploy", str(image), verdict)
+        _check_gate(verdict, result, environment, deps)
+        deps.progress(f"render: k8s/overlays/{environment.name} with image {image}…")
+        with timed(deps, "render"):
+            manifests = render(
+                plan.source, environment.name, image, kubectl=plan.kubectl, env=deps.env
+            )
+        if plan.request.dry_run:
+            return dataclasses.replace(result, diff=plan.target.preview(manifests))
+        revision, changed = plan.target.apply(attempt, manifests, image, verdict.break_glass)
+        attempt.set(revision=revision)
+        status = "deployed" if changed else "unchanged"
+        recorded = attempt.record("succeeded", f"{service} {image} {status} to {environment.name}")
+        return dataclasses.replace(result, status=status, deployment=recorded)
+
+
+def _gate(plan: DeployPlan, image: ImageRef, deps: DeployDeps) -> GateResult:
+    from paved.guardrails import check  # loads the rules
+
+    source = plan.source
+    deps.progress(f"gate: guardrails over {source.root} for {plan.environment.name}…")
+    with timed(deps, "gate"):
+        report = check(source.root, today=deps.clock().date(), env=deps.env)
+        return gate(
+            report,
+            plan.environment,
+            service=source.name,
+            registered=plan.registered is not None,
+            road_version=source.road_version,
+            min_road_version=deps.settings.deploy_min_road_version,
+            image=image,
+            break_glass=plan.request.break_glass,
+        )
+
+
+def _check_gate(
+    verdict: GateResult, result: DeployResult, environment: Environment, deps: DeployDeps
+) -> None:
+    if verdict.passed:
+        for f in verdict.findings:
+            if f["status"] == "open" and verdict.break_glass is None:
+                where = f"{f['file']}:{f['line']}" if f["line"] else f["file"]
+                deps.progress(f"gate: {f['severity']} {f['rule']} {where} {f['message']}")
+        if verdict.break_glass is not None:
+            deps.progress(
+                f"gate: refused, but let through with --break-glass ({verdict.break_glass}); "
+                "this is recorded"
+            )
+            for line in verdict.refusals:
+                deps.progress(f"  {line}")
+        return
+    refused = dataclasses.replace(result, status="refused")
+    count = len(verdict.refusals)
+    hint = (
+        "fix each finding (docs/guardrails.md) or waive it in .paved/waivers.yaml"
+        if environment.protected
+        else "fix each finding (docs/guardrails.md), waive it in .paved/waivers.yaml, or "
+        "--break-glass --reason TEXT"
+    )
+    raise DeployRefused(
+        f"deploy of {result.service} to {environment.name} refused by the gate "
+        f"({count} reason{'s' if count != 1 else ''}: {verdict.refusals[0]}"
+        + (", ..." if count > 1 else "")
+        + ")",
+        refused,
+        hint=hint,
+    )
+
+
+def _rollback(plan: RollbackPlan, deps: DeployDeps) -> DeployResult:
+    restore, environment, service = plan.restore, plan.environment, plan.source.name
+    assert restore is not None
+    attempt = _attempt(plan, deps)
+    with attempt.recording():
+        what = (
+            f"deployment {restore.restored}"
+            if restore.restored is not None
+            else f"environment commit {(restore.revision or '')[:12]}"
+        )
+        result = _result(plan, "rollback", restore.image)
+        recovering = f", recovering from deployment {restore.recovers}" if restore.recovers else ""
+        deps.progress(
+            f"rollback: {service} in {environment.name} to {what} ({restore.image}){recovering}…"
+        )
+        if plan.request.dry_run:
+            return dataclasses.replace(result, diff=plan.target.preview_restore(restore))
+        revision, done = plan.target.restore(attempt, restore, what)
+        attempt.set(revision=revision)
+        recorded = attempt.record("succeeded", done)
+        return dataclasses.replace(result, status="rolled back", deployment=recorded)
