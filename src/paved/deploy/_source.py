@@ -8,12 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from paved.errors import InputError
 from paved.gitcmd import Git, GitError
 from paved.names import name_problem
-from paved.service.layout import ROAD_ANSWERS
+from paved.service.layout import ROAD_ANSWERS, read_answers
 
 __all__ = ["ROAD_ANSWERS", "ServiceSource", "read_service", "source_commit"]
 
@@ -73,18 +71,11 @@ def read_service(root: Path) -> ServiceSource:
     hint = "run paved deploy inside a service made with 'paved new service', or pass --path"
     if not root.is_dir():
         raise InputError(f"{root} is not a folder", hint=hint)
-    if answers_file.is_symlink():
-        raise InputError(f"{answers_file} is a symbolic link, not the service's own file")
     try:
-        answers: Any = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        message = f"{root} is not a paved service (it has no {ROAD_ANSWERS})"
-        raise InputError(message, hint=hint) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InputError(
-            f"{answers_file} cannot be read ({type(exc).__name__})", hint=hint
-        ) from exc
-    if not isinstance(answers, dict) or "service_name" not in answers:
+        answers = read_answers(root, ROAD_ANSWERS)
+    except InputError as exc:
+        raise InputError(exc.message, hint=hint) from None
+    if "service_name" not in answers:
         raise InputError(f"{answers_file} names no service_name", hint=hint)
 
     def answer(key: str, rule: str) -> str:

@@ -8,7 +8,7 @@ catalog, the clock), never from the process. See docs/doctor.md.
 
 from __future__ import annotations
 
-from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs, find_service, read_answers
+from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs, find_service
 from paved.doctor._model import (
     SCHEMA,
     Fixed,
@@ -41,7 +41,6 @@ __all__ = [
     "exit_status",
     "find_service",
     "overall",
-    "read_answers",
     "run_check",
     "run_checks",
 ]

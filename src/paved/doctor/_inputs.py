@@ -14,11 +14,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from paved.doctor._model import Skip
-from paved.errors import InputError, PavedError
-from paved.service.layout import APP_ANSWERS, ROAD_ANSWERS, find_service
+from paved.errors import InputError
+from paved.service.layout import APP_ANSWERS, ROAD_ANSWERS, find_service, read_answers
 
 if TYPE_CHECKING:
     from paved.catalog import Catalog
@@ -28,7 +26,7 @@ if TYPE_CHECKING:
     from paved.scaffold.registry import ScaffoldRegistry
     from paved.scaffold.store import TemplateSource, TemplateStore
 
-__all__ = ["APP_ANSWERS", "ROAD_ANSWERS", "Inputs", "find_service", "read_answers"]
+__all__ = ["APP_ANSWERS", "ROAD_ANSWERS", "Inputs", "find_service"]
 
 #: ``git_factory(cwd, env)``: a :class:`~paved.gitcmd.Git` in ``cwd`` with extra ``env``.
 GitFactory = Callable[[Path | None, Mapping[str, str] | None], "Git"]
@@ -96,18 +94,5 @@ class Inputs:
         root = self.need_service()
         with self._lock:
             if filename not in self._answers:
-                self._answers[filename] = read_answers(root / filename)
+                self._answers[filename] = read_answers(root, filename)
             return self._answers[filename]
-
-
-def read_answers(path: Path) -> dict[str, Any]:
-    """A copier answers file as a mapping; a PavedError naming the file when unreadable."""
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise PavedError(f"answers file {path} is missing") from exc
-    except (OSError, yaml.YAMLError) as exc:
-        raise PavedError(f"answers file {path} cannot be read ({exc})") from exc
-    if not isinstance(loaded, dict):
-        raise PavedError(f"answers file {path} is not a mapping of answers")
-    return loaded

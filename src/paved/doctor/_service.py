@@ -13,13 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs
 from paved.doctor._model import Outcome, Skip
 from paved.errors import InputError, PavedError
 from paved.models import LayerRef, Service
-from paved.service.layout import SKIP_DIRS
+from paved.service.layout import CATALOG_INFO, SKIP_DIRS, read_documents
 from paved.versions import Version
 
 if TYPE_CHECKING:
@@ -81,15 +79,13 @@ def _catalog_info_problems(doc: Any, name: str) -> list[str]:
 def check_catalog_info(inputs: Inputs) -> Outcome:
     root = inputs.need_service()
     name, _ = _name_and_owner(inputs)
-    path = root / "catalog-info.yaml"
     fix = "restore the road layer's catalog-info.yaml (git log -p -- catalog-info.yaml)"
-    try:
-        docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
-    except FileNotFoundError:
+    if not (root / CATALOG_INFO).exists() and not (root / CATALOG_INFO).is_symlink():
         return Outcome("fail", f"catalog-info.yaml is missing in {root}", fix=fix)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return Outcome("fail", f"catalog-info.yaml cannot be read ({first})", fix=fix)
+    try:
+        docs = read_documents(root, CATALOG_INFO)
+    except InputError as exc:
+        return Outcome("fail", exc.message, fix=fix)
     component = next(
         (d for d in docs if isinstance(d, dict) and d.get("kind") == "Component"),
         docs[0] if docs else None,

@@ -24,8 +24,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from paved.catalog import Catalog
 from paved.errors import ConflictError, InputError, PavedError, StepFailed
 from paved.gitcmd import Git
@@ -36,6 +34,7 @@ from paved.names import check_name
 from paved.scaffold.paths import planned_files
 from paved.scaffold.registry import RESERVED_ANSWERS, Layer, Scaffold, ScaffoldRegistry
 from paved.scaffold.store import TemplateStore
+from paved.service.layout import read_answers
 from paved.text import check_text
 
 __all__ = [
@@ -179,12 +178,11 @@ def _split_answers(
     return app_answers, road_answers
 
 
-def _read_answers(path: Path) -> dict[str, Any] | None:
+def _read_answers(root: Path, filename: str) -> dict[str, Any] | None:
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        return read_answers(root, filename)
+    except InputError:
         return None
-    return loaded if isinstance(loaded, dict) else None
 
 
 def _first_existing(path: Path) -> Path:
@@ -223,7 +221,7 @@ def _check_destination(
                 f"destination {destination} is a file, not a folder",
                 hint="choose another folder with --dir",
             )
-        answers = _read_answers(destination / road.answers_file)
+        answers = _read_answers(destination, road.answers_file)
         if answers is not None:
             if answers.get("service_name") != name:
                 raise InputError(
@@ -436,7 +434,7 @@ def _recorded_layers(plan: NewServicePlan) -> tuple[LayerRef, ...]:
     """The layers as recorded in the service's answers files (the store's tags)."""
     refs = []
     for scaffold in (plan.app, plan.road):
-        answers = _read_answers(plan.destination / scaffold.answers_file) or {}
+        answers = _read_answers(plan.destination, scaffold.answers_file) or {}
         version = str(answers.get("_commit") or scaffold.version)
         refs.append(LayerRef(scaffold.layer.value, scaffold.name, version))
     return tuple(refs)
