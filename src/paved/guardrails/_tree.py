@@ -34,6 +34,7 @@ WAIVERS_FILE = ".paved/waivers.yaml"
 _KUSTOMIZATION = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _MAX_TEXT = 1_000_000
 
+
 @dataclasses.dataclass(frozen=True)
 class K8sObject:
     """A Kubernetes object as deployed: from a rendered overlay, mapped back to its source."""
