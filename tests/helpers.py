@@ -1,7 +1,8 @@
-"""Helpers the tests share: run paved or git as a process, and look at folders."""
+"""Helpers the tests share: run paved or git as a process, find a free port, look at folders."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,13 @@ def run_paved(
         timeout=timeout,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on (a server started right after takes it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def git(*args: str, cwd: Path | None = None) -> str:

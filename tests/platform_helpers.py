@@ -18,15 +18,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import git, run_paved
+from tests.helpers import free_port, git, run_paved
 
 __all__ = ["GitDaemon", "Platform", "free_port", "git_daemon", "platform_server"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[str], what: str) -> None:

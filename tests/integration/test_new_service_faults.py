@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +20,8 @@ import pytest
 from paved.catalog.sqlite import SqliteCatalog
 from paved.cli.runtime import Runtime
 from paved.errors import ExitCode
-from tests.helpers import SCAFFOLDS, git, run_paved, snapshot, tree_files
+from tests.helpers import SCAFFOLDS, free_port, git, run_paved, snapshot, tree_files
+from tests.platform_helpers import git_daemon as serve_git
 
 pytestmark = pytest.mark.slow
 
@@ -249,48 +249,11 @@ def test_two_runs_at_once_with_the_same_name_exactly_one_lands(pinned_env: Path)
 # -- real remotes --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def git_daemon(pinned_env: Path) -> Iterator[tuple[str, Path]]:
     """A real git server on loopback that accepts pushes."""
-    base = pinned_env / "served"
-    base.mkdir()
-    port = free_port()
-    daemon = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--enable=receive-pack",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={base}",
-            str(base),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                daemon.kill()
-                pytest.fail("git daemon did not start")
-            time.sleep(0.05)
-    try:
-        yield f"git://127.0.0.1:{port}", base
-    finally:
-        daemon.terminate()
-        daemon.wait(timeout=120)
+    with serve_git(pinned_env / "served") as daemon:
+        yield f"git://127.0.0.1:{daemon.port}", daemon.root
 
 
 def test_push_to_a_git_server_over_the_network(
