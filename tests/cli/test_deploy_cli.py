@@ -40,9 +40,8 @@ def _one_line_error(done, code: int) -> str:  # type: ignore[no-untyped-def]
     return str(last)
 
 
-def test_an_unknown_environment_exits_2_and_records_nothing(
-    paved, orders: Path, pinned_env: Path
-) -> None:
+def test_an_unknown_environment_exits_2_and_records_nothing(paved, pinned_env: Path) -> None:
+    # Checked before the service is read: no service needed.
     done = paved("deploy", "--path", "orders", "--env", "qa", "--image", image("orders"))
     line = _one_line_error(done, ExitCode.USAGE)
     assert line == ("error: unknown environment 'qa'; known environments: dev, staging, prod")
@@ -131,13 +130,20 @@ def test_uncommitted_changes_are_refused(paved, orders: Path) -> None:
     assert "has uncommitted changes (k8s/base/service.yaml)" in line
 
 
-def test_break_glass_needs_a_reason_and_prod_needs_yes_in_a_script(paved, orders: Path) -> None:
+def test_break_glass_needs_a_reason(paved) -> None:
+    # Flags checked before the service is read: no service needed.
     done = paved("deploy", "--path", "orders", "--image", image("orders"), "--break-glass")
     assert "--break-glass needs --reason" in _one_line_error(done, ExitCode.USAGE)
     done = paved("deploy", "--path", "orders", "--image", image("orders"), "--reason", "x")
     assert "--reason goes with --break-glass" in _one_line_error(done, ExitCode.USAGE)
+    assert records(paved) == []  # usage errors are not deployments: nothing skews the metrics
+
+
+def test_prod_needs_yes_in_a_script(paved, orders: Path) -> None:
     done = paved("deploy", "--path", "orders", "--env", "prod", "--image", image("orders"))
     assert "pass --yes" in _one_line_error(done, ExitCode.USAGE)
+    done = paved("rollback", "--path", "orders", "--env", "prod")
+    assert "has no successful deployment in prod" in _one_line_error(done, ExitCode.USAGE)
     assert records(paved) == []  # usage errors are not deployments: nothing skews the metrics
 
 

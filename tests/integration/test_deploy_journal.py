@@ -113,6 +113,20 @@ def test_a_deploy_killed_after_its_push_is_settled_as_succeeded(paved, pinned_en
     assert (rolled["rollback_of"], rolled["restored"]) == (second["id"], first["id"])
 
 
+def test_a_deploy_without_image_after_a_killed_one_chooses_from_the_settled_records(
+    paved, pinned_env: Path
+) -> None:
+    """The plan reads the records open; execute settles them first, then chooses again."""
+    make_service(paved, pinned_env, "orders")
+    assert paved("deploy", "--path", "orders", "--image", image("orders")).exit_code == 0
+    assert _killed_at(pinned_env, "finish_deployment") == -signal.SIGKILL
+    assert [d.outcome for d in _raw()] == ["succeeded", "started"]
+
+    again = deploy(DeployRequest(pinned_env / "orders", "dev"), deploy_deps(pinned_env))
+    assert (again.status, again.image) == ("unchanged", image("orders", DIGEST_2))
+    assert [d.outcome for d in _raw()] == ["succeeded", "succeeded", "succeeded"]
+
+
 def test_a_deploy_killed_before_its_push_is_settled_as_interrupted(paved, pinned_env: Path) -> None:
     make_service(paved, pinned_env, "orders")
     assert paved("deploy", "--path", "orders", "--image", image("orders")).exit_code == 0
