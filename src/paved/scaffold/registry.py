@@ -23,7 +23,15 @@ from paved.text import text_problem
 if TYPE_CHECKING:
     import jinja2
 
-__all__ = ["Layer", "Question", "Scaffold", "ScaffoldRegistry", "bundled_root"]
+__all__ = [
+    "RESERVED_ANSWERS",
+    "Layer",
+    "Question",
+    "Scaffold",
+    "ScaffoldRegistry",
+    "bundled_root",
+    "load_scaffold",
+]
 
 #: Answers paved supplies itself; they come from the NAME argument, --owner and --description.
 RESERVED_ANSWERS = {

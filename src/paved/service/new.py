@@ -43,6 +43,7 @@ __all__ = [
     "NewServiceRequest",
     "NewServiceResult",
     "Step",
+    "StepOutcome",
     "create_service",
     "describe",
     "dry_run",
