@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from paved.errors import ExitCode
-from paved.guardrails._rules import BUILTIN_RULES
+from paved.guardrails import BUILTIN_RULES
 from tests.unit.test_guardrails import DEPLOYMENT, GOOD, write_tree
 
 SCHEMA = json.loads(

@@ -11,11 +11,13 @@ from __future__ import annotations
 from paved.guardrails._engine import all_rules, check, evaluate
 from paved.guardrails._model import Finding, Report, Rule, Severity, Violation, Waiver
 from paved.guardrails._plugins import ENTRY_POINT_GROUP, plugin_rules
+from paved.guardrails._rules import BUILTIN_RULES
 from paved.guardrails._rules.repo import CONFLICT_RULE, conflict_markers, unresolved_conflict
 from paved.guardrails._tree import K8sObject, ServiceTree
 from paved.guardrails._waivers import parse_waivers, read_waivers
 
 __all__ = [
+    "BUILTIN_RULES",
     "CONFLICT_RULE",
     "ENTRY_POINT_GROUP",
     "Finding",
