@@ -53,6 +53,15 @@ def _confirm(runtime: "Runtime", environment: "Environment", what: str, *, yes: 
         raise typer.Exit(1)
 
 
+def _break_glass_reason(break_glass: bool, reason: str | None) -> str | None:
+    """``--break-glass --reason TEXT``: the reason, or None without --break-glass."""
+    if reason is not None and not break_glass:
+        raise InputError("--reason goes with --break-glass")
+    if break_glass and not (reason or "").strip():
+        raise InputError("--break-glass needs --reason TEXT saying why")
+    return (reason or "") if break_glass else None
+
+
 def _show(runtime: "Runtime", result: "DeployResult") -> None:
     out = runtime.out
     if out.json_mode:
@@ -136,18 +145,9 @@ def deploy(
 
     runtime = runtime_of(ctx, json_output=json_output)
     check_name(env, what="environment")
-    if reason is not None and not break_glass:
-        raise InputError("--reason goes with --break-glass")
-    if break_glass and not (reason or "").strip():
-        raise InputError("--break-glass needs --reason TEXT saying why")
+    reason = _break_glass_reason(break_glass, reason)
     root = _root(runtime, path)
-    request = DeployRequest(
-        path=root,
-        environment=env,
-        image=image,
-        dry_run=dry_run,
-        break_glass=(reason or "") if break_glass else None,
-    )
+    request = DeployRequest(root, env, image=image, dry_run=dry_run, break_glass=reason)
     runtime.out.info(f"{'Planning' if dry_run else 'Deploying'} {root} to {env}")
     deps = deploy_deps(runtime)
     plan = plan_deploy(request, deps)
