@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +49,7 @@ class Invocation:
 
 
 @pytest.fixture
-def paved(pinned_env: Path) -> Iterator[callable]:  # type: ignore[valid-type]
+def paved(pinned_env: Path) -> Callable[..., Invocation]:
     """Run the CLI in-process through CliRunner, with a runtime built from the pinned env."""
     runner = CliRunner()
 

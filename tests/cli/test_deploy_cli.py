@@ -27,11 +27,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def orders(paved, pinned_env: Path) -> Path:  # type: ignore[no-untyped-def]
+def orders(paved, pinned_env: Path) -> Path:
     return make_service(paved, pinned_env, "orders")
 
 
-def _one_line_error(done, code: int) -> str:  # type: ignore[no-untyped-def]
+def _one_line_error(done, code: int) -> str:
     assert done.exit_code == code, done.stderr
     assert done.stdout == ""
     last = done.stderr.splitlines()[-1]

@@ -25,14 +25,14 @@ def service(pinned_env: Path) -> Path:
     return write_tree(pinned_env / "svc", dict(GOOD))
 
 
-def test_list_prints_the_catalogue(paved) -> None:  # type: ignore[no-untyped-def]
+def test_list_prints_the_catalogue(paved) -> None:
     done = paved("guardrails", "list")
     assert done.exit_code == 0
     lines = done.stdout.splitlines()
     assert lines == [f"{r.id}\t{r.severity}\t{r.title}" for r in BUILTIN_RULES]
 
 
-def test_list_json_follows_the_schema(paved) -> None:  # type: ignore[no-untyped-def]
+def test_list_json_follows_the_schema(paved) -> None:
     done = paved("guardrails", "list", "--json")
     assert done.exit_code == 0
     data = json.loads(done.stdout)
@@ -40,13 +40,13 @@ def test_list_json_follows_the_schema(paved) -> None:  # type: ignore[no-untyped
     assert [r["id"] for r in data["rules"]] == [r.id for r in BUILTIN_RULES]
 
 
-def test_a_clean_service_exits_0(paved, service: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_clean_service_exits_0(paved, service: Path) -> None:
     done = paved("guardrails", "check", "svc")
     assert (done.exit_code, done.stdout) == (0, "")
     assert "guardrails passed" in done.stderr
 
 
-def test_an_unwaived_error_exits_3_with_one_line_per_finding(paved, service: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unwaived_error_exits_3_with_one_line_per_finding(paved, service: Path) -> None:
     write_tree(service, {**UNPINNED, "settings.py": 'password = "hunter22"\n'})
     done = paved("guardrails", "check", str(service))
     assert done.exit_code == 3
@@ -59,14 +59,14 @@ def test_an_unwaived_error_exits_3_with_one_line_per_finding(paved, service: Pat
     assert "1 error(s), 1 warning(s), 0 waived" in done.stderr
 
 
-def test_warnings_alone_exit_0(paved, service: Path) -> None:  # type: ignore[no-untyped-def]
+def test_warnings_alone_exit_0(paved, service: Path) -> None:
     write_tree(service, {"settings.py": 'password = "hunter22"\n'})
     done = paved("guardrails", "check", "svc")
     assert done.exit_code == 0
     assert done.stdout.startswith("PAVED-SECRET-002 warning settings.py:1 ")
 
 
-def test_check_json_follows_the_schema_with_waivers(paved, service: Path) -> None:  # type: ignore[no-untyped-def]
+def test_check_json_follows_the_schema_with_waivers(paved, service: Path) -> None:
     waivers = (
         "- {rule: PAVED-K8S-007, path: 'k8s/**', reason: no digests yet, owner: team-a, "
         "expires: 2999-01-01}\n"
@@ -90,7 +90,7 @@ def test_check_json_follows_the_schema_with_waivers(paved, service: Path) -> Non
     assert "waiver PAVED-K8S-005 on 'k8s/**' (expired" in done.stderr
 
 
-def test_check_json_exits_3_on_errors(paved, service: Path) -> None:  # type: ignore[no-untyped-def]
+def test_check_json_exits_3_on_errors(paved, service: Path) -> None:
     write_tree(service, UNPINNED)
     done = paved("--json", "guardrails", "check", "svc")
     assert done.exit_code == 3
@@ -100,7 +100,7 @@ def test_check_json_exits_3_on_errors(paved, service: Path) -> None:  # type: ig
     assert data["findings"][0]["line"] == 12
 
 
-def test_waived_findings_are_marked_in_a_pipe(paved, service: Path) -> None:  # type: ignore[no-untyped-def]
+def test_waived_findings_are_marked_in_a_pipe(paved, service: Path) -> None:
     waiver = "- {rule: PAVED-K8S-007, path: k8s/*, reason: r, owner: team-a, expires: 2999-01-01}\n"
     write_tree(service, {**UNPINNED, ".paved/waivers.yaml": waiver})
     done = paved("guardrails", "check", "svc")
@@ -129,7 +129,7 @@ def test_waived_findings_are_marked_in_a_pipe(paved, service: Path) -> None:  # 
         ),
     ],
 )
-def test_a_bad_waivers_file_is_an_error_finding(paved, service: Path, files, line) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_waivers_file_is_an_error_finding(paved, service: Path, files, line) -> None:
     write_tree(service, files)
     done = paved("guardrails", "check", "svc")
     assert done.exit_code == 3
@@ -138,7 +138,7 @@ def test_a_bad_waivers_file_is_an_error_finding(paved, service: Path, files, lin
     assert done.stderr.startswith("error: guardrails failed for ")
 
 
-def test_conflicts_fail_the_check_and_cannot_be_waived(paved, service: Path) -> None:  # type: ignore[no-untyped-def]
+def test_conflicts_fail_the_check_and_cannot_be_waived(paved, service: Path) -> None:
     waiver = (
         "- {rule: PAVED-REPO-004, path: '**', reason: later, owner: team-a, expires: 2999-01-01}\n"
     )
@@ -171,7 +171,7 @@ def test_the_cli_loads_no_parser_until_a_check_runs() -> None:
     assert done.stdout.strip() == "[]"
 
 
-def test_a_missing_path_exits_2(paved) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_path_exits_2(paved) -> None:
     done = paved("guardrails", "check", "nowhere")
     assert done.exit_code == 2
     assert "nowhere is not a folder" in done.stderr
@@ -191,7 +191,7 @@ def test_a_missing_path_exits_2(paved) -> None:  # type: ignore[no-untyped-def]
     ],
     ids=["defaults", "every-option"],
 )
-def test_a_freshly_generated_service_passes_every_rule(paved, sets: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_a_freshly_generated_service_passes_every_rule(paved, sets: list[str]) -> None:
     made = paved(
         "new", "service", "svc-x", "--owner", "team-a", "--no-push", "--no-register", *sets
     )
@@ -202,7 +202,7 @@ def test_a_freshly_generated_service_passes_every_rule(paved, sets: list[str]) -
 
 
 @pytest.mark.parametrize("where", ["svc/k8s", "svc/k8s/overlays"])
-def test_check_from_a_subfolder_checks_the_whole_service(  # type: ignore[no-untyped-def]
+def test_check_from_a_subfolder_checks_the_whole_service(
     paved, service: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     (service.parent / where).mkdir(parents=True, exist_ok=True)
@@ -214,9 +214,7 @@ def test_check_from_a_subfolder_checks_the_whole_service(  # type: ignore[no-unt
     assert json.loads(as_json.stdout)["path"] == str(service)
 
 
-def test_an_explicit_path_inside_a_service_checks_the_whole_service(  # type: ignore[no-untyped-def]
-    paved, service: Path
-) -> None:
+def test_an_explicit_path_inside_a_service_checks_the_whole_service(paved, service: Path) -> None:
     (service / "k8s").mkdir(exist_ok=True)
     done = paved("guardrails", "check", "svc/k8s")
     assert (done.exit_code, done.stdout) == (0, ""), done.stderr
@@ -227,9 +225,7 @@ def test_an_explicit_path_inside_a_service_checks_the_whole_service(  # type: ig
 
 
 @pytest.mark.parametrize("where", [None, "elsewhere"])
-def test_outside_any_service_is_a_usage_error(  # type: ignore[no-untyped-def]
-    paved, pinned_env: Path, where: str | None
-) -> None:
+def test_outside_any_service_is_a_usage_error(paved, pinned_env: Path, where: str | None) -> None:
     (pinned_env / "elsewhere").mkdir()
     done = paved("guardrails", "check", *([where] if where else []))
     assert (done.exit_code, done.stdout) == (ExitCode.USAGE, "")

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 ANSWERS = ".copier-answers.road.yml"
 
 
-def _error_line(done, code: int) -> str:  # type: ignore[no-untyped-def]
+def _error_line(done, code: int) -> str:
     assert done.exit_code == code, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
@@ -54,7 +54,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pin_environment(root, monkeypatch)
         runner = CliRunner()
 
-        def paved(*args: str):  # type: ignore[no-untyped-def]
+        def paved(*args: str):
             result = runner.invoke(app, list(args), obj=Runtime.from_process())
             assert result.exit_code == 0, result.stderr
             return result
@@ -156,7 +156,7 @@ def test_a_hostile_environment_name_is_refused(
     assert records(paved) == before
 
 
-def _push_to_env_repo(pinned_env: Path, change) -> None:  # type: ignore[no-untyped-def]
+def _push_to_env_repo(pinned_env: Path, change) -> None:
     """Commit ``change(work)`` to the environment repository, as someone with access could."""
     work = pinned_env / "envrepo-work"
     git("clone", "--quiet", str(env_repo(pinned_env)), str(work))
@@ -351,7 +351,7 @@ def _commit_all(service: Path, message: str) -> None:
     git("commit", "--quiet", "-m", message, cwd=service)
 
 
-def _refused_before_anything(paved, pinned_env: Path, service: Path, env: str = "dev") -> str:  # type: ignore[no-untyped-def]
+def _refused_before_anything(paved, pinned_env: Path, service: Path, env: str = "dev") -> str:
     repo = env_repo(pinned_env)
     before = (repo_state(repo), records(paved))
     ref = image("victim", DIGEST_2)

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import time
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
@@ -190,7 +191,7 @@ GOOD: dict[str, str] = {
 }
 
 
-def write_tree(root: Path, files: dict[str, str | None]) -> Path:
+def write_tree(root: Path, files: Mapping[str, str | None]) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for path, text in files.items():
         if text is not None:
@@ -199,7 +200,7 @@ def write_tree(root: Path, files: dict[str, str | None]) -> Path:
     return root
 
 
-def run(tmp_path: Path, changes: dict[str, str | None] | None = None, today: dt.date = TODAY):
+def run(tmp_path: Path, changes: Mapping[str, str | None] | None = None, today: dt.date = TODAY):
     files = {**GOOD, **(changes or {})}
     return check(
         write_tree(tmp_path / "svc", files), today=today, env=os.environ, rules=BUILTIN_RULES
