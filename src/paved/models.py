@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Literal
 
 __all__ = ["Caller", "Deployment", "LayerRef", "Outcome", "Service"]
@@ -66,6 +67,10 @@ def _stamp(value: dt.datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def _when(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
 @dataclasses.dataclass(frozen=True)
 class Deployment:
     """One attempt to deploy (or roll back) a service to an environment, whatever its outcome."""
@@ -100,8 +105,10 @@ class Deployment:
     manifests: str | None = None
     id: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, *, manifests: bool = False) -> dict[str, Any]:
+        """The record as JSON (``paved deployments list --json``); with ``manifests``, the
+        manifests too (as the platform takes and gives them)."""
+        data = {
             "id": self.id,
             "service": self.service,
             "environment": self.environment,
@@ -120,3 +127,17 @@ class Deployment:
             "restored": self.restored,
             "revision": self.revision,
         }
+        if manifests:
+            data["manifests"] = self.manifests
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Deployment:
+        """The record in ``data``, in the shape of :meth:`to_json` (keys it does not know,
+        such as the platform's ``recorded_by``, are left out)."""
+        known = {field.name for field in dataclasses.fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        for key in ("source_time", "started_at", "finished_at"):
+            values[key] = _when(values.get(key))
+        values["findings"] = tuple(values.get("findings", ()))
+        return cls(**values)

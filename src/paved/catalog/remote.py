@@ -24,10 +24,6 @@ from paved.names import check_name
 __all__ = ["RemoteCatalog"]
 
 
-def _when(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
-
-
 def _service(data: dict[str, Any]) -> Service:
     return Service(
         name=data["name"],
@@ -36,31 +32,6 @@ def _service(data: dict[str, Any]) -> Service:
         repository=data["repository"],
         layers=tuple(LayerRef(x["layer"], x["scaffold"], x["version"]) for x in data["layers"]),
         created_at=dt.datetime.fromisoformat(data["created_at"]),
-    )
-
-
-def _deployment(data: dict[str, Any]) -> Deployment:
-    started, finished = _when(data["started_at"]), _when(data["finished_at"])
-    assert started is not None
-    return Deployment(
-        id=data["id"],
-        service=data["service"],
-        environment=data["environment"],
-        target=data["target"],
-        image=data["image"],
-        source_commit=data["source_commit"],
-        source_time=_when(data["source_time"]),
-        actor=data["actor"],
-        started_at=started,
-        finished_at=finished,
-        outcome=data["outcome"],
-        message=data["message"],
-        findings=tuple(data["findings"]),
-        break_glass=data["break_glass"],
-        rollback_of=data["rollback_of"],
-        restored=data["restored"],
-        revision=data["revision"],
-        manifests=data["manifests"],
     )
 
 
@@ -194,14 +165,11 @@ class RemoteCatalog:
             params["cursor"] = page["next_cursor"]
 
     def record_deployment(self, deployment: Deployment) -> Deployment:
-        body = deployment.to_json()
+        body = deployment.to_json(manifests=True)
         body.pop("id")
         body.pop("actor")  # the platform sets it: the token's user
-        body["manifests"] = deployment.manifests
-        for key in ("source_time", "started_at", "finished_at"):
-            body[key] = _stamp(getattr(deployment, key))
         response = self._call("POST", "/v1/deployments", idempotent=False, json=body)
-        return _deployment(response.json())
+        return Deployment.from_json(response.json())
 
     def start_deployment(self, deployment: Deployment) -> Deployment:
         return self.record_deployment(
@@ -228,7 +196,7 @@ class RemoteCatalog:
         response = self._call(
             "POST", f"/v1/deployments/{deployment_id}/finish", idempotent=False, json=body
         )
-        return _deployment(response.json())
+        return Deployment.from_json(response.json())
 
     def deployments(
         self, *, service: str | None = None, environment: str | None = None
@@ -241,7 +209,7 @@ class RemoteCatalog:
         found: builtins.list[Deployment] = []
         while True:
             page = self._call("GET", "/v1/deployments", idempotent=True, params=params).json()
-            found += [_deployment(item) for item in page["deployments"]]
+            found += [Deployment.from_json(item) for item in page["deployments"]]
             if page["next_cursor"] is None:
                 return found
             params["cursor"] = page["next_cursor"]
