@@ -278,8 +278,7 @@ HEAD = "0003"
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
     import sqlalchemy as sa
 
-    from paved.server import connect, migrate
-    from paved.server._tables import metadata
+    from paved.server import connect, metadata, migrate
 
     engine = connect(db_url)
     assert sa.inspect(engine).get_table_names() == []
@@ -317,9 +316,11 @@ def test_a_database_at_the_first_migration_moves_forward_with_its_data(db_url: s
     from alembic import command
     from alembic.config import Config
 
-    from paved.server import connect, migrate
-    from paved.server._db import writer
-    from paved.server._tables import deployments, service_layers, services
+    from paved.server import connect, metadata, migrate, writer
+
+    services, service_layers, deployments = (
+        metadata.tables[name] for name in ("services", "service_layers", "deployments")
+    )
 
     engine = connect(db_url)
     config = Config()

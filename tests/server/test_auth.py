@@ -103,7 +103,7 @@ def test_no_token_or_hash_in_any_response_or_log_line(
             bodies.append(got.text)
     bodies.append(platform.client.get("/openapi.json").text)
     everything = "\n".join(bodies) + "\n".join(r.getMessage() for r in caplog.records)
-    from paved.server._auth import token_hash
+    from paved.server import token_hash
 
     for token in platform.tokens.values():
         secret = token.split("_", 2)[2]  # pvd_<id>_<secret>; the secret may hold "_" itself
@@ -115,8 +115,9 @@ def test_no_token_or_hash_in_any_response_or_log_line(
 def test_token_create_and_revoke_on_the_command_line(paved, db_url: str) -> None:  # type: ignore[no-untyped-def]
     import sqlalchemy as sa
 
-    from paved.server import connect
-    from paved.server._tables import tokens
+    from paved.server import connect, metadata
+
+    tokens = metadata.tables["tokens"]
 
     db = db_url
     made = paved("platform", "token", "create", "--user", "alice", "--team", "team-a", "--db", db)

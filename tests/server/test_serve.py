@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from paved.server._serve import DropQueryString, log_config
+from paved.server import DropQueryString, log_config
 
 
 def _free_port() -> int:

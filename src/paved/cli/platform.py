@@ -1,5 +1,6 @@
 """``paved platform``: run the platform server and manage its tokens (on the server's host)."""
 
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -28,15 +29,13 @@ DbOption = Annotated[
 
 
 def _server() -> None:
-    """Fail with a hint when the server extra is not installed."""
-    try:
-        import fastapi  # noqa: F401
-        import sqlalchemy  # noqa: F401
-    except ImportError as exc:
-        raise InputError(
-            f"the platform server needs the 'server' extra ({exc.name} is not installed)",
-            hint="pip install 'paved[server]'",
-        ) from exc
+    """Fail with a hint when the server extra is not installed (without importing it)."""
+    for module in ("fastapi", "sqlalchemy"):
+        if importlib.util.find_spec(module) is None:
+            raise InputError(
+                f"the platform server needs the 'server' extra ({module} is not installed)",
+                hint="pip install 'paved[server]'",
+            )
 
 
 def _db_url(runtime: "Runtime", db: str | None) -> str:
@@ -96,23 +95,19 @@ def serve(
     """
     runtime = runtime_of(ctx)
     _server()
-    from paved.server import create_app, listen
-    from paved.server import serve as serve_api
+    from paved.server import serve as serve_platform
 
-    config = _platform_config(runtime, settings)
-    sock = listen(host, port)
-    try:
-        try:
-            application = create_app(_db_url(runtime, db), runtime.clock, config)
-        except Exception as exc:  # noqa: BLE001 - a database driver's error, named in one line
-            raise InputError(
-                f"platform database cannot be opened ({type(exc).__name__})",
-                hint="check --db: sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
-            ) from None
+    def ready() -> None:
         runtime.out.info(f"platform API on http://{host}:{port} (OpenAPI at /openapi.json)")
-        serve_api(application, sock, host=host, port=port)
-    finally:
-        sock.close()
+
+    serve_platform(
+        _db_url(runtime, db),
+        host=host,
+        port=port,
+        clock=runtime.clock,
+        config=_platform_config(runtime, settings),
+        ready=ready,
+    )
 
 
 @token_app.command("create")
@@ -132,25 +127,21 @@ def create_token(
     """Create a token; print it once on stdout (only its hash is kept)."""
     runtime = runtime_of(ctx)
     _server()
-    from paved.server import connect, issue_token, migrate, parse_lifetime
+    from paved.server import create_token as issue
+    from paved.server import parse_lifetime
 
     lifetime = parse_lifetime(expires)
     if not team and not admin:
         raise InputError("a member token needs at least one --team", hint="or give --admin")
-    engine = connect(_db_url(runtime, db))
-    try:
-        migrate(engine)
-        issued = issue_token(
-            engine,
-            user=user,
-            teams=team or [],
-            admin=admin,
-            lifetime=lifetime,
-            now=runtime.clock(),
-            actor=_actor(runtime),
-        )
-    finally:
-        engine.dispose()
+    issued = issue(
+        _db_url(runtime, db),
+        user=user,
+        teams=team or [],
+        admin=admin,
+        lifetime=lifetime,
+        now=runtime.clock(),
+        actor=_actor(runtime),
+    )
     runtime.out.info(
         f"token {issued.id} for {user}, expires {issued.expires_at.isoformat()}; "
         "it is shown once: keep it now"
@@ -173,16 +164,15 @@ def revoke_token(
     if (token_id is None) == (user is None):
         raise InputError("give either TOKEN_ID or --user")
     _server()
-    from paved.server import connect, migrate, revoke
+    from paved.server import revoke_tokens
 
-    engine = connect(_db_url(runtime, db))
-    try:
-        migrate(engine)
-        ids = revoke(
-            engine, token_id=token_id, user=user, now=runtime.clock(), actor=_actor(runtime)
-        )
-    finally:
-        engine.dispose()
+    ids = revoke_tokens(
+        _db_url(runtime, db),
+        token_id=token_id,
+        user=user,
+        now=runtime.clock(),
+        actor=_actor(runtime),
+    )
     if not ids:
         raise InputError(
             f"no live token {'with id ' + token_id if token_id else 'of user ' + str(user)}",

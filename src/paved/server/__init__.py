@@ -1,31 +1,50 @@
 """The platform server: the catalog's HTTP API for a whole organisation.
 
 Needs the ``server`` extra (``pip install 'paved[server]'``). :func:`create_app` builds the
-FastAPI app over a database URL (SQLite or PostgreSQL), migrating it forward on start.
+FastAPI app over a database URL (SQLite or PostgreSQL), migrating it forward on start;
+:func:`serve` opens the database and serves it. :func:`create_token` and
+:func:`revoke_tokens` manage tokens on the server's host.
 """
 
 from __future__ import annotations
 
-from paved.server._app import PlatformConfig, ScaffoldOffer, create_app, openapi_document
-from paved.server._auth import Identity, IssuedToken, issue_token, parse_lifetime, revoke
-from paved.server._db import connect, migrate, sqlite_url
-from paved.server._serve import listen, serve
+from paved.server._app import create_app, openapi_document
+from paved.server._auth import (
+    Identity,
+    IssuedToken,
+    issue_token,
+    parse_lifetime,
+    revoke,
+    token_hash,
+)
+from paved.server._db import connect, migrate, sqlite_url, writer
+from paved.server._serve import DropQueryString, listen, log_config, serve
 from paved.server._settings import organisation_settings
+from paved.server._state import PlatformConfig, ScaffoldOffer
+from paved.server._tables import metadata
+from paved.server._tokens import create_token, revoke_tokens
 
 __all__ = [
+    "DropQueryString",
     "Identity",
     "IssuedToken",
     "PlatformConfig",
     "ScaffoldOffer",
     "connect",
     "create_app",
+    "create_token",
     "issue_token",
     "listen",
+    "log_config",
+    "metadata",
     "migrate",
     "openapi_document",
     "organisation_settings",
     "parse_lifetime",
     "revoke",
+    "revoke_tokens",
     "serve",
     "sqlite_url",
+    "token_hash",
+    "writer",
 ]

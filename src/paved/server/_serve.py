@@ -13,9 +13,12 @@ import copy
 import errno
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from paved.errors import InputError
+from paved.server._app import create_app
+from paved.server._state import Clock, PlatformConfig
 
 __all__ = ["DropQueryString", "listen", "log_config", "serve"]
 
@@ -67,7 +70,7 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(app: Any, sock: socket.socket, *, host: str, port: int) -> None:
+def _run(app: Any, sock: socket.socket, *, host: str, port: int) -> None:
     """Serve ``app`` on ``sock`` until interrupted."""
     import uvicorn
 
@@ -75,5 +78,35 @@ def serve(app: Any, sock: socket.socket, *, host: str, port: int) -> None:
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def serve(
+    db_url: str,
+    *,
+    host: str,
+    port: int,
+    clock: Clock,
+    config: PlatformConfig,
+    ready: Callable[[], None],
+) -> None:
+    """Serve the platform API over ``db_url`` on ``host``:``port`` until interrupted.
+
+    The port is taken first, then the database opened and migrated; ``ready`` is called
+    just before serving. A port in use, or a database that cannot be opened, is an
+    :class:`InputError` in one line.
+    """
+    sock = listen(host, port)
+    try:
+        try:
+            app = create_app(db_url, clock, config)
+        except Exception as exc:  # noqa: BLE001 - a database driver's error, named in one line
+            raise InputError(
+                f"platform database cannot be opened ({type(exc).__name__})",
+                hint="check --db: sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
+            ) from None
+        ready()
+        _run(app, sock, host=host, port=port)
     finally:
         sock.close()

@@ -1,0 +1,45 @@
+"""Tokens managed on the server's host: each call opens the database, migrates it forward,
+does its one job and closes it again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from paved.server._auth import IssuedToken, issue_token, revoke
+from paved.server._db import connect, migrate
+
+__all__ = ["create_token", "revoke_tokens"]
+
+
+def create_token(
+    db_url: str,
+    *,
+    user: str,
+    teams: Sequence[str],
+    admin: bool,
+    lifetime: dt.timedelta,
+    now: dt.datetime,
+    actor: str,
+) -> IssuedToken:
+    """Issue a token in the database at ``db_url`` (see :func:`issue_token`)."""
+    engine = connect(db_url)
+    try:
+        migrate(engine)
+        return issue_token(
+            engine, user=user, teams=teams, admin=admin, lifetime=lifetime, now=now, actor=actor
+        )
+    finally:
+        engine.dispose()
+
+
+def revoke_tokens(
+    db_url: str, *, token_id: str | None, user: str | None, now: dt.datetime, actor: str
+) -> list[str]:
+    """Revoke tokens in the database at ``db_url`` (see :func:`revoke`); the ids revoked."""
+    engine = connect(db_url)
+    try:
+        migrate(engine)
+        return revoke(engine, token_id=token_id, user=user, now=now, actor=actor)
+    finally:
+        engine.dispose()
