@@ -1,13 +1,18 @@
 """``paved new service``: one command from nothing to a pushed, registered service."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.completion import complete_app_templates
 from paved.errors import InputError
+
+if TYPE_CHECKING:
+    from paved.cli.output import Output
+    from paved.cli.runtime import Runtime
+    from paved.service.new import NewServiceDeps, NewServicePlan, NewServiceResult
 
 app = typer.Typer(help="Create things on the paved road.", no_args_is_help=True)
 
@@ -22,66 +27,71 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     return answers
 
 
+NameArgument = Annotated[
+    str, typer.Argument(metavar="NAME", help="The service name: lower-case words joined by '-'.")
+]
+OwnerOption = Annotated[
+    str | None,
+    typer.Option("--owner", "-o", metavar="TEAM", help="The team that owns the service."),
+]
+TemplateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        "-t",
+        metavar="SCAFFOLD",
+        help="The app-layer scaffold.",
+        autocompletion=complete_app_templates,
+    ),
+]
+DescriptionOption = Annotated[
+    str,
+    typer.Option(
+        "--description", "-d", metavar="TEXT", help="One line saying what the service does."
+    ),
+]
+DirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir", metavar="DIR", help="Where to create it (a new or empty folder). Default: ./NAME."
+    ),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", metavar="KEY=VALUE", help="Answer a scaffold question: KEY=VALUE. Repeatable."
+    ),
+]
+RemoteOption = Annotated[
+    str | None,
+    typer.Option(
+        "--remote", metavar="URL", help="Push to this existing, empty git repository instead."
+    ),
+]
+NoPushOption = Annotated[bool, typer.Option("--no-push", help="Commit locally; push nothing.")]
+NoRegisterOption = Annotated[
+    bool, typer.Option("--no-register", help="Leave the service out of the catalog.")
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Show the plan (files, remote, catalog entry); write nothing."),
+]
+
+
 @app.command("service")
 @handle_errors
 def new_service(
     ctx: typer.Context,
-    name: Annotated[
-        str,
-        typer.Argument(metavar="NAME", help="The service name: lower-case words joined by '-'."),
-    ],
-    owner: Annotated[
-        str | None,
-        typer.Option("--owner", "-o", metavar="TEAM", help="The team that owns the service."),
-    ] = None,
-    template: Annotated[
-        str | None,
-        typer.Option(
-            "--template",
-            "-t",
-            metavar="SCAFFOLD",
-            help="The app-layer scaffold.",
-            autocompletion=complete_app_templates,
-        ),
-    ] = None,
-    description: Annotated[
-        str,
-        typer.Option(
-            "--description", "-d", metavar="TEXT", help="One line saying what the service does."
-        ),
-    ] = "",
-    directory: Annotated[
-        Path | None,
-        typer.Option(
-            "--dir",
-            metavar="DIR",
-            help="Where to create it (a new or empty folder). Default: ./NAME.",
-        ),
-    ] = None,
-    sets: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", metavar="KEY=VALUE", help="Answer a scaffold question: KEY=VALUE. Repeatable."
-        ),
-    ] = None,
-    remote: Annotated[
-        str | None,
-        typer.Option(
-            "--remote", metavar="URL", help="Push to this existing, empty git repository instead."
-        ),
-    ] = None,
-    no_push: Annotated[
-        bool, typer.Option("--no-push", help="Commit locally; push nothing.")
-    ] = False,
-    no_register: Annotated[
-        bool, typer.Option("--no-register", help="Leave the service out of the catalog.")
-    ] = False,
-    dry_run: Annotated[
-        bool,
-        typer.Option(
-            "--dry-run", help="Show the plan (files, remote, catalog entry); write nothing."
-        ),
-    ] = False,
+    name: NameArgument,
+    owner: OwnerOption = None,
+    template: TemplateOption = None,
+    description: DescriptionOption = "",
+    directory: DirOption = None,
+    sets: SetOption = None,
+    remote: RemoteOption = None,
+    no_push: NoPushOption = False,
+    no_register: NoRegisterOption = False,
+    dry_run: DryRunOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Create a service: render its scaffolds, commit, push and register it.
@@ -92,7 +102,6 @@ def new_service(
     from paved.service import new as domain
 
     runtime = runtime_of(ctx, json_output=json_output)
-    out = runtime.out
     if remote is not None and not remote.strip():
         raise InputError(
             "--remote is empty",
@@ -114,7 +123,23 @@ def new_service(
         push=not no_push,
         register=not no_register,
     )
-    deps = domain.NewServiceDeps(
+    deps = _deps(runtime, remote)
+    if not dry_run:
+        from paved.scaffold.engine import preload
+
+        preload()
+    plan = domain.plan_new_service(request, deps)
+    if dry_run:
+        _show_plan(runtime.out, plan, deps)
+    else:
+        runtime.out.info(f"Creating {name} for {owner} in {plan.destination}")
+        _show_result(runtime.out, plan, domain.create_service(plan, deps))
+
+
+def _deps(runtime: "Runtime", remote: str | None) -> "NewServiceDeps":
+    from paved.service.new import NewServiceDeps
+
+    return NewServiceDeps(
         registry=runtime.registry,
         store=runtime.store,
         githost=lambda: runtime.githost(remote),
@@ -124,32 +149,33 @@ def new_service(
         locks_dir=runtime.paths.locks_dir,
         data_dir=runtime.paths.data_dir,
         clock=runtime.clock,
-        progress=out.progress,
+        progress=runtime.out.progress,
     )
-    if not dry_run:
-        from paved.scaffold.engine import preload
 
-        preload()
-    plan = domain.plan_new_service(request, deps)
-    if dry_run:
-        result = domain.dry_run(plan, deps)
-        files = plan.files()
-        if out.json_mode:
-            out.json(domain.describe(result, files=files))
-            return
-        out.info(f"Plan for {name} (dry run: nothing written):")
-        out.fields(_summary(domain.describe(result)))
-        for path in files:
-            out.line(f"file\t{path}" if not out.stdout_is_terminal else f"  {path}")
+
+def _show_plan(out: "Output", plan: "NewServicePlan", deps: "NewServiceDeps") -> None:
+    from paved.service.new import describe, dry_run
+
+    result = dry_run(plan, deps)
+    files = plan.files()
+    if out.json_mode:
+        out.json(describe(result, files=files))
         return
+    out.info(f"Plan for {plan.request.name} (dry run: nothing written):")
+    out.fields(_summary(describe(result)))
+    for path in files:
+        out.line(f"file\t{path}" if not out.stdout_is_terminal else f"  {path}")
 
-    out.info(f"Creating {name} for {owner} in {plan.destination}")
-    result = domain.create_service(plan, deps)
-    described = domain.describe(result)
+
+def _show_result(out: "Output", plan: "NewServicePlan", result: "NewServiceResult") -> None:
+    from paved.service.new import describe
+
+    described = describe(result)
     if out.json_mode:
         out.json(described)
     else:
         out.fields(_summary(described))
+    name = plan.request.name
     if result.status == "unchanged":
         out.info(f"{name} already exists and is complete; nothing to do.")
     else:
