@@ -8,6 +8,8 @@ from pathlib import Path
 
 from paved.server import create_app, openapi_document, sqlite_url
 
+__all__ = ["main"]
+
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
