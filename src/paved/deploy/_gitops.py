@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from paved.errors import InputError, RemoteError
-from paved.gitcmd import Git, GitError, PushRejected
+from paved.gitcmd import Git, GitError, PushRejected, create_bare_repository
 from paved.names import check_name, name_problem
 
 __all__ = [
@@ -196,21 +196,9 @@ class EnvironmentRepository:
         return not self.embedded or Path(self.url).exists()
 
     def create(self) -> None:
-        """Create the embedded bare repository, whole or not at all."""
-        path = Path(self.url)
-        if path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".paved-envrepo-", dir=path.parent))
-        try:
-            Git(staging)("init", "--quiet", "--bare", f"--initial-branch={BRANCH}")
-            try:
-                staging.rename(path)
-            except OSError:
-                if not path.exists():  # another deploy made it first: use theirs
-                    raise
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        """Create the embedded bare repository, whole or not at all (another deploy may have
+        made it first: then theirs is used)."""
+        create_bare_repository(Path(self.url), branch=BRANCH)
 
     @contextlib.contextmanager
     def checkout(self) -> Iterator[Git]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +22,7 @@ from paved.deploy._source import ServiceSource
 from paved.errors import InputError, PavedError
 from paved.gitcmd import Git
 from paved.kustomize import KustomizeFailed, kustomize
+from paved.kustomize import find_kubectl as kubectl_on_path
 
 __all__ = ["KubectlMissing", "find_kubectl", "render"]
 
@@ -32,7 +32,8 @@ class KubectlMissing(PavedError):
 
 
 def find_kubectl(env: Mapping[str, str]) -> str:
-    found = shutil.which("kubectl", path=env.get("PATH", os.defpath))
+    """The kubectl a deploy needs; :class:`KubectlMissing` when there is none."""
+    found = kubectl_on_path(env)
     if found is None:
         raise KubectlMissing(
             "kubectl is not installed or not on PATH (paved deploy renders with "

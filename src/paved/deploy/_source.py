@@ -12,6 +12,7 @@ from paved.errors import InputError
 from paved.gitcmd import Git, GitError
 from paved.names import name_problem
 from paved.service.layout import ROAD_ANSWERS, read_answers
+from paved.versions import VERSION_TEXT
 
 __all__ = ["ROAD_ANSWERS", "ServiceSource", "read_service", "source_commit"]
 
@@ -35,7 +36,6 @@ class ServiceSource:
 #: What the answers file may hold where its values reach a path, a command or an image name.
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
-_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 
 
 def _answer(value: Any, key: str, where: Path, *, rule: str) -> str:
@@ -50,7 +50,7 @@ def _answer(value: Any, key: str, where: Path, *, rule: str) -> str:
     if rule == "name":
         problem = name_problem(value)
     else:
-        pattern = {"account": _ACCOUNT, "region": _REGION, "version": _VERSION}[rule]
+        pattern = {"account": _ACCOUNT, "region": _REGION, "version": VERSION_TEXT}[rule]
         problem = None if pattern.fullmatch(value) else "is not in the expected form"
     if problem is not None:
         shown = value.encode("unicode_escape").decode("ascii")
