@@ -90,6 +90,10 @@ def _insert_service(
         )
 
 
+#: The columns of a deployment that delivery metrics read, in the order of :class:`Record`.
+_RECORD_FIELDS = tuple(field.name for field in dataclasses.fields(Record))
+
+
 class Store:
     """The platform database: services, deployments, the audit trail and tokens."""
 
@@ -346,16 +350,5 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [
-            (
-                row.owner,
-                Record(
-                    row.id,
-                    row.service,
-                    row.outcome,
-                    row.source_time,
-                    row.finished_at,
-                    row.rollback_of,
-                ),
-            )
-            for row in rows
+            (row.owner, Record(*(row._mapping[field] for field in _RECORD_FIELDS))) for row in rows
         ]
