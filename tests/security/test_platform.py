@@ -60,7 +60,7 @@ def _rows(platform: Platform, sql: str) -> list[tuple[object, ...]]:
         return db.execute(sql).fetchall()
 
 
-def _error(done, code: int) -> str:  # type: ignore[no-untyped-def]
+def _error(done, code: int) -> str:
     assert done.returncode == code, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     return str(done.stderr.strip().splitlines()[-1])

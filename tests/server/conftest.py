@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -137,7 +138,9 @@ def platform(db_url: str) -> Iterator[Platform]:
 ServiceBody = Callable[..., dict[str, object]]
 
 
-def service_body(name: str = "payments", owner: str = "team-checkout", **extra: object) -> dict:  # type: ignore[type-arg]
+def service_body(
+    name: str = "payments", owner: str = "team-checkout", **extra: object
+) -> dict[str, Any]:
     return {
         "name": name,
         "owner": owner,
@@ -151,7 +154,7 @@ def service_body(name: str = "payments", owner: str = "team-checkout", **extra: 
     }
 
 
-def deployment_body(service: str = "payments", **extra: object) -> dict:  # type: ignore[type-arg]
+def deployment_body(service: str = "payments", **extra: object) -> dict[str, Any]:
     return {
         "service": service,
         "environment": "prod",

@@ -162,7 +162,7 @@ def test_delivery_metrics(platform: Platform) -> None:
     platform.client.post("/v1/services", json=service_body(), headers=admin)
     platform.client.post("/v1/services", json=service_body("search", "team-search"), headers=admin)
 
-    def deploy(service: str, commit_h: int, done_h: int, outcome: str = "succeeded", **kw: object):  # type: ignore[no-untyped-def]
+    def deploy(service: str, commit_h: int, done_h: int, outcome: str = "succeeded", **kw: object):
         body = deployment_body(
             service,
             source_time=f"2025-02-20T{commit_h:02}:00:00Z",

@@ -112,7 +112,7 @@ def test_no_token_or_hash_in_any_response_or_log_line(
     assert "pvd_" not in everything
 
 
-def test_token_create_and_revoke_on_the_command_line(paved, db_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_token_create_and_revoke_on_the_command_line(paved, db_url: str) -> None:
     import sqlalchemy as sa
 
     from paved.server import connect, metadata

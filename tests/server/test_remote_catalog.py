@@ -150,7 +150,7 @@ def _free_port() -> int:
 
 def test_login_new_registration_and_archive_over_a_real_socket(
     paved, tmp_path: Path, db_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     import uvicorn
 
     from paved.server import create_app, issue_token

@@ -27,7 +27,7 @@ def _free_port() -> int:
         return port
 
 
-def test_a_busy_port_is_a_usage_error_in_one_line(paved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_busy_port_is_a_usage_error_in_one_line(paved, tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -39,7 +39,7 @@ def test_a_busy_port_is_a_usage_error_in_one_line(paved, tmp_path: Path) -> None
     assert got.stdout == ""
 
 
-def test_an_address_that_is_not_this_machine_s_is_a_usage_error(paved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_address_that_is_not_this_machine_s_is_a_usage_error(paved, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'platform.db'}"
     got = paved("platform", "serve", "--host", "203.0.113.9", "--port", "8420", "--db", db)
     assert got.exit_code == 2
@@ -73,7 +73,7 @@ def test_an_address_that_is_not_this_machine_s_is_a_usage_error(paved, tmp_path:
         ("[githost\n", "settings file {file} is not valid TOML"),
     ],
 )
-def test_a_bad_settings_file_is_a_usage_error_naming_the_key(  # type: ignore[no-untyped-def]
+def test_a_bad_settings_file_is_a_usage_error_naming_the_key(
     paved, tmp_path: Path, content: str, error: str
 ) -> None:
     settings = tmp_path / "platform.toml"
@@ -89,7 +89,7 @@ def test_a_bad_settings_file_is_a_usage_error_naming_the_key(  # type: ignore[no
     assert not db.exists()  # refused before the database is touched
 
 
-def test_a_missing_settings_file_is_a_usage_error(paved, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_settings_file_is_a_usage_error(paved, tmp_path: Path) -> None:
     missing = tmp_path / "nothing.toml"
     got = paved("platform", "serve", "--settings", str(missing))
     assert got.exit_code == 2
@@ -165,7 +165,7 @@ def _server(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
                 process.wait(10)
 
 
-def test_a_real_server_serves_the_settings_file_and_logs_no_query_string(  # type: ignore[no-untyped-def]
+def test_a_real_server_serves_the_settings_file_and_logs_no_query_string(
     paved, tmp_path: Path
 ) -> None:
     db = f"sqlite:///{tmp_path / 'platform.db'}"

@@ -32,13 +32,13 @@ def _events(platform: Platform) -> list[dict[str, Any]]:
     return [e for e in events if e["address"] != "local"]
 
 
-def _register(platform: Platform, who: str = "owner", **extra: object) -> None:
+def _register(platform: Platform, who: str = "owner", **extra: Any) -> None:
     body = service_body(**extra)
     got = platform.client.post("/v1/services", json=body, headers=platform.auth(who))
     assert got.status_code == 201, got.text
 
 
-def _start(platform: Platform, who: str = "owner", **extra: object) -> dict[str, Any]:
+def _start(platform: Platform, who: str = "owner", **extra: Any) -> dict[str, Any]:
     body = deployment_body(outcome="started", **extra)
     body.pop("finished_at")
     got = platform.client.post("/v1/deployments", json=body, headers=platform.auth(who))
@@ -115,7 +115,7 @@ def test_a_dry_run_layers_are_those_the_registration_stores(platform: Platform) 
 def test_a_dry_run_refuses_what_the_registration_refuses_and_audits_it(
     platform: Platform,
 ) -> None:
-    def dry(who: str, **extra: object) -> Any:
+    def dry(who: str, **extra: Any) -> Any:
         return platform.client.post(
             "/v1/services",
             params={"dry_run": "true"},
@@ -511,7 +511,7 @@ def test_control_characters_and_bidi_are_refused_in_every_free_text_field(
     auth = platform.auth("owner")
     if kind != "service":
         _register(platform)
-    started = _start(platform)["id"] if kind == "finish" else None
+    started: int = _start(platform)["id"] if kind == "finish" else 0
     for char in REFUSED:
         value = (
             f"https://git.example.com/pay{char}ments.git" if name == "repository" else f"a{char}b"
