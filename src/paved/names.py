@@ -12,11 +12,20 @@ import re
 
 from paved.errors import InputError
 
-__all__ = ["MAX_LENGTH", "MIN_LENGTH", "NAME_PATTERN", "check_name", "name_problem"]
+__all__ = [
+    "MAX_LENGTH",
+    "MIN_LENGTH",
+    "NAME_PATTERN",
+    "NAME_SCHEMA_PATTERN",
+    "check_name",
+    "name_problem",
+]
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 MIN_LENGTH = 2
 MAX_LENGTH = 40
+#: The same rule as a whole-string pattern, for the API's JSON Schemas and query checks.
+NAME_SCHEMA_PATTERN = f"^{NAME_PATTERN.pattern}$"
 
 
 def name_problem(name: str) -> str | None:

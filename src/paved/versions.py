@@ -12,11 +12,13 @@ import dataclasses
 import re
 from functools import total_ordering
 
-__all__ = ["VERSION_TEXT", "Version"]
+__all__ = ["VERSION_SCHEMA_PATTERN", "VERSION_TEXT", "Version"]
 
 #: What a stored version may look like at all (a catalog row, an answers file, an API field):
 #: checked as input before anything compares it.
 VERSION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+#: The same, as a whole-string pattern for the API's JSON Schemas.
+VERSION_SCHEMA_PATTERN = f"^{VERSION_TEXT.pattern}$"
 
 _VERSION = re.compile(r"v?(\d+(?:\.\d+)+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]*)?")
 

@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-import re
 import sqlite3
 import typing
 from collections.abc import Iterator, Mapping
@@ -18,6 +17,7 @@ from paved.catalog._registration import registration_conflict
 from paved.errors import ConflictError, RemoteError
 from paved.models import Caller, Deployment, LayerRef, Outcome, Service
 from paved.names import name_problem
+from paved.versions import VERSION_TEXT
 
 __all__ = ["SqliteCatalog"]
 
@@ -110,7 +110,6 @@ _REPAIR = (
     "that row (sqlite3 FILE)"
 )
 #: A layer's version as the template store tags it (the answers files' rule, docs/deploy.md).
-_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 _OUTCOMES: frozenset[str] = frozenset(typing.get_args(Outcome))
 
 
@@ -152,7 +151,7 @@ class _Row:
         return str(value)
 
     def version(self, column: str, value: object) -> str:
-        if not _VERSION.fullmatch(self.text(column, value)):
+        if not VERSION_TEXT.fullmatch(self.text(column, value)):
             raise self.bad(column, value, "not a version (letters, digits and . _ + -)")
         return str(value)
 

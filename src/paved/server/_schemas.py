@@ -17,8 +17,9 @@ from pydantic import (
     model_validator,
 )
 
-from paved.names import MAX_LENGTH, MIN_LENGTH, name_problem
+from paved.names import MAX_LENGTH, MIN_LENGTH, NAME_SCHEMA_PATTERN, name_problem
 from paved.text import text_problem
+from paved.versions import VERSION_SCHEMA_PATTERN
 
 __all__ = [
     "AuditEventOut",
@@ -39,7 +40,7 @@ __all__ = [
     "repository_problem",
 ]
 
-NAME_REGEX = r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$"
+NAME_REGEX = NAME_SCHEMA_PATTERN
 MAX_ID = 2**31 - 1
 
 
@@ -150,9 +151,7 @@ Name = Annotated[
     Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH, pattern=NAME_REGEX),
     AfterValidator(_name),
 ]
-Token = Annotated[
-    str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-]
+Token = Annotated[str, Field(min_length=1, max_length=100, pattern=VERSION_SCHEMA_PATTERN)]
 
 
 def _bounded(max_length: int, min_length: int = 0) -> Any:

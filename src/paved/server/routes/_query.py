@@ -12,6 +12,7 @@ from fastapi import Query
 
 from paved.server import _schemas as s
 from paved.server._errors import ApiError
+from paved.versions import VERSION_SCHEMA_PATTERN
 
 __all__ = [
     "Cursor",
@@ -25,7 +26,7 @@ __all__ = [
 
 NameQuery = Annotated[str | None, Query(min_length=2, max_length=40, pattern=s.NAME_REGEX)]
 TokenQuery = Annotated[
-    str | None, Query(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    str | None, Query(min_length=1, max_length=100, pattern=VERSION_SCHEMA_PATTERN)
 ]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=400)]
