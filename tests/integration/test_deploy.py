@@ -12,7 +12,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from paved.deploy import DeployRequest, deploy
+from paved.deploy import (
+    DeployRequest,
+    RollbackRequest,
+    deploy,
+    execute,
+    plan_deploy,
+    plan_rollback,
+)
+from paved.errors import ConflictError, ExitCode
 from tests.deploy_helpers import (
     DEPLOY_SCHEMA,
     DIGEST_2,
@@ -311,3 +319,46 @@ def test_two_deploys_racing_on_one_environment_repository_both_land(
     )
     assert sorted(r["service"] for r in records(paved)) == sorted(names)
     assert {r["outcome"] for r in records(paved)} == {"succeeded"}
+
+
+def test_what_changed_since_the_plan_stops_the_attempt_before_anything_happens(
+    paved, pinned_env: Path
+) -> None:
+    """A plan is confirmed by a person, who may take a minute: a deploy that landed or a commit
+    made meanwhile means the plan is not what would run, so execute refuses (exit 6) before
+    recording, rendering or pushing anything."""
+    service = make_service(paved, pinned_env, "orders")
+    repo = env_repo(pinned_env)
+    deps = deploy_deps(pinned_env)
+    assert paved("deploy", "--path", "orders", "--image", image("orders")).exit_code == 0
+
+    # deploy without --image: the last successful image, chosen by the plan
+    stale = plan_deploy(DeployRequest(service, "dev", None), deps)
+    assert str(stale.image) == image("orders")
+    newer = image("orders", DIGEST_2)
+    assert paved("deploy", "--path", "orders", "--image", newer).exit_code == 0
+    head, before = git("--git-dir", str(repo), "rev-parse", "main"), records(paved)
+    with pytest.raises(
+        ConflictError,
+        match=r"changed since the deploy was planned: it would now use image .*sha256:2{64}",
+    ) as refused:
+        execute(stale, deps)
+    assert refused.value.exit_code == ExitCode.CONFLICT
+    assert (git("--git-dir", str(repo), "rev-parse", "main"), records(paved)) == (head, before)
+
+    # a rollback planned before that deploy would restore the wrong deployment now
+    planned_rollback = plan_rollback(RollbackRequest(service, "dev"), deps)
+    assert paved("deploy", "--path", "orders", "--image", image("orders")).exit_code == 0
+    head, before = git("--git-dir", str(repo), "rev-parse", "main"), records(paved)
+    with pytest.raises(ConflictError, match="changed since the rollback was planned"):
+        execute(planned_rollback, deps)
+    assert (git("--git-dir", str(repo), "rev-parse", "main"), records(paved)) == (head, before)
+
+    # a commit in the service during the confirmation: not the commit the plan checked
+    planned = plan_deploy(DeployRequest(service, "dev", image("orders")), deps)
+    (service / "NOTES.md").write_text("a change made while the prompt waited\n")
+    git("add", "NOTES.md", cwd=service)
+    git("commit", "-q", "-m", "notes", cwd=service)
+    with pytest.raises(ConflictError, match=r"the service is at commit [0-9a-f]{12}, not"):
+        execute(planned, deps)
+    assert (git("--git-dir", str(repo), "rev-parse", "main"), records(paved)) == (head, before)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from paved.deploy._attempt import Attempt
+from paved.deploy._choice import Restore
 from paved.deploy._environments import Environment, resolve_environments
 from paved.deploy._gate import GateResult, gate
 from paved.deploy._image import ImageRef
@@ -26,7 +27,9 @@ from paved.deploy._plan import (
     plan_deploy,
     plan_rollback,
 )
-from paved.deploy._render import render
+from paved.deploy._render import check_overlay, render
+from paved.deploy._source import source_commit
+from paved.errors import ConflictError
 
 __all__ = ["deploy", "execute", "rollback", "settle"]
 
@@ -45,11 +48,11 @@ def execute(plan: Plan, deps: DeployDeps) -> DeployResult:
     """Run a plan: the attempt is recorded whatever happens, except in a dry run.
 
     First the open records of the service in the environment are settled (a dry run writes
-    nothing, not even a settled record); when that closed any, the choices the plan made
-    from the records are made again.
+    nothing, not even a settled record). Then what may have changed since the plan, while a
+    person read it and confirmed, is looked at again (:func:`_still_as_planned`).
     """
     if not plan.request.dry_run:
-        closed = settle_open(
+        settle_open(
             deps.catalog(),
             {plan.environment.name: plan.environment},
             data_dir=deps.data_dir,
@@ -59,11 +62,59 @@ def execute(plan: Plan, deps: DeployDeps) -> DeployResult:
             service=plan.source.name,
             environment=plan.environment.name,
         )
-        if closed or (plan.restore if isinstance(plan, RollbackPlan) else plan.image) is None:
-            plan = choose_again(plan, deps)
+        plan = _still_as_planned(plan, deps)
     if isinstance(plan, RollbackPlan):
         return _rollback(plan, deps)
     return _deploy(plan, deps)
+
+
+def _still_as_planned(plan: Plan, deps: DeployDeps) -> Plan:
+    """The plan, with its choices made again from the records as they are now.
+
+    A choice the plan left open (an open record might have been the last success) is made
+    now. A choice that comes out different (another deploy landed during the confirmation),
+    or a service repository that moved to another commit, stops the attempt before anything
+    happens: what the person confirmed is not what would run (exit 6, nothing recorded). The
+    overlay's checks run again, on the files the render is about to read.
+    """
+    if isinstance(plan, DeployPlan):
+        commit, _ = source_commit(plan.source.root)
+        if commit != plan.commit:
+            raise _changed(plan, f"the service is at commit {commit[:12]}, not {plan.commit[:12]}")
+        if (plan.source.overlay(plan.environment.name) / "kustomization.yaml").is_file():
+            check_overlay(plan.source, plan.environment.name)
+        if plan.request.image is not None:
+            return plan
+    again = choose_again(plan, deps)
+    was, now = _choice(plan), _choice(again)
+    if was is not None and now is not None and was != now:
+        raise _changed(plan, f"it would now use {now[0]}, not {was[0]}")
+    return again
+
+
+def _choice(plan: Plan) -> tuple[object, ...] | None:
+    """What the plan chose from the records or the history, or None when it left it open."""
+    if isinstance(plan, RollbackPlan):
+        restore = plan.restore
+        if restore is None:
+            return None
+        return (_restored(restore), restore.revision, restore.image, restore.recovers)
+    return None if plan.image is None else (f"image {plan.image}",)
+
+
+def _restored(restore: Restore) -> str:
+    if restore.restored is not None:
+        return f"deployment {restore.restored}"
+    return f"environment commit {(restore.revision or '')[:12]}"
+
+
+def _changed(plan: Plan, what: str) -> ConflictError:
+    action = "rollback" if isinstance(plan, RollbackPlan) else "deploy"
+    return ConflictError(
+        f"{plan.source.name} in {plan.environment.name} changed since the {action} was "
+        f"planned: {what}",
+        hint=f"run paved {action} again to see the new plan",
+    )
 
 
 def settle(deps: DeployDeps, *, service: str | None = None, environment: str | None = None) -> int:
@@ -187,11 +238,7 @@ def _rollback(plan: RollbackPlan, deps: DeployDeps) -> DeployResult:
     assert restore is not None
     attempt = _attempt(plan, deps)
     with attempt.recording():
-        what = (
-            f"deployment {restore.restored}"
-            if restore.restored is not None
-            else f"environment commit {(restore.revision or '')[:12]}"
-        )
+        what = _restored(restore)
         result = _result(plan, "rollback", restore.image)
         recovering = f", recovering from deployment {restore.recovers}" if restore.recovers else ""
         deps.progress(

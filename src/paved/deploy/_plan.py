@@ -129,7 +129,10 @@ def plan_deploy(request: DeployRequest, deps: DeployDeps) -> DeployPlan:
 def plan_rollback(request: RollbackRequest, deps: DeployDeps) -> RollbackPlan:
     """Check a rollback like a deploy, and choose what it restores. Writes nothing."""
     environment, source, _registered = _service_in(request.path, request.environment, deps)
-    target = target_for(environment, source.name, deps)
+    # kubectl applies the restored manifests: missing, it is the person's to fix, unrecorded
+    needs_kubectl = environment.target == "kubernetes" and not request.dry_run
+    kubectl = find_kubectl(deps.env) if needs_kubectl else None
+    target = target_for(environment, source.name, deps, kubectl=kubectl)
     history = deps.catalog().deployments(service=source.name, environment=environment.name)
     restore, image = None, None
     if request.dry_run or not _open(history):
