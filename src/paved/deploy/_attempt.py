@@ -33,7 +33,7 @@ class Attempt:
     platform, this is where the platform authorises it: nothing is pushed or applied after
     a refusal) and closed with the outcome; the environment commit carries its id. Whatever
     ends it after it was opened, the outcome is what the environment repository shows
-    (docs/deploy.md, "Records are a journal"); a process killed outright leaves the entry
+    (docs/deploy.md, "Records"); a process killed outright leaves the entry
     open for the next reader to settle (:mod:`paved.deploy._journal`).
     """
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from paved.deploy._attempt import Attempt
 from paved.deploy._choice import Restore, choose_from_changes, choose_from_records
-from paved.deploy._environments import Environment, Target
+from paved.deploy._environments import Environment
 from paved.deploy._gitops import (
     MANIFESTS,
     EnvironmentRepository,
@@ -37,7 +37,6 @@ __all__ = ["DeployTarget", "GitOpsTarget", "KubernetesTarget", "target_for"]
 class DeployTarget(Protocol):
     """One environment's target, for one service."""
 
-    kind: Target
     #: gitops: the environment repository and the service's folder in it (else None).
     repository: str | None
     path: str | None
@@ -87,8 +86,6 @@ def diff(before: str, after: str, label: str) -> str:
 
 class GitOpsTarget:
     """A commit to the environment repository, pushed (docs/deploy.md)."""
-
-    kind: Target = "gitops"
 
     def __init__(self, environment: Environment, service: str, deps: DeployDeps) -> None:
         self.environment = environment
@@ -195,7 +192,6 @@ def commit_message(
 class KubernetesTarget:
     """``kubectl apply`` to the environment's cluster; the records are its only history."""
 
-    kind: Target = "kubernetes"
     repository: str | None = None
     path: str | None = None
 
