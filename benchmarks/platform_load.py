@@ -350,10 +350,11 @@ def seed_table(url: str, *, services: int, history: int, now: dt.datetime) -> tu
     """Insert services (with layers) up to ``services`` and ``history`` deployments, directly."""
     import sqlalchemy as sa  # the server's own table layer
 
-    from paved.server import connect
-    from paved.server._db import writer
-    from paved.server._tables import deployments, service_layers
-    from paved.server._tables import services as services_table
+    from paved.server import connect, metadata, writer
+
+    deployments = metadata.tables["deployments"]
+    service_layers = metadata.tables["service_layers"]
+    services_table = metadata.tables["services"]
 
     rng = random.Random(7)
     engine = connect(url)

@@ -18,7 +18,7 @@ import pytest
 from paved.cli.runtime import Runtime
 from paved.deploy import DeployRequest, deploy
 from paved.gitcmd import Git
-from paved.server._metrics import Record, delivery_metrics
+from paved.server import Record, delivery_metrics
 from tests.deploy_helpers import (
     DIGEST_2,
     break_guardrail,

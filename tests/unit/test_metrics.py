@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the platform server needs the 'server' extra")
 
-from paved.server._metrics import Record, delivery_metrics
+from paved.server import Record, delivery_metrics
 
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 

@@ -18,6 +18,7 @@ from paved.server._auth import (
     token_hash,
 )
 from paved.server._db import connect, migrate, sqlite_url, writer
+from paved.server._metrics import Record, delivery_metrics
 from paved.server._serve import DropQueryString, listen, log_config, serve
 from paved.server._settings import organisation_settings
 from paved.server._state import PlatformConfig, ScaffoldOffer
@@ -29,10 +30,12 @@ __all__ = [
     "Identity",
     "IssuedToken",
     "PlatformConfig",
+    "Record",
     "ScaffoldOffer",
     "connect",
     "create_app",
     "create_token",
+    "delivery_metrics",
     "issue_token",
     "listen",
     "log_config",
