@@ -21,7 +21,6 @@ import dataclasses
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -29,6 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import free_port
 
 __all__ = ["PostgresServer", "start_postgres", "unavailable"]
 
@@ -98,13 +99,6 @@ def _unprivileged_user() -> str:
     return "paved-pg"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _run(argv: list[str], run_as: str | None, timeout: float = 120) -> None:
     program = Path(argv[0]).name
     if run_as is not None:
@@ -156,7 +150,7 @@ def start_postgres() -> Iterator[PostgresServer]:
             "-c full_page_writes=off -c max_connections=200"
         )
         for attempt in range(3):
-            port = _free_port()
+            port = free_port()
             try:
                 _run(
                     [

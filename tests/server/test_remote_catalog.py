@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from paved.catalog.remote import RemoteCatalog
 from paved.catalog.sqlite import SqliteCatalog
 from paved.errors import AuthError, ConflictError, RemoteError
 from paved.models import Deployment, LayerRef, Service
+from tests.helpers import free_port
 from tests.server.conftest import Platform, serving
 from tests.server.postgres import PostgresServer
 
@@ -141,13 +141,6 @@ def test_idempotent_calls_retry_5xx_and_network_errors_but_records_do_not() -> N
     assert failed.value.exit_code == 5
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_login_new_registration_and_archive_over_a_real_socket(
     paved, tmp_path: Path, db_url: str
 ) -> None:
@@ -166,7 +159,7 @@ def test_login_new_registration_and_archive_over_a_real_socket(
         now=dt.datetime.now(dt.UTC),
         actor="test",
     ).token
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

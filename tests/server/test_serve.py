@@ -18,13 +18,7 @@ import httpx
 import pytest
 
 from paved.server import DropQueryString, log_config
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.helpers import free_port
 
 
 def test_a_busy_port_is_a_usage_error_in_one_line(paved, tmp_path: Path) -> None:
@@ -136,7 +130,7 @@ def test_the_log_configuration_puts_the_filter_on_the_access_log() -> None:
 
 @contextlib.contextmanager
 def _server(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "paved", "platform", "serve", "--port", str(port), *args],
         stdout=subprocess.PIPE,
