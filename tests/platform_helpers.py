@@ -63,7 +63,7 @@ def git_daemon(root: Path) -> Iterator[GitDaemon]:
         yield GitDaemon(root, port)
     finally:
         process.terminate()
-        process.wait(timeout=120)
+        process.communicate(timeout=120)  # reaps it and closes its stderr pipe
 
 
 @dataclass(frozen=True)
@@ -102,4 +102,4 @@ def platform_server(database: Path, settings: Path | None = None) -> Iterator[Pl
         yield Platform(url, database)
     finally:
         process.terminate()
-        process.wait(timeout=120)
+        process.communicate(timeout=120)  # reaps it and closes its stderr pipe

@@ -199,7 +199,7 @@ def test_killed_at_any_moment_then_run_again(pinned_env: Path, trigger: str) -> 
             if trigger in line:
                 break
     process.send_signal(signal.SIGKILL)
-    process.wait(timeout=120)
+    process.communicate(timeout=120)  # reaps it and closes its stderr pipe
 
     again = run_paved("new", "service", "payments", "--owner", "team-a", "--json")
     assert again.returncode == 0, again.stderr
