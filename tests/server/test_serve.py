@@ -157,9 +157,6 @@ def _server(*args: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
             except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
                 process.kill()
                 process.wait(10)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 def test_a_real_server_serves_the_settings_file_and_logs_no_query_string(
