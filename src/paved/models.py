@@ -133,11 +133,39 @@ class Deployment:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Deployment:
-        """The record in ``data``, in the shape of :meth:`to_json` (keys it does not know,
-        such as the platform's ``recorded_by``, are left out)."""
-        known = {field.name for field in dataclasses.fields(cls)}
-        values = {key: value for key, value in data.items() if key in known}
+        """The record in ``data``, in the shape of ``to_json(manifests=True)``: every key there,
+        each of its type (keys it does not know, such as the platform's ``recorded_by``, are
+        left out). Anything else is a :class:`ValueError` saying what is wrong: a record read
+        from elsewhere is input, and a missing ``restored`` or ``manifests`` would change what
+        a rollback restores."""
+        missing = [key for key in _DEPLOYMENT_KEYS if key not in data]
+        if missing:
+            raise ValueError(f"deployment record has no {', '.join(missing)}")
+        for key in ("id", "rollback_of", "restored"):
+            value = data[key]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"deployment record's {key} is not a number")
+        if not isinstance(data["id"], int):
+            raise ValueError("deployment record has no id")
+        for key in _TEXT_KEYS:
+            if not isinstance(data[key], str):
+                raise ValueError(f"deployment record's {key} is not text")
+        for key in _OPTIONAL_TEXT_KEYS:
+            if data[key] is not None and not isinstance(data[key], str):
+                raise ValueError(f"deployment record's {key} is not text")
+        if not data["started_at"]:
+            raise ValueError("deployment record has no started_at")
+        if not isinstance(data["findings"], list):
+            raise ValueError("deployment record's findings is not a list")
+        values = {key: data[key] for key in _DEPLOYMENT_KEYS}
         for key in ("source_time", "started_at", "finished_at"):
-            values[key] = _when(values.get(key))
-        values["findings"] = tuple(values.get("findings", ()))
+            values[key] = _when(values[key])
+        values["findings"] = tuple(values["findings"])
         return cls(**values)
+
+
+#: The keys of a deployment record's JSON form (``to_json(manifests=True)``).
+_DEPLOYMENT_KEYS = tuple(field.name for field in dataclasses.fields(Deployment))
+_TEXT_KEYS = ("service", "environment", "target", "image", "source_commit", "actor", "outcome",
+              "message", "started_at")  # fmt: skip
+_OPTIONAL_TEXT_KEYS = ("source_time", "finished_at", "break_glass", "revision", "manifests")

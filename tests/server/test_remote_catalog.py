@@ -119,6 +119,50 @@ def test_remote_errors_map_to_paved_errors(platform: Platform) -> None:
         member.register(_service())
 
 
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"restored": None, "drop": "restored"}, "has no restored"),
+        ({"drop": "manifests"}, "has no manifests"),
+        ({"drop": "id"}, "has no id"),
+        ({"id": None}, "has no id"),
+        ({"started_at": ""}, "has no started_at"),
+        ({"rollback_of": "3"}, "rollback_of is not a number"),
+        ({"restored": True}, "restored is not a number"),
+        ({"image": 7}, "image is not text"),
+        ({"break_glass": ["x"]}, "break_glass is not text"),
+        ({"findings": "none"}, "findings is not a list"),
+        ({"started_at": "yesterday"}, "Invalid isoformat string"),
+    ],
+)
+def test_a_deployment_record_the_platform_answers_with_is_checked(
+    change: dict[str, object], problem: str
+) -> None:
+    """What the platform answers is input: a record without ``restored`` would make a rollback
+    restore what was rolled back from, so a record that is not whole is a remote error (exit
+    5), never a record with the gaps filled in."""
+    body = {**_deployment().to_json(manifests=True), "id": 1, "recorded_by": "root"}
+    dropped = change.pop("drop", None)
+    body.update(change)
+    if isinstance(dropped, str):
+        del body[dropped]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"deployments": [body], "next_cursor": None})
+
+    client = httpx.Client(base_url="http://p", transport=httpx.MockTransport(handler))
+    remote = RemoteCatalog("http://p", "t", client=client)
+    with pytest.raises(RemoteError, match=problem) as refused:
+        remote.deployments()
+    assert refused.value.exit_code == 5
+    assert str(refused.value).startswith("the platform answered with a deployment record")
+
+
+def test_a_whole_deployment_record_reads_back_as_it_was_sent() -> None:
+    sent = dataclasses.replace(_deployment(), id=4, rollback_of=2, restored=1, manifests="x")
+    assert Deployment.from_json({**sent.to_json(manifests=True), "recorded_by": "r"}) == sent
+
+
 def test_idempotent_calls_retry_5xx_and_network_errors_but_records_do_not() -> None:
     calls: list[str] = []
 

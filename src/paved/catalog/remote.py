@@ -24,6 +24,19 @@ from paved.names import check_name
 __all__ = ["RemoteCatalog"]
 
 
+def _deployment(data: Any) -> Deployment:
+    """A deployment record the platform answered with, checked like any input."""
+    try:
+        if not isinstance(data, dict):
+            raise ValueError("deployment record is not an object")
+        return Deployment.from_json(data)
+    except ValueError as exc:
+        raise RemoteError(
+            f"the platform answered with a deployment record paved cannot use: {exc}",
+            hint="the platform may run another version of paved; tell the platform team",
+        ) from None
+
+
 def _service(data: dict[str, Any]) -> Service:
     return Service(
         name=data["name"],
@@ -169,7 +182,7 @@ class RemoteCatalog:
         body.pop("id")
         body.pop("actor")  # the platform sets it: the token's user
         response = self._call("POST", "/v1/deployments", idempotent=False, json=body)
-        return Deployment.from_json(response.json())
+        return _deployment(response.json())
 
     def start_deployment(self, deployment: Deployment) -> Deployment:
         return self.record_deployment(
@@ -196,7 +209,7 @@ class RemoteCatalog:
         response = self._call(
             "POST", f"/v1/deployments/{deployment_id}/finish", idempotent=False, json=body
         )
-        return Deployment.from_json(response.json())
+        return _deployment(response.json())
 
     def deployments(
         self, *, service: str | None = None, environment: str | None = None
@@ -209,7 +222,7 @@ class RemoteCatalog:
         found: builtins.list[Deployment] = []
         while True:
             page = self._call("GET", "/v1/deployments", idempotent=True, params=params).json()
-            found += [Deployment.from_json(item) for item in page["deployments"]]
+            found += [_deployment(item) for item in page["deployments"]]
             if page["next_cursor"] is None:
                 return found
             params["cursor"] = page["next_cursor"]
