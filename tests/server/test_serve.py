@@ -33,6 +33,28 @@ def test_a_busy_port_is_a_usage_error_in_one_line(paved, tmp_path: Path) -> None
     assert got.stdout == ""
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("serve",),
+        ("token", "create", "--user", "alice", "--team", "team-a"),
+        ("token", "revoke", "--user", "alice"),
+    ],
+)
+@pytest.mark.parametrize("db", ["nope://somewhere", "sqlite:///{plain}/platform.db"])
+def test_a_database_that_cannot_be_opened_is_one_line(
+    paved, tmp_path: Path, args: tuple[str, ...], db: str
+) -> None:
+    """An unknown driver, or a SQLite file under a plain file: one line, never a traceback."""
+    (tmp_path / "plain").write_text("not a folder\n")
+    port = ("--port", str(free_port())) if args == ("serve",) else ()
+    got = paved("platform", *args, *port, "--db", db.format(plain=tmp_path / "plain"))
+    assert got.exit_code == 2, got.stderr
+    assert got.stderr.startswith("error: platform database cannot be opened (")
+    assert len(got.stderr.strip().splitlines()) == 1
+    assert got.stdout == ""
+
+
 def test_an_address_that_is_not_this_machine_s_is_a_usage_error(paved, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'platform.db'}"
     got = paved("platform", "serve", "--host", "203.0.113.9", "--port", "8420", "--db", db)

@@ -29,13 +29,20 @@ DbOption = Annotated[
 
 
 def _server() -> None:
-    """Fail with a hint when the server extra is not installed (without importing it)."""
-    for module in ("fastapi", "sqlalchemy"):
+    """Fail with a hint when the server extra is not installed, or installed only in part."""
+    for module in ("fastapi", "starlette", "pydantic", "sqlalchemy", "alembic", "uvicorn"):
         if importlib.util.find_spec(module) is None:
             raise InputError(
                 f"the platform server needs the 'server' extra ({module} is not installed)",
                 hint="pip install 'paved[server]'",
             )
+    try:
+        import paved.server  # noqa: F401 - one of its libraries may not import
+    except ImportError as exc:
+        raise InputError(
+            f"the platform server needs the 'server' extra ({exc.name} cannot be imported)",
+            hint="pip install --force-reinstall 'paved[server]'",
+        ) from None
 
 
 def _db_url(runtime: "Runtime", db: str | None) -> str:

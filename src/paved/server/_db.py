@@ -7,6 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from paved.errors import InputError
+
 __all__ = ["connect", "migrate", "sqlite_url", "writer"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -73,3 +75,11 @@ def migrate(engine: sa.Engine) -> None:
     with writer(engine).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def unusable_database(exc: BaseException) -> InputError:
+    """A database URL that does not open, or a database that does not migrate, in one line."""
+    return InputError(
+        f"platform database cannot be opened ({type(exc).__name__})",
+        hint="check --db: sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
+    )

@@ -18,6 +18,7 @@ from typing import Any
 
 from paved.errors import InputError
 from paved.server._app import create_app
+from paved.server._db import unusable_database
 from paved.server._state import Clock, PlatformConfig
 
 __all__ = ["DropQueryString", "listen", "log_config", "serve"]
@@ -102,10 +103,7 @@ def serve(
         try:
             app = create_app(db_url, clock, config)
         except Exception as exc:  # noqa: BLE001 - a database driver's error, named in one line
-            raise InputError(
-                f"platform database cannot be opened ({type(exc).__name__})",
-                hint="check --db: sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
-            ) from None
+            raise unusable_database(exc) from None
         ready()
         _run(app, sock, host=host, port=port)
     finally:

@@ -4,10 +4,13 @@ does its one job and closes it again."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import sqlalchemy as sa
 
 from paved.server._auth import IssuedToken, issue_token, revoke
-from paved.server._db import connect, migrate
+from paved.server._db import connect, migrate, unusable_database
 
 __all__ = ["create_token", "revoke_tokens"]
 
@@ -23,23 +26,29 @@ def create_token(
     actor: str,
 ) -> IssuedToken:
     """Issue a token in the database at ``db_url`` (see :func:`issue_token`)."""
-    engine = connect(db_url)
-    try:
-        migrate(engine)
+    with _database(db_url) as engine:
         return issue_token(
             engine, user=user, teams=teams, admin=admin, lifetime=lifetime, now=now, actor=actor
         )
-    finally:
-        engine.dispose()
 
 
 def revoke_tokens(
     db_url: str, *, token_id: str | None, user: str | None, now: dt.datetime, actor: str
 ) -> list[str]:
     """Revoke tokens in the database at ``db_url`` (see :func:`revoke`); the ids revoked."""
-    engine = connect(db_url)
-    try:
-        migrate(engine)
+    with _database(db_url) as engine:
         return revoke(engine, token_id=token_id, user=user, now=now, actor=actor)
+
+
+@contextmanager
+def _database(db_url: str) -> Iterator[sa.Engine]:
+    """The database at ``db_url``, migrated forward; one InputError line when it cannot be."""
+    try:
+        engine = connect(db_url)
+        migrate(engine)
+    except Exception as exc:  # noqa: BLE001 - a database driver's error, named in one line
+        raise unusable_database(exc) from None
+    try:
+        yield engine
     finally:
         engine.dispose()
