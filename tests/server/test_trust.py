@@ -731,3 +731,27 @@ def test_reads_are_not_audited(platform: Platform) -> None:
         platform.client.get(path, headers=platform.auth("owner"))
         platform.client.get(path)
     assert _events(platform) == []
+
+
+def test_a_registration_and_its_audit_row_are_written_together(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit row of a registration is written in the registration's transaction: when the
+    row cannot be written, no service exists that the trail does not show."""
+    store = platform.client.app.state.store  # type: ignore[attr-defined]
+
+    def trail_down(_event: object) -> None:
+        raise RuntimeError("the audit trail cannot be written")
+
+    monkeypatch.setattr(store, "_audited", trail_down)
+    with pytest.raises(RuntimeError, match="audit trail"):
+        platform.client.post(
+            "/v1/services", json=service_body(name="ledger"), headers=platform.auth("owner")
+        )
+    monkeypatch.setattr(store, "_audited", None)
+    got = platform.client.get("/v1/services/ledger", headers=platform.auth("owner"))
+    assert got.status_code == 404, got.text
+    _register(platform, name="ledger")
+    assert [e["outcome"] for e in _events(platform) if e["target"] == "service ledger"] == [
+        "created"
+    ]

@@ -190,22 +190,34 @@ class Store:
             return _with_layers(conn, rows[:limit]), len(rows) > limit
 
     def register(
-        self, body: s.ServiceIn, now: dt.datetime, *, dry_run: bool
+        self,
+        body: s.ServiceIn,
+        now: dt.datetime,
+        *,
+        dry_run: bool,
+        event: Callable[[str], AuditEvent] | None = None,
     ) -> tuple[int, s.ServiceOut | str]:
         """Insert ``body`` unless its name is taken: (201, new), (200, same) or (409, why).
 
-        With ``dry_run``: the same answer, and nothing inserted. A registration of the same
-        name by another request meanwhile is decided again, up to three times.
+        ``event(outcome)`` is the audit row of a success (``created`` or ``unchanged``),
+        written in the registration's own transaction. With ``dry_run``: the same answer,
+        and nothing inserted or audited. A registration of the same name by another request
+        meanwhile is decided again, up to three times.
         """
         for _attempt in range(3):
             try:
-                return self._register(body, now, dry_run=dry_run)
+                return self._register(body, now, dry_run=dry_run, event=event)
             except sa.exc.IntegrityError:
                 continue  # registered meanwhile by another request: decide again
         return 409, f"service '{body.name}' is being registered"  # pragma: no cover
 
     def _register(
-        self, body: s.ServiceIn, now: dt.datetime, *, dry_run: bool
+        self,
+        body: s.ServiceIn,
+        now: dt.datetime,
+        *,
+        dry_run: bool,
+        event: Callable[[str], AuditEvent] | None,
     ) -> tuple[int, s.ServiceOut | str]:
         opened = self.engine.connect if dry_run else self._writer.begin
         with opened() as conn:
@@ -217,13 +229,19 @@ class Store:
                     wanted=(body.owner, body.repository),
                     archived=existing.archived_at is not None,
                 )
-                return (409, conflict) if conflict is not None else (200, existing)
+                if conflict is not None:
+                    return 409, conflict
+                if event is not None and not dry_run:
+                    self.audit(event("unchanged"), conn)
+                return 200, existing
             layers = sorted({x.layer: x for x in body.layers}.values(), key=lambda x: x.layer)
             if dry_run:
                 fields = body.model_dump(exclude={"layers"})
                 return 201, s.ServiceOut(**fields, layers=layers, created_at=now, archived_at=None)
             _insert_service(conn, body, layers, now)
             created = _service(conn, body.name)
+            if event is not None:
+                self.audit(event("created"), conn)
         assert created is not None
         return 201, created
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from paved.server import _schemas as s
 from paved.server._access import Caller, Reader, refuse_unless, refused
-from paved.server._audit import audit, event
+from paved.server._audit import event
 from paved.server._errors import ApiError
 from paved.server._state import ClockDep, StoreDep
 from paved.server.routes._query import (
@@ -90,13 +90,15 @@ def register_service(
     """
     target = f"service {body.name}"
     who = refuse_unless(request, who, body.owner, "service.register", target)
-    status, stored = store.register(body, clock(), dry_run=dry_run)
+    status, stored = store.register(
+        body,
+        clock(),
+        dry_run=dry_run,
+        event=lambda outcome: event(request, who, "service.register", target, outcome),
+    )
     if isinstance(stored, str):
         raise refused(request, who, "service.register", target, 409, stored, stored)
     response.status_code = status
-    if not dry_run:
-        outcome = "created" if status == 201 else "unchanged"
-        audit(request, who, "service.register", target, outcome)
     return stored
 
 
