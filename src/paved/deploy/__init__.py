@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from paved.deploy._choice import Restore
 from paved.deploy._environments import Environment, resolve_environments
-from paved.deploy._execute import deploy, execute, rollback, settle
+from paved.deploy._execute import deploy, execute, settle
 from paved.deploy._gate import GateResult, gate, older_than
 from paved.deploy._gitops import EnvironmentRepository, kustomization_for, service_path
 from paved.deploy._image import ImageRef, parse_image
@@ -56,7 +56,6 @@ __all__ = [
     "read_service",
     "render",
     "resolve_environments",
-    "rollback",
     "service_path",
     "settle",
 ]

@@ -16,7 +16,6 @@ from paved.deploy._model import (
     DeployRefused,
     DeployRequest,
     DeployResult,
-    RollbackRequest,
     timed,
 )
 from paved.deploy._plan import (
@@ -25,23 +24,17 @@ from paved.deploy._plan import (
     RollbackPlan,
     choose_again,
     plan_deploy,
-    plan_rollback,
 )
 from paved.deploy._render import check_overlay, render
 from paved.deploy._source import source_commit
 from paved.errors import ConflictError
 
-__all__ = ["deploy", "execute", "rollback", "settle"]
+__all__ = ["deploy", "execute", "settle"]
 
 
 def deploy(request: DeployRequest, deps: DeployDeps) -> DeployResult:
     """Gate, render and apply one service to one environment, and record the attempt."""
     return execute(plan_deploy(request, deps), deps)
-
-
-def rollback(request: RollbackRequest, deps: DeployDeps) -> DeployResult:
-    """Restore the manifests of an earlier successful deployment, byte for byte, recorded."""
-    return execute(plan_rollback(request, deps), deps)
 
 
 def execute(plan: Plan, deps: DeployDeps) -> DeployResult:

@@ -19,7 +19,7 @@ from paved.server._auth import (
 )
 from paved.server._db import connect, migrate, sqlite_url, writer
 from paved.server._metrics import Record, delivery_metrics
-from paved.server._serve import DropQueryString, listen, log_config, serve
+from paved.server._serve import DropQueryString, log_config, serve
 from paved.server._settings import organisation_settings
 from paved.server._state import PlatformConfig, ScaffoldOffer
 from paved.server._tables import metadata
@@ -37,7 +37,6 @@ __all__ = [
     "create_token",
     "delivery_metrics",
     "issue_token",
-    "listen",
     "log_config",
     "metadata",
     "migrate",
