@@ -48,6 +48,18 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session
+def release(session: nox.Session) -> None:
+    """Release a scaffold's current version: ``nox -s release -- NAME`` adds it to
+    scaffolds/releases/ (its bundle and the index); commit that folder (docs/scaffolds.md)."""
+    if len(session.posargs) != 1:
+        session.error("usage: nox -s release -- NAME (the scaffold, as in its scaffold.yml)")
+    session.install("-e", ".")
+    session.run(
+        "python", "-m", "paved.scaffold.releases", "add", *session.posargs, "--root", "scaffolds"
+    )
+
+
 # -- The field's own validators over generated services ---------------------------------
 # One session per tool family, each in its own virtualenv: these tools conflict when
 # installed together (checkov's bc-python-hcl2 shadows python-hcl2; it pins policy_sentry).
