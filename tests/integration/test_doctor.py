@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -9,6 +11,8 @@ from typing import Any
 
 import jsonschema
 
+from paved.cli.runtime import Runtime
+from paved.service.declines import DECLINES_FILE, Decline, with_decline
 from tests.helpers import REPO_ROOT, git
 
 SCHEMA = json.loads((REPO_ROOT / "docs" / "schemas" / "doctor.schema.json").read_text())
@@ -20,8 +24,10 @@ def make_service(paved: Any, name: str, *flags: str) -> Path:
     return Path.cwd() / name
 
 
-def doctor(paved: Any, service: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    done = paved("doctor", "--json", "--path", str(service), *args)
+def doctor(
+    paved: Any, service: Path, *args: str, runtime: Runtime | None = None
+) -> tuple[int, dict[str, Any]]:
+    done = paved("doctor", "--json", "--path", str(service), *args, runtime=runtime)
     data = json.loads(done.stdout)
     jsonschema.validate(data, SCHEMA)
     return done.exit_code, data
@@ -133,3 +139,60 @@ def test_unpushed_commits_warn(paved) -> None:
     assert (unpushed["status"], unpushed["fix"]) == ("warn", "git push")
     assert unpushed["message"] == "1 commit(s) on main not pushed to origin/main"
     assert os.environ["PAVED_HOME"]
+
+
+def on(day: dt.date) -> Runtime:
+    moment = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
+    return dataclasses.replace(Runtime.from_process(), clock=lambda: moment)
+
+
+def recorded(answers: Path) -> str:
+    """The version an answers file records (``_commit``)."""
+    lines = answers.read_text().splitlines()
+    return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("_commit:"))
+
+
+def test_a_declined_version_is_not_drift_until_the_decline_expires(paved) -> None:
+    service = make_service(paved, "catalogue")
+    answers = service / ".copier-answers.road.yml"  # made older than the newest road below
+    app, newest = recorded(service / ".copier-answers.app.yml"), recorded(answers)
+    answers.write_text(answers.read_text().replace(f"_commit: {newest}", "_commit: 0.0.9"))
+    until = dt.date(2030, 3, 31)
+    decline = Decline("paved-road", newest, "waiting for the new ingress controller", until)
+    (service / DECLINES_FILE).parent.mkdir()
+    (service / DECLINES_FILE).write_text(with_decline([], decline))
+    detail = f"paved-road {newest} declined until {until}: waiting for the new ingress controller"
+
+    for day in (dt.date(2030, 3, 1), until):
+        _, data = doctor(paved, service, runtime=on(day))
+        drift = check(data, "service.version-drift")
+        assert drift == {
+            "id": "service.version-drift",
+            "group": "service",
+            "status": "ok",
+            "message": f"app layer service-python {app}: the newest; "
+            f"road layer paved-road 0.0.9: {newest} declined until {until}",
+            "fix": None,
+            "details": [detail],
+        }
+
+    _, data = doctor(paved, service, runtime=on(until + dt.timedelta(days=1)))
+    drift = check(data, "service.version-drift")
+    assert drift["status"] == "warn"
+    assert drift["fix"].startswith("run paved update (paved update --dry-run shows")
+    assert drift["details"] == [
+        f"road layer paved-road 0.0.9: {newest} is the newest "
+        f"(the decline of {newest} ran until {until} and has expired)"
+    ]
+
+    (service / DECLINES_FILE).write_text(
+        (service / DECLINES_FILE).read_text().replace(f"until: '{until}'", "until: someday")
+    )
+    code, data = doctor(paved, service, runtime=on(dt.date(2030, 3, 1)))
+    drift = check(data, "service.version-drift")
+    assert (drift["status"], drift["message"]) == (
+        "fail",
+        f"{service / DECLINES_FILE}: decline 1: until 'someday' is not a date (YYYY-MM-DD)",
+    )
+    assert "docs/update.md#declining-a-version" in drift["fix"]
+    assert code == 1

@@ -453,13 +453,151 @@ def _service(tmp_path: Path, road: dict[str, Any]) -> Path:
     return root
 
 
+ROAD_SRC = "https://scaffolds.paved.invalid/paved-road.git"
+UPDATE_FIX = (
+    "run paved update (paved update --dry-run shows what it changes first), or decline the "
+    "version for now with paved update --decline VERSION --reason TEXT --until DATE "
+    "(docs/update.md)"
+)
+
+
 def test_version_drift_names_the_newest(tmp_path: Path) -> None:
-    road = {"_commit": "0.0.1", "_src_path": "https://scaffolds.paved.invalid/paved-road.git"}
+    road = {"_commit": "0.0.1", "_src_path": ROAD_SRC}
     inputs = make_inputs(tmp_path, service=_service(tmp_path, road))
     outcome = svc.check_version_drift(inputs)
     bundled = ScaffoldRegistry(SCAFFOLDS).get("paved-road").version
+    assert outcome == Outcome(
+        "warn",
+        "1 layer(s) behind the newest scaffold version",
+        fix=UPDATE_FIX,
+        details=(f"road layer paved-road 0.0.1: {bundled} is the newest",),
+    )
+
+
+def _declined_service(tmp_path: Path, *declines: dict[str, Any]) -> Path:
+    root = _service(tmp_path, {"_commit": "0.0.1", "_src_path": ROAD_SRC})
+    (root / ".paved").mkdir()
+    (root / ".paved" / "declines.yaml").write_text(yaml.safe_dump({"declines": list(declines)}))
+    return root
+
+
+def _decline(version: str, until: dt.date, scaffold: str = "paved-road") -> dict[str, Any]:
+    return {"scaffold": scaffold, "version": version, "reason": "new ingress", "until": str(until)}
+
+
+def _at(day: dt.date) -> Any:
+    return lambda: dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+
+
+def test_a_layer_behind_only_by_an_active_decline_is_ok_with_the_decline_as_detail(
+    tmp_path: Path,
+) -> None:
+    bundled = ScaffoldRegistry(SCAFFOLDS).get("paved-road").version
+    until = NOW.date() + dt.timedelta(days=30)
+    root = _declined_service(tmp_path, _decline(bundled, until))
+    for today in (NOW.date(), until):  # the until day included
+        outcome = svc.check_version_drift(make_inputs(tmp_path, service=root, clock=_at(today)))
+        assert outcome == Outcome(
+            "ok",
+            f"road layer paved-road 0.0.1: {bundled} declined until {until}",
+            details=(f"paved-road {bundled} declined until {until}: new ingress",),
+        )
+
+
+def test_a_decline_of_a_newer_version_covers_the_older_ones_too(tmp_path: Path) -> None:
+    root = _declined_service(tmp_path, _decline("9.0.0", NOW.date()))
+    outcome = svc.check_version_drift(make_inputs(tmp_path, service=root))
+    assert outcome.status == "ok"
+    assert outcome.details == (f"paved-road 9.0.0 declined until {NOW.date()}: new ingress",)
+
+
+def test_an_expired_decline_counts_as_behind_again_and_says_so(tmp_path: Path) -> None:
+    bundled = ScaffoldRegistry(SCAFFOLDS).get("paved-road").version
+    until = NOW.date() - dt.timedelta(days=1)
+    root = _declined_service(tmp_path, _decline(bundled, until))
+    outcome = svc.check_version_drift(make_inputs(tmp_path, service=root))
+    assert outcome == Outcome(
+        "warn",
+        "1 layer(s) behind the newest scaffold version",
+        fix=UPDATE_FIX,
+        details=(
+            f"road layer paved-road 0.0.1: {bundled} is the newest "
+            f"(the decline of {bundled} ran until {until} and has expired)",
+        ),
+    )
+
+
+def test_a_decline_of_an_older_version_leaves_the_layer_behind_and_is_shown(
+    tmp_path: Path,
+) -> None:
+    bundled = ScaffoldRegistry(SCAFFOLDS).get("paved-road").version
+    until = NOW.date() + dt.timedelta(days=30)
+    root = _declined_service(
+        tmp_path,
+        _decline("0.0.2", until),  # older than the newest: the layer is still behind
+        _decline("9.0.0", until, scaffold="service-python"),  # another scaffold's
+    )
+    outcome = svc.check_version_drift(make_inputs(tmp_path, service=root))
     assert outcome.status == "warn"
-    assert outcome.details == (f"road layer paved-road 0.0.1: {bundled} is the newest",)
+    assert outcome.details == (
+        f"road layer paved-road 0.0.1: {bundled} is the newest",
+        f"paved-road 0.0.2 declined until {until}: new ingress",
+        f"service-python 9.0.0 declined until {until}: new ingress",
+    )
+
+
+def test_active_declines_are_details_of_a_layer_that_is_the_newest(tmp_path: Path) -> None:
+    bundled = ScaffoldRegistry(SCAFFOLDS).get("paved-road").version
+    root = _service(tmp_path, {"_commit": bundled, "_src_path": ROAD_SRC})
+    (root / ".paved").mkdir()
+    (root / ".paved" / "declines.yaml").write_text(
+        yaml.safe_dump([_decline("9.0.0", NOW.date()), _decline("9.1.0", dt.date(2029, 1, 1))])
+    )
+    outcome = svc.check_version_drift(make_inputs(tmp_path, service=root))
+    assert outcome == Outcome(
+        "ok",
+        f"road layer paved-road {bundled}: the newest",
+        details=(f"paved-road 9.0.0 declined until {NOW.date()}: new ingress",),  # expired: not
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "fix"),
+    [
+        (
+            "declines:\n  - {scaffold: paved-road, version: soon, reason: r, until: 2030-01-01}\n",
+            "decline 1: version 'soon' is not a version",
+            "each decline needs scaffold, version, reason and until (YYYY-MM-DD); "
+            "see docs/update.md#declining-a-version",
+        ),
+        (
+            "declines: [unclosed\n",
+            "is not valid YAML",
+            "each decline needs scaffold, version, reason and until (YYYY-MM-DD); "
+            "see docs/update.md#declining-a-version",
+        ),
+        (
+            b"\xff not text",
+            "cannot be read (UnicodeDecodeError)",
+            "fix or remove .paved/declines.yaml (docs/update.md#declining-a-version)",
+        ),
+    ],
+)
+def test_a_broken_declines_file_fails_the_check_with_its_one_line_error(
+    tmp_path: Path, text: str | bytes, message: str, fix: str
+) -> None:
+    root = _service(tmp_path, {"_commit": "0.0.1", "_src_path": ROAD_SRC})
+    (root / ".paved").mkdir()
+    path = root / ".paved" / "declines.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    check = next(c for c in CHECKS if c.id == "service.version-drift")
+    result = run_check(check, make_inputs(tmp_path, service=root))
+    sep = ": " if message.startswith("decline") else " "
+    assert (result.status, result.message, result.fix) == ("fail", f"{path}{sep}{message}", fix)
+    assert result.details == ()
 
 
 def test_registered_fails_when_missing_or_owned_by_another_team(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs
 from paved.doctor._model import Outcome, Skip
 from paved.errors import InputError, PavedError
 from paved.models import LayerRef, Service
+from paved.service.declines import DECLINES_FILE, Decline, read_declines
 from paved.service.layout import CATALOG_INFO, SKIP_DIRS, read_documents
 from paved.versions import Version
 
@@ -181,10 +182,41 @@ def fix_registered(inputs: Inputs) -> list[str]:
 # -- version drift -----------------------------------------------------------------------
 
 
+def _declined(decline: Decline) -> str:
+    return f"{decline.scaffold} {decline.version} declined until {decline.until}: {decline.reason}"
+
+
+def _expired(declines: list[Decline], scaffold: str, have: Version) -> Decline | None:
+    """The expired decline of the newest version of ``scaffold`` above ``have``, if any."""
+    newer = []
+    for decline in declines:
+        version = Version.parse(decline.version)
+        if decline.scaffold == scaffold and version is not None and have < version:
+            newer.append((version, decline.until, decline))
+    return max(newer, key=lambda found: found[:2])[2] if newer else None
+
+
 def check_version_drift(inputs: Inputs) -> Outcome:
+    """Each layer against the bundled scaffold version, with the service's declines.
+
+    A layer behind only by versions an active decline covers is ``ok``; a
+    ``.paved/declines.yaml`` that breaks its rules fails the check with its one-line error.
+    """
+    root = inputs.need_service()
     layers = _layers(inputs)
     registry = inputs.registry()
-    current, behind, ahead, unknown = [], [], [], []
+    today = inputs.clock().date()
+    try:
+        declines = read_declines(root)
+    except InputError as exc:
+        return Outcome(
+            "fail",
+            exc.message,
+            fix=exc.hint or f"fix or remove {DECLINES_FILE} (docs/update.md#declining-a-version)",
+        )
+    active = [d for d in declines if d.active(today)]
+    expired = [d for d in declines if not d.active(today)]
+    current, declined, behind, ahead, unknown = [], [], [], [], []
     for layer, _, scaffold_name, recorded in layers:
         try:
             bundled = registry.get(scaffold_name).version
@@ -199,29 +231,41 @@ def check_version_drift(inputs: Inputs) -> Outcome:
         ) is None:
             unknown.append(f"{label}: not a version paved can compare")
         elif have < newest:
-            behind.append(f"{label}: {bundled} is the newest")
+            cover = next((d for d in active if d.covers(scaffold_name, bundled)), None)
+            if cover is not None:
+                declined.append(f"{label}: {bundled} declined until {cover.until}")
+            elif (gone := _expired(expired, scaffold_name, have)) is not None:
+                behind.append(
+                    f"{label}: {bundled} is the newest (the decline of {gone.version} "
+                    f"ran until {gone.until} and has expired)"
+                )
+            else:
+                behind.append(f"{label}: {bundled} is the newest")
         elif have > newest:
             ahead.append(f"{label}: newer than this paved's {bundled}")
         else:
             current.append(label)
+    notes = [_declined(d) for d in active]
     if behind:
         return Outcome(
             "warn",
             f"{len(behind)} layer(s) behind the newest scaffold version",
-            fix="'paved update' is not available in this version yet: the newest versions are "
-            "listed below; 'paved templates list' shows them too",
-            details=tuple(behind + ahead + unknown),
+            fix="run paved update (paved update --dry-run shows what it changes first), or "
+            "decline the version for now with paved update --decline VERSION --reason TEXT "
+            "--until DATE (docs/update.md)",
+            details=tuple(behind + ahead + unknown + notes),
         )
     if ahead:
         return Outcome(
             "warn",
             f"{len(ahead)} layer(s) made by a newer paved",
             fix="upgrade paved to work on this service",
-            details=tuple(ahead + unknown),
+            details=tuple(ahead + unknown + notes),
         )
-    if not current:
+    if not current and not declined:
         raise Skip("no layer of this service comes from a bundled scaffold")
-    return Outcome("ok", "; ".join(current) + ": the newest", details=tuple(unknown))
+    parts = ["; ".join(current) + ": the newest"] if current else []
+    return Outcome("ok", "; ".join(parts + declined), details=tuple(notes + unknown))
 
 
 # -- content drift -----------------------------------------------------------------------
