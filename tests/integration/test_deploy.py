@@ -164,6 +164,11 @@ def test_prod_refuses_a_road_layer_older_than_the_minimum(
     done = paved("deploy", "--path", "orders", "--env", "prod", "--yes", "--image", image("orders"))
     assert done.exit_code == 3
     assert "PAVED-DEPLOY-002" in done.stderr
+    assert (
+        "PAVED-DEPLOY-002: run paved update in the service, commit and push the update, then "
+        "deploy again (no waiver lifts the gate's own findings: docs/deploy.md#the-gate)"
+    ) in " ".join(done.stderr.split())
+    assert "waive" not in done.stderr.replace("no waiver lifts", "")
     assert records(paved)[0]["outcome"] == "refused"
 
 

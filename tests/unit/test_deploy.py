@@ -207,6 +207,19 @@ def test_the_gate_rules_of_a_protected_environment() -> None:
         assert len(verdict.refusals) == count
 
 
+def test_a_road_layer_older_than_the_minimum_says_to_run_paved_update_never_to_waive() -> None:
+    prod = _env("prod", protected=True)
+    verdict = _gate(_report(), prod, min_road_version="0.2.0")
+    (finding,) = verdict.findings
+    fix = "run paved update in the service, commit and push the update, then deploy again"
+    assert (finding["rule"], finding["fix"], finding["waiver"]) == ("PAVED-DEPLOY-002", fix, None)
+    assert (verdict.waivable, verdict.unwaivable) == (False, (("PAVED-DEPLOY-002", fix),))
+    mixed = _gate(_report(("PAVED-K8S-002", "error", "open")), prod, min_road_version="0.2.0")
+    assert (mixed.waivable, mixed.unwaivable) == (True, (("PAVED-DEPLOY-002", fix),))
+    dev = _gate(_report(), _env(), min_road_version="0.2.0")  # a warning there: nothing refuses
+    assert (dev.passed, dev.waivable, dev.unwaivable) == (True, False, ())
+
+
 def test_break_glass_lets_a_refusal_through_outside_protected_environments_only() -> None:
     report = _report(("PAVED-K8S-002", "error", "open"))
     dev = _gate(report, _env(), break_glass="INC-1")
@@ -216,6 +229,7 @@ def test_break_glass_lets_a_refusal_through_outside_protected_environments_only(
     prod = _gate(_report(), _env("prod", protected=True), break_glass="INC-1")
     assert not prod.passed
     assert prod.refusals[-1].startswith("break-glass is not allowed in prod")
+    assert (prod.waivable, prod.unwaivable) == (False, ())  # nothing to fix but the flag
 
 
 def test_kubectl_command_lines() -> None:

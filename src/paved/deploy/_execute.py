@@ -7,7 +7,7 @@ import dataclasses
 from paved.deploy._attempt import Attempt
 from paved.deploy._choice import Restore
 from paved.deploy._environments import Environment, resolve_environments
-from paved.deploy._gate import GateResult, gate
+from paved.deploy._gate import GATE_DOCS, GateResult, gate
 from paved.deploy._image import ImageRef
 from paved.deploy._journal import settle_open
 from paved.deploy._model import (
@@ -210,12 +210,20 @@ def _check_gate(
         return
     refused = dataclasses.replace(result, status="refused")
     count = len(verdict.refusals)
-    hint = (
-        "fix each finding (docs/guardrails.md) or waive it in .paved/waivers.yaml"
-        if environment.protected
-        else "fix each finding (docs/guardrails.md), waive it in .paved/waivers.yaml, or "
-        "--break-glass --reason TEXT"
-    )
+    own = "; ".join(f"{rule}: {fix}" for rule, fix in verdict.unwaivable)
+    if verdict.waivable:
+        hint = (
+            "fix each finding (docs/guardrails.md) or waive it in .paved/waivers.yaml"
+            if environment.protected
+            else "fix each finding (docs/guardrails.md), waive it in .paved/waivers.yaml, or "
+            "--break-glass --reason TEXT"
+        )
+        if own:
+            hint += f"; {own} (no waiver lifts the gate's own findings: {GATE_DOCS})"
+    elif own:
+        hint = f"{own} (no waiver lifts the gate's own findings: {GATE_DOCS})"
+    else:
+        hint = f"deploy without --break-glass: {environment.name} does not allow it"
     raise DeployRefused(
         f"deploy of {result.service} to {environment.name} refused by the gate "
         f"({count} reason{'s' if count != 1 else ''}: {verdict.refusals[0]}"

@@ -11,9 +11,9 @@ from paved.errors import InputError
 from paved.guardrails import Report
 from paved.versions import Version
 
-__all__ = ["GateResult", "gate", "older_than"]
+__all__ = ["GATE_DOCS", "GateResult", "gate", "older_than"]
 
-_DOCS = "docs/deploy.md#the-gate"
+GATE_DOCS = "docs/deploy.md#the-gate"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,6 +24,10 @@ class GateResult:
     refusals: tuple[str, ...]
     #: The break-glass reason when it let a refused deploy through.
     break_glass: str | None
+    #: Whether a guardrail finding refuses: a waiver in ``.paved/waivers.yaml`` may lift it.
+    waivable: bool = False
+    #: ``(rule, fix)`` of each of the gate's own findings that refuses: no waiver lifts them.
+    unwaivable: tuple[tuple[str, str], ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -56,7 +60,7 @@ def _finding(rule: str, protected: bool, message: str, file: str, fix: str) -> d
         "file": file,
         "line": None,
         "fix": fix,
-        "docs": _DOCS,
+        "docs": GATE_DOCS,
         "waiver": None,
     }
 
@@ -93,7 +97,7 @@ def gate(
                 f"road layer {road_version or '(unknown)'} is older than the minimum "
                 f"{min_road_version}",
                 ".copier-answers.road.yml",
-                "update the service to the newest paved road (copier update of the road layer)",
+                "run paved update in the service, commit and push the update, then deploy again",
             )
         )
     if image.digest is None:
@@ -107,16 +111,19 @@ def gate(
             )
         )
     findings = tuple(f.to_json(report.today) for f in report.findings) + tuple(own)
+    refusing = [
+        f for f in findings if f["status"] == "open" and (f["severity"] == "error" or protected)
+    ]
     refusals = []
-    for f in findings:
-        if f["status"] != "open":
-            continue
-        if f["severity"] == "error" or protected:
-            where = f"{f['file']}:{f['line']}" if f["line"] else f["file"]
-            refusals.append(f"{f['rule']} {f['severity']} {where} {f['message']}")
+    for f in refusing:
+        where = f"{f['file']}:{f['line']}" if f["line"] else f["file"]
+        refusals.append(f"{f['rule']} {f['severity']} {where} {f['message']}")
+    waivable = any(f not in own for f in refusing)
+    unwaivable = tuple((f["rule"], f["fix"]) for f in refusing if f in own)
     if break_glass is not None and protected:
         refusals.append(
             f"break-glass is not allowed in {environment.name} (a protected environment)"
         )
-        return GateResult(findings, tuple(refusals), None)
-    return GateResult(findings, tuple(refusals), break_glass if refusals else None)
+        return GateResult(findings, tuple(refusals), None, waivable, unwaivable)
+    chosen = break_glass if refusals else None
+    return GateResult(findings, tuple(refusals), chosen, waivable, unwaivable)

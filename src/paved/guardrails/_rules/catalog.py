@@ -24,7 +24,8 @@ def _catalog_file(tree: ServiceTree) -> str | None:
     "PAVED-CATALOG-001",
     "catalog-info.yaml missing",
     "error",
-    "re-render the road layer (copier update) or write a Backstage Component in catalog-info.yaml",
+    "run paved update to get catalog-info.yaml (one deleted here stays deleted: restore it from "
+    "git), or write a Backstage Component in catalog-info.yaml",
 )
 def catalog_missing(tree: ServiceTree) -> Iterator[Violation]:
     if _catalog_file(tree) is None:

@@ -112,7 +112,8 @@ def pipeline_words(tree: ServiceTree) -> tuple[list[str], list[str]]:
     "PAVED-CI-001",
     "no CI pipeline",
     "error",
-    "re-render the road layer (copier update) to get the paved pipeline",
+    "run paved update to get the paved pipeline (one deleted here stays deleted: restore it from "
+    "git)",
 )
 def pipeline_missing(tree: ServiceTree) -> Iterator[Violation]:
     if not _workflows(tree) and _gitlab(tree) is None:

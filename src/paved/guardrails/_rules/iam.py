@@ -132,7 +132,8 @@ def policy_documents(tree: ServiceTree) -> list[PolicyDocument]:
     "PAVED-IAM-001",
     "IAM policy missing for declared resources",
     "error",
-    "re-render the road layer (copier update), or add iam/<env>/policy.json for the resources",
+    "run paved update to get the road layer's policies (one deleted here stays deleted: restore it "
+    "from git), or add iam/<env>/policy.json for the resources",
 )
 def policy_missing(tree: ServiceTree) -> Iterator[Violation]:
     resources = tree.answer_list("resources")

@@ -96,7 +96,8 @@ def _public(tree: ServiceTree) -> bool:
     "PAVED-WAF-001",
     "public service without a WAF web ACL",
     "error",
-    "re-render the road layer (copier update) to get waf/<env>/web-acl.json",
+    "run paved update to get waf/<env>/web-acl.json (one deleted here stays deleted: restore it "
+    "from git)",
 )
 def waf_missing(tree: ServiceTree) -> Iterator[Violation]:
     if not _public(tree):
