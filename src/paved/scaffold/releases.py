@@ -292,7 +292,7 @@ def add_release(root: Path, name: str) -> Release:
                 f"`{_RELEASE_STEP.format(name=scaffold.name)}` again",
             )
         tags = _unbundle(bundle, repo) if bundle.is_file() else {}
-        trees = {tag: tree for tag, (_, tree) in tags.items()}
+        trees = {tag: held for tag, (_, held) in tags.items()}
         listed = {r.version: r.tree for r in mine}
         # with this release in it already: made by an earlier run that stopped before the index
         if trees not in (listed, {**listed, version: tree}):
