@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -470,3 +471,215 @@ def test_findings_that_no_database_can_keep_are_422(
     body = json.dumps(deployment_body(findings=findings), allow_nan=True)
     got = platform.client.post("/v1/deployments", content=body.encode(), headers=auth)
     assert got.status_code == 422, got.text
+
+
+# -- recording a service's layers after an update ------------------------------------------
+
+LAYERS = {
+    "layers": [
+        {"layer": "road", "scaffold": "paved-road", "version": "1.2.0"},
+        {"layer": "app", "scaffold": "service-python", "version": "1.0.1"},
+    ]
+}
+#: The entry once LAYERS are recorded: the layers in name order, the rest as registered.
+RECORDED = {
+    "name": "payments",
+    "owner": "team-checkout",
+    "description": "Takes payments",
+    "repository": "https://git.example.com/repos/payments.git",
+    "layers": [
+        {"layer": "app", "scaffold": "service-python", "version": "1.0.1"},
+        {"layer": "road", "scaffold": "paved-road", "version": "1.2.0"},
+    ],
+    "created_at": "2025-03-01T12:00:00Z",
+    "archived_at": None,
+}
+
+
+def _layer_events(platform: Platform) -> list[tuple[str, str, str, str, str]]:
+    events = platform.client.get("/v1/audit", headers=platform.auth("admin")).json()["events"]
+    return [
+        (e["actor"], e["action"], e["target"], e["outcome"], e["detail"])
+        for e in events
+        if e["action"] == "service.layers"
+    ]
+
+
+def _registered_layers(platform: Platform) -> list[dict[str, str]]:
+    got = platform.client.get("/v1/services/payments", headers=platform.auth("admin"))
+    assert got.status_code == 200, got.text
+    layers: list[dict[str, str]] = got.json()["layers"]
+    return layers
+
+
+def test_layers_are_recorded_by_the_owning_team_and_audited(platform: Platform) -> None:
+    auth = platform.auth("owner")
+    assert platform.client.post("/v1/services", json=service_body(), headers=auth).is_success
+    platform.clock.now += dt.timedelta(hours=1)
+    got = platform.client.put("/v1/services/payments/layers", json=LAYERS, headers=auth)
+    assert got.status_code == 200, got.text
+    assert got.json() == RECORDED
+    assert _registered_layers(platform) == RECORDED["layers"]
+    # Replaced, not merged: a layer left out is gone (and so is the scaffold's listing).
+    only_app = {"layers": [{"layer": "app", "scaffold": "service-python", "version": "1.1.0"}]}
+    admin = platform.auth("admin")
+    again = platform.client.put("/v1/services/payments/layers", json=only_app, headers=admin)
+    assert again.status_code == 200, again.text
+    assert _registered_layers(platform) == only_app["layers"]
+    road = platform.client.get("/v1/services", params={"template": "paved-road"}, headers=admin)
+    assert road.json()["services"] == []
+    assert _layer_events(platform) == [
+        ("alice", "service.layers", "service payments", "recorded", ""),
+        ("root", "service.layers", "service payments", "recorded", ""),
+    ]
+
+
+def test_layers_of_another_team_s_service_are_403_audited_and_unchanged(
+    platform: Platform,
+) -> None:
+    platform.client.post("/v1/services", json=service_body(), headers=platform.auth("owner"))
+    before = _registered_layers(platform)
+    for dry_run in (False, True):
+        got = platform.client.put(
+            "/v1/services/payments/layers",
+            params={"dry_run": "true"} if dry_run else {},
+            json=LAYERS,
+            headers=platform.auth("other"),
+        )
+        assert got.status_code == 403, got.text
+        assert got.json() == {
+            "error": "forbidden",
+            "message": "service payments belongs to team team-checkout, not to one of yours",
+        }
+    anonymous = platform.client.put("/v1/services/payments/layers", json=LAYERS)
+    assert anonymous.status_code == 401
+    assert _registered_layers(platform) == before
+    assert _layer_events(platform) == [
+        ("bob", "service.layers", "service payments", "forbidden", "owner team-checkout"),
+        ("bob", "service.layers", "service payments", "forbidden", "owner team-checkout"),
+        ("anonymous", "service.layers", "service payments", "unauthenticated", ""),
+    ]
+
+
+def test_layers_of_an_unknown_service_are_404_and_of_an_archived_one_409(
+    platform: Platform,
+) -> None:
+    auth = platform.auth("owner")
+    missing = platform.client.put("/v1/services/ghost/layers", json=LAYERS, headers=auth)
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "error": "not_found",
+        "message": "service 'ghost' is not in the catalog",
+    }
+    platform.client.post("/v1/services", json=service_body(), headers=auth)
+    assert platform.client.post("/v1/services/payments/archive", headers=auth).is_success
+    before = _registered_layers(platform)
+    for dry_run in (False, True):
+        archived = platform.client.put(
+            "/v1/services/payments/layers",
+            params={"dry_run": "true"} if dry_run else {},
+            json=LAYERS,
+            headers=auth,
+        )
+        assert archived.status_code == 409, archived.text
+        assert archived.json() == {
+            "error": "conflict",
+            "message": "service 'payments' is archived: its layers are kept as they were",
+        }
+    assert _registered_layers(platform) == before
+    assert [outcome for *_, outcome, _detail in _layer_events(platform)] == [
+        "not-found",
+        "conflict",
+        "conflict",
+    ]
+
+
+def test_a_dry_run_of_layers_answers_as_the_record_would_and_writes_nothing(
+    platform: Platform,
+) -> None:
+    auth = platform.auth("owner")
+    platform.client.post("/v1/services", json=service_body(), headers=auth)
+    before = _registered_layers(platform)
+    dry = platform.client.put(
+        "/v1/services/payments/layers", params={"dry_run": "true"}, json=LAYERS, headers=auth
+    )
+    assert dry.status_code == 200, dry.text
+    assert dry.json() == RECORDED
+    assert _registered_layers(platform) == before
+    assert _layer_events(platform) == []  # a dry run that passes is not audited
+    real = platform.client.put("/v1/services/payments/layers", json=LAYERS, headers=auth)
+    assert real.json() == dry.json()
+    document = platform.client.get("/openapi.json").json()
+    parameters = document["paths"]["/v1/services/{name}/layers"]["put"]["parameters"]
+    (dry_run,) = [p for p in parameters if p["name"] == "dry_run"]
+    assert "write nothing" in dry_run["description"]
+
+
+def test_layers_and_their_audit_row_are_written_together(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the audit row cannot be written, the layers stay as they were."""
+    auth = platform.auth("owner")
+    platform.client.post("/v1/services", json=service_body(), headers=auth)
+    before = _registered_layers(platform)
+    store = platform.client.app.state.store  # type: ignore[attr-defined]
+
+    def trail_down(_event: object) -> None:
+        raise RuntimeError("the audit trail cannot be written")
+
+    monkeypatch.setattr(store, "_audited", trail_down)
+    with pytest.raises(RuntimeError, match="audit trail"):
+        platform.client.put("/v1/services/payments/layers", json=LAYERS, headers=auth)
+    monkeypatch.setattr(store, "_audited", None)
+    assert _registered_layers(platform) == before
+    assert _layer_events(platform) == []
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        (
+            [{"layer": "app", "scaffold": "service-python", "version": "latest"}],
+            "version 'latest' of layer 'app' is not a version such as 1.4.0",
+        ),
+        (
+            [
+                {"layer": "app", "scaffold": "service-python", "version": "1.0.0"},
+                {"layer": "app", "scaffold": "service-python", "version": "1.1.0"},
+            ],
+            "layer 'app' is given twice",
+        ),
+        ([], "the request is not valid"),
+        ([{"layer": "App", "scaffold": "x", "version": "1.0.0"}], "the request is not valid"),
+        ([{"layer": "app", "scaffold": "x", "version": "1.0.0", "extra": 1}], None),
+    ],
+)
+def test_bad_layers_bodies_are_422_audited_and_change_nothing(
+    platform: Platform, layers: list[dict[str, object]], message: str | None
+) -> None:
+    auth = platform.auth("owner")
+    platform.client.post("/v1/services", json=service_body(), headers=auth)
+    before = _registered_layers(platform)
+    got = platform.client.put("/v1/services/payments/layers", json={"layers": layers}, headers=auth)
+    assert got.status_code == 422, got.text
+    assert got.json()["error"] == "invalid"
+    if message is not None:
+        assert got.json()["message"] == message
+    assert _registered_layers(platform) == before
+    assert [
+        (actor, target, outcome) for actor, _, target, outcome, _ in _layer_events(platform)
+    ] == [("alice", "service payments", "invalid")]
+
+
+def test_an_unsized_layers_body_is_411_and_audited(platform: Platform) -> None:
+    auth = {**platform.auth("owner"), "content-type": "application/json"}
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"layers": '
+        yield b"[]}"
+
+    got = platform.client.put("/v1/services/payments/layers", content=chunks(), headers=auth)
+    assert got.status_code == 411
+    assert _layer_events(platform) == [
+        ("alice", "service.layers", "service payments", "length_required", "send a Content-Length")
+    ]

@@ -13,6 +13,7 @@ REFUSED = {"none": 401, "expired": 401, "revoked": 401}
 
 STARTED = deployment_body("billing", outcome="started", finished_at=None)
 FINISH = {"outcome": "succeeded", "finished_at": "2025-03-01T11:05:00Z", "message": "deployed"}
+LAYERS = {"layers": [{"layer": "road", "scaffold": "paved-road", "version": "1.2.0"}]}
 
 # (method, path, body, expected status for another team's token, for the owner's token).
 # Deployment 1 is a started deployment of billing (team-checkout's), made by an admin.
@@ -20,6 +21,8 @@ ENDPOINTS = [
     ("POST", "/v1/services", service_body(), 403, 201),
     ("POST", "/v1/services?dry_run=true", service_body(), 403, 201),
     ("POST", "/v1/services/billing/archive", None, 403, 200),
+    ("PUT", "/v1/services/billing/layers", LAYERS, 403, 200),
+    ("PUT", "/v1/services/billing/layers?dry_run=true", LAYERS, 403, 200),
     ("POST", "/v1/deployments", deployment_body("billing"), 403, 201),
     ("POST", "/v1/deployments", STARTED, 403, 201),
     ("POST", "/v1/deployments/1/finish", FINISH, 403, 200),
@@ -67,7 +70,7 @@ def test_authorization_matrix(
     assert got.status_code == expected[who], got.text
     if got.status_code >= 400:
         assert set(got.json()) == {"error", "message"}
-    if method == "POST":
+    if method in ("POST", "PUT"):
         events = audited()[before:]
         if "dry_run" in path and got.is_success:
             assert events == []  # a dry run that passes leaves no trace
@@ -77,6 +80,8 @@ def test_authorization_matrix(
             "/v1/services": "service.register",
             "/v1/services?dry_run=true": "service.register",
             "/v1/services/billing/archive": "service.archive",
+            "/v1/services/billing/layers": "service.layers",
+            "/v1/services/billing/layers?dry_run=true": "service.layers",
             "/v1/deployments": "deployment.record",
             "/v1/deployments/1/finish": "deployment.finish",
         }[path]
@@ -86,7 +91,9 @@ def test_authorization_matrix(
             == {
                 401: "unauthenticated",
                 403: "forbidden",
-                200: "archived" if action == "service.archive" else "finished",
+                200: {"service.archive": "archived", "service.layers": "recorded"}.get(
+                    action, "finished"
+                ),
                 201: "created" if action == "service.register" else "recorded",
             }[got.status_code]
         )

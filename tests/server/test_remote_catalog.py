@@ -16,7 +16,7 @@ import pytest
 from paved.catalog import Catalog
 from paved.catalog.remote import RemoteCatalog
 from paved.catalog.sqlite import SqliteCatalog
-from paved.errors import AuthError, ConflictError, RemoteError
+from paved.errors import AuthError, ConflictError, InputError, RemoteError
 from paved.models import Deployment, LayerRef, Service
 from tests.helpers import free_port
 from tests.server.conftest import Platform, serving
@@ -107,6 +107,28 @@ def test_deployments_round_trip(catalog: Catalog) -> None:
     assert [d.id for d in catalog.deployments()] == [first.id, second.id]
     assert catalog.deployments(environment="dev") == [second]
     assert catalog.deployments(service="other") == []
+
+
+UPDATED = (LayerRef("road", "paved-road", "1.2.0"), LayerRef("app", "service-python", "1.0.1"))
+
+
+def test_record_layers_replaces_them_and_a_dry_run_stores_nothing(catalog: Catalog) -> None:
+    stored, _ = catalog.register(_service())
+    ordered = (LayerRef("app", "service-python", "1.0.1"), LayerRef("road", "paved-road", "1.2.0"))
+    dry = catalog.record_layers("payments", UPDATED, dry_run=True)
+    assert dry == dataclasses.replace(stored, layers=ordered)
+    assert catalog.get("payments") == stored
+    assert catalog.record_layers("payments", UPDATED) == dry
+    assert catalog.get("payments") == dry
+    only_app = (LayerRef("app", "service-python", "1.1.0"),)
+    catalog.record_layers("payments", only_app)
+    assert catalog.get("payments") == dataclasses.replace(stored, layers=only_app)
+    assert catalog.list(template="paved-road") == []
+    with pytest.raises(InputError, match="service 'ghost' is not in the catalog"):
+        catalog.record_layers("ghost", UPDATED)
+    with pytest.raises(InputError, match="version 'latest' of layer 'app' is not a version"):
+        catalog.record_layers("payments", (LayerRef("app", "service-python", "latest"),))
+    assert catalog.get("payments") == dataclasses.replace(stored, layers=only_app)
 
 
 def test_remote_errors_map_to_paved_errors(platform: Platform) -> None:
@@ -232,6 +254,67 @@ def test_login_new_registration_and_archive_over_a_real_socket(
         assert local.exit_code == 2
         assert "paved login URL" in local.stderr
     finally:
+        server.should_exit = True
+        thread.join(10)
+        app.state.engine.dispose()
+
+
+def test_record_layers_over_a_real_socket(db_url: str) -> None:
+    """The platform's team rule, archive and dry run, through the client, over loopback."""
+    import uvicorn
+
+    from paved.server import create_app, issue_token
+    from tests.server.conftest import CONFIG
+
+    app = create_app(db_url, config=CONFIG)
+
+    def token(user: str, team: str) -> str:
+        return issue_token(
+            app.state.engine,
+            user=user,
+            teams=[team],
+            admin=False,
+            lifetime=dt.timedelta(days=1),
+            now=dt.datetime.now(dt.UTC),
+            actor="test",
+        ).token
+
+    alice, bob = token("alice", "team-checkout"), token("bob", "team-search")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    owner = other = None
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        url = f"http://127.0.0.1:{port}"
+        owner, other = RemoteCatalog(url, alice), RemoteCatalog(url, bob)
+        stored, created = owner.register(_service())
+        assert created
+        with pytest.raises(AuthError, match="belongs to team team-checkout") as refused:
+            other.record_layers("payments", UPDATED)
+        assert refused.value.exit_code == 4
+        dry = owner.record_layers("payments", UPDATED, dry_run=True)
+        assert [ref.version for ref in dry.layers] == ["1.0.1", "1.2.0"]
+        assert owner.get("payments") == stored
+        done = owner.record_layers("payments", UPDATED)
+        assert done == dry
+        assert other.get("payments") == done
+        with pytest.raises(InputError, match="service 'ghost' is not in the catalog"):
+            owner.record_layers("ghost", UPDATED)
+        owner.archive("payments")
+        with pytest.raises(ConflictError) as archived:
+            owner.record_layers("payments", stored.layers)
+        assert str(archived.value) == (
+            "service 'payments' is archived: its layers are kept as they were; "
+            "the update stays committed in its repository"
+        )
+        assert archived.value.exit_code == 6
+    finally:
+        for client in (owner, other):
+            if client is not None:
+                client.close()
         server.should_exit = True
         thread.join(10)
         app.state.engine.dispose()

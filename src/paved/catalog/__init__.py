@@ -10,10 +10,11 @@ import builtins
 import datetime as dt
 from typing import Protocol
 
+from paved.catalog._layers import layers_problem
 from paved.catalog._registration import registration_conflict
-from paved.models import Caller, Deployment, Outcome, Service
+from paved.models import Caller, Deployment, LayerRef, Outcome, Service
 
-__all__ = ["Catalog", "registration_conflict"]
+__all__ = ["Catalog", "layers_problem", "registration_conflict"]
 
 
 class Catalog(Protocol):
@@ -40,6 +41,21 @@ class Catalog(Protocol):
         other owner or repository is a :class:`~paved.errors.ConflictError`, and so is an
         archived name. With ``dry_run`` every check runs and nothing is stored: ``new
         service`` asks this before it renders anything.
+        """
+        ...
+
+    def record_layers(
+        self, name: str, layers: tuple[LayerRef, ...], *, dry_run: bool = False
+    ) -> Service:
+        """Record the layer versions a service now has (after an update is committed).
+
+        Replaces the stored layers of the service ``name`` and returns the stored service.
+        Each layer is named once, by the naming rule, at a version paved can compare
+        (:func:`layers_problem`); anything else is an :class:`~paved.errors.InputError`, and
+        so is a service that is not in the catalog. An archived service is a
+        :class:`~paved.errors.ConflictError`. On the platform only a member of the owning
+        team (or an admin) may do it (:class:`~paved.errors.AuthError`). With ``dry_run``
+        every check runs and nothing is stored.
         """
         ...
 

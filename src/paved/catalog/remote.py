@@ -1,9 +1,10 @@
 """The platform catalog over HTTP: the :class:`~paved.catalog.Catalog` interface on httpx.
 
 One ``httpx.Client`` is reused for every call. Network errors and 5xx answers are retried
-with backoff only where the call is idempotent (reads, registration by name, archiving);
-recording a deployment is sent once. HTTP errors become paved errors: 401 and 403
-:class:`AuthError`, 409 :class:`ConflictError`, anything else :class:`RemoteError`.
+with backoff only where the call is idempotent (reads, registration by name, archiving,
+recording a service's layers); recording a deployment is sent once. HTTP errors become
+paved errors: 401 and 403 :class:`AuthError`, 409 :class:`ConflictError`, anything else
+:class:`RemoteError`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from paved.catalog._layers import layers_problem
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
 from paved.models import Caller, Deployment, LayerRef, Outcome, Service
 from paved.names import check_name
@@ -158,6 +160,26 @@ class RemoteCatalog:
         params = {"dry_run": "true"} if dry_run else None
         response = self._call("POST", "/v1/services", idempotent=True, json=body, params=params)
         return _service(response.json()), response.status_code == 201
+
+    def record_layers(
+        self, name: str, layers: tuple[LayerRef, ...], *, dry_run: bool = False
+    ) -> Service:
+        check_name(name)
+        if (problem := layers_problem(layers)) is not None:  # the platform's rule too
+            raise InputError(
+                f"the layers of service '{name}' cannot be recorded: {problem}",
+                hint="record each layer once, at a version such as 1.4.0",
+            )
+        body = {"layers": [ref.to_json() for ref in layers]}
+        params = {"dry_run": "true"} if dry_run else None
+        try:
+            response = self._call(
+                "PUT", f"/v1/services/{name}/layers", idempotent=True, json=body, params=params
+            )
+        except ConflictError as exc:
+            hint = "the update stays committed in its repository"
+            raise ConflictError(exc.message, hint=hint) from None
+        return _service(response.json())
 
     def archive(self, name: str) -> Service:
         check_name(name)

@@ -13,10 +13,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from paved.catalog._layers import layers_problem
 from paved.catalog._registration import registration_conflict
-from paved.errors import ConflictError, RemoteError
+from paved.errors import ConflictError, InputError, RemoteError
 from paved.models import Caller, Deployment, LayerRef, Outcome, Service
-from paved.names import name_problem
+from paved.names import check_name, name_problem
 from paved.versions import VERSION_TEXT
 
 __all__ = ["SqliteCatalog"]
@@ -375,6 +376,41 @@ class SqliteCatalog:
                 [(service.name, ref.layer, ref.scaffold, ref.version) for ref in service.layers],
             )
         return service, True
+
+    def record_layers(
+        self, name: str, layers: tuple[LayerRef, ...], *, dry_run: bool = False
+    ) -> Service:
+        check_name(name)
+        if (problem := layers_problem(layers)) is not None:
+            raise InputError(
+                f"the layers of service '{name}' cannot be recorded: {problem}",
+                hint="record each layer once, at a version such as 1.4.0",
+            )
+        ordered = tuple(sorted(layers, key=lambda ref: ref.layer))  # as every read lists them
+        existing = self.get(name)  # reading never creates the catalog
+        if existing is None:
+            raise self._unknown(name)
+        if dry_run:
+            return dataclasses.replace(existing, layers=ordered)
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM services WHERE name = ?", (name,)).fetchone() is None:
+                raise self._unknown(name)
+            db.execute("DELETE FROM service_layers WHERE service = ?", (name,))
+            db.executemany(
+                "INSERT INTO service_layers (service, layer, scaffold, version) VALUES (?,?,?,?)",
+                [(name, ref.layer, ref.scaffold, ref.version) for ref in ordered],
+            )
+            row = db.execute(
+                f"SELECT {self._COLUMNS} FROM services WHERE name = ?",  # noqa: S608
+                (name,),
+            ).fetchall()
+            return self._services(db, row)[0]
+
+    def _unknown(self, name: str) -> InputError:
+        return InputError(
+            f"service '{name}' is not in the catalog {self.location}",
+            hint="paved doctor --fix registers it",
+        )
 
     @staticmethod
     def _check_again(existing: Service, service: Service) -> None:

@@ -43,6 +43,7 @@ _TOKEN_PARAMETERS = frozenset({"token", "access_token", "api_key"})
 _TOKEN_SHAPE = re.compile(re.escape(PREFIX) + r"[0-9a-f]{16}_")
 _FINISH = re.compile(r"^/v1/deployments/(.+)/finish$")
 _ARCHIVE = re.compile(r"^/v1/services/(.+)/archive$")
+_LAYERS = re.compile(r"^/v1/services/(.+)/layers$")
 
 
 def printable(text: str, limit: int) -> str:
@@ -71,6 +72,8 @@ def token_in_query(query: str) -> bool:
 
 def mutation_action(method: str, path: str) -> tuple[str, str] | None:
     """The audit action and target of a request to a mutation endpoint, or ``None``."""
+    if method == "PUT" and (layers := _LAYERS.match(path)) is not None:
+        return "service.layers", f"service {layers.group(1)}"
     if method != "POST":
         return None
     if path == "/v1/services":
@@ -149,7 +152,7 @@ def _refusal(request: Request) -> tuple[int, str, str] | None:
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
         return 413, "too_large", f"request bodies are limited to {MAX_BODY} bytes"
     if (
-        request.method == "POST"
+        request.method in ("POST", "PUT")
         and length is None
         and "chunked" in request.headers.get("transfer-encoding", "")
     ):

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from paved.catalog import layers_problem
+from paved.models import LayerRef
 from paved.names import MAX_LENGTH, MIN_LENGTH, NAME_SCHEMA_PATTERN, name_problem
 from paved.text import text_problem
 from paved.versions import VERSION_SCHEMA_PATTERN
@@ -30,6 +32,7 @@ __all__ = [
     "DeploymentPage",
     "ErrorBody",
     "LayerIn",
+    "LayersIn",
     "MetricsOut",
     "PlatformSettingsOut",
     "ScaffoldOut",
@@ -187,6 +190,20 @@ class LayerIn(_In):
     layer: Name
     scaffold: Token
     version: Token
+
+
+def _layers(value: list[LayerIn]) -> list[LayerIn]:
+    refs = [LayerRef(x.layer, x.scaffold, x.version) for x in value]
+    if (problem := layers_problem(refs)) is not None:
+        raise ValueError(problem)
+    return value
+
+
+class LayersIn(_In):
+    """The layers a service has now (``paved update`` committed them): they replace the
+    stored ones. Each layer once, at a version paved can compare (such as ``1.4.0``)."""
+
+    layers: Annotated[list[LayerIn], Field(min_length=1, max_length=10), AfterValidator(_layers)]
 
 
 class ServiceIn(_In):

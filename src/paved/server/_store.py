@@ -258,6 +258,37 @@ class Store:
         assert archived is not None
         return archived
 
+    def record_layers(
+        self, name: str, layers: Sequence[s.LayerIn], *, dry_run: bool, event: AuditEvent
+    ) -> tuple[int, s.ServiceOut | str]:
+        """Replace the layers of the service ``name``: (200, updated), (404, why) or (409, why).
+
+        ``event`` is the audit row of the change, written in the change's own transaction.
+        With ``dry_run``: the same answer, and nothing written or audited.
+        """
+        ordered = sorted(layers, key=lambda x: x.layer)
+        opened = self.engine.connect if dry_run else self._writer.begin
+        with opened() as conn:
+            if not dry_run:  # two changes of one service's layers wait for each other
+                lock = sa.select(services.c.name).where(services.c.name == name)
+                conn.execute(lock.with_for_update())
+            existing = _service(conn, name)
+            if existing is None:
+                return 404, f"service '{name}' is not in the catalog"
+            if existing.archived_at is not None:
+                return 409, f"service '{name}' is archived: its layers are kept as they were"
+            if dry_run:
+                return 200, existing.model_copy(update={"layers": ordered})
+            conn.execute(service_layers.delete().where(service_layers.c.service == name))
+            conn.execute(
+                service_layers.insert(),
+                [{"service": name, **layer.model_dump()} for layer in ordered],
+            )
+            self.audit(event, conn)
+            updated = _service(conn, name)
+        assert updated is not None
+        return 200, updated
+
     # -- deployments ---------------------------------------------------------------------
 
     def deployment(self, deployment_id: int) -> tuple[s.DeploymentOut, s.ServiceOut | None] | None:

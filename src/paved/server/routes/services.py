@@ -36,6 +36,16 @@ DryRun = Annotated[
     ),
 ]
 
+LayersDryRun = Annotated[
+    bool,
+    Query(
+        description=(
+            "Run every check of the change (token, owner team, service known and not "
+            "archived, the layers) and write nothing: 200 with the entry as it would be."
+        )
+    ),
+]
+
 
 @router.get("/v1/services")
 def list_services(
@@ -114,3 +124,32 @@ def archive_service(
         message = f"service '{name}' is not in the catalog"
         raise refused(request, who, action, target, 404, message)
     return store.archive(name, clock(), event(request, who, action, target, "archived"))
+
+
+@router.put("/v1/services/{name}/layers")
+def record_layers(
+    request: Request,
+    who: Caller,
+    store: StoreDep,
+    name: PathName,
+    body: s.LayersIn,
+    dry_run: LayersDryRun = False,
+) -> s.ServiceOut:
+    """Record the layer versions a service has now (``paved update`` committed them).
+
+    They replace the stored layers: 200 with the updated entry. 404 when the service is not
+    in the catalog, 409 when it is archived; only the owning team's members and admins may
+    (403). With ``dry_run`` nothing is written and a success is not audited.
+    """
+    action, target = "service.layers", f"service {name}"
+    found = store.get_service(name)
+    who = refuse_unless(request, who, found.owner if found else None, action, target)
+    status, stored = store.record_layers(
+        name,
+        body.layers,
+        dry_run=dry_run,
+        event=event(request, who, action, target, "recorded"),
+    )
+    if isinstance(stored, str):
+        raise refused(request, who, action, target, status, stored)
+    return stored
