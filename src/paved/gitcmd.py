@@ -153,6 +153,29 @@ class Git:
             ) from exc
         return str(out)
 
+    def status(self, *args: str, stdin: bytes | None = None) -> tuple[int, bytes]:
+        """Run ``git ARGS`` and return its exit status and its stdout, byte for byte: for the
+        commands whose status is an answer (``merge-tree`` exits 1 when the merge has
+        conflicts) and for file contents (``cat-file blob``).
+
+        Only a failure to run git at all is an error here.
+        """
+        git = shutil.which("git", path=self.env.get("PATH", os.environ.get("PATH", os.defpath)))
+        if git is None:
+            raise GitNotFound(
+                "git is not installed or not on PATH",
+                hint="install git, then run the command again",
+            )
+        done = subprocess.run(
+            [git, *args],
+            cwd=self.cwd,
+            input=stdin,
+            capture_output=True,
+            check=False,
+            env={**os.environ, "LC_ALL": "C", **self.env},
+        )
+        return done.returncode, done.stdout
+
     # -- questions ---------------------------------------------------------------------
 
     def identity(self) -> str:

@@ -82,6 +82,7 @@ def _register_commands() -> None:
         platform,
         services,
         templates,
+        update,
     )
 
     app.command("deploy")(deploy.deploy)
@@ -95,6 +96,7 @@ def _register_commands() -> None:
     app.add_typer(services.app, name="services")
     app.add_typer(templates.app, name="templates")
     app.command("rollback")(deploy.rollback)
+    app.command("update")(update.update)
 
 
 _register_commands()

@@ -17,7 +17,7 @@ from typing import Any
 from paved.errors import InputError, PavedError
 from paved.scaffold.store import TemplateSource
 
-__all__ = ["RenderError", "preload", "render", "render_layers"]
+__all__ = ["RenderError", "preload", "render", "render_all", "render_layers"]
 
 
 class RenderError(PavedError):
@@ -114,21 +114,34 @@ def render_layers(
 ) -> None:
     """Render several layers into one folder, in parallel where the system allows.
 
-    The layers share no file (a test checks it), so they can be written at once. Most of
-    copier's time goes to git processes and Jinja, so a forked child on a second core saves
-    about the time of one layer. The child is forked after copier is imported, renders one
-    layer, reports its error (if any) through a pipe and exits: it never outlives its work.
+    The layers share no file (a test checks it), so they can be written at once.
+    """
+    render_all([(source, answers, destination) for source, answers in jobs], cache_dir=cache_dir)
+
+
+def render_all(
+    jobs: Sequence[tuple[TemplateSource, Mapping[str, Any], Path]],
+    *,
+    cache_dir: Path,
+) -> None:
+    """Render each job (a source, its answers, a destination), in parallel where the system
+    allows. No two jobs may write the same file.
+
+    Most of copier's time goes to git processes and Jinja, so a forked child on a second core
+    saves about the time of one render. A child is forked after copier is imported, renders one
+    job, reports its error (if any) through a pipe and exits: it never outlives its work.
     """
     import copier  # noqa: F401 - imported once, before the fork
 
     if len(jobs) < 2 or not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
-        for source, answers in jobs:
+        for source, answers, destination in jobs:
             render(source, destination, answers, cache_dir=cache_dir)
         return
     children = [
-        _fork_render(source, answers, destination, cache_dir) for source, answers in jobs[1:]
+        _fork_render(source, answers, destination, cache_dir)
+        for source, answers, destination in jobs[1:]
     ]
-    source, answers = jobs[0]
+    source, answers, destination = jobs[0]
     try:
         render(source, destination, answers, cache_dir=cache_dir)
     finally:

@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 __all__ = [
     "RESERVED_ANSWERS",
     "Layer",
+    "Move",
     "Question",
     "Scaffold",
     "ScaffoldRegistry",
     "bundled_root",
     "load_scaffold",
+    "parse_moves",
 ]
 
 #: Answers paved supplies itself; they come from the NAME argument, --owner and --description.
@@ -155,6 +157,63 @@ class Question:
 
 
 @dataclasses.dataclass(frozen=True)
+class Move:
+    """A file the scaffold moved in one of its versions; local edits follow it on update."""
+
+    version: str
+    source: str
+    target: str
+
+
+_MOVE_HINT = (
+    "scaffold.yml declares moves as: moved: [{version: 0.3.0, from: OLD/PATH, to: NEW/PATH}]"
+)
+
+
+def _relative_path(value: Any, where: str) -> str:
+    """A rendered file's path as a move names it: relative, inside the service, one line."""
+    from paved.text import escaped
+
+    if not isinstance(value, str) or not value:
+        raise InputError(f"{where} is not a path", hint=_MOVE_HINT)
+    parts = value.split("/")
+    if (
+        text_problem(value) is not None
+        or len(value) > 300
+        or value.startswith("/")
+        or "\\" in value
+        or any(part in {"", ".", "..", ".git"} for part in parts)
+    ):
+        raise InputError(
+            f"{where} '{escaped(value)}' is not a relative path inside the service",
+            hint=_MOVE_HINT,
+        )
+    return value
+
+
+def parse_moves(meta: Mapping[str, Any], origin: str) -> tuple[Move, ...]:
+    """The ``moved`` list of a ``scaffold.yml`` (input: a scaffold may come from any git URL),
+    checked: each entry a version and two relative paths inside the service."""
+    from paved.versions import Version
+
+    raw = meta.get("moved") or []
+    if not isinstance(raw, list):
+        raise InputError(f"{origin}: 'moved' is not a list", hint=_MOVE_HINT)
+    moves = []
+    for number, entry in enumerate(raw, start=1):
+        where = f"{origin}: move {number}"
+        if not isinstance(entry, Mapping) or set(entry) != {"version", "from", "to"}:
+            raise InputError(f"{where} needs exactly version, from and to", hint=_MOVE_HINT)
+        version = str(entry["version"])
+        if Version.parse(version) is None:
+            raise InputError(f"{where}: '{version}' is not a version", hint=_MOVE_HINT)
+        source = _relative_path(entry["from"], f"{where} from")
+        target = _relative_path(entry["to"], f"{where} to")
+        moves.append(Move(version, source, target))
+    return tuple(moves)
+
+
+@dataclasses.dataclass(frozen=True)
 class Scaffold:
     """A copier template folder that paved ships or knows of."""
 
@@ -164,6 +223,8 @@ class Scaffold:
     description: str
     path: Path
     questions: tuple[Question, ...]
+    #: Files moved by this version or an earlier one (``moved`` in scaffold.yml).
+    moves: tuple[Move, ...] = ()
 
     @property
     def template_dir(self) -> Path:
@@ -201,6 +262,8 @@ def load_scaffold(path: Path) -> Scaffold:
         copier_conf = yaml.safe_load((path / "copier.yml").read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"scaffold at {path} cannot be read ({exc})") from exc
+    if not isinstance(meta, Mapping) or not isinstance(copier_conf, Mapping):
+        raise InputError(f"scaffold at {path} cannot be read (not a mapping)")
     questions = []
     for key, spec in copier_conf.items():
         if key.startswith("_"):
@@ -226,6 +289,7 @@ def load_scaffold(path: Path) -> Scaffold:
         description=str(meta.get("description", "")),
         path=path,
         questions=tuple(questions),
+        moves=parse_moves(meta, str(path / "scaffold.yml")),
     )
 
 
