@@ -11,7 +11,12 @@ import pytest
 
 from paved.catalog.sqlite import SqliteCatalog
 from paved.errors import ExitCode
+from paved.scaffold.registry import ScaffoldRegistry, bundled_root
 from tests.helpers import REPO_ROOT, git, snapshot, tree_files
+
+#: The versions this paved bundles (read from the scaffolds, so a release changes no test).
+APP = ScaffoldRegistry(bundled_root()).get("service-python").version
+ROAD = ScaffoldRegistry(bundled_root()).get("paved-road").version
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +51,8 @@ def test_happy_path_end_to_end(paved, pinned_env: Path) -> None:
     assert data["repository"] == bare.as_uri()
     assert [s["status"] for s in data["steps"]] == ["done"] * 4
     assert data["layers"] == [
-        {"layer": "app", "scaffold": "service-python", "version": "0.1.0"},
-        {"layer": "road", "scaffold": "paved-road", "version": "0.1.0"},
+        {"layer": "app", "scaffold": "service-python", "version": APP},
+        {"layer": "road", "scaffold": "paved-road", "version": ROAD},
     ]
 
     # The pushed repository holds exactly what was rendered, in one commit on main.
@@ -72,8 +77,8 @@ def test_happy_path_end_to_end(paved, pinned_env: Path) -> None:
         "team-checkout", "Takes the money.", bare.as_uri()
     )  # fmt: skip
     assert [(r.layer, r.scaffold, r.version) for r in stored.layers] == [
-        ("app", "service-python", "0.1.0"),
-        ("road", "paved-road", "0.1.0"),
+        ("app", "service-python", APP),
+        ("road", "paved-road", ROAD),
     ]
     shown = paved("services", "show", "payments", "--json")
     assert shown.exit_code == 0
@@ -198,8 +203,8 @@ def test_services_and_templates_read_commands(paved, pinned_env: Path) -> None:
     listed = paved("services", "list")
     rows = [line.split("\t") for line in listed.stdout.splitlines()]
     assert [(r[0], r[1], r[2]) for r in rows] == [
-        ("alpha", "team-a", "service-python 0.1.0, paved-road 0.1.0"),
-        ("beta", "team-b", "service-python 0.1.0, paved-road 0.1.0"),
+        ("alpha", "team-a", f"service-python {APP}, paved-road {ROAD}"),
+        ("beta", "team-b", f"service-python {APP}, paved-road {ROAD}"),
     ]
     only_b = json.loads(paved("services", "list", "--owner", "team-b", "--json").stdout)
     jsonschema.validate(only_b, SERVICES_SCHEMA)
@@ -218,12 +223,12 @@ def test_services_and_templates_read_commands(paved, pinned_env: Path) -> None:
     templates = json.loads(paved("templates", "list", "--json").stdout)
     by_name = {t["name"]: t for t in templates["templates"]}
     assert by_name["service-python"]["layer"] == "app"
-    assert by_name["paved-road"]["version"] == "0.1.0"
+    assert by_name["paved-road"]["version"] == ROAD
     assert {"exposure", "ci_provider", "port"} <= {
         q["name"] for q in by_name["paved-road"]["questions"]
     }
     plain = paved("templates", "list").stdout.splitlines()
-    assert plain[0].split("\t")[:3] == ["paved-road", "road", "0.1.0"]
+    assert plain[0].split("\t")[:3] == ["paved-road", "road", ROAD]
 
 
 def test_empty_catalog_says_how_to_start(paved) -> None:

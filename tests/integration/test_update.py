@@ -8,8 +8,11 @@ works on its own copy of it and of paved's data folder (template store and catal
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from typer.testing import CliRunner
 
 from paved.catalog.sqlite import SqliteCatalog
 from paved.cli.app import app
+from paved.scaffold.registry import ScaffoldRegistry, bundled_root
 from paved.service.declines import read_declines
 from paved.update._plan import STATE_FILE
 from tests.conftest import Invocation, pin_environment
@@ -417,3 +421,71 @@ def test_a_decline_is_recorded_in_the_service_and_committed(world, service) -> N
     )
     assert unknown.exit_code == 2
     assert "no such version" in unknown.stderr
+
+
+# -- the shipped releases, and plain copier ----------------------------------------------
+
+RECIPE = re.compile(r"<!-- recipe: plain-copier-update [^\n]*-->\n```sh\n(.*?)```", re.S)
+
+
+def _released(tmp: Path, version: str) -> Path:
+    """A scaffolds folder as an older paved bundled it: each scaffold at ``version``, taken
+    from the releases this paved ships."""
+    root = tmp / f"paved-{version}"
+    for name in ("paved-road", "service-python"):
+        bundle = bundled_root() / "releases" / f"{name}.bundle"
+        git(tmp, "clone", "--quiet", "--branch", version, str(bundle), str(root / name))
+        shutil.rmtree(root / name / ".git")
+    return root
+
+
+def _machine(tmp: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp / name
+    monkeypatch.setenv("PAVED_HOME", str(home))
+    return home
+
+
+def test_a_service_made_by_an_older_paved_updates_with_this_one_on_another_machine(
+    tmp_path, monkeypatch
+) -> None:
+    old = _released(tmp_path, "0.1.0")
+    _machine(tmp_path, "laptop", monkeypatch)
+    made = _run(old, "new", "service", "payments", "--owner", "team-checkout", "--no-push")
+    assert made.exit_code == 0, made.stderr
+    service = tmp_path / "payments"
+    assert "copier update -a" in (service / "README.md").read_text(encoding="utf-8")
+    _machine(tmp_path, "workstation", monkeypatch)  # another machine: an empty store
+    newest = ScaffoldRegistry(bundled_root()).get("paved-road").version
+    assert newest != "0.1.0"
+    result = _run(bundled_root(), "update", str(service), "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["layers"][0]["from"] == "0.1.0"
+    assert data["layers"][0]["to"] == newest
+    assert data["catalog"] == "not registered"  # this machine's catalog never saw it
+    readme = (service / "README.md").read_text(encoding="utf-8")
+    assert "`paved update`" in readme
+    assert f"_commit: {newest}" in (service / ".copier-answers.road.yml").read_text("utf-8")
+
+
+def test_the_plain_copier_recipe_in_the_docs_works_as_written(tmp_path, monkeypatch) -> None:
+    docs = (Path(__file__).parents[2] / "docs/scaffolds.md").read_text(encoding="utf-8")
+    (recipe,) = RECIPE.findall(docs)
+    old = _released(tmp_path, "0.1.0")
+    home = _machine(tmp_path, "laptop", monkeypatch)
+    made = _run(old, "new", "service", "payments", "--owner", "team-checkout", "--no-push")
+    assert made.exit_code == 0, made.stderr
+    service = tmp_path / "payments"
+    bin_dir = Path(sys.executable).parent  # paved and copier, as installed beside pytest
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", recipe],
+        cwd=service, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    newest = ScaffoldRegistry(bundled_root()).get("paved-road").version
+    answers = (service / ".copier-answers.road.yml").read_text(encoding="utf-8")
+    assert f"_commit: {newest}" in answers
+    assert "`paved update`" in (service / "README.md").read_text(encoding="utf-8")
+    assert (home / "data/templates/paved-road.git").is_dir()
+    assert " M README.md" in done.stdout  # git status in the recipe shows the change

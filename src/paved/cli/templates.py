@@ -54,3 +54,30 @@ def _question(q: Any) -> dict[str, Any]:
         "choices": list(q.choices) if q.choices is not None else None,
         "multiselect": q.multiselect,
     }
+
+
+@app.command("store")
+@handle_errors
+def store(
+    ctx: typer.Context,
+    json_output: JsonOption = False,
+) -> None:
+    """Fill the template store with every shipped version of each scaffold; print its folder.
+
+    The store is what plain copier reads through git's URL rewriting (docs/scaffolds.md):
+
+      store=$(paved templates store)
+    """
+    runtime = runtime_of(ctx, json_output=json_output)
+    found = []
+    for scaffold in runtime.registry.all():
+        runtime.store.ensure(scaffold)
+        found.append({"name": scaffold.name, "versions": runtime.store.versions(scaffold.name)})
+    path = str(runtime.paths.templates_dir)
+    out = runtime.out
+    if out.json_mode:
+        out.json({"schema": "paved/templates-store/v1", "path": path, "scaffolds": found})
+        return
+    out.line(path)
+    for entry in found:
+        out.info(f"{entry['name']}: {', '.join(entry['versions'])}")
