@@ -31,3 +31,15 @@ def test_templates_list_json_follows_its_schema(paved) -> None:
     data = json.loads(paved("templates", "list", "--json").stdout)
     jsonschema.validate(data, schema)
     assert {t["name"] for t in data["templates"]} == {"service-python", "paved-road"}
+
+
+def test_templates_store_json_follows_its_schema_and_lists_the_shipped_versions(paved) -> None:
+    schema = json.loads((DOCS / "schemas" / "templates-store.schema.json").read_text())
+    result = paved("templates", "store", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    jsonschema.validate(data, schema)
+    versions = {entry["name"]: entry["versions"] for entry in data["scaffolds"]}
+    assert "0.1.0" in versions["paved-road"]  # a shipped release, not only the bundled one
+    plain = paved("templates", "store")
+    assert plain.stdout.strip() == data["path"]

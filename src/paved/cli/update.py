@@ -186,14 +186,18 @@ def _show(out: "Output", result: "UpdateResult") -> None:
     if out.json_mode:
         out.json(describe(result))
     else:
+        rows = []
         for change in result.files:
             if change.change is Change.UNCHANGED:
                 continue
-            where = f" (from {change.moved_from})" if change.moved_from else ""
+            detail = f"from {change.moved_from}" if change.moved_from else ""
             if change.change is Change.CONFLICT:
-                lines = ",".join(str(n) for n in change.lines)
-                where += f" {change.conflict}" + (f", line {lines}" if lines else "")
-            out.line(f"{change.change.value}\t{change.path}{where}")
+                lines = ", ".join(str(n) for n in change.lines)
+                detail = ", ".join(
+                    part for part in (detail, change.conflict, lines and f"lines {lines}") if part
+                )
+            rows.append((change.change.value, change.path, detail))
+        out.table(["CHANGE", "FILE", "DETAIL"], rows, empty="")
         if result.diff:
             out.line(result.diff)
     _say(out, result)
