@@ -489,3 +489,33 @@ def test_the_plain_copier_recipe_in_the_docs_works_as_written(tmp_path, monkeypa
     assert "`paved update`" in (service / "README.md").read_text(encoding="utf-8")
     assert (home / "data/templates/paved-road.git").is_dir()
     assert " M README.md" in done.stdout  # git status in the recipe shows the change
+
+
+def test_a_tampered_update_state_is_refused_as_input(world, service) -> None:
+    edited = service()
+    assert _update(world, edited).exit_code == 6
+    state_file = edited / ".git" / STATE_FILE
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    state["paths"].append(":(glob)**")
+    state_file.write_text(json.dumps(state), encoding="utf-8")
+    _resolve(edited)
+    head = git(edited, "rev-parse", "HEAD")
+    result = _update(world, edited, "--continue")
+    assert result.exit_code == 2
+    assert "is not a path in the service" in result.stderr
+    assert git(edited, "rev-parse", "HEAD") == head
+
+
+def test_both_layers_update_in_one_commit_and_to_refuses_going_back(world, service) -> None:
+    pristine = service("pristine")
+    result = _update(world, pristine, "--layer", "all", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [layer["layer"] for layer in data["layers"]] == ["road", "app"]
+    assert data["status"] == "updated"  # the road moved; the app layer was already newest
+    back = _update(world, pristine, "--to", "0.2.0")
+    assert back.exit_code == 2
+    assert "older than" in back.stderr
+    both = _update(world, pristine, "--layer", "all", "--to", "0.3.0")
+    assert both.exit_code == 2
+    assert "--to needs one layer" in both.stderr

@@ -198,8 +198,10 @@ def _show(out: "Output", result: "UpdateResult") -> None:
                 )
             rows.append((change.change.value, change.path, detail))
         out.table(["CHANGE", "FILE", "DETAIL"], rows, empty="")
-        if result.diff:
-            out.line(result.diff)
+        if result.diff:  # the files' text, with no terminal sequence a repository put there
+            from paved.text import escaped
+
+            out.line(escaped(result.diff, keep="\n\t"))
     _say(out, result)
 
 

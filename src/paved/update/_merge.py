@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from paved.errors import InputError
 from paved.gitcmd import Git, GitError
 from paved.guardrails import conflict_markers
 
@@ -98,6 +99,9 @@ def _rendered(folder: Path) -> list[tuple[str, str]]:
         for name in sorted(filenames):
             path = Path(dirpath, name)
             rel = path.relative_to(folder).as_posix()
+            if path.is_symlink() or not path.is_file():
+                # a link would commit whatever it points at on this machine
+                raise InputError(f"the scaffold rendered {rel} as a link or a special file")
             mode = "100755" if os.access(path, os.X_OK) else "100644"
             found.append((rel, mode))
     return found

@@ -17,7 +17,7 @@ from paved.models import LayerRef
 from paved.scaffold.registry import Layer, Scaffold, load_scaffold
 from paved.scaffold.store import STABLE_URL_PREFIX
 from paved.service.layout import APP_ANSWERS, ROAD_ANSWERS, find_service, read_answers
-from paved.text import escaped
+from paved.text import escaped, text_problem
 from paved.update._model import LayerPlan, UpdateDeps, UpdatePlan, UpdateRequest
 from paved.versions import Version
 
@@ -278,9 +278,15 @@ class UpdateState:
         }
 
 
-def _strings(value: Any) -> tuple[str, ...]:
+def _paths(value: Any) -> tuple[str, ...]:
+    """Paths inside the service, as git spells them: never an option, a pathspec's magic or
+    a way out of the repository."""
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError("not a list of strings")
+        raise ValueError("not a list of paths")
+    for path in value:
+        parts = path.split("/")
+        if not path or path[0] in "-:/" or ".." in parts or text_problem(path) is not None:
+            raise ValueError(f"{escaped(path)!r} is not a path in the service")
     return tuple(value)
 
 
@@ -313,8 +319,8 @@ def read_state(path: Path) -> UpdateState:
             head,
             service,
             message,
-            _strings(data.get("paths")),
-            _strings(data.get("conflicts")),
+            _paths(data.get("paths")),
+            _paths(data.get("conflicts")),
             _mappings(data.get("layers", [])),
             recorded,
         )

@@ -22,6 +22,7 @@ from pathlib import Path
 from paved.errors import ConflictError, InputError, PavedError
 from paved.gitcmd import Git
 from paved.guardrails import conflict_markers
+from paved.locks import file_lock
 from paved.models import LayerRef
 from paved.scaffold.store import TemplateSource
 from paved.service.declines import DECLINES_FILE, Decline, read_declines, with_decline
@@ -221,7 +222,18 @@ def _record(service: str, layers: tuple[LayerRef, ...], deps: UpdateDeps, *, dry
 
 
 def run_update(request: UpdateRequest, deps: UpdateDeps) -> UpdateResult:
-    """Plan and run an update (or, with ``request.dry_run``, only say what it would do)."""
+    """Plan and run an update (or, with ``request.dry_run``, only say what it would do).
+
+    A real run holds a lock in the service's git folder, so a second ``paved update`` of the
+    same repository waits, then finds the first one's result (or its conflicts)."""
+    if request.dry_run:
+        return _run(request, deps)
+    root = service_root(request.path)
+    with file_lock(state_path(git_of(root, deps.env)).with_suffix(".lock")):
+        return _run(request, deps)
+
+
+def _run(request: UpdateRequest, deps: UpdateDeps) -> UpdateResult:
     plan = plan_update(request, deps)
     layers = tuple(layer.to_json() for layer in plan.layers)
     if not plan.moving:
