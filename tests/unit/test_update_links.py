@@ -35,7 +35,7 @@ def test_a_link_in_a_render_is_refused_before_anything_is_stored(tmp_path: Path)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     spec = MergeInput([(old, new)], {}, ("yours", "old", "new"))
-    with pytest.raises(InputError, match="leak.txt as a link"):
+    with pytest.raises(InputError, match=r"leak\.txt as a link"):
         merge(Git(tmp_path / "service"), head, spec, scratch)
     everything = subprocess.run(
         ["git", "cat-file", "--batch-all-objects", "--batch"],
