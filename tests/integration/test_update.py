@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -519,3 +520,47 @@ def test_both_layers_update_in_one_commit_and_to_refuses_going_back(world, servi
     both = _update(world, pristine, "--layer", "all", "--to", "0.3.0")
     assert both.exit_code == 2
     assert "--to needs one layer" in both.stderr
+
+
+# -- the platform decides first -----------------------------------------------------------
+
+
+def test_the_platform_refuses_another_team_before_anything_changes_and_records_the_owner(
+    world, place, tmp_path
+) -> None:
+    pytest.importorskip("fastapi", reason="the platform server needs the 'server' extra")
+    from tests.platform_helpers import git_daemon, platform_server
+
+    with (
+        git_daemon(tmp_path / "githost") as githost,
+        platform_server(tmp_path / "platform.db") as platform,
+    ):
+        githost.create("billing")
+        ours, theirs = platform.token("ana", "team-a"), platform.token("bo", "team-b")
+        assert _run(world["road-0.1.0"], "login", platform.url, "--token", ours).exit_code == 0
+        made = _run(
+            world["road-0.1.0"], "new", "service", "billing", "--owner", "team-a",
+            "--remote", githost.url("billing"),
+        )  # fmt: skip
+        assert made.exit_code == 0, made.stderr
+        service = tmp_path / "billing"
+        before = snapshot(service)
+
+        assert _run(world["road-0.1.0"], "login", platform.url, "--token", theirs).exit_code == 0
+        refused = _update(world, service)
+        assert refused.exit_code == 4, refused.stderr
+        assert snapshot(service) == before  # refused before the render: nothing changed
+
+        assert _run(world["road-0.1.0"], "login", platform.url, "--token", ours).exit_code == 0
+        done = _update(world, service, "--json")
+        assert done.exit_code == 0, done.stderr
+        assert json.loads(done.stdout)["catalog"] == "recorded"
+        with sqlite3.connect(platform.database) as db:
+            layers = db.execute(
+                "SELECT layer, version FROM service_layers WHERE service = 'billing'"
+            ).fetchall()
+            audited = db.execute(
+                "SELECT actor, outcome FROM audit_events WHERE action = 'service.layers'"
+            ).fetchall()
+        assert sorted(layers) == [("app", "0.1.0"), ("road", "0.3.0")]
+        assert ("ana", "recorded") in audited
