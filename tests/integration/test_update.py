@@ -564,3 +564,15 @@ def test_the_platform_refuses_another_team_before_anything_changes_and_records_t
             ).fetchall()
         assert sorted(layers) == [("app", "0.1.0"), ("road", "0.3.0")]
         assert ("ana", "recorded") in audited
+
+
+def test_doctor_points_at_continue_while_an_update_waits(world, service) -> None:
+    edited = service()
+    assert _update(world, edited).exit_code == 6
+    doctor = _run(world["road-0.3.0"], "doctor", "--path", str(edited), "--json")
+    checks = {check["id"]: check for check in json.loads(doctor.stdout)["checks"]}
+    conflicts = checks["service.conflicts"]
+    assert conflicts["status"] == "fail"
+    assert "paved update --continue" in conflicts["fix"]
+    assert conflicts["details"][0].startswith("a paved update is waiting")
+    assert any(NETPOL in detail for detail in conflicts["details"])

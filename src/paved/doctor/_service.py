@@ -376,6 +376,7 @@ def check_conflicts(inputs: Inputs) -> Outcome:
     only, and leaves it out of ``service.guardrails``.
     """
     from paved.guardrails import ServiceTree, unresolved_conflict
+    from paved.update import STATE_FILE
 
     root = inputs.need_service()
     tree = ServiceTree(root, today=inputs.clock().date(), env=inputs.env)
@@ -385,11 +386,17 @@ def check_conflicts(inputs: Inputs) -> Outcome:
             problems.append(f"{violation.file}: rejected changes")
         else:
             problems.append(f"{violation.file}:{violation.line}: conflict markers")
+    waiting = (root / ".git" / STATE_FILE).is_file()  # paved update stopped at conflicts
+    if waiting:
+        problems.insert(0, "a paved update is waiting for its conflicts to be resolved")
     if problems:
         return Outcome(
             "fail",
-            f"{len(problems)} file(s) with unresolved conflicts in {root}",
-            fix="resolve each conflict and delete the .rej files, then commit",
+            f"{len(problems) - waiting} file(s) with unresolved conflicts in {root}",
+            fix="resolve each conflict, git add it, then paved update --continue (or paved "
+            "update --abort)"
+            if waiting
+            else "resolve each conflict and delete the .rej files, then commit",
             details=_limit(problems),
         )
     return Outcome("ok", "no conflict markers and no .rej files")

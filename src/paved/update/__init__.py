@@ -16,10 +16,11 @@ from paved.update._model import (
     UpdateResult,
     describe,
 )
-from paved.update._plan import plan_update
+from paved.update._plan import STATE_FILE, plan_update
 from paved.update._run import abort_update, continue_update, decline_update, run_update
 
 __all__ = [
+    "STATE_FILE",
     "Change",
     "FileChange",
     "LayerPlan",
