@@ -11,6 +11,7 @@ Everything here takes the environment as an argument: nothing reads ``os.environ
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import Any
 
 from paved.errors import InputError
 from paved.names import MAX_LENGTH, NAME_PATTERN
+from paved.text import text_problem
 
-__all__ = ["Paths", "Settings", "load_settings"]
+__all__ = ["KNOWN_SETTINGS", "Paths", "Settings", "load_settings", "scaffold_url_problem"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +94,9 @@ class Settings:
     #: Environments defined in the settings (``[environments.NAME]`` tables), merged over the
     #: built-in dev, staging and prod by ``paved.deploy``: ``{name: {field: value}}``.
     environments: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+    #: Scaffolds an organisation keeps in its own git repository (``[scaffolds.NAME] url``):
+    #: ``{name: url}``. paved renders ``name`` from there instead of the scaffold it bundles.
+    scaffold_urls: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Where each value came from, for ``paved doctor`` and error messages.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -105,6 +110,9 @@ _KEYS: dict[str, tuple[str, str]] = {
     "deploy.repository": ("deploy_repository", "PAVED_DEPLOY_REPOSITORY"),
     "deploy.min_road_version": ("deploy_min_road_version", "PAVED_DEPLOY_MIN_ROAD_VERSION"),
 }
+
+#: Every setting a file may hold, for the hint of an unknown one.
+KNOWN_SETTINGS = (*sorted(_KEYS), "environments.NAME.FIELD", "scaffolds.NAME.url")
 
 #: The fields of an ``[environments.NAME]`` table (docs/deploy.md).
 ENVIRONMENT_FIELDS = frozenset(
@@ -141,6 +149,89 @@ def _take_environment(
     if not isinstance(value, str):
         raise InputError(f"setting '{key}' in {origin} must be a string")
     environments.setdefault(name, {})[field] = value
+
+
+#: The URL schemes a scaffold's repository may have (``scaffolds.NAME.url``).
+_SCAFFOLD_SCHEMES = frozenset({"https", "ssh", "git", "file"})
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+#: git's remote-helper syntax, ``TRANSPORT::ADDRESS`` (``ext::``, ``fd::``): runs programs.
+_HELPER = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*::")
+#: git's scp-like form, ``user@host:path``.
+_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?:.+$")
+#: The URLs copier takes for git repositories without a ``.git`` at the end.
+_COPIER_GIT_PREFIXES = ("https://", "git://", "git@")
+_SCAFFOLD_URL_HINT = (
+    "give the scaffold's git repository as https://HOST/PATH.git, ssh://HOST/PATH.git, "
+    "git://HOST/PATH.git or git@HOST:PATH.git (or, in your own config.toml, an absolute path "
+    "or file:// URL ending in .git)"
+)
+
+
+def scaffold_url_problem(url: str, *, local: bool) -> str | None:
+    """Say what is wrong with the URL of a scaffold's repository, or ``None`` when it is usable.
+
+    The URL reaches ``git fetch`` and copier, so it is refused when git could read it as an
+    option (a leading ``-``) or as a program to run (``ext::``, ``fd::`` and other remote
+    helpers), and when it is no URL git fetches with: https, ssh, git, file, ``user@host:path``
+    or an absolute path. A path or a ``file://`` URL names a folder on this machine, which only
+    the person's own settings may point at (``local``). It ends in ``.git``, unless it is an
+    https, git:// or ``git@`` URL, which copier reads as git without one.
+    """
+    from paved.githost import is_local_repository
+
+    if url != url.strip():
+        return "has white space around it"
+    if (problem := text_problem(url)) is not None:
+        return problem
+    if url.startswith("-"):
+        return "starts with '-', which git would read as an option"
+    if _HELPER.match(url):
+        return "names a git remote helper (TRANSPORT::ADDRESS), which paved does not run"
+    scheme = _URL_SCHEME.match(url)
+    if scheme is not None:
+        if scheme.group(1) not in _SCAFFOLD_SCHEMES:
+            return f"has the scheme {scheme.group(1)}://, not https, ssh, git or file"
+        rest = url[scheme.end() :]
+        if scheme.group(1) != "file" and (rest.startswith("/") or "/" not in rest.strip("/")):
+            return "names no host and path"
+    elif _SCP.match(url) is None and not url.startswith("/"):
+        return "is neither a URL nor an absolute path"
+    if not local and is_local_repository(url):
+        return "is a folder on this machine, which other members cannot reach"
+    if url.endswith("/"):
+        return "ends in '/'"
+    if not url.endswith(".git") and not url.startswith(_COPIER_GIT_PREFIXES):
+        return "does not end in .git (copier reads only such a URL as a git repository)"
+    return None
+
+
+def _take_scaffold(key: str, value: Any, origin: str, urls: dict[str, str], *, local: bool) -> None:
+    """Take one ``scaffolds.NAME.url`` setting; an empty URL means the bundled scaffold."""
+    _, _, rest = key.partition(".")
+    name, _, field = rest.rpartition(".")
+    if not name or field != "url":
+        raise InputError(
+            f"unknown setting '{key}' in {origin}",
+            hint='point a scaffold at a git repository with a table: [scaffolds.NAME] url = "URL"',
+        )
+    if not NAME_PATTERN.fullmatch(name) or len(name) > MAX_LENGTH:
+        shown = name.encode("unicode_escape").decode("ascii")
+        raise InputError(
+            f"setting 'scaffolds.{shown}' in {origin}: '{shown}' is not a scaffold name",
+            hint="use lower-case words joined by '-', as in [scaffolds.paved-road]",
+        )
+    if not isinstance(value, str):
+        raise InputError(f"setting '{key}' in {origin} must be a string")
+    if not value:
+        urls.pop(name, None)
+        return
+    problem = scaffold_url_problem(value, local=local)
+    if problem is not None:
+        shown = value.encode("unicode_escape").decode("ascii")
+        raise InputError(
+            f"setting '{key}' in {origin}: '{shown}' {problem}", hint=_SCAFFOLD_URL_HINT
+        )
+    urls[name] = value
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -184,12 +275,17 @@ def load_settings(
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     environments: dict[str, dict[str, str]] = {}
+    scaffold_urls: dict[str, str] = {}
 
-    def take(layer: Mapping[str, Any], origin: str) -> None:
+    def take(layer: Mapping[str, Any], origin: str, *, local: bool = False) -> None:
         for key, value in layer.items():
             if key.startswith("environments."):
                 _take_environment(key, value, origin, environments)
                 sources["environments"] = origin
+                continue
+            if key.startswith("scaffolds."):
+                _take_scaffold(key, value, origin, scaffold_urls, local=local)
+                sources["scaffold_urls"] = origin
                 continue
             if key not in _KEYS and any(known.startswith(f"{key}.") for known in _KEYS):
                 raise InputError(
@@ -200,8 +296,7 @@ def load_settings(
             if key not in _KEYS:
                 raise InputError(
                     f"unknown setting '{key}' in {origin}",
-                    hint="known settings: "
-                    + ", ".join([*sorted(_KEYS), "environments.NAME.FIELD"]),
+                    hint="known settings: " + ", ".join(KNOWN_SETTINGS),
                 )
             if not isinstance(value, str):
                 raise InputError(f"setting '{key}' in {origin} must be a string")
@@ -210,13 +305,15 @@ def load_settings(
             sources[field] = origin
 
     take(_flatten(organisation or {}), "the platform settings")
-    take(_read_user_file(paths.config_file), str(paths.config_file))
+    take(_read_user_file(paths.config_file), str(paths.config_file), local=True)
     for field, var in _KEYS.values():
         if var in env:
             values[field] = env[var]
             sources[field] = f"${var}"
     if environments:
         values["environments"] = environments
+    if scaffold_urls:
+        values["scaffold_urls"] = scaffold_urls
     _check_remote_pattern(values.get("githost_remote", ""), sources.get("githost_remote", ""))
     return Settings(**values, sources=sources)
 

@@ -87,6 +87,18 @@ def test_an_address_that_is_not_this_machine_s_is_a_usage_error(paved, tmp_path:
             "'catalog.url' in {file} is not an organisation",
         ),
         ("[githost\n", "settings file {file} is not valid TOML"),
+        (
+            "[scaffolds.paved-road]\nurl = '/local/path'\n",
+            "setting 'scaffolds.paved-road.url' in {file}: '/local/path' is a folder on this "
+            "machine, which other members cannot reach",
+        ),
+        (
+            "[scaffolds.paved-road]\nurl = 'file:///srv/road.git'\n",
+            "setting 'scaffolds.paved-road.url' in {file}: 'file:///srv/road.git' is a folder",
+        ),
+        ("[scaffolds.paved-road]\nurl = 'ext::sh -c id'\n", "names a git remote helper"),
+        ("[scaffolds.paved-road]\nurl = ''\n", "'scaffolds.paved-road.url' in {file} is empty"),
+        ("[scaffolds.Road]\nurl = 'https://h/r.git'\n", "'Road' is not a scaffold name"),
     ],
 )
 def test_a_bad_settings_file_is_a_usage_error_naming_the_key(
@@ -196,7 +208,9 @@ def test_a_real_server_serves_the_settings_file_and_logs_no_query_string(
         'min_road_version = "1.1.0"\n'
         "[environments.prod]\n"
         'target = "gitops"\n'
-        "protected = true\n",
+        "protected = true\n"
+        "[scaffolds.paved-road]\n"
+        'url = "git@git.example.com:platform/paved-road.git"\n',
         encoding="utf-8",
     )
     with _server("--db", db, "--settings", str(settings)) as (url, process):
@@ -210,6 +224,7 @@ def test_a_real_server_serves_the_settings_file_and_logs_no_query_string(
                     "min_road_version": "1.1.0",
                 },
                 "environments": {"prod": {"target": "gitops", "protected": "true"}},
+                "scaffolds": {"paved-road": {"url": "git@git.example.com:platform/paved-road.git"}},
             }
         }
         assert httpx.get(f"{url}/healthz?probe=visible-marker").status_code == 200

@@ -141,3 +141,63 @@ def test_a_githost_remote_pattern_is_checked_when_the_settings_load(
 def test_a_good_githost_remote_pattern_loads(tmp_path: Path, pattern: str) -> None:
     settings = load_settings(_paths(tmp_path, f"[githost]\nremote = '{pattern}'\n"), {})
     assert settings.githost_remote == pattern
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://git.example.com/platform/road.git",
+        "https://git.example.com/platform/road",
+        "ssh://git@git.example.com/platform/road.git",
+        "git://git.example.com/road",
+        "git@git.example.com:platform/road",
+        "build@git.example.com:platform/road.git",
+    ],
+)
+def test_a_scaffold_url_from_any_layer(tmp_path: Path, url: str) -> None:
+    organisation = {"scaffolds": {"paved-road": {"url": url}}}
+    settings = load_settings(_paths(tmp_path, None), {}, organisation)
+    assert settings.scaffold_urls == {"paved-road": url}
+    assert settings.sources["scaffold_urls"] == "the platform settings"
+
+
+@pytest.mark.parametrize("url", ["/srv/scaffolds/road.git", "file:///srv/scaffolds/road.git"])
+def test_a_folder_on_this_machine_only_from_the_person_s_own_file(tmp_path: Path, url: str) -> None:
+    paths = _paths(tmp_path, f'[scaffolds.paved-road]\nurl = "{url}"\n')
+    assert load_settings(paths, {}).scaffold_urls == {"paved-road": url}
+    organisation = {"scaffolds": {"paved-road": {"url": url}}}
+    with pytest.raises(InputError) as raised:
+        load_settings(_paths(tmp_path / "org", None), {}, organisation)
+    assert raised.value.message == (
+        f"setting 'scaffolds.paved-road.url' in the platform settings: '{url}' is a folder on "
+        "this machine, which other members cannot reach"
+    )
+
+
+def test_an_empty_scaffold_url_in_the_own_file_means_the_bundled_scaffold(tmp_path: Path) -> None:
+    paths = _paths(tmp_path, '[scaffolds.paved-road]\nurl = ""\n')
+    organisation = {"scaffolds": {"paved-road": {"url": "https://git.example.com/road.git"}}}
+    assert load_settings(paths, {}, organisation).scaffold_urls == {}
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[scaffolds.paved-road]\nurl = 3\n", "setting 'scaffolds.paved-road.url' in .* string"),
+        ("[scaffolds.paved-road]\nref = 'main'\n", "unknown setting 'scaffolds.paved-road.ref'"),
+        ("[scaffolds]\npaved-road = 'https://h/r.git'\n", "unknown setting 'scaffolds.paved-road'"),
+        ("[scaffolds.-road]\nurl = 'https://h/r.git'\n", "'-road' is not a scaffold name"),
+        ("[scaffolds.road]\nurl = 'ext::sh -c id'\n", "names a git remote helper"),
+        ("[scaffolds.road]\nurl = 'fd::7,8'\n", "names a git remote helper"),
+        ("[scaffolds.road]\nurl = '-oProxyCommand=id'\n", "starts with '-'"),
+        ("[scaffolds.road]\nurl = 'git+ssh://h/r.git'\n", r"has the scheme git\+ssh://"),
+        ("[scaffolds.road]\nurl = 'https://h/r\\u001b.git'\n", "control character U\\+001B"),
+        ("[scaffolds.road]\nurl = 'file:///srv/r'\n", "does not end in .git"),
+    ],
+)
+def test_a_bad_scaffold_setting_is_one_clear_error(tmp_path: Path, toml: str, message: str) -> None:
+    toml = toml.replace("'", '"')
+    with pytest.raises(InputError, match=message) as raised:
+        load_settings(_paths(tmp_path, toml), {})
+    assert "\n" not in str(raised.value)
+    assert "\x1b" not in str(raised.value)

@@ -1,9 +1,10 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from paved.errors import InputError
-from paved.scaffold.registry import Layer, ScaffoldRegistry
+from paved.scaffold.registry import Layer, Scaffold, ScaffoldRegistry, load_scaffold
 from tests.helpers import SCAFFOLDS
 
 
@@ -61,3 +62,50 @@ def test_bad_answers_are_refused(
 
 def test_registry_of_a_missing_folder_is_empty(tmp_path: Path) -> None:
     assert ScaffoldRegistry(tmp_path / "nope").all() == []
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ("layer: road\nversion: 1.0.0\n", "name None is not text"),
+        ("name: Road\nlayer: road\nversion: 1.0.0\n", "name 'Road' has upper-case letters"),
+        ("name: road\nlayer: infra\nversion: 1.0.0\n", "layer 'infra' is not app or road"),
+        ("name: road\nlayer: road\nversion: 1.0\n", "version 1.0 is not a version"),
+        ("name: road\nlayer: road\nversion: latest\n", "version 'latest' is not a version"),
+        ("- a list\n", "not a mapping"),
+    ],
+)
+def test_a_scaffold_yml_is_read_as_input(tmp_path: Path, meta: str, message: str) -> None:
+    (tmp_path / "scaffold.yml").write_text(meta, encoding="utf-8")
+    (tmp_path / "copier.yml").write_text("_subdirectory: template\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message):
+        load_scaffold(tmp_path)
+
+
+def test_a_scaffold_file_behind_a_link_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.yml").write_text("name: road\nlayer: road\nversion: 1.0.0\n")
+    (tmp_path / "scaffold.yml").symlink_to(tmp_path / "elsewhere.yml")
+    (tmp_path / "copier.yml").write_text("_subdirectory: template\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"scaffold\.yml is a symbolic link"):
+        load_scaffold(tmp_path)
+
+
+def test_an_organisation_s_scaffold_takes_the_place_of_the_bundled_one() -> None:
+    bundled = ScaffoldRegistry(SCAFFOLDS).get("paved-road")
+    theirs = dataclasses.replace(bundled, version="7.0.0", url="https://git.example.com/r.git")
+    asked: list[tuple[str, str]] = []
+
+    def load(name: str, url: str) -> Scaffold:
+        asked.append((name, url))
+        return theirs
+
+    registry = ScaffoldRegistry(SCAFFOLDS, {"paved-road": theirs.url or ""}, load)
+    assert registry.get("service-python", layer=Layer.APP).url is None
+    assert asked == []  # nothing fetched for a bundled scaffold
+    assert registry.get("paved-road", layer=Layer.ROAD) is theirs
+    assert [s.version for s in registry.all() if s.name == "paved-road"] == ["7.0.0"]
+    assert [s.name for s in registry.bundled()] == ["paved-road", "service-python"]
+    assert registry.bundled()[0] is not theirs
+    assert asked == [("paved-road", "https://git.example.com/r.git")]  # read once
+    with pytest.raises(InputError, match=r"is for the road layer, not the app layer"):
+        registry.get("paved-road", layer=Layer.APP)

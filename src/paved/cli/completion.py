@@ -16,22 +16,29 @@ def _runtime() -> Runtime:
     return Runtime(env=dict(os.environ), cwd=Path.cwd(), home=Path.home())
 
 
+def _template_names(app_only: bool) -> list[str]:
+    """The scaffolds' names, without fetching an organisation's (whose layer is then unknown)."""
+    from paved.scaffold.registry import Layer
+
+    registry = _runtime().registry
+    bundled = [
+        s.name
+        for s in registry.bundled()
+        if s.name not in registry.urls and (not app_only or s.layer is Layer.APP)
+    ]
+    return sorted([*bundled, *registry.urls])
+
+
 def complete_app_templates(incomplete: str) -> list[str]:
     try:
-        from paved.scaffold.registry import Layer
-
-        return [
-            s.name
-            for s in _runtime().registry.all()
-            if s.layer is Layer.APP and s.name.startswith(incomplete)
-        ]
+        return [name for name in _template_names(True) if name.startswith(incomplete)]
     except Exception:  # noqa: BLE001 - completion must never break the shell
         return []
 
 
 def complete_templates(incomplete: str) -> list[str]:
     try:
-        return [s.name for s in _runtime().registry.all() if s.name.startswith(incomplete)]
+        return [name for name in _template_names(False) if name.startswith(incomplete)]
     except Exception:  # noqa: BLE001
         return []
 

@@ -98,13 +98,22 @@ class Runtime:
     def registry(self) -> ScaffoldRegistry:
         from paved.scaffold.registry import ScaffoldRegistry, bundled_root
 
-        return ScaffoldRegistry(self.scaffolds_root or bundled_root())
+        urls = self.settings.scaffold_urls
+        return ScaffoldRegistry(
+            self.scaffolds_root or bundled_root(),
+            urls,
+            self.store.organisation_scaffold if urls else None,
+        )
 
     @cached_property
     def store(self) -> TemplateStore:
         from paved.scaffold.store import TemplateStore
 
-        return TemplateStore(self.paths.templates_dir, self.env)
+        return TemplateStore(
+            self.paths.templates_dir,
+            self.env,
+            warn=lambda message: self.out.info(f"warning: {message}"),
+        )
 
     def catalog(self) -> Catalog:
         if self._catalog is None:

@@ -70,7 +70,7 @@ def store(
     """
     runtime = runtime_of(ctx, json_output=json_output)
     found = []
-    for scaffold in runtime.registry.all():
+    for scaffold in runtime.registry.bundled():  # an organisation's: copier reads its URL
         runtime.store.ensure(scaffold)
         found.append({"name": scaffold.name, "versions": runtime.store.versions(scaffold.name)})
     path = str(runtime.paths.templates_dir)

@@ -235,7 +235,7 @@ def _store_state(inputs: Inputs) -> tuple[list[str], list[str], list[str]]:
 
     store = inputs.store()
     ok, missing, broken = [], [], []
-    for scaffold in inputs.registry().all():
+    for scaffold in inputs.registry().bundled():
         repo = store.repository(scaffold.name)
         label = f"{scaffold.name} {scaffold.version}"
         if not repo.exists():
@@ -260,6 +260,7 @@ def _store_state(inputs: Inputs) -> tuple[list[str], list[str], list[str]]:
 
 def check_template_store(inputs: Inputs) -> Outcome:
     inputs.need_git()
+    inputs.need_settings()  # the registry reads them (an organisation's scaffolds)
     root = inputs.store().root
     ok, missing, broken = _store_state(inputs)
     if broken:
@@ -283,13 +284,14 @@ def check_template_store(inputs: Inputs) -> Outcome:
 
 def fix_template_store(inputs: Inputs) -> list[str]:
     inputs.need_git()
+    inputs.need_settings()
     store = inputs.store()
     changes = []
     _, missing, broken = _store_state(inputs)
     if broken or not missing:
         return []
     names = {line.split(" ", 1)[0] for line in missing}
-    for scaffold in inputs.registry().all():
+    for scaffold in inputs.registry().bundled():
         if scaffold.name in names:
             tag = store.ensure(scaffold)
             changes.append(f"stored {scaffold.name} {tag} in {store.repository(scaffold.name)}")

@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,19 +133,24 @@ def check_registered(inputs: Inputs) -> Outcome:
     return Outcome("ok", f"service '{name}' is registered (owner {owner}, {service.repository})")
 
 
-def _scaffold_of(answers: dict[str, Any]) -> str:
+def _scaffold_of(answers: dict[str, Any], urls: Mapping[str, str] | None = None) -> str:
+    """The scaffold a layer's answers name: by the URL the settings give an organisation's
+    scaffold, else by the last part of the stable URL."""
     src = str(answers.get("_src_path", ""))
-    return src.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    named = [name for name, url in (urls or {}).items() if url == src]
+    return named[0] if named else src.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
 
 
 def _layers(inputs: Inputs) -> list[tuple[str, str, str, str]]:
     """(layer, answers file, scaffold, recorded version) of each layer the service has."""
     root = inputs.need_service()
+    urls = inputs.need_settings().scaffold_urls
     found = []
     for layer, filename in (("app", APP_ANSWERS), ("road", ROAD_ANSWERS)):
         if (root / filename).is_file():
             answers = inputs.answers(filename)
-            found.append((layer, filename, _scaffold_of(answers), str(answers.get("_commit", ""))))
+            name = _scaffold_of(answers, urls)
+            found.append((layer, filename, name, str(answers.get("_commit", ""))))
     return found
 
 

@@ -3,6 +3,10 @@
 A scaffold is a standard copier template folder with one extra file, ``scaffold.yml``, that
 names its layer and version. Reading it needs only PyYAML, so listing templates and checking
 ``--set`` answers stays fast and never imports copier.
+
+paved bundles its scaffolds; the settings may point a scaffold's name at an organisation's
+own git repository instead (``[scaffolds.NAME] url``), and the registry then offers that one
+(read by the template store, :mod:`paved.scaffold.store`).
 """
 
 from __future__ import annotations
@@ -11,14 +15,15 @@ import dataclasses
 import enum
 import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from paved.errors import InputError
-from paved.text import text_problem
+from paved.names import name_problem
+from paved.text import escaped, text_problem
 
 if TYPE_CHECKING:
     import jinja2
@@ -225,6 +230,9 @@ class Scaffold:
     questions: tuple[Question, ...]
     #: Files moved by this version or an earlier one (``moved`` in scaffold.yml).
     moves: tuple[Move, ...] = ()
+    #: The organisation's git repository this scaffold comes from (``[scaffolds.NAME] url``
+    #: in the settings); ``None`` for a scaffold paved bundles.
+    url: str | None = None
 
     @property
     def template_dir(self) -> Path:
@@ -255,17 +263,52 @@ def _choices(raw: Any) -> tuple[Any, ...] | None:
     return tuple(raw)
 
 
+def _identity(meta: Mapping[str, Any], origin: str) -> tuple[str, Layer, str]:
+    """The name, layer and version a ``scaffold.yml`` gives, each checked as input."""
+    name, layer, version = meta.get("name"), meta.get("layer"), meta.get("version")
+    if not isinstance(name, str) or (problem := name_problem(name)) is not None:
+        shown = escaped(repr(name))
+        raise InputError(
+            f"{origin}: name {shown} {problem if isinstance(name, str) else 'is not text'}",
+            hint="name the scaffold in lower-case words joined by '-', as in paved-road",
+        )
+    if layer not in {item.value for item in Layer}:
+        raise InputError(
+            f"{origin}: layer {escaped(repr(layer))} is not app or road",
+            hint="a scaffold is the app layer or the road layer of a service",
+        )
+    from paved.versions import Version
+
+    if not isinstance(version, str) or Version.parse(version) is None:
+        raise InputError(
+            f"{origin}: version {escaped(repr(version))} is not a version",
+            hint="write it as MAJOR.MINOR.PATCH in quotes if need be, as in version: 0.1.0",
+        )
+    return name, Layer(layer), version
+
+
 def load_scaffold(path: Path) -> Scaffold:
-    """Read one scaffold folder; raise :class:`InputError` when it is not a scaffold."""
+    """Read one scaffold folder; raise :class:`InputError` when it is not a scaffold.
+
+    The folder may come from any git repository an organisation names, so both files are
+    input: each a mapping, read as it is (not through a symbolic link), with a name by the
+    naming rule, a layer, a version and moves that are checked.
+    """
     try:
+        for name in ("scaffold.yml", "copier.yml"):
+            if (path / name).is_symlink():
+                raise InputError(f"scaffold at {path} cannot be read ({name} is a symbolic link)")
         meta = yaml.safe_load((path / "scaffold.yml").read_text(encoding="utf-8"))
         copier_conf = yaml.safe_load((path / "copier.yml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"scaffold at {path} cannot be read ({exc})") from exc
     if not isinstance(meta, Mapping) or not isinstance(copier_conf, Mapping):
         raise InputError(f"scaffold at {path} cannot be read (not a mapping)")
+    name, layer, version = _identity(meta, str(path / "scaffold.yml"))
     questions = []
     for key, spec in copier_conf.items():
+        if not isinstance(key, str):
+            raise InputError(f"{path / 'copier.yml'}: the key {escaped(repr(key))} is not text")
         if key.startswith("_"):
             continue
         spec = spec if isinstance(spec, Mapping) else {"default": spec}
@@ -283,9 +326,9 @@ def load_scaffold(path: Path) -> Scaffold:
             )
         )
     return Scaffold(
-        name=str(meta["name"]),
-        layer=Layer(meta["layer"]),
-        version=str(meta["version"]),
+        name=name,
+        layer=layer,
+        version=version,
         description=str(meta.get("description", "")),
         path=path,
         questions=tuple(questions),
@@ -306,11 +349,29 @@ def bundled_root() -> Path:
 
 
 class ScaffoldRegistry:
-    """The scaffolds found under one folder, by name."""
+    """The scaffolds paved knows, by name: those found under one folder (the bundled ones),
+    and those the settings point at an organisation's git repository, which take the place of
+    a bundled scaffold of the same name.
 
-    def __init__(self, root: Path) -> None:
+    An organisation's scaffold is read only when it is asked for (``load(name, url)``, the
+    template store's :meth:`~paved.scaffold.store.TemplateStore.organisation_scaffold`), since
+    reading it fetches its repository.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        organisation: Mapping[str, str] | None = None,
+        load: Callable[[str, str], Scaffold] | None = None,
+    ) -> None:
         self.root = root
+        #: ``{name: url}``: the scaffolds an organisation keeps in its own git repository.
+        self.urls: Mapping[str, str] = dict(organisation or {})
+        if self.urls and load is None:
+            raise ValueError("an organisation's scaffolds need a load function")
+        self._load_organisation = load
         self._scaffolds: dict[str, Scaffold] | None = None
+        self._organisation: dict[str, Scaffold] = {}
 
     def _load(self) -> dict[str, Scaffold]:
         if self._scaffolds is None:
@@ -323,15 +384,42 @@ class ScaffoldRegistry:
             self._scaffolds = found
         return self._scaffolds
 
-    def all(self) -> list[Scaffold]:
+    def _organisation_scaffold(self, name: str) -> Scaffold:
+        if name not in self._organisation:
+            assert self._load_organisation is not None
+            self._organisation[name] = self._load_organisation(name, self.urls[name])
+        return self._organisation[name]
+
+    def bundled(self) -> list[Scaffold]:
+        """The scaffolds paved bundles, whatever the settings point elsewhere."""
         return list(self._load().values())
 
+    def all(self) -> list[Scaffold]:
+        """Every scaffold on offer: the bundled ones, each replaced by the organisation's
+        scaffold of its name where the settings give one, then the organisation's others."""
+        bundled = self._load()
+        offered = [
+            self._organisation_scaffold(s.name) if s.name in self.urls else s
+            for s in bundled.values()
+        ]
+        offered += [self._organisation_scaffold(n) for n in sorted(self.urls) if n not in bundled]
+        return offered
+
     def get(self, name: str, *, layer: Layer | None = None) -> Scaffold:
-        scaffold = self._load().get(name)
-        if scaffold is None or (layer is not None and scaffold.layer is not layer):
-            known = ", ".join(
-                s.name for s in self._load().values() if layer is None or s.layer is layer
+        if name in self.urls:
+            scaffold: Scaffold | None = self._organisation_scaffold(name)
+        else:
+            scaffold = self._load().get(name)
+        if scaffold is not None and scaffold.url and layer and scaffold.layer is not layer:
+            raise InputError(
+                f"template '{name}' ({scaffold.url}) is for the {scaffold.layer.value} layer, "
+                f"not the {layer.value} layer",
+                hint=f"check [scaffolds.{name}] url in the settings",
             )
+        if scaffold is None or (layer is not None and scaffold.layer is not layer):
+            offered = [s for s in self._load().values() if s.name not in self.urls]
+            offered += self._organisation.values()
+            known = ", ".join(sorted(s.name for s in offered if layer is None or s.layer is layer))
             kind = f"{layer.value}-layer " if layer else ""
             raise InputError(
                 f"unknown {kind}template '{name}'",

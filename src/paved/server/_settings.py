@@ -4,8 +4,9 @@ The file has the shape of a member's config.toml and is checked by the same rule
 (``paved.config``): known keys only, strings only, ``[environments.NAME]`` tables with their
 known fields. On top of those, what the platform hands out must work on every member's
 machine: ``catalog.url`` is refused (the platform is the catalog; members find it with
-``paved login``), ``githost.remote`` must hold ``{name}``, and every repository must be a
-URL other members can reach, by the rule the platform applies to registrations.
+``paved login``), ``githost.remote`` must hold ``{name}``, and every repository (a scaffold's
+``[scaffolds.NAME] url`` among them) must be a URL other members can reach, by the rule the
+platform applies to registrations.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from paved.config import _KEYS, _flatten, _take_environment
+from paved.config import _KEYS, KNOWN_SETTINGS, _flatten, _take_environment, _take_scaffold
 from paved.errors import InputError
 from paved.githost import pattern_problem
 from paved.server._schemas import repository_problem
@@ -52,14 +53,23 @@ def organisation_settings(path: Path) -> dict[str, Any]:
     origin = str(path)
     settings: dict[str, Any] = {}
     environments: dict[str, dict[str, str]] = {}
+    scaffolds: dict[str, str] = {}
     for key, value in _flatten(_read(path)).items():
         if key.startswith("environments."):
             _take_environment(key, value, origin, environments)
             continue
+        if key.startswith("scaffolds."):
+            if value == "":
+                raise InputError(
+                    f"setting '{key}' in {origin} is empty",
+                    hint="leave the table out to offer the scaffold paved bundles",
+                )
+            _take_scaffold(key, value, origin, scaffolds, local=False)
+            continue
         if key not in _KEYS:
             raise InputError(
                 f"unknown setting '{key}' in {origin}",
-                hint="known settings: " + ", ".join([*sorted(_KEYS), "environments.NAME.FIELD"]),
+                hint="known settings: " + ", ".join(KNOWN_SETTINGS),
             )
         if key == "catalog.url":
             raise InputError(
@@ -84,6 +94,10 @@ def organisation_settings(path: Path) -> dict[str, Any]:
     for name, fields in environments.items():
         if "repository" in fields:
             _reachable(f"environments.{name}.repository", fields["repository"], origin)
+    for name, url in scaffolds.items():
+        _reachable(f"scaffolds.{name}.url", url, origin)
     if environments:
         settings["environments"] = environments
+    if scaffolds:
+        settings["scaffolds"] = {name: {"url": url} for name, url in scaffolds.items()}
     return settings

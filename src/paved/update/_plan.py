@@ -98,9 +98,14 @@ def _scaffold_of(
 
     The recorded ``_src_path`` is input: it must be a scaffold's stable URL (or the URL the
     settings give it). paved renders from its own store, never from a URL a repository names.
+    A stable URL names the bundled scaffold even where the settings point its name elsewhere:
+    an update never moves a service to another source.
     """
     src = answers.get("_src_path")
-    known = {s.name: s for s in deps.registry.all() if s.layer is layer}
+    for name, url in sorted(deps.registry.urls.items()):
+        if src == url:
+            return deps.registry.get(name, layer=layer), url
+    known = {s.name: s for s in deps.registry.bundled() if s.layer is layer}
     if isinstance(src, str) and src.startswith(STABLE_URL_PREFIX):
         name = src.removeprefix(STABLE_URL_PREFIX).removesuffix(".git")
         if name in known and src == f"{STABLE_URL_PREFIX}{name}.git":
@@ -109,14 +114,29 @@ def _scaffold_of(
     raise InputError(
         f"{filename}: _src_path is {shown}, which is not a {layer.value}-layer scaffold this "
         "paved knows",
-        hint="known: " + ", ".join(f"{STABLE_URL_PREFIX}{name}.git" for name in sorted(known)),
+        hint="known: "
+        + ", ".join(
+            [
+                *(f"{STABLE_URL_PREFIX}{name}.git" for name in sorted(known)),
+                *(url for _, url in sorted(deps.registry.urls.items())),
+            ]
+        )
+        + " (an organisation's scaffold is known by the URL [scaffolds.NAME] url gives)",
     )
 
 
 def definition(deps: UpdateDeps, scaffold: Scaffold, version: str) -> Scaffold:
-    """``scaffold`` as its ``version`` defines it (questions, moves), read from the store."""
+    """``scaffold`` as its ``version`` defines it (questions, moves), read from the store
+    (an organisation's scaffold: from its mirror)."""
     if version == scaffold.version:
         return scaffold
+    if scaffold.url is not None:
+        found = deps.store.organisation_scaffold(scaffold.name, scaffold.url, version)
+        if found.layer is not scaffold.layer:
+            raise InputError(
+                f"{scaffold.url} {version} is not a {scaffold.layer.value}-layer scaffold"
+            )
+        return found
     repo = deps.store.repository(scaffold.name)
     git = Git(repo, {"GIT_DIR": str(repo)})
     with tempfile.TemporaryDirectory(prefix="paved-scaffold-") as tmp:
@@ -129,9 +149,17 @@ def definition(deps: UpdateDeps, scaffold: Scaffold, version: str) -> Scaffold:
     return found
 
 
-def versions(deps: UpdateDeps, scaffold: Scaffold) -> tuple[list[str], str]:
+def versions(
+    deps: UpdateDeps, scaffold: Scaffold, *, wanted: tuple[str, ...] = ()
+) -> tuple[list[str], str]:
     """The versions of ``scaffold`` in the template store, oldest first, and the one this
-    paved bundles (the default target). Stores the shipped versions first."""
+    paved bundles (the default target). Stores the shipped versions first.
+
+    An organisation's scaffold: the versions its repository has (fetched once per run; when
+    that fails, those fetched before, if they hold every version ``wanted``), and its newest.
+    """
+    if scaffold.url is not None:
+        return deps.store.organisation_versions(scaffold.url, wanted=wanted), scaffold.version
     bundled = deps.store.ensure(scaffold)
     repo = deps.store.repository(scaffold.name)
     tags = Git(repo, {"GIT_DIR": str(repo)})("tag", "--list").split()
@@ -200,13 +228,14 @@ def _layer(request: UpdateRequest, root: Path, layer: Layer, deps: UpdateDeps) -
             f"{filename}: _commit is {escaped(str(current))}, not a version",
             hint="restore the answers file from git",
         )
-    target = _target(request, scaffold, current, *versions(deps, scaffold))
+    wanted = (current,) if request.to is None else (current, request.to)
+    target = _target(request, scaffold, current, *versions(deps, scaffold, wanted=wanted))
     old, new = definition(deps, scaffold, current), definition(deps, scaffold, target)
     checked = _checked_answers(answers, filename, old, new)
     return LayerPlan(layer, filename, new, url, current, target, checked)
 
 
-def _recorded(root: Path, plans: tuple[LayerPlan, ...]) -> tuple[LayerRef, ...]:
+def _recorded(root: Path, plans: tuple[LayerPlan, ...], deps: UpdateDeps) -> tuple[LayerRef, ...]:
     """Every layer of the service as the catalog will record it after the update."""
     planned = {plan.layer: plan for plan in plans}
     refs = []
@@ -220,7 +249,10 @@ def _recorded(root: Path, plans: tuple[LayerPlan, ...]) -> tuple[LayerRef, ...]:
         answers = read_answers(root, filename)
         src, version = str(answers.get("_src_path", "")), str(answers.get("_commit", ""))
         name = src.removeprefix(STABLE_URL_PREFIX).removesuffix(".git")
-        if src.startswith(STABLE_URL_PREFIX) and Version.parse(version) is not None:
+        named = [n for n, url in deps.registry.urls.items() if url == src]
+        if named:
+            name = named[0]
+        if (src.startswith(STABLE_URL_PREFIX) or named) and Version.parse(version) is not None:
             refs.append(LayerRef(layer.value, name, version))
     return tuple(refs)
 
@@ -250,7 +282,7 @@ def plan_update(request: UpdateRequest, deps: UpdateDeps) -> UpdatePlan:
         raise InputError(f"{ROAD_ANSWERS}: service_name is missing")
     if not request.dry_run and any(plan.current != plan.target for plan in plans):
         Git(root).identity()
-    return UpdatePlan(request, root, service, head, plans, _recorded(root, plans))
+    return UpdatePlan(request, root, service, head, plans, _recorded(root, plans, deps))
 
 
 @dataclasses.dataclass(frozen=True)

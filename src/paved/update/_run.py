@@ -99,7 +99,7 @@ def _render(plan: UpdatePlan, deps: UpdateDeps, scratch: Path) -> list[tuple[Pat
     jobs = []
     folders = []
     for layer in plan.moving:
-        url_env = deps.store.rewrite_env(deps.store.env)
+        url_env = deps.store.env_for(layer.source_url)
         pair = []
         for version in (layer.current, layer.target):
             scaffold = definition(deps, layer.scaffold, version)
