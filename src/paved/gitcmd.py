@@ -1,8 +1,8 @@
 """The git adapter: every git command paved runs goes through :class:`Git`.
 
-GitPython runs the real ``git`` binary (its command wrapper costs the same as the CLI) and is
-imported only when a command first needs git, so ``paved --help`` stays fast and ``paved
-doctor`` can report a missing git instead of crashing. Library errors become paved errors.
+Each command is the real ``git`` binary, run with :mod:`subprocess`; git's own messages become
+paved errors here (:class:`GitError` with the reason read from git's words, a missing git as
+:class:`GitNotFound`), so ``paved doctor`` can report a missing git instead of crashing.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 from paved.errors import AuthError, InputError, PavedError, RemoteError
 
@@ -43,18 +41,6 @@ class GitNotFound(PavedError):
 
 class GitIdentityMissing(InputError):
     """git has no user.name or user.email."""
-
-
-@cache
-def _git_class() -> Any:
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    try:
-        from git.cmd import Git as _Git  # heavy, and runs git at import
-    except ImportError as exc:  # pragma: no cover - depends on the machine
-        raise GitNotFound(
-            "git is not installed or not on PATH", hint="install git, then run the command again"
-        ) from exc
-    return _Git
 
 
 def _reason(stderr: str) -> str:
@@ -118,40 +104,38 @@ class Git:
         self.cwd = cwd
         self.env = dict(env or {})
 
-    def __call__(self, *args: str, check: bool = True, stdin: str | None = None) -> str:
-        """Run ``git ARGS`` and return its stdout with the trailing newline removed."""
-        git_cls = _git_class()
-        from git.exc import GitCommandError, GitCommandNotFound
-
+    def _run(
+        self, args: tuple[str, ...], stdin: bytes | None
+    ) -> subprocess.CompletedProcess[bytes]:
+        # git's messages in English (the reasons below are read from them); the caller's
+        # environment otherwise, with this command's additions on top
+        env = {**os.environ, "LANGUAGE": "C", "LC_ALL": "C", **self.env}
         try:
-            with tempfile.TemporaryFile() as istream:
-                if stdin is not None:
-                    istream.write(stdin.encode("utf-8"))
-                    istream.seek(0)
-                out = git_cls(str(self.cwd) if self.cwd else None).execute(
-                    ["git", *args],
-                    env=self.env or None,
-                    istream=istream if stdin is not None else None,
-                    with_extended_output=False,
-                    strip_newline_in_stdout=True,
-                )
-        except GitCommandNotFound as exc:
+            return subprocess.run(
+                ["git", *args], cwd=self.cwd, input=stdin, capture_output=True, check=False,
+                env=env,
+            )  # fmt: skip
+        except FileNotFoundError as exc:
+            if exc.filename not in (None, "git"):
+                raise  # the folder is missing, not git
             raise GitNotFound(
                 "git is not installed or not on PATH",
                 hint="install git, then run the command again",
             ) from exc
-        except GitCommandError as exc:
+
+    def __call__(self, *args: str, check: bool = True, stdin: str | None = None) -> str:
+        """Run ``git ARGS`` and return its stdout with the trailing newline removed."""
+        done = self._run(args, stdin.encode("utf-8") if stdin is not None else None)
+        if done.returncode != 0:
             if not check:
                 return ""
-            stderr = exc.stderr if isinstance(exc.stderr, str) else str(exc.stderr)
-            stderr = stderr.strip().removeprefix("stderr: ")
-            if len(stderr) > 1 and stderr[0] == stderr[-1] == "'":
-                stderr = stderr[1:-1]
+            stderr = done.stderr.decode("utf-8", errors="replace").strip()
             raise GitError(
-                f"git {args[0]} failed: {_reason(stderr) or 'exit ' + str(exc.status)}",
+                f"git {args[0]} failed: {_reason(stderr) or 'exit ' + str(done.returncode)}",
                 stderr=stderr,
-            ) from exc
-        return str(out)
+            )
+        out = done.stdout.decode("utf-8", errors="surrogateescape")
+        return out[:-1] if out.endswith("\n") else out
 
     def status(self, *args: str, stdin: bytes | None = None) -> tuple[int, bytes]:
         """Run ``git ARGS`` and return its exit status and its stdout, byte for byte: for the
@@ -160,20 +144,7 @@ class Git:
 
         Only a failure to run git at all is an error here.
         """
-        git = shutil.which("git", path=self.env.get("PATH", os.environ.get("PATH", os.defpath)))
-        if git is None:
-            raise GitNotFound(
-                "git is not installed or not on PATH",
-                hint="install git, then run the command again",
-            )
-        done = subprocess.run(
-            [git, *args],
-            cwd=self.cwd,
-            input=stdin,
-            capture_output=True,
-            check=False,
-            env={**os.environ, "LC_ALL": "C", **self.env},
-        )
+        done = self._run(args, stdin)
         return done.returncode, done.stdout
 
     # -- questions ---------------------------------------------------------------------
@@ -279,8 +250,8 @@ def list_files(root: Path, env: Mapping[str, str]) -> list[str] | None:
     are not ignored included), as git spells them; ``None`` when git cannot tell (no git, or
     not a repository).
 
-    Runs git directly rather than through GitPython: the guardrails list a tree on every
-    check, and this one read-only command is not worth loading GitPython for.
+    Runs git with the given environment only (not paved's): the guardrails list a tree on
+    every check, in the environment the command was given.
     """
     git = shutil.which("git", path=env.get("PATH", os.defpath))
     if git is None:

@@ -44,6 +44,8 @@ COMMANDS: dict[str, list[str]] = {
     "services show": ["services", "show", "payments"],
     "services archive": ["services", "archive", "payments"],
     "templates list": ["templates", "list"],
+    "templates store": ["templates", "store"],
+    "update": ["update", "{service}", "--dry-run"],  # a dry run: the service is shared
     "login": ["login", "http://127.0.0.1:9", "--token", "pvd_0123456789abcdef_x"],
     "logout": ["logout"],
     "platform serve": ["platform", "serve", "--port", "{port}"],

@@ -160,7 +160,7 @@ def test_prod_refuses_a_road_layer_older_than_the_minimum(
     paved, pinned_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_service(paved, pinned_env, "orders")
-    monkeypatch.setenv("PAVED_DEPLOY_MIN_ROAD_VERSION", "0.2.0")
+    monkeypatch.setenv("PAVED_DEPLOY_MIN_ROAD_VERSION", "99.0.0")  # newer than any road
     done = paved("deploy", "--path", "orders", "--env", "prod", "--yes", "--image", image("orders"))
     assert done.exit_code == 3
     assert "PAVED-DEPLOY-002" in done.stderr

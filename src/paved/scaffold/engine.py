@@ -133,17 +133,20 @@ def render_all(
     """
     import copier  # noqa: F401 - imported once, before the fork
 
+    # Each job has a copier cache of its own: two copier processes working in one cached clone
+    # of the same template (its git worktrees) fail at random.
+    caches = [cache_dir / f"job-{index}" for index in range(len(jobs))]
     if len(jobs) < 2 or not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
-        for source, answers, destination in jobs:
-            render(source, destination, answers, cache_dir=cache_dir)
+        for (source, answers, destination), cache in zip(jobs, caches, strict=True):
+            render(source, destination, answers, cache_dir=cache)
         return
     children = [
-        _fork_render(source, answers, destination, cache_dir)
-        for source, answers, destination in jobs[1:]
+        _fork_render(source, answers, destination, cache)
+        for (source, answers, destination), cache in zip(jobs[1:], caches[1:], strict=True)
     ]
     source, answers, destination = jobs[0]
     try:
-        render(source, destination, answers, cache_dir=cache_dir)
+        render(source, destination, answers, cache_dir=caches[0])
     finally:
         errors = [_wait(child) for child in children]
     for error in errors:

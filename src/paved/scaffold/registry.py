@@ -64,6 +64,13 @@ def _validator_env() -> jinja2.Environment:
     return SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
 
 
+@functools.lru_cache(maxsize=256)
+def _validator(source: str) -> jinja2.Template:
+    """A validator compiled once: answers are checked several times (both versions of an
+    update, every layer), and compiling is most of the cost."""
+    return _validator_env().from_string(source)
+
+
 @dataclasses.dataclass(frozen=True)
 class Question:
     """One copier question of a scaffold."""
@@ -143,9 +150,7 @@ class Question:
     def _validate(self, shown: str, value: Any) -> None:
         if not self.validator:
             return
-        message = " ".join(
-            _validator_env().from_string(self.validator).render({self.name: value}).split()
-        )
+        message = " ".join(_validator(self.validator).render({self.name: value}).split())
         if message:
             raise InputError(f"{shown}: {message}")
 

@@ -161,11 +161,7 @@ def versions(
     if scaffold.url is not None:
         return deps.store.organisation_versions(scaffold.url, wanted=wanted), scaffold.version
     bundled = deps.store.ensure(scaffold)
-    repo = deps.store.repository(scaffold.name)
-    tags = Git(repo, {"GIT_DIR": str(repo)})("tag", "--list").split()
-    parsed = [(Version.parse(tag), tag) for tag in tags]
-    known = sorted(((v, tag) for v, tag in parsed if v is not None), key=lambda pair: pair[0])
-    return [tag for _, tag in known], bundled
+    return deps.store.versions(scaffold.name), bundled
 
 
 def _target(
