@@ -30,7 +30,8 @@ What each side includes (each is timed from the first process start to the last 
 
 paved runs through a launcher of a few lines the benchmark writes (``paved-at.py``): the CLI
 has no option for the folder of bundled scaffolds, so the launcher builds the runtime with
-``scaffolds_root`` set, as tests/update_helpers.runtime_at does, and hands it to the app.
+``scaffolds_root`` set, as tests/update_helpers.runtime_at does, and hands it to the console
+script's ``main``.
 Neither side pushes. Everything lives in a temporary folder: PAVED_HOME, HOME with a pinned
 git identity (no system config), copier's cache, the bytecode cache; only local files are used.
 
@@ -74,12 +75,12 @@ LAUNCHER = '''\
 import sys
 from pathlib import Path
 
-from paved.cli.app import app
+from paved.cli.app import main
 from paved.cli.runtime import Runtime
 
 runtime = Runtime.from_process()
 runtime.scaffolds_root = Path(sys.argv[1])
-app(sys.argv[2:], prog_name="paved", obj=runtime)
+main(sys.argv[2:], obj=runtime)
 '''
 
 

@@ -3,7 +3,9 @@
 Commands never import this module: what they share lives below them in ``paved.cli.common``.
 """
 
+import os
 import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -76,6 +78,7 @@ def _register_commands() -> None:
         deploy,
         deployments,
         doctor,
+        fleet,
         guardrails,
         login,
         new,
@@ -88,6 +91,7 @@ def _register_commands() -> None:
     app.command("deploy")(deploy.deploy)
     app.add_typer(deployments.app, name="deployments")
     app.command("doctor")(doctor.doctor)
+    app.add_typer(fleet.app, name="fleet")
     app.add_typer(guardrails.app, name="guardrails")
     app.command("login")(login.login)
     app.command("logout")(login.logout)
@@ -102,10 +106,29 @@ def _register_commands() -> None:
 _register_commands()
 
 
-def main() -> None:
-    """The ``paved`` console script."""
+def main(args: Sequence[str] | None = None, *, obj: object = None) -> None:
+    """The ``paved`` console script (``args`` and a runtime ``obj`` for a launcher of one's
+    own, as the benchmarks have).
+
+    Once the command is done (its files closed, its clients closed by the runtime), the process
+    ends without the interpreter's teardown of some 800 modules, which costs 0.15 to 0.25 s
+    after every command (decision 0004).
+    """
     try:
-        app()
+        app(args, prog_name="paved", obj=obj)
     except KeyboardInterrupt:  # pragma: no cover - outside a command body
         print("interrupted", file=sys.stderr)
-        sys.exit(int(ExitCode.INTERRUPTED))
+        code: object = int(ExitCode.INTERRUPTED)
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - click always exits in standalone mode
+        code = 0
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # a reader that went away: what was unsaid stays unsaid
+        code = code or 0
+    os._exit(code or 0)

@@ -126,7 +126,7 @@ def _run(
     where = runtime.cwd if path is None else (runtime.cwd / path).absolute()
     if not where.is_dir():
         raise InputError(f"{path or where} is not a folder", hint="give the service's folder")
-    deps = _deps(runtime)
+    deps = update_deps(runtime)
     if resume:
         result = domain.continue_update(where, deps)
     elif abort:
@@ -142,10 +142,9 @@ def _run(
         )
     else:
         layers = (Layer.ROAD, Layer.APP) if layer == "all" else (Layer(layer),)
-        if not dry_run:
-            from paved.scaffold.engine import preload
+        from paved.scaffold.engine import preload
 
-            preload()
+        preload()  # a dry run renders too
         request = domain.UpdateRequest(where, layers, to, dry_run, diff)
         result = domain.run_update(request, deps)
     _show(runtime.out, result)
@@ -166,7 +165,8 @@ def _date(text: str) -> dt.date:
         raise InputError(f"--until {text!r} is not a date", hint="write it as YYYY-MM-DD") from None
 
 
-def _deps(runtime: "Runtime") -> "UpdateDeps":
+def update_deps(runtime: "Runtime") -> "UpdateDeps":
+    """What an update works with, from the runtime (paved fleet uses it too)."""
     from paved.update import UpdateDeps
 
     return UpdateDeps(

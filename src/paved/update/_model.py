@@ -67,6 +67,9 @@ class UpdateRequest:
     to: str | None = None
     dry_run: bool = False
     diff: bool = False
+    #: Record the new versions in the catalog once committed (a fleet roll-out records them
+    #: itself, when the default branch holds the update).
+    record: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

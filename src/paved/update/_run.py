@@ -236,11 +236,12 @@ def run_update(request: UpdateRequest, deps: UpdateDeps) -> UpdateResult:
 def _run(request: UpdateRequest, deps: UpdateDeps) -> UpdateResult:
     plan = plan_update(request, deps)
     layers = tuple(layer.to_json() for layer in plan.layers)
+    recording = request.record and not request.dry_run
     if not plan.moving:
-        catalog = "skipped" if request.dry_run else _record_after(plan, deps)
+        catalog = _record_after(plan, deps) if recording else "skipped"
         return UpdateResult("up-to-date", plan.root, plan.service, layers, catalog=catalog)
-    # the platform decides before anything happens: may this user record the new versions?
-    _record(plan.service, plan.recorded, deps, dry_run=True)
+    if request.record:  # the platform decides before anything happens: may this user record?
+        _record(plan.service, plan.recorded, deps, dry_run=True)
     git = git_of(plan.root, deps.env)
     with _scratch() as scratch:
         if request.dry_run:  # every object the merge writes goes to a private folder
@@ -285,9 +286,8 @@ def _run(request: UpdateRequest, deps: UpdateDeps) -> UpdateResult:
         _write_state(git, state)
         return UpdateResult("conflicts", plan.root, plan.service, layers, files, diff=diff)
     commit = _commit(git, message)
-    return UpdateResult(
-        "updated", plan.root, plan.service, layers, files, commit, _record_after(plan, deps), diff
-    )
+    catalog = _record_after(plan, deps) if recording else "skipped"
+    return UpdateResult("updated", plan.root, plan.service, layers, files, commit, catalog, diff)
 
 
 def _all_moves(deps: UpdateDeps, plan: UpdatePlan) -> dict[str, str]:

@@ -1,0 +1,248 @@
+"""``paved fleet``: see which services are behind, roll a release out in waves, follow it."""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from paved.cli.output import Output
+    from paved.cli.runtime import Runtime
+    from paved.fleet import FleetRequest, FleetRun, Outcome
+    from paved.update import UpdateDeps
+
+app = typer.Typer(
+    help="Roll a paved-road release across every service, in waves.", no_args_is_help=True
+)
+
+LayerOption = Annotated[
+    str, typer.Option("--layer", metavar="road|app", help="The layer to update (default road).")
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", metavar="VERSION", help="This version, not the newest.")
+]
+OwnerOption = Annotated[
+    str | None, typer.Option("--owner", metavar="TEAM", help="Only this team's services.")
+]
+TemplateOption = Annotated[
+    str | None,
+    typer.Option("--template", metavar="SCAFFOLD", help="Only services made from this scaffold."),
+]
+ParallelOption = Annotated[
+    int | None,
+    typer.Option("--parallel", metavar="N", help="Services at once (default: the CPU count)."),
+]
+
+
+def _request(
+    layer: str,
+    to: str | None,
+    owner: str | None,
+    template: str | None,
+    parallel: int | None,
+    **more: object,
+) -> "FleetRequest":
+    import os
+
+    from paved.fleet import FleetRequest
+    from paved.names import check_name
+
+    if layer not in ("road", "app"):
+        raise InputError(f"--layer {layer!r} is not road or app")
+    if owner is not None:
+        check_name(owner, what="--owner team")
+    workers = parallel if parallel is not None else max(1, os.cpu_count() or 1)
+    if workers < 1 or workers > 64:
+        raise InputError(f"--parallel {workers} is not from 1 to 64")
+    return FleetRequest(layer, to, owner, template, workers, **more)  # type: ignore[arg-type]
+
+
+def _deps(runtime: "Runtime") -> "UpdateDeps":
+    from paved.cli.update import update_deps
+
+    return update_deps(runtime)
+
+
+@app.command("plan")
+@handle_errors
+def plan(
+    ctx: typer.Context,
+    layer: LayerOption = "road",
+    to: ToOption = None,
+    owner: OwnerOption = None,
+    template: TemplateOption = None,
+    parallel: ParallelOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """One row per service: its version, the target, and what an update would do to it.
+
+    Each service is cloned and dry-run updated, in parallel; nothing is pushed or recorded.
+
+    Example: paved fleet plan --owner team-checkout
+    """
+    from paved.fleet import fleet_plan
+
+    runtime = runtime_of(ctx, json_output=json_output)
+    request = _request(layer, to, owner, template, parallel)
+    result = fleet_plan(
+        request,
+        runtime.catalog(),
+        runtime.registry,
+        _deps(runtime),
+        runtime.paths.data_dir / "fleet",
+        progress=_progress(runtime.out),
+    )
+    _show(runtime.out, result, kind="plan")
+
+
+@app.command("update")
+@handle_errors
+def update(
+    ctx: typer.Context,
+    layer: LayerOption = "road",
+    to: ToOption = None,
+    owner: OwnerOption = None,
+    template: TemplateOption = None,
+    parallel: ParallelOption = None,
+    waves: Annotated[
+        str,
+        typer.Option("--waves", metavar="N,P%,...", help="Wave sizes, cumulative, ending at 100%."),
+    ] = "100%",
+    max_failures: Annotated[
+        int | None,
+        typer.Option(
+            "--max-failures", metavar="N", help="Stop before the next wave past N failures."
+        ),
+    ] = None,
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode",
+            metavar="branch|direct",
+            help="Push a branch per service (default), or push clean updates to main.",
+        ),
+    ] = "branch",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan only (as paved fleet plan); push nothing.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Update every service (or those --owner/--template select) to the newest road.
+
+    Each service, in a clean clone: update on a branch paved/update-LAYER-VERSION, the
+    guardrails on the result, then push the branch (or, with --mode direct, the default
+    branch). A conflicted update is committed on its branch with its files listed, never on
+    the default branch. Exit 0 when every service is updated, 6 when some conflicted, 3 when
+    the guardrails refused some, 5 when remotes failed. Run the same command again to carry
+    on after a failure: nothing is pushed twice.
+
+    Example: paved fleet update --waves 1,10%,100% --max-failures 2
+    """
+    from paved.fleet import Mode, fleet_update, parse_waves
+
+    if mode not in ("branch", "direct"):
+        raise InputError(f"--mode {mode!r} is not branch or direct")
+    if max_failures is not None and max_failures < 0:
+        raise InputError("--max-failures cannot be negative")
+    runtime = runtime_of(ctx, json_output=json_output)
+    request = _request(
+        layer, to, owner, template, parallel,
+        waves=parse_waves(waves), max_failures=max_failures, mode=Mode(mode), dry_run=dry_run,
+    )  # fmt: skip
+    if dry_run:
+        from paved.fleet import fleet_plan
+
+        result = fleet_plan(
+            request,
+            runtime.catalog(),
+            runtime.registry,
+            _deps(runtime),
+            runtime.paths.data_dir / "fleet",
+            progress=_progress(runtime.out),
+        )
+        _show(runtime.out, result, kind="plan")
+        return
+    result = fleet_update(
+        request,
+        runtime.catalog(),
+        runtime.registry,
+        _deps(runtime),
+        runtime.paths.data_dir / "fleet",
+        progress=_progress(runtime.out),
+    )
+    _show(runtime.out, result, kind="update")
+    code = _exit_code(result)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("status")
+@handle_errors
+def status(
+    ctx: typer.Context,
+    rollout: Annotated[
+        str | None,
+        typer.Argument(metavar="[ROLLOUT]", help="A roll-out id (default: the newest)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Each service of a roll-out: pending, ready, pr-open, merged, conflicted, refused,
+    failed, declined or up-to-date."""
+    from paved.fleet import fleet_status
+
+    runtime = runtime_of(ctx, json_output=json_output)
+    result = fleet_status(runtime.paths.data_dir / "fleet", rollout)
+    _show(runtime.out, result, kind="status")
+
+
+def _progress(out: "Output") -> "Callable[[Outcome, int, int], None]":
+    def said(outcome: "Outcome", index: int, total: int) -> None:
+        detail = f": {outcome.detail}" if outcome.detail else ""
+        out.progress(f"[{index}/{total}] {outcome.service} {outcome.status.value}{detail}")
+
+    return said
+
+
+def _exit_code(result: "FleetRun") -> int:
+    from paved.fleet import Status
+
+    found = {outcome.status for outcome in result.outcomes}
+    if Status.CONFLICTED in found:
+        return int(ExitCode.CONFLICT)
+    if Status.REFUSED in found:
+        return int(ExitCode.GUARDRAIL)
+    if Status.FAILED in found or result.stopped:
+        return int(ExitCode.REMOTE)
+    return 0
+
+
+def _show(out: "Output", result: "FleetRun", *, kind: str) -> None:
+    from paved.fleet import describe
+
+    if out.json_mode:
+        out.json(describe(result.rollout, result.outcomes, kind=kind, stopped=result.stopped))
+    else:
+        rows = [
+            (
+                o.service,
+                o.owner,
+                o.status.value,
+                f"{o.current} -> {o.target}" if o.target else o.current,
+                ", ".join(f"{k} {v}" for k, v in sorted(o.counts.items()) if k != "unchanged"),
+                ", ".join(o.conflicts) or o.detail,
+            )
+            for o in result.outcomes
+        ]
+        out.table(
+            ["SERVICE", "OWNER", "STATUS", "VERSION", "FILES", "DETAIL"], rows, empty="No services."
+        )
+    totals: dict[str, int] = {}
+    for outcome in result.outcomes:
+        totals[outcome.status.value] = totals.get(outcome.status.value, 0) + 1
+    summary = ", ".join(f"{count} {name}" for name, count in sorted(totals.items()))
+    out.info(f"roll-out {result.rollout}: {summary or 'no services'}")
+    if result.stopped:
+        out.info(result.stopped)

@@ -1,0 +1,265 @@
+"""Rolling a release across the fleet: the services from the catalog, in waves, in parallel.
+
+The parent process chooses the services and the versions, keeps the roll-out's journal and
+decides when the next wave starts; each service runs in a worker process of its own
+(:func:`paved.fleet._work.run_job`), forked after copier is imported, so that one service's
+failure, or a worker that dies, never stops the others.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from paved.catalog import Catalog
+from paved.errors import InputError
+from paved.fleet._model import FINAL, FleetRequest, Outcome, Status, wave_ends
+from paved.fleet._work import Job, run_job
+from paved.locks import file_lock
+from paved.models import Service
+from paved.names import name_problem
+from paved.scaffold.registry import ScaffoldRegistry
+from paved.text import escaped
+from paved.update import UpdateDeps
+from paved.versions import Version
+
+__all__ = ["FleetRun", "Journal", "fleet_plan", "fleet_status", "fleet_update", "rollouts"]
+
+#: Transports a repository URL from the catalog may use (no ext::, no fd::).
+_PROTOCOLS = "file:git:http:https:ssh"
+
+
+@dataclasses.dataclass(frozen=True)
+class FleetRun:
+    rollout: str
+    outcomes: tuple[Outcome, ...]
+    #: Why the roll-out stopped before its last wave, or None.
+    stopped: str | None = None
+
+
+class Journal:
+    """The roll-out's journal: one JSON line per finished service, appended and synced, so
+    that a roll-out killed at any moment knows, when run again, what it already did."""
+
+    def __init__(self, folder: Path, rollout: str) -> None:
+        self.path = folder / f"{rollout}.jsonl"
+
+    def read(self) -> dict[str, Outcome]:
+        found: dict[str, Outcome] = {}
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return found
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                outcome = Outcome.from_json(json.loads(line))
+            except ValueError:
+                if number == len(lines):
+                    continue  # the last line, cut short by a kill: that service runs again
+                raise InputError(
+                    f"{self.path}:{number} is not a roll-out record",
+                    hint="remove the file to start the roll-out afresh (remotes are checked "
+                    "again: nothing is pushed twice)",
+                ) from None
+            found[outcome.service] = outcome
+        return found
+
+    def write(self, outcome: Outcome) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _layer_of(service: Service, layer: str) -> tuple[str, str] | None:
+    for ref in service.layers:
+        if ref.layer == layer:
+            return ref.scaffold, ref.version
+    return None
+
+
+def _targets(
+    services: Sequence[Service], request: FleetRequest, registry: ScaffoldRegistry
+) -> dict[str, str]:
+    """The version each scaffold goes to: ``--to``, or the newest this paved has."""
+    targets: dict[str, str] = {}
+    for service in services:
+        found = _layer_of(service, request.layer)
+        if found is None or found[0] in targets:
+            continue
+        scaffold = found[0]
+        if request.to is not None:
+            if Version.parse(request.to) is None:
+                raise InputError(f"--to {escaped(request.to)!r} is not a version")
+            targets[scaffold] = request.to
+            continue
+        try:
+            targets[scaffold] = registry.get(scaffold).version
+        except InputError:
+            continue  # a scaffold this paved does not know: those services fail, named
+    return targets
+
+
+def _jobs(
+    services: Sequence[Service], request: FleetRequest, targets: dict[str, str], work: Path,
+    *, plan_only: bool,
+) -> list[Job]:  # fmt: skip
+    jobs = []
+    for service in services:
+        if name_problem(service.name) is not None:
+            continue  # never a path or a branch from a name the rule refuses
+        scaffold, current = _layer_of(service, request.layer) or ("", "")
+        jobs.append(
+            Job(
+                service=service.name,
+                owner=service.owner,
+                repository=service.repository,
+                scaffold=scaffold,
+                current=current,
+                target=targets.get(scaffold, ""),
+                layer=request.layer,
+                mode=request.mode,
+                work=work / service.name,
+                plan_only=plan_only,
+            )
+        )
+    return jobs
+
+
+#: What the forked workers use (set in the parent just before the pool forks them).
+_WORKER_DEPS: UpdateDeps | None = None
+
+
+def _work(job: Job) -> Outcome:
+    assert _WORKER_DEPS is not None
+    if not job.target:
+        detail = f"no version to go to for scaffold '{job.scaffold}'"
+        return job.outcome(Status.FAILED, detail=detail)
+    return run_job(job, _WORKER_DEPS)
+
+
+def _pool(jobs: Iterable[Job], deps: UpdateDeps, parallel: int) -> Iterable[tuple[Job, Outcome]]:
+    """Run ``jobs`` in ``parallel`` worker processes; yield each as it finishes."""
+    global _WORKER_DEPS  # read by the forked workers
+    import copier  # noqa: F401 - imported once, before the workers fork
+
+    _WORKER_DEPS = dataclasses.replace(
+        deps, env={**deps.env, "GIT_ALLOW_PROTOCOL": _PROTOCOLS}, progress=lambda _m: None
+    )
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
+        futures = {pool.submit(_work, job): job for job in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            job = futures[future]
+            try:
+                yield job, future.result()
+            except concurrent.futures.process.BrokenProcessPool:
+                yield job, job.outcome(Status.FAILED, detail="its worker process died")
+
+
+def _services(catalog: Catalog, request: FleetRequest) -> list[Service]:
+    services = catalog.list(owner=request.owner, template=request.template)
+    return [s for s in services if _layer_of(s, request.layer) is not None]
+
+
+def fleet_plan(
+    request: FleetRequest,
+    catalog: Catalog,
+    registry: ScaffoldRegistry,
+    deps: UpdateDeps,
+    work: Path,
+    progress: Callable[[Outcome, int, int], None] = lambda _o, _i, _n: None,
+) -> FleetRun:
+    """Each service's current and target version and what an update would do (a dry run in
+    a clone of it); nothing is pushed, committed or recorded."""
+    services = _services(catalog, request)
+    targets = _targets(services, request, registry)
+    rollout = request.rollout_id(targets)
+    jobs = _jobs(services, request, targets, work / f"plan-{rollout}", plan_only=True)
+    outcomes = []
+    for index, (_job, outcome) in enumerate(_pool(jobs, deps, request.parallel), start=1):
+        outcomes.append(outcome)
+        progress(outcome, index, len(jobs))
+    return FleetRun(rollout, tuple(sorted(outcomes, key=lambda o: o.service)))
+
+
+def fleet_update(
+    request: FleetRequest,
+    catalog: Catalog,
+    registry: ScaffoldRegistry,
+    deps: UpdateDeps,
+    fleet_dir: Path,
+    progress: Callable[[Outcome, int, int], None] = lambda _o, _i, _n: None,
+    after: Callable[[Outcome], Outcome] = lambda outcome: outcome,
+) -> FleetRun:
+    """Roll the release out: wave after wave, each service in a clean clone, the journal
+    written as each finishes. The same command run again carries on the same roll-out."""
+    services = _services(catalog, request)
+    targets = _targets(services, request, registry)
+    rollout = request.rollout_id(targets)
+    journal = Journal(fleet_dir / "rollouts", rollout)
+    with file_lock(fleet_dir / "rollouts" / f"{rollout}.lock"):
+        done = journal.read()
+        jobs = _jobs(services, request, targets, fleet_dir / "work" / rollout, plan_only=False)
+        kept = {name: o for name, o in done.items() if o.status in FINAL}
+        todo = [job for job in jobs if job.service not in kept]
+        outcomes = dict(kept)
+        stopped = None
+        started = 0
+        for end in wave_ends(request.waves, len(todo)):
+            wave = todo[started:end]
+            started = end
+            for _job, outcome in _pool(wave, deps, request.parallel):
+                outcome = after(outcome)
+                journal.write(outcome)
+                outcomes[outcome.service] = outcome
+                progress(outcome, len(outcomes), len(jobs))
+            failures = sum(
+                1 for o in outcomes.values() if o.status in (Status.FAILED, Status.REFUSED)
+            )
+            if (
+                request.max_failures is not None
+                and failures > request.max_failures
+                and end < len(todo)
+            ):
+                stopped = (
+                    f"stopped after {end} of {len(todo)} service(s): {failures} failure(s), "
+                    f"more than --max-failures {request.max_failures}"
+                )
+                break
+        for job in todo[started:]:
+            outcomes.setdefault(job.service, job.outcome(Status.PENDING, detail="not started"))
+    return FleetRun(rollout, tuple(sorted(outcomes.values(), key=lambda o: o.service)), stopped)
+
+
+def rollouts(fleet_dir: Path) -> list[str]:
+    """The roll-outs this machine ran, the newest last."""
+    folder = fleet_dir / "rollouts"
+    if not folder.is_dir():
+        return []
+    files = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    return [path.stem for path in files]
+
+
+def fleet_status(fleet_dir: Path, rollout: str | None) -> FleetRun:
+    """A roll-out's services as its journal records them (the newest roll-out by default)."""
+    known = rollouts(fleet_dir)
+    if rollout is None:
+        if not known:
+            raise InputError("no roll-out has run on this machine", hint="paved fleet update")
+        rollout = known[-1]
+    if rollout not in known:
+        raise InputError(
+            f"no roll-out '{escaped(rollout)}' on this machine",
+            hint="known: " + (", ".join(known[-5:]) or "none"),
+        )
+    found = Journal(fleet_dir / "rollouts", rollout).read()
+    return FleetRun(rollout, tuple(sorted(found.values(), key=lambda o: o.service)))
