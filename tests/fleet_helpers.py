@@ -130,3 +130,15 @@ def branch_commits(bare: Path, branch: str) -> int | None:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     return int(found.stdout) if found.returncode == 0 else None
+
+
+def add_file(bare: Path, work: Path, path: str, text: str) -> None:
+    """A new file in the service, as its team would push it."""
+    git(work.parent, "clone", "--quiet", str(bare), str(work))
+    file = work / path
+    file.parent.mkdir(parents=True, exist_ok=True)
+    file.write_text(text, encoding="utf-8")
+    git(work, "add", "--", path)
+    git(work, "commit", "--quiet", "-m", f"Add {path}")
+    git(work, "push", "--quiet", "origin", "main")
+    shutil.rmtree(work)

@@ -21,10 +21,12 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
+from paved.catalog.sqlite import SqliteCatalog
 from paved.cli.app import app
 from tests.conftest import Invocation, pin_environment
 from tests.fleet_helpers import (
     TEMPLATE_NAME,
+    add_file,
     branch_commits,
     build_fleet,
     edit_in_repository,
@@ -98,10 +100,9 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
         }
 
 
-@pytest.fixture
-def place(fleet: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _copy_world(world: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """This test's own copy of paved's data folder and of the git host."""
-    tmp = fleet["tmp"]
+    tmp = world["tmp"]
     assert isinstance(tmp, Path)
     home = tmp_path / "paved-home"
     shutil.copytree(tmp / "paved-home", home)
@@ -117,6 +118,11 @@ def place(fleet: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPa
         )
     monkeypatch.setenv("PAVED_HOME", str(home))
     return githost
+
+
+@pytest.fixture
+def place(fleet: dict[str, object], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return _copy_world(fleet, tmp_path, monkeypatch)
 
 
 def test_a_renamed_render_is_what_copier_renders(fleet, tmp_path) -> None:
@@ -225,3 +231,91 @@ def test_update_then_kill_9_then_again_gives_the_same_totals_and_nothing_twice(
     status = _run(root, "fleet", "status", "--json")
     assert status.exit_code == 0, status.stderr
     assert json.loads(status.stdout)["totals"]["ready"] == 37
+
+
+# -- waves, direct pushes, declines, merges: a small fleet --------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """Six services at 0.2.0: the first rejects pushes, the second declines 0.3.0."""
+    tmp = tmp_path_factory.mktemp("small")
+    with pytest.MonkeyPatch.context() as patch:
+        pin_environment(tmp, patch)
+        roots = build_releases(tmp / "releases")
+        store_releases(roots)
+        githost = tmp / "githost"
+        githost.mkdir()
+        made = build_fleet(
+            roots, tmp / "made", githost, tmp / "paved-home/data/catalog.db", ["0.2.0"] * 6
+        )
+        reject_pushes(githost / f"{made[0]}.git")
+        add_file(
+            githost / f"{made[1]}.git", tmp / "edit", ".paved/declines.yaml",
+            "declines:\n  - scaffold: paved-road\n    version: 0.3.0\n"
+            "    reason: waits for the freeze\n    until: 2099-01-31\n",
+        )  # fmt: skip
+        yield {"tmp": tmp, "roots": roots, "made": made}
+
+
+@pytest.fixture
+def small_place(small, tmp_path, monkeypatch) -> Path:
+    return _copy_world(small, tmp_path, monkeypatch)
+
+
+def test_waves_stop_when_failures_pass_the_threshold(small, small_place) -> None:
+    result = _run(
+        small["roots"]["0.3.0"], "fleet", "update", "--waves", "1,50%,100%",
+        "--max-failures", "0", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 5, result.stderr
+    data = json.loads(result.stdout)
+    assert data["totals"] == {"failed": 1, "pending": 5}
+    assert "more than --max-failures 0" in data["stopped"]
+    for name in small["made"][1:]:
+        assert branch_commits(small_place / f"{name}.git", BRANCH) is None  # never started
+
+
+def test_direct_pushes_clean_updates_to_main_and_records_them(small, small_place) -> None:
+    result = _run(small["roots"]["0.3.0"], "fleet", "update", "--mode", "direct", "--json")
+    assert result.exit_code == 5, result.stderr  # the frozen remote
+    rows = {row["service"]: row for row in json.loads(result.stdout)["services"]}
+    frozen, declined, *merged = small["made"]
+    assert rows[frozen]["status"] == "failed"
+    assert rows[declined]["status"] == "declined"
+    assert "waits for the freeze" in rows[declined]["detail"]
+    for name in merged:
+        assert rows[name]["status"] == "merged"
+        bare = small_place / f"{name}.git"
+        answers = git(small_place, "--git-dir", str(bare), "show", "main:.copier-answers.road.yml")
+        assert "_commit: 0.3.0" in answers
+        assert branch_commits(bare, BRANCH) is None  # no branch in direct mode
+    catalog = SqliteCatalog(small_place.parent / "paved-home/data/catalog.db")
+    try:
+        roads = {s.name: [r.version for r in s.layers if r.layer == "road"] for s in catalog.list()}
+    finally:
+        catalog.close()
+    assert {name: roads[name] for name in merged} == {name: ["0.3.0"] for name in merged}
+    assert roads[declined] == ["0.2.0"]
+
+
+def test_status_sees_a_merged_branch_records_it_and_times_it(small, small_place) -> None:
+    root = small["roots"]["0.3.0"]
+    assert _run(root, "fleet", "update").exit_code == 5
+    name = small["made"][2]
+    bare = small_place / f"{name}.git"
+    git(
+        small_place, "--git-dir", str(bare), "update-ref", "refs/heads/main", f"refs/heads/{BRANCH}"
+    )
+    status = _run(root, "fleet", "status", "--json")
+    assert status.exit_code == 0, status.stderr
+    data = json.loads(status.stdout)
+    jsonschema.validate(data, SCHEMA)
+    rows = {row["service"]: row for row in data["services"]}
+    assert rows[name]["status"] == "merged"
+    assert data["totals"]["ready"] == 3
+    assert data["versions"] == {"paved-road 0.2.0": 5, "paved-road 0.3.0": 1}
+    assert data["adoption"]["merged"] == 1
+    assert data["adoption"]["median_seconds"] is not None
+    journal_only = _run(root, "fleet", "status", "--no-refresh", "--json")
+    assert json.loads(journal_only.stdout)["services"] == data["services"]  # journaled

@@ -9,6 +9,7 @@ from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
+    from paved.catalog import Catalog
     from paved.cli.output import Output
     from paved.cli.runtime import Runtime
     from paved.fleet import FleetRequest, FleetRun, Outcome
@@ -165,13 +166,15 @@ def update(
         )
         _show(runtime.out, result, kind="plan")
         return
+    catalog = runtime.catalog()
     result = fleet_update(
         request,
-        runtime.catalog(),
+        catalog,
         runtime.registry,
         _deps(runtime),
         runtime.paths.data_dir / "fleet",
         progress=_progress(runtime.out),
+        after=_after(catalog, layer, runtime.out),
     )
     _show(runtime.out, result, kind="update")
     code = _exit_code(result)
@@ -187,15 +190,37 @@ def status(
         str | None,
         typer.Argument(metavar="[ROLLOUT]", help="A roll-out id (default: the newest)."),
     ] = None,
+    no_refresh: Annotated[
+        bool,
+        typer.Option("--no-refresh", help="Show the journal only; do not look at the remotes."),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Each service of a roll-out: pending, ready, pr-open, merged, conflicted, refused,
-    failed, declined or up-to-date."""
-    from paved.fleet import fleet_status
+    failed, declined or up-to-date; the share of services on each version; time to patch.
+
+    A service whose default branch now holds the update is merged: its new version is
+    recorded in the catalog. --no-refresh shows the journal as it is.
+    """
+    from paved.fleet import adoption, fleet_status, refresh
 
     runtime = runtime_of(ctx, json_output=json_output)
-    result = fleet_status(runtime.paths.data_dir / "fleet", rollout)
-    _show(runtime.out, result, kind="status")
+    fleet_dir = runtime.paths.data_dir / "fleet"
+    result = fleet_status(fleet_dir, rollout)
+    layer = result.rollout.split("-", 1)[0]
+    if not no_refresh:
+        result = refresh(result, runtime.catalog(), _deps(runtime), fleet_dir, layer)
+    versions: dict[str, int] = {}
+    for service in runtime.catalog().list():
+        for ref in service.layers:
+            if ref.layer == layer:
+                key = f"{ref.scaffold} {ref.version}"
+                versions[key] = versions.get(key, 0) + 1
+    extra = {
+        "versions": dict(sorted(versions.items())),
+        "adoption": adoption(fleet_dir, result.rollout),
+    }
+    _show(runtime.out, result, kind="status", extra=extra)
 
 
 def _progress(out: "Output") -> "Callable[[Outcome, int, int], None]":
@@ -204,6 +229,23 @@ def _progress(out: "Output") -> "Callable[[Outcome, int, int], None]":
         out.progress(f"[{index}/{total}] {outcome.service} {outcome.status.value}{detail}")
 
     return said
+
+
+def _after(catalog: "Catalog", layer: str, out: "Output") -> "Callable[[Outcome], Outcome]":
+    """What the parent does with each finished service: a merged one's new version goes to
+    the catalog (it is on the default branch now)."""
+    from paved.errors import PavedError
+    from paved.fleet import Status, record_merged
+
+    def after(outcome: "Outcome") -> "Outcome":
+        if outcome.status is Status.MERGED:
+            try:
+                record_merged(catalog, outcome, layer)
+            except PavedError as exc:
+                out.info(f"warning: {outcome.service}: the catalog did not record it ({exc})")
+        return outcome
+
+    return after
 
 
 def _exit_code(result: "FleetRun") -> int:
@@ -219,11 +261,14 @@ def _exit_code(result: "FleetRun") -> int:
     return 0
 
 
-def _show(out: "Output", result: "FleetRun", *, kind: str) -> None:
+def _show(
+    out: "Output", result: "FleetRun", *, kind: str, extra: dict[str, object] | None = None
+) -> None:
     from paved.fleet import describe
 
     if out.json_mode:
-        out.json(describe(result.rollout, result.outcomes, kind=kind, stopped=result.stopped))
+        data = describe(result.rollout, result.outcomes, kind=kind, stopped=result.stopped)
+        out.json({**data, **(extra or {})})
     else:
         rows = [
             (
@@ -246,3 +291,14 @@ def _show(out: "Output", result: "FleetRun", *, kind: str) -> None:
     out.info(f"roll-out {result.rollout}: {summary or 'no services'}")
     if result.stopped:
         out.info(result.stopped)
+    if extra:
+        versions = extra.get("versions") or {}
+        assert isinstance(versions, dict)
+        out.info("on each version: " + ", ".join(f"{k}: {v}" for k, v in versions.items()))
+        times = extra.get("adoption") or {}
+        assert isinstance(times, dict)
+        if times.get("median_seconds") is not None:
+            out.info(
+                f"time to patch: {times['merged']} of {times['services']} merged, median "
+                f"{times['median_seconds']:.0f} s, p90 {times['p90_seconds']:.0f} s"
+            )

@@ -6,7 +6,17 @@ person. A roll-out has an id and a journal, and the same command run again carri
 """
 
 from paved.fleet._model import FINAL, FleetRequest, Mode, Outcome, Status, describe, parse_waves
-from paved.fleet._run import FleetRun, Journal, fleet_plan, fleet_status, fleet_update, rollouts
+from paved.fleet._run import (
+    FleetRun,
+    Journal,
+    adoption,
+    fleet_plan,
+    fleet_status,
+    fleet_update,
+    record_merged,
+    refresh,
+    rollouts,
+)
 from paved.fleet._work import branch_name
 
 __all__ = [
@@ -17,11 +27,14 @@ __all__ = [
     "Mode",
     "Outcome",
     "Status",
+    "adoption",
     "branch_name",
     "describe",
     "fleet_plan",
     "fleet_status",
     "fleet_update",
     "parse_waves",
+    "record_merged",
+    "refresh",
     "rollouts",
 ]

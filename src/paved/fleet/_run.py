@@ -10,25 +10,38 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import datetime as dt
 import json
+import math
 import multiprocessing
 import os
+import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from paved.catalog import Catalog
-from paved.errors import InputError
+from paved.errors import InputError, PavedError
 from paved.fleet._model import FINAL, FleetRequest, Outcome, Status, wave_ends
 from paved.fleet._work import Job, run_job
 from paved.locks import file_lock
-from paved.models import Service
+from paved.models import LayerRef, Service
 from paved.names import name_problem
 from paved.scaffold.registry import ScaffoldRegistry
 from paved.text import escaped
 from paved.update import UpdateDeps
 from paved.versions import Version
 
-__all__ = ["FleetRun", "Journal", "fleet_plan", "fleet_status", "fleet_update", "rollouts"]
+__all__ = [
+    "FleetRun",
+    "Journal",
+    "adoption",
+    "fleet_plan",
+    "fleet_status",
+    "fleet_update",
+    "record_merged",
+    "refresh",
+    "rollouts",
+]
 
 #: Transports a repository URL from the catalog may use (no ext::, no fd::).
 _PROTOCOLS = "file:git:http:https:ssh"
@@ -71,10 +84,26 @@ class Journal:
             found[outcome.service] = outcome
         return found
 
-    def write(self, outcome: Outcome) -> None:
+    def times(self) -> list[tuple[dt.datetime, Outcome]]:
+        """Every record with the time it was written, oldest first (for time to patch)."""
+        found = []
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        for line in lines:
+            try:
+                data = json.loads(line)
+                found.append((dt.datetime.fromisoformat(data["at"]), Outcome.from_json(data)))
+            except (ValueError, KeyError, TypeError):
+                continue  # read() reports a damaged journal; times are only a summary
+        return found
+
+    def write(self, outcome: Outcome, at: dt.datetime) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"at": at.isoformat(), **outcome.to_json()}
         with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(outcome.to_json(), ensure_ascii=False) + "\n")
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -219,7 +248,7 @@ def fleet_update(
             started = end
             for _job, outcome in _pool(wave, deps, request.parallel):
                 outcome = after(outcome)
-                journal.write(outcome)
+                journal.write(outcome, deps.clock())
                 outcomes[outcome.service] = outcome
                 progress(outcome, len(outcomes), len(jobs))
             failures = sum(
@@ -247,6 +276,101 @@ def rollouts(fleet_dir: Path) -> list[str]:
         return []
     files = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
     return [path.stem for path in files]
+
+
+def record_merged(catalog: Catalog, outcome: Outcome, layer: str) -> str:
+    """Record in the catalog the layer version a service's default branch now holds."""
+    service = catalog.get(outcome.service)
+    if service is None:
+        return "not registered"
+    layers = tuple(
+        LayerRef(ref.layer, ref.scaffold, outcome.target) if ref.layer == layer else ref
+        for ref in service.layers
+    )
+    if layers == service.layers:
+        return "unchanged"
+    catalog.record_layers(outcome.service, layers)
+    return "recorded"
+
+
+def _default_branch_version(repository: str, layer: str, env: dict[str, str], work: Path) -> str:
+    from paved.gitcmd import Git
+    from paved.service.layout import APP_ANSWERS, ROAD_ANSWERS, read_answers
+
+    shutil.rmtree(work, ignore_errors=True)
+    Git(env=env).clone(repository, work, "--depth", "1", "--single-branch")
+    answers = read_answers(work, ROAD_ANSWERS if layer == "road" else APP_ANSWERS)
+    shutil.rmtree(work, ignore_errors=True)
+    return str(answers.get("_commit", ""))
+
+
+def refresh(
+    run: FleetRun,
+    catalog: Catalog,
+    deps: UpdateDeps,
+    fleet_dir: Path,
+    layer: str,
+) -> FleetRun:
+    """Look at each pushed service's default branch: one that holds the update is merged
+    (journaled, and its new version recorded in the catalog)."""
+    journal = Journal(fleet_dir / "rollouts", run.rollout)
+    waiting = [
+        o for o in run.outcomes if o.status in (Status.READY, Status.PR_OPEN, Status.CONFLICTED)
+    ]
+    repositories = {s.name: s.repository for s in catalog.list()}
+    env = {**deps.env, "GIT_ALLOW_PROTOCOL": _PROTOCOLS}
+
+    def look(outcome: Outcome) -> Outcome:
+        repository = repositories.get(outcome.service)
+        if repository is None:
+            return outcome
+        work = fleet_dir / "status" / run.rollout / outcome.service
+        try:
+            have = Version.parse(_default_branch_version(repository, layer, env, work))
+        except (PavedError, OSError):
+            return outcome  # unreachable now: keep what is known
+        want = Version.parse(outcome.target)
+        if have is None or want is None or have < want:
+            return outcome
+        return dataclasses.replace(
+            outcome, status=Status.MERGED, detail="the default branch holds it"
+        )
+
+    updated = {o.service: o for o in run.outcomes}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        for outcome in pool.map(look, waiting):
+            if outcome.status is Status.MERGED:
+                journal.write(outcome, deps.clock())
+                record_merged(catalog, outcome, layer)
+            updated[outcome.service] = outcome
+    return FleetRun(run.rollout, tuple(sorted(updated.values(), key=lambda o: o.service)))
+
+
+def adoption(fleet_dir: Path, rollout: str) -> dict[str, object]:
+    """Time to patch, as this machine saw it: from the roll-out's first record to each
+    service's merge, median and 90th percentile, in seconds."""
+    times = Journal(fleet_dir / "rollouts", rollout).times()
+    if not times:
+        return {"services": 0, "merged": 0, "median_seconds": None, "p90_seconds": None}
+    start = times[0][0]
+    merged: dict[str, float] = {}
+    for at, outcome in times:
+        if outcome.status is Status.MERGED and outcome.service not in merged:
+            merged[outcome.service] = (at - start).total_seconds()
+    services = {outcome.service for _, outcome in times}
+    values = sorted(merged.values())
+
+    def quantile(q: float) -> float | None:
+        if not values:
+            return None
+        return values[min(len(values) - 1, max(0, math.ceil(q * len(values)) - 1))]
+
+    return {
+        "services": len(services),
+        "merged": len(values),
+        "median_seconds": quantile(0.5),
+        "p90_seconds": quantile(0.9),
+    }
 
 
 def fleet_status(fleet_dir: Path, rollout: str | None) -> FleetRun:
