@@ -21,7 +21,14 @@ from paved.errors import InputError
 from paved.names import MAX_LENGTH, NAME_PATTERN
 from paved.text import text_problem
 
-__all__ = ["KNOWN_SETTINGS", "Paths", "Settings", "load_settings", "scaffold_url_problem"]
+__all__ = [
+    "KNOWN_SETTINGS",
+    "Paths",
+    "Settings",
+    "githost_api_problem",
+    "load_settings",
+    "scaffold_url_problem",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +89,13 @@ class Settings:
     #: Remote repository URL for a new service, with ``{name}``; empty means the embedded
     #: git host (bare repositories under the data directory).
     githost_remote: str = ""
+    #: The git host's API through which ``paved fleet update`` opens a change request for
+    #: each branch it pushes: ``github``, ``gitlab``, or empty (the branch is the request).
+    githost_api: str = ""
+    #: That API's base URL; empty means the public service's (``DEFAULT_API_URLS`` in
+    #: ``paved.githost.change_requests``). The token is never a setting: it comes from the
+    #: environment.
+    githost_api_url: str = ""
     #: The app-layer scaffold used when ``--template`` is not given.
     default_template: str = "service-python"
     #: The road-layer scaffold laid over every service.
@@ -105,6 +119,8 @@ class Settings:
 _KEYS: dict[str, tuple[str, str]] = {
     "catalog.url": ("catalog_url", "PAVED_CATALOG_URL"),
     "githost.remote": ("githost_remote", "PAVED_GITHOST_REMOTE"),
+    "githost.api": ("githost_api", "PAVED_GITHOST_API"),
+    "githost.api_url": ("githost_api_url", "PAVED_GITHOST_API_URL"),
     "new.template": ("default_template", "PAVED_TEMPLATE"),
     "new.road_template": ("road_template", "PAVED_ROAD_TEMPLATE"),
     "deploy.repository": ("deploy_repository", "PAVED_DEPLOY_REPOSITORY"),
@@ -205,6 +221,31 @@ def scaffold_url_problem(url: str, *, local: bool) -> str | None:
     return None
 
 
+#: Keys that would hold a secret, which no settings file or platform may hand out.
+_TOKEN_KEYS = frozenset({"githost.token", "githost.api_token"})
+_ENV_ONLY_HINT = (
+    "remove it; paved reads the git host's token from the environment only "
+    "(PAVED_GITHOST_TOKEN, GITHUB_TOKEN or GITLAB_TOKEN)"
+)
+
+
+def githost_api_problem(key: str, value: str) -> str | None:
+    """Say what is wrong with ``githost.api`` or ``githost.api_url``, or ``None``.
+
+    ``githost.api`` names an API paved has an adapter for (or is empty); ``githost.api_url``
+    is an https:// URL with no user, query or control character (or is empty).
+    """
+    from paved.githost.change_requests import API_NAMES, api_url_problem
+
+    if key == "githost.api":
+        if value and value not in API_NAMES:
+            return f'is not one of {", ".join(API_NAMES)} (or "" for none)'
+        return None
+    if key == "githost.api_url" and value:
+        return api_url_problem(value)
+    return None
+
+
 def _take_scaffold(key: str, value: Any, origin: str, urls: dict[str, str], *, local: bool) -> None:
     """Take one ``scaffolds.NAME.url`` setting; an empty URL means the bundled scaffold."""
     _, _, rest = key.partition(".")
@@ -287,6 +328,10 @@ def load_settings(
                 _take_scaffold(key, value, origin, scaffold_urls, local=local)
                 sources["scaffold_urls"] = origin
                 continue
+            if key in _TOKEN_KEYS:
+                raise InputError(
+                    f"setting '{key}' in {origin}: a token is never a setting", hint=_ENV_ONLY_HINT
+                )
             if key not in _KEYS and any(known.startswith(f"{key}.") for known in _KEYS):
                 raise InputError(
                     f"setting '{key}' in {origin} must be a table",
@@ -315,6 +360,18 @@ def load_settings(
     if scaffold_urls:
         values["scaffold_urls"] = scaffold_urls
     _check_remote_pattern(values.get("githost_remote", ""), sources.get("githost_remote", ""))
+    from paved.githost.change_requests import redacted
+
+    for key in ("githost.api", "githost.api_url"):
+        field = _KEYS[key][0]
+        problem = githost_api_problem(key, values.get(field, ""))
+        if problem is not None:
+            shown = redacted(values[field])
+            raise InputError(
+                f"setting '{key}' in {sources[field]}: '{shown}' {problem}",
+                hint="set githost.api to github or gitlab, and githost.api_url to its https:// "
+                "URL (or leave it empty for api.github.com or gitlab.com)",
+            )
     return Settings(**values, sources=sources)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from paved.server import DropQueryString, log_config
+from paved.server import DropQueryString, log_config, organisation_settings
 from tests.helpers import free_port
 
 
@@ -99,6 +99,19 @@ def test_an_address_that_is_not_this_machine_s_is_a_usage_error(paved, tmp_path:
         ("[scaffolds.paved-road]\nurl = 'ext::sh -c id'\n", "names a git remote helper"),
         ("[scaffolds.paved-road]\nurl = ''\n", "'scaffolds.paved-road.url' in {file} is empty"),
         ("[scaffolds.Road]\nurl = 'https://h/r.git'\n", "'Road' is not a scaffold name"),
+        (
+            "[githost]\napi = 'gitea'\n",
+            "setting 'githost.api' in {file} is 'gitea', which is not one of github, gitlab",
+        ),
+        (
+            "[githost]\napi_url = 'http://ghe.example.com/api/v3'\n",
+            "setting 'githost.api_url' in {file} is 'http://ghe.example.com/api/v3', which is "
+            "not an https:// URL",
+        ),
+        (
+            "[githost]\ntoken = 'ghp_secret'\n",
+            "setting 'githost.token' in {file}: a token is never an organisation setting",
+        ),
     ],
 )
 def test_a_bad_settings_file_is_a_usage_error_naming_the_key(
@@ -115,6 +128,17 @@ def test_a_bad_settings_file_is_a_usage_error_naming_the_key(
     assert error.format(file=settings) in got.stderr
     assert got.stderr.count("\n") == 1
     assert not db.exists()  # refused before the database is touched
+
+
+def test_the_platform_hands_out_the_githost_api_but_never_a_token(tmp_path: Path) -> None:
+    settings = tmp_path / "platform.toml"
+    settings.write_text(
+        '[githost]\napi = "github"\napi_url = "https://ghe.example.com/api/v3"\n',
+        encoding="utf-8",
+    )
+    assert organisation_settings(settings) == {
+        "githost": {"api": "github", "api_url": "https://ghe.example.com/api/v3"}
+    }
 
 
 def test_a_missing_settings_file_is_a_usage_error(paved, tmp_path: Path) -> None:

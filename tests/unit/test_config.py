@@ -1,9 +1,11 @@
+import json
 from pathlib import Path
 
 import pytest
 
 from paved.config import Paths, Settings, load_settings
 from paved.errors import InputError
+from paved.text import escaped
 
 
 def test_paved_home_moves_every_folder(tmp_path: Path) -> None:
@@ -201,3 +203,64 @@ def test_a_bad_scaffold_setting_is_one_clear_error(tmp_path: Path, toml: str, me
         load_settings(_paths(tmp_path, toml), {})
     assert "\n" not in str(raised.value)
     assert "\x1b" not in str(raised.value)
+
+
+def test_the_githost_api_settings_take_every_layer(tmp_path: Path) -> None:
+    paths = _paths(tmp_path, '[githost]\napi_url = "https://ghe.example.com/api/v3"\n')
+    organisation = {"githost": {"api": "gitlab", "api_url": "https://gitlab.example.com/api/v4"}}
+    settings = load_settings(paths, {"PAVED_GITHOST_API": "github"}, organisation)
+    assert (settings.githost_api, settings.githost_api_url) == (
+        "github",
+        "https://ghe.example.com/api/v3",
+    )
+    assert settings.sources["githost_api"] == "$PAVED_GITHOST_API"
+    assert settings.sources["githost_api_url"] == str(paths.config_file)
+    assert load_settings(_paths(tmp_path / "none", None), {}).githost_api == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("api", "bitbucket", 'is not one of github, gitlab (or "" for none)'),
+        ("api", "GitHub", 'is not one of github, gitlab (or "" for none)'),
+        ("api_url", "http://ghe.example.com/api/v3", "is not an https:// URL"),
+        (
+            "api_url",
+            "https://me:pw@ghe.example.com/api/v3",
+            "holds a user name or password (the token comes from the environment)",
+        ),
+        ("api_url", "https://ghe.example.com/api\u202e", "contains the control character U+202E"),
+        ("api_url", "https://ghe.example.com/api?x", "has a query or fragment"),
+    ],
+)
+def test_a_bad_githost_api_setting_names_the_key_and_its_layer(
+    tmp_path: Path, key: str, value: str, problem: str
+) -> None:
+    for layer, env, organisation in (
+        (str(tmp_path / "file/config/config.toml"), {}, None),
+        (f"${'PAVED_GITHOST_' + key.upper()}", {f"PAVED_GITHOST_{key.upper()}": value}, None),
+        ("the platform settings", {}, {"githost": {key: value}}),
+    ):
+        toml = f"[githost]\n{key} = {json.dumps(value)}\n" if layer.endswith(".toml") else None
+        with pytest.raises(InputError) as raised:
+            load_settings(_paths(tmp_path / "file", toml), env, organisation)
+        shown = escaped(value).replace("me:pw@", "***@")
+        assert raised.value.message == f"setting 'githost.{key}' in {layer}: '{shown}' {problem}"
+        assert "\u202e" not in str(raised.value)
+        assert "pw@" not in str(raised.value)
+        if toml is not None:
+            (tmp_path / "file/config/config.toml").unlink()
+
+
+@pytest.mark.parametrize("key", ["token", "api_token"])
+def test_a_token_is_never_a_setting(tmp_path: Path, key: str) -> None:
+    paths = _paths(tmp_path, f'[githost]\n{key} = "ghp_secret"\n')
+    with pytest.raises(InputError) as raised:
+        load_settings(paths, {})
+    assert raised.value.message == (
+        f"setting 'githost.{key}' in {paths.config_file}: a token is never a setting"
+    )
+    assert "GITHUB_TOKEN" in (raised.value.hint or "")
+    assert "ghp_secret" not in str(raised.value)
+    with pytest.raises(InputError, match="a token is never a setting"):
+        load_settings(_paths(tmp_path / "org", None), {}, {"githost": {key: "ghp_secret"}})

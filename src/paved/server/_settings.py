@@ -2,11 +2,12 @@
 
 The file has the shape of a member's config.toml and is checked by the same rules
 (``paved.config``): known keys only, strings only, ``[environments.NAME]`` tables with their
-known fields. On top of those, what the platform hands out must work on every member's
-machine: ``catalog.url`` is refused (the platform is the catalog; members find it with
-``paved login``), ``githost.remote`` must hold ``{name}``, and every repository (a scaffold's
-``[scaffolds.NAME] url`` among them) must be a URL other members can reach, by the rule the
-platform applies to registrations.
+known fields, ``githost.api`` a known API and ``githost.api_url`` an https:// URL, and never
+a token (each member's comes from their own environment). On top of those, what the platform
+hands out must work on every member's machine: ``catalog.url`` is refused (the platform is the
+catalog; members find it with ``paved login``), ``githost.remote`` must hold ``{name}``, and
+every repository (a scaffold's ``[scaffolds.NAME] url`` among them) must be a URL other members
+can reach, by the rule the platform applies to registrations.
 """
 
 from __future__ import annotations
@@ -15,9 +16,19 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from paved.config import _KEYS, KNOWN_SETTINGS, _flatten, _take_environment, _take_scaffold
+from paved.config import (
+    _ENV_ONLY_HINT,
+    _KEYS,
+    _TOKEN_KEYS,
+    KNOWN_SETTINGS,
+    _flatten,
+    _take_environment,
+    _take_scaffold,
+    githost_api_problem,
+)
 from paved.errors import InputError
 from paved.githost import pattern_problem
+from paved.githost.change_requests import redacted
 from paved.server._schemas import repository_problem
 
 __all__ = ["organisation_settings"]
@@ -66,6 +77,11 @@ def organisation_settings(path: Path) -> dict[str, Any]:
                 )
             _take_scaffold(key, value, origin, scaffolds, local=False)
             continue
+        if key in _TOKEN_KEYS:
+            raise InputError(
+                f"setting '{key}' in {origin}: a token is never an organisation setting",
+                hint=_ENV_ONLY_HINT,
+            )
         if key not in _KEYS:
             raise InputError(
                 f"unknown setting '{key}' in {origin}",
@@ -87,6 +103,11 @@ def organisation_settings(path: Path) -> dict[str, Any]:
                 )
             sample = value.format(name=_SAMPLE)
             _reachable(key, sample, origin)
+        if (problem := githost_api_problem(key, value)) is not None:
+            raise InputError(
+                f"setting '{key}' in {origin} is '{redacted(value)}', which {problem}",
+                hint="githost.api is github or gitlab; githost.api_url the API's https:// URL",
+            )
         if key == "deploy.repository":
             _reachable(key, value, origin)
         section, _, field = key.partition(".")
