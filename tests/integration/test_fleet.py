@@ -319,3 +319,49 @@ def test_status_sees_a_merged_branch_records_it_and_times_it(small, small_place)
     assert data["adoption"]["median_seconds"] is not None
     journal_only = _run(root, "fleet", "status", "--no-refresh", "--json")
     assert json.loads(journal_only.stdout)["services"] == data["services"]  # journaled
+
+
+class RecordingRequests:
+    """Stands in for GitHub's API, which cannot run here; the adapters' real requests are
+    checked against GitHub's published OpenAPI description in tests/contract/."""
+
+    def __init__(self) -> None:
+        self.opened: list[tuple[str, str, str, str, str]] = []
+
+    def open(self, repository: str, branch: str, base: str, title: str, body: str) -> object:
+        from paved.githost.change_requests import ChangeRequest
+
+        self.opened.append((repository, branch, base, title, body))
+        return ChangeRequest(
+            f"https://git.example.com/pr/{len(self.opened)}", len(self.opened), "open"
+        )
+
+    def find(self, repository: str, branch: str) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_pushed_branches_get_a_request_once(small, small_place) -> None:
+    requests = RecordingRequests()
+    root = small["roots"]["0.3.0"]
+
+    def run(*args: str) -> Invocation:
+        runtime = runtime_at(root)
+        runtime.change_requests_factory = lambda _runtime: requests
+        result = CliRunner().invoke(app, list(args), obj=runtime)
+        return Invocation(result.exit_code, result.stdout, result.stderr)
+
+    first = run("fleet", "update", "--json")
+    assert first.exit_code == 5, first.stderr  # the frozen remote
+    rows = {row["service"]: row for row in json.loads(first.stdout)["services"]}
+    opened = small["made"][2:]
+    assert {name for name, row in rows.items() if row["status"] == "pr-open"} == set(opened)
+    assert sorted(branch for _, branch, *_ in requests.opened) == [BRANCH] * len(opened)
+    assert {base for _, _, base, *_ in requests.opened} == {"main"}
+    assert all("paved-road 0.2.0 -> 0.3.0" in body for *_, body in requests.opened)
+    assert rows[opened[0]]["request"].startswith("https://git.example.com/pr/")
+    again = run("fleet", "update", "--json")
+    assert again.exit_code == 5
+    assert len(requests.opened) == len(opened)  # kept from the journal: none opened twice

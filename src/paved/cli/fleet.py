@@ -1,5 +1,6 @@
 """``paved fleet``: see which services are behind, roll a release out in waves, follow it."""
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from paved.cli.output import Output
     from paved.cli.runtime import Runtime
     from paved.fleet import FleetRequest, FleetRun, Outcome
+    from paved.githost.change_requests import ChangeRequests
     from paved.update import UpdateDeps
 
 app = typer.Typer(
@@ -167,15 +169,20 @@ def update(
         _show(runtime.out, result, kind="plan")
         return
     catalog = runtime.catalog()
-    result = fleet_update(
-        request,
-        catalog,
-        runtime.registry,
-        _deps(runtime),
-        runtime.paths.data_dir / "fleet",
-        progress=_progress(runtime.out),
-        after=_after(catalog, layer, runtime.out),
-    )
+    requests = runtime.change_requests() if request.mode is Mode.BRANCH else None
+    try:
+        result = fleet_update(
+            request,
+            catalog,
+            runtime.registry,
+            _deps(runtime),
+            runtime.paths.data_dir / "fleet",
+            progress=_progress(runtime.out),
+            after=_after(catalog, request, runtime.out, requests),
+        )
+    finally:
+        if requests is not None:
+            requests.close()
     _show(runtime.out, result, kind="update")
     code = _exit_code(result)
     if code:
@@ -231,16 +238,33 @@ def _progress(out: "Output") -> "Callable[[Outcome, int, int], None]":
     return said
 
 
-def _after(catalog: "Catalog", layer: str, out: "Output") -> "Callable[[Outcome], Outcome]":
-    """What the parent does with each finished service: a merged one's new version goes to
-    the catalog (it is on the default branch now)."""
+def _after(
+    catalog: "Catalog",
+    request: "FleetRequest",
+    out: "Output",
+    requests: "ChangeRequests | None",
+) -> "Callable[[Outcome], Outcome]":
+    """What the parent does with each finished service before journaling it: a pushed branch
+    gets its pull or merge request; a merged update's version goes to the catalog."""
     from paved.errors import PavedError
-    from paved.fleet import Status, record_merged
+    from paved.fleet import Status, record_merged, request_for
+
+    repositories: dict[str, str] = {}
 
     def after(outcome: "Outcome") -> "Outcome":
+        if requests is not None and outcome.branch is not None:
+            if not repositories:
+                repositories.update({s.name: s.repository for s in catalog.list()})
+            try:
+                outcome = request_for(
+                    requests, outcome, repositories[outcome.service], request.layer
+                )
+            except PavedError as exc:
+                detail = f"the branch is pushed; the request failed: {exc}"
+                return dataclasses.replace(outcome, status=Status.FAILED, detail=detail)
         if outcome.status is Status.MERGED:
             try:
-                record_merged(catalog, outcome, layer)
+                record_merged(catalog, outcome, request.layer)
             except PavedError as exc:
                 out.info(f"warning: {outcome.service}: the catalog did not record it ({exc})")
         return outcome

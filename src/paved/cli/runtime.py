@@ -22,6 +22,7 @@ from paved.credentials import read_credentials
 if TYPE_CHECKING:
     from paved.catalog import Catalog
     from paved.githost import GitHost
+    from paved.githost.change_requests import ChangeRequests
     from paved.scaffold.registry import ScaffoldRegistry
     from paved.scaffold.store import TemplateStore
 
@@ -50,6 +51,7 @@ class Runtime:
     #: Pieces a test may replace before the command runs.
     catalog_factory: Callable[[Runtime], Catalog] | None = None
     githost_factory: Callable[[Runtime], GitHost] | None = None
+    change_requests_factory: Callable[[Runtime], ChangeRequests | None] | None = None
     _catalog: Catalog | None = dataclasses.field(default=None, init=False, repr=False)
 
     @classmethod
@@ -143,6 +145,14 @@ class Runtime:
         if self.settings.githost_remote:
             return RemoteGitHost(self.settings.githost_remote)
         return LocalGitHost(self.paths.repos_dir)
+
+    def change_requests(self) -> ChangeRequests | None:
+        """The git host's API for pull or merge requests (``githost.api``), or None."""
+        if self.change_requests_factory is not None:
+            return self.change_requests_factory(self)
+        from paved.githost.change_requests import change_requests
+
+        return change_requests(self.settings, self.env)
 
     def close(self) -> None:
         if self._catalog is not None:

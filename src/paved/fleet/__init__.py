@@ -15,6 +15,7 @@ from paved.fleet._run import (
     fleet_update,
     record_merged,
     refresh,
+    request_for,
     rollouts,
 )
 from paved.fleet._work import branch_name
@@ -36,5 +37,6 @@ __all__ = [
     "parse_waves",
     "record_merged",
     "refresh",
+    "request_for",
     "rollouts",
 ]

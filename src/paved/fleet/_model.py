@@ -91,6 +91,8 @@ class Outcome:
     conflicts: tuple[str, ...] = ()
     counts: Mapping[str, int] = dataclasses.field(default_factory=dict)
     request: str | None = None
+    #: The default branch the update's branch would merge into.
+    base: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -105,6 +107,7 @@ class Outcome:
             "conflicts": list(self.conflicts),
             "counts": dict(self.counts),
             "request": self.request,
+            "base": self.base,
         }
 
     @classmethod
@@ -122,7 +125,7 @@ class Outcome:
             texts = [data[key] for key in ("service", "owner", "scaffold", "from", "to", "detail")]
             if not all(isinstance(text, str) for text in texts):
                 raise ValueError("text")
-            for key in ("branch", "request"):
+            for key in ("branch", "request", "base"):
                 if data[key] is not None and not isinstance(data[key], str):
                     raise ValueError(key)
             return cls(
@@ -137,6 +140,7 @@ class Outcome:
                 conflicts=tuple(conflicts),
                 counts=counts,
                 request=data["request"],
+                base=data["base"],
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not an outcome ({exc})") from None

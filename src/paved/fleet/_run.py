@@ -23,6 +23,7 @@ from paved.catalog import Catalog
 from paved.errors import InputError, PavedError
 from paved.fleet._model import FINAL, FleetRequest, Outcome, Status, wave_ends
 from paved.fleet._work import Job, run_job
+from paved.githost.change_requests import ChangeRequests
 from paved.locks import file_lock
 from paved.models import LayerRef, Service
 from paved.names import name_problem
@@ -40,6 +41,7 @@ __all__ = [
     "fleet_update",
     "record_merged",
     "refresh",
+    "request_for",
     "rollouts",
 ]
 
@@ -291,6 +293,31 @@ def record_merged(catalog: Catalog, outcome: Outcome, layer: str) -> str:
         return "unchanged"
     catalog.record_layers(outcome.service, layers)
     return "recorded"
+
+
+def request_for(requests: ChangeRequests, outcome: Outcome, repository: str, layer: str) -> Outcome:
+    """Open (or find) the pull or merge request of a pushed branch; the outcome with it.
+
+    A ready update becomes ``pr-open``; a conflicted one stays conflicted, its request named.
+    """
+    if outcome.branch is None or outcome.status not in (Status.READY, Status.CONFLICTED):
+        return outcome
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if k != "unchanged")
+    title = f"Update the {layer} layer to {outcome.scaffold} {outcome.target}"
+    body = (
+        f"{outcome.scaffold} {outcome.current} -> {outcome.target}, by paved fleet update "
+        f"(branch {outcome.branch}).\n\nFiles: {counts or 'none'}.\n"
+    )
+    if outcome.conflicts:
+        body += (
+            "\nThe update could not be merged without a person: resolve the conflict markers "
+            "in\n\n" + "".join(f"- `{path}`\n" for path in outcome.conflicts)
+        )
+    else:
+        body += "\nThe guardrails passed on the updated service.\n"
+    made = requests.open(repository, outcome.branch, outcome.base or "main", title, body)
+    status = Status.PR_OPEN if outcome.status is Status.READY else outcome.status
+    return dataclasses.replace(outcome, status=status, request=made.url)
 
 
 def _default_branch_version(repository: str, layer: str, env: dict[str, str], work: Path) -> str:

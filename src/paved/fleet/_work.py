@@ -75,7 +75,8 @@ def _pushed(job: Job, git: Git, branch: str, tip: str) -> Outcome:
     conflicts = tuple(path.strip() for path in listed if path.strip())
     status = Status.CONFLICTED if conflicts else Status.READY
     detail = "pushed by an earlier run"
-    return job.outcome(status, branch=branch, conflicts=conflicts, detail=detail)
+    base = git("symbolic-ref", "--short", "HEAD")
+    return job.outcome(status, branch=branch, conflicts=conflicts, detail=detail, base=base)
 
 
 def _declined(job: Job, root: Path, today: dt.date) -> str | None:
@@ -126,7 +127,7 @@ def _run(job: Job, deps: UpdateDeps) -> Outcome:
     result = run_update(UpdateRequest(job.work, (layer,), job.target, record=False), deps)
     counts = _counts(result.files)
     if result.status == "conflicts":
-        return _push_conflicts(job, git, branch, result.conflicts, counts, deps)
+        return _push_conflicts(job, git, branch, result.conflicts, counts, default)
     gate = _gate(job.work, deps)
     if gate is not None:
         return job.outcome(Status.REFUSED, detail=gate, counts=counts, branch=None)
@@ -134,7 +135,7 @@ def _run(job: Job, deps: UpdateDeps) -> Outcome:
         git.push(job.repository, "origin", f"HEAD:refs/heads/{default}")
         return job.outcome(Status.MERGED, counts=counts, detail=f"pushed to {default}")
     git.push(job.repository, "origin", f"HEAD:refs/heads/{branch}")
-    return job.outcome(Status.READY, branch=branch, counts=counts)
+    return job.outcome(Status.READY, branch=branch, counts=counts, base=default)
 
 
 def _counts(files: object) -> dict[str, int]:
@@ -150,7 +151,7 @@ def _push_conflicts(
     branch: str,
     conflicts: object,
     counts: dict[str, int],
-    deps: UpdateDeps,
+    base: str,
 ) -> Outcome:
     """Commit the update with its conflict markers on its branch, for a person to resolve,
     the files listed in the message; push the branch (never the default branch)."""
@@ -168,7 +169,7 @@ def _push_conflicts(
     git("commit", "--quiet", "--no-verify", "-F", "-", stdin=message)
     (Path(git("rev-parse", "--absolute-git-dir")) / STATE_FILE).unlink(missing_ok=True)
     git.push(job.repository, "origin", f"HEAD:refs/heads/{branch}")
-    return job.outcome(Status.CONFLICTED, branch=branch, conflicts=paths, counts=counts)
+    return job.outcome(Status.CONFLICTED, branch=branch, conflicts=paths, counts=counts, base=base)
 
 
 def _gate(root: Path, deps: UpdateDeps) -> str | None:
