@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from paved.catalog.sqlite import SqliteCatalog
 from paved.cli.app import app
+from paved.githost.change_requests import ChangeRequest
 from tests.conftest import Invocation, pin_environment
 from tests.fleet_helpers import (
     TEMPLATE_NAME,
@@ -328,9 +329,7 @@ class RecordingRequests:
     def __init__(self) -> None:
         self.opened: list[tuple[str, str, str, str, str]] = []
 
-    def open(self, repository: str, branch: str, base: str, title: str, body: str) -> object:
-        from paved.githost.change_requests import ChangeRequest
-
+    def open(self, repository: str, branch: str, base: str, title: str, body: str) -> ChangeRequest:
         self.opened.append((repository, branch, base, title, body))
         return ChangeRequest(
             f"https://git.example.com/pr/{len(self.opened)}", len(self.opened), "open"
