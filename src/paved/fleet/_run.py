@@ -145,9 +145,13 @@ def _jobs(
 ) -> list[Job]:  # fmt: skip
     jobs = []
     for service in services:
-        if name_problem(service.name) is not None:
-            continue  # never a path or a branch from a name the rule refuses
         scaffold, current = _layer_of(service, request.layer) or ("", "")
+        if name_problem(service.name) is not None:  # never a path from a name the rule refuses
+            raise InputError(
+                f"the catalog holds a service named {escaped(service.name)!r}, which breaks "
+                "the naming rule",
+                hint="archive or rename it in the catalog, then run the roll-out again",
+            )
         jobs.append(
             Job(
                 service=service.name,
@@ -311,7 +315,7 @@ def request_for(requests: ChangeRequests, outcome: Outcome, repository: str, lay
     if outcome.conflicts:
         body += (
             "\nThe update could not be merged without a person: resolve the conflict markers "
-            "in\n\n" + "".join(f"- `{path}`\n" for path in outcome.conflicts)
+            "in\n\n" + "".join(f"- `{escaped(path)}`\n" for path in outcome.conflicts)
         )
     else:
         body += "\nThe guardrails passed on the updated service.\n"

@@ -157,7 +157,8 @@ def _push_conflicts(
     the files listed in the message; push the branch (never the default branch)."""
     from paved.update import STATE_FILE
 
-    paths = tuple(change.path for change in conflicts)  # type: ignore[attr-defined]
+    # a path is the repository's: shown escaped, so it cannot forge a line or a trailer
+    paths = tuple(escaped(change.path) for change in conflicts)  # type: ignore[attr-defined]
     git("add", "--all")
     message = (
         f"Update the {job.layer} layer to {job.scaffold} {job.target}: {len(paths)} conflict(s)\n\n"
