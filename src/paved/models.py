@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-__all__ = ["Caller", "Deployment", "LayerRef", "Outcome", "Service"]
+__all__ = [
+    "ROLLOUT_ID_SCHEMA_PATTERN",
+    "ROLLOUT_STATUSES",
+    "Caller",
+    "Deployment",
+    "LayerRef",
+    "Outcome",
+    "Rollout",
+    "RolloutMode",
+    "RolloutService",
+    "RolloutStatus",
+    "Service",
+    "VersionAdoption",
+    "rollout_id_problem",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,3 +184,245 @@ _DEPLOYMENT_KEYS = tuple(field.name for field in dataclasses.fields(Deployment))
 _TEXT_KEYS = ("service", "environment", "target", "image", "source_commit", "actor", "outcome",
               "message", "started_at")  # fmt: skip
 _OPTIONAL_TEXT_KEYS = ("source_time", "finished_at", "break_glass", "revision", "manifests")
+
+
+# -- roll-outs: one layer release taken to many services ----------------------------------
+
+#: ``branch``: each service gets a branch to merge; ``direct``: the update is committed.
+RolloutMode = Literal["branch", "direct"]
+#: What became of one service in a roll-out (``pr-open``: ready, with a pull or merge
+#: request open for its branch).
+RolloutStatus = Literal[
+    "pending",
+    "up-to-date",
+    "declined",
+    "ready",
+    "pr-open",
+    "conflicted",
+    "refused",
+    "failed",
+    "merged",
+]
+ROLLOUT_STATUSES: tuple[str, ...] = get_args(RolloutStatus)
+_ROLLOUT_MODES: tuple[str, ...] = get_args(RolloutMode)
+#: A roll-out's id is chosen by the client (so a retry names the same one): 16 to 64 of
+#: a-z, 0-9 and '-'.
+ROLLOUT_ID_SCHEMA_PATTERN = r"^[a-z0-9-]{16,64}$"
+_ROLLOUT_ID = re.compile(ROLLOUT_ID_SCHEMA_PATTERN)
+
+
+def rollout_id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a roll-out's id, or ``None``."""
+    if _ROLLOUT_ID.fullmatch(value) is None:
+        shown = value[:70].encode("unicode_escape").decode("ascii")
+        return f"rollout id '{shown}' is not 16 to 64 characters of a-z, 0-9 and '-'"
+    return None
+
+
+def _record(data: Mapping[str, Any], what: str, keys: tuple[str, ...]) -> None:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{what} is not an object")
+    missing = [key for key in keys if key not in data]
+    if missing:
+        raise ValueError(f"{what} has no {', '.join(missing)}")
+
+
+def _text_of(data: Mapping[str, Any], what: str, key: str, *, optional: bool = False) -> Any:
+    value = data[key]
+    if not (isinstance(value, str) or (optional and value is None)):
+        raise ValueError(f"{what}'s {key} is not text")
+    return value
+
+
+def _time_of(data: Mapping[str, Any], what: str, key: str, *, optional: bool = False) -> Any:
+    value = _text_of(data, what, key, optional=optional)
+    if value is None:
+        return None
+    stamp = dt.datetime.fromisoformat(value)
+    if stamp.tzinfo is None:
+        raise ValueError(f"{what}'s {key} has no time zone")
+    return stamp
+
+
+def _number_of(data: Mapping[str, Any], what: str, key: str, *, optional: bool = False) -> Any:
+    value = data[key]
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{what}'s {key} is not a number")
+    return value
+
+
+def _one_of(data: Mapping[str, Any], what: str, key: str, allowed: tuple[str, ...]) -> Any:
+    value = _text_of(data, what, key)
+    if value not in allowed:
+        raise ValueError(f"{what}'s {key} '{value}' is not one of {', '.join(allowed)}")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class RolloutService:
+    """What became of one service in a roll-out, as the platform last recorded it."""
+
+    rollout: str
+    service: str
+    status: RolloutStatus
+    #: One line: what happened (a conflict's files, why it was refused or failed).
+    detail: str
+    #: The branch the update waits on (``branch`` mode), if there is one.
+    branch: str | None
+    #: The platform's time of the last change.
+    updated_at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rollout": self.rollout,
+            "service": self.service,
+            "status": self.status,
+            "detail": self.detail,
+            "branch": self.branch,
+            "updated_at": _stamp(self.updated_at),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RolloutService:
+        """The result in ``data`` (the shape of :meth:`to_json`): every key, each of its
+        type; anything else is a :class:`ValueError` saying what is wrong."""
+        what = "rollout result"
+        _record(data, what, _ROLLOUT_SERVICE_KEYS)
+        return cls(
+            rollout=_text_of(data, what, "rollout"),
+            service=_text_of(data, what, "service"),
+            status=_one_of(data, what, "status", ROLLOUT_STATUSES),
+            detail=_text_of(data, what, "detail"),
+            branch=_text_of(data, what, "branch", optional=True),
+            updated_at=_time_of(data, what, "updated_at"),
+        )
+
+
+_ROLLOUT_SERVICE_KEYS = tuple(field.name for field in dataclasses.fields(RolloutService))
+
+
+@dataclasses.dataclass(frozen=True)
+class Rollout:
+    """One release of a layer (scaffold and version) taken to many services at once."""
+
+    id: str
+    layer: str
+    scaffold: str
+    version: str
+    mode: RolloutMode
+    #: The user of the token that started it (the platform sets it).
+    started_by: str
+    started_at: dt.datetime
+    #: ``None`` until the roll-out is finished.
+    finished_at: dt.datetime | None
+    #: How many services are at each status (every status, zeros included).
+    counts: Mapping[str, int]
+    #: Each service's result, by name; ``None`` in a listing, which carries ``counts`` only.
+    services: tuple[RolloutService, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "layer": self.layer,
+            "scaffold": self.scaffold,
+            "version": self.version,
+            "mode": self.mode,
+            "started_by": self.started_by,
+            "started_at": _stamp(self.started_at),
+            "finished_at": _stamp(self.finished_at),
+            "counts": dict(self.counts),
+        }
+        if self.services is not None:
+            data["services"] = [result.to_json() for result in self.services]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Rollout:
+        """The roll-out in ``data`` (the shape of :meth:`to_json`): every key but
+        ``services`` (a listing has none), each of its type; anything else is a
+        :class:`ValueError` saying what is wrong."""
+        what = "rollout record"
+        _record(data, what, _ROLLOUT_KEYS)
+        counts = data["counts"]
+        if not isinstance(counts, Mapping) or any(
+            key not in ROLLOUT_STATUSES or isinstance(n, bool) or not isinstance(n, int)
+            for key, n in counts.items()
+        ):
+            raise ValueError(f"{what}'s counts is not a number for each status")
+        services = data.get("services")
+        if services is not None and not isinstance(services, list):
+            raise ValueError(f"{what}'s services is not a list")
+        return cls(
+            id=_text_of(data, what, "id"),
+            layer=_text_of(data, what, "layer"),
+            scaffold=_text_of(data, what, "scaffold"),
+            version=_text_of(data, what, "version"),
+            mode=_one_of(data, what, "mode", _ROLLOUT_MODES),
+            started_by=_text_of(data, what, "started_by"),
+            started_at=_time_of(data, what, "started_at"),
+            finished_at=_time_of(data, what, "finished_at", optional=True),
+            counts=dict(counts),
+            services=(
+                None
+                if services is None
+                else tuple(RolloutService.from_json(item) for item in services)
+            ),
+        )
+
+
+_ROLLOUT_KEYS = tuple(
+    field.name for field in dataclasses.fields(Rollout) if field.name != "services"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class VersionAdoption:
+    """How one version of a layer's scaffold spread: the organisation's time to patch."""
+
+    scaffold: str
+    version: str
+    #: The first time a service was recorded at it, or a roll-out of it started.
+    released_at: dt.datetime | None
+    #: Registered services (not archived) whose layer is at this version now, and their
+    #: share of those whose layer comes from this scaffold.
+    services: int
+    share: float | None
+    #: Services that moved to it from an older version, and how long after ``released_at``
+    #: (median and 90th percentile, seconds).
+    moved: int
+    time_to_patch_median_seconds: float | None
+    time_to_patch_p90_seconds: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["released_at"] = _stamp(self.released_at)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VersionAdoption:
+        """The figures in ``data`` (the shape of :meth:`to_json`), checked key by key."""
+        what = "version adoption"
+        _record(data, what, _ADOPTION_KEYS)
+        for key in ("services", "moved"):
+            value = data[key]
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{what}'s {key} is not a whole number")
+        return cls(
+            scaffold=_text_of(data, what, "scaffold"),
+            version=_text_of(data, what, "version"),
+            released_at=_time_of(data, what, "released_at", optional=True),
+            services=data["services"],
+            share=_number_of(data, what, "share", optional=True),
+            moved=data["moved"],
+            time_to_patch_median_seconds=_number_of(
+                data, what, "time_to_patch_median_seconds", optional=True
+            ),
+            time_to_patch_p90_seconds=_number_of(
+                data, what, "time_to_patch_p90_seconds", optional=True
+            ),
+        )
+
+
+_ADOPTION_KEYS = tuple(field.name for field in dataclasses.fields(VersionAdoption))

@@ -273,7 +273,7 @@ def test_openapi_is_checked_in(platform: Platform) -> None:
     )
 
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
@@ -305,6 +305,11 @@ def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> 
                 )
             ).all()
             assert sorted(collations) == [
+                ("layer_history", "layer", "C"),
+                ("layer_history", "service", "C"),
+                ("rollout_services", "rollout_id", "C"),
+                ("rollout_services", "service", "C"),
+                ("rollouts", "id", "C"),
                 ("service_layers", "layer", "C"),
                 ("service_layers", "service", "C"),
                 ("services", "name", "C"),

@@ -14,6 +14,11 @@ REFUSED = {"none": 401, "expired": 401, "revoked": 401}
 STARTED = deployment_body("billing", outcome="started", finished_at=None)
 FINISH = {"outcome": "succeeded", "finished_at": "2025-03-01T11:05:00Z", "message": "deployed"}
 LAYERS = {"layers": [{"layer": "road", "scaffold": "paved-road", "version": "1.2.0"}]}
+#: Roll-out 1 is alice's (the owner's), started before each test; roll-out 2 is new.
+ROLLOUT_1, ROLLOUT_2 = "/v1/rollouts/road-1-2-0-rollout-1", "/v1/rollouts/road-1-3-0-rollout-2"
+RELEASE_1 = {"layer": "road", "scaffold": "paved-road", "version": "1.2.0", "mode": "branch"}
+RELEASE_2 = {**RELEASE_1, "version": "1.3.0"}
+RESULT = {"status": "ready", "detail": "branch pushed", "branch": "paved/update-road-1.2.0"}
 
 # (method, path, body, expected status for another team's token, for the owner's token).
 # Deployment 1 is a started deployment of billing (team-checkout's), made by an admin.
@@ -26,6 +31,11 @@ ENDPOINTS = [
     ("POST", "/v1/deployments", deployment_body("billing"), 403, 201),
     ("POST", "/v1/deployments", STARTED, 403, 201),
     ("POST", "/v1/deployments/1/finish", FINISH, 403, 200),
+    ("PUT", ROLLOUT_2, RELEASE_2, 201, 201),
+    ("PUT", ROLLOUT_1, RELEASE_1, 200, 200),
+    ("PUT", ROLLOUT_1, RELEASE_2, 409, 409),
+    ("PUT", f"{ROLLOUT_1}/services/billing", RESULT, 403, 200),
+    ("POST", f"{ROLLOUT_1}/finish", None, 403, 200),
     ("GET", "/v1/whoami", None, 200, 200),
     ("GET", "/v1/services", None, 200, 200),
     ("GET", "/v1/services/billing", None, 200, 200),
@@ -33,6 +43,9 @@ ENDPOINTS = [
     ("GET", "/v1/scaffolds", None, 200, 200),
     ("GET", "/v1/settings", None, 200, 200),
     ("GET", "/v1/metrics", None, 200, 200),
+    ("GET", "/v1/metrics/patching?layer=road", None, 200, 200),
+    ("GET", "/v1/rollouts", None, 200, 200),
+    ("GET", ROLLOUT_1, None, 200, 200),
     ("GET", "/v1/audit", None, 403, 403),
 ]
 
@@ -40,7 +53,10 @@ ENDPOINTS = [
 @pytest.mark.parametrize(
     ("method", "path", "body", "other", "owner"),
     ENDPOINTS,
-    ids=[f"{m} {p}{' started' if b is STARTED else ''}" for m, p, b, *_ in ENDPOINTS],
+    ids=[
+        f"{m} {p}{' started' if b is STARTED else ''}{' other' if b is RELEASE_2 else ''}"
+        for m, p, b, *_ in ENDPOINTS
+    ],
 )
 @pytest.mark.parametrize("who", ["none", "expired", "revoked", "other", "owner", "admin"])
 def test_authorization_matrix(
@@ -57,6 +73,8 @@ def test_authorization_matrix(
     assert platform.client.post("/v1/services", json=billing, headers=admin).is_success
     started = platform.client.post("/v1/deployments", json=STARTED, headers=admin)
     assert started.json()["id"] == 1, started.text
+    rollout = platform.client.put(ROLLOUT_1, json=RELEASE_1, headers=platform.auth("owner"))
+    assert rollout.status_code == 201, rollout.text
 
     def audited() -> list[dict[str, str]]:
         events: list[dict[str, str]] = platform.client.get("/v1/audit", headers=admin).json()[
@@ -84,6 +102,10 @@ def test_authorization_matrix(
             "/v1/services/billing/layers?dry_run=true": "service.layers",
             "/v1/deployments": "deployment.record",
             "/v1/deployments/1/finish": "deployment.finish",
+            ROLLOUT_1: "rollout.start",
+            ROLLOUT_2: "rollout.start",
+            f"{ROLLOUT_1}/services/billing": "rollout.service",
+            f"{ROLLOUT_1}/finish": "rollout.finish",
         }[path]
         assert events[0]["action"] == action
         assert (
@@ -91,10 +113,14 @@ def test_authorization_matrix(
             == {
                 401: "unauthenticated",
                 403: "forbidden",
-                200: {"service.archive": "archived", "service.layers": "recorded"}.get(
-                    action, "finished"
-                ),
-                201: "created" if action == "service.register" else "recorded",
+                409: "conflict",
+                200: {
+                    "service.archive": "archived",
+                    "service.layers": "recorded",
+                    "rollout.start": "unchanged",
+                    "rollout.service": "recorded",
+                }.get(action, "finished"),
+                201: "created" if action in ("service.register", "rollout.start") else "recorded",
             }[got.status_code]
         )
 

@@ -17,7 +17,15 @@ from paved.catalog import Catalog
 from paved.catalog.remote import RemoteCatalog
 from paved.catalog.sqlite import SqliteCatalog
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
-from paved.models import Deployment, LayerRef, Service
+from paved.models import (
+    ROLLOUT_STATUSES,
+    Deployment,
+    LayerRef,
+    Rollout,
+    RolloutService,
+    Service,
+    VersionAdoption,
+)
 from tests.helpers import free_port
 from tests.server.conftest import Platform, serving
 from tests.server.postgres import PostgresServer
@@ -318,3 +326,209 @@ def test_record_layers_over_a_real_socket(db_url: str) -> None:
         server.should_exit = True
         thread.join(10)
         app.state.engine.dispose()
+
+
+# -- roll-outs ---------------------------------------------------------------------------
+
+ROLLOUT = "road-1-2-0-20250301-1200"
+
+
+def test_only_the_platform_s_catalog_records_rollouts(platform: Platform, tmp_path: Path) -> None:
+    from paved.catalog import rollout_catalog
+
+    local = SqliteCatalog(tmp_path / "catalog.db")
+    assert rollout_catalog(local) is None
+    local.close()
+    remote = RemoteCatalog("http://testserver", platform.tokens["owner"], client=platform.client)
+    assert rollout_catalog(remote) is remote
+
+
+def test_rollouts_over_a_real_socket(db_url: str) -> None:
+    """Start, record, list, finish and time to patch, through the client, over loopback."""
+    import uvicorn
+
+    from paved.server import create_app, issue_token
+    from tests.server.conftest import CONFIG, Clock
+
+    clock = Clock()
+    app = create_app(db_url, clock, CONFIG)
+
+    def token(user: str, team: str) -> str:
+        return issue_token(
+            app.state.engine,
+            user=user,
+            teams=[team],
+            admin=False,
+            lifetime=dt.timedelta(days=1),
+            now=clock(),
+            actor="test",
+        ).token
+
+    alice, bob = token("alice", "team-checkout"), token("bob", "team-search")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    owner = other = None
+    try:
+        while not server.started:
+            time.sleep(0.02)
+        url = f"http://127.0.0.1:{port}"
+        owner, other = RemoteCatalog(url, alice), RemoteCatalog(url, bob)
+        owner.register(_service())
+        other.register(_service("search", "team-search"))
+        release = {"layer": "road", "scaffold": "paved-road", "version": "1.2.0"}
+        started, created = owner.start_rollout(ROLLOUT, **release, mode="branch")
+        assert created
+        assert started == Rollout(
+            id=ROLLOUT,
+            layer="road",
+            scaffold="paved-road",
+            version="1.2.0",
+            mode="branch",
+            started_by="alice",
+            started_at=T0,
+            finished_at=None,
+            counts=dict.fromkeys(ROLLOUT_STATUSES, 0),
+            services=(),
+        )
+        assert other.start_rollout(ROLLOUT, **release, mode="branch") == (started, False)
+        with pytest.raises(ConflictError, match="exists already") as taken:
+            owner.start_rollout(ROLLOUT, **release, mode="direct")
+        assert taken.value.exit_code == 6
+        assert str(taken.value).endswith("; choose another rollout id")
+
+        clock.now = T0 + dt.timedelta(minutes=5)
+        ready = owner.record_rollout_service(
+            ROLLOUT,
+            "payments",
+            status="ready",
+            detail="pushed\n\tpaved/update-road-1.2.0\x1b[31m " + "x" * 600,
+            branch="paved/update-road-1.2.0",
+        )
+        assert ready.status == "ready"
+        assert ready.branch == "paved/update-road-1.2.0"
+        assert ready.updated_at == clock.now
+        assert ready.detail.startswith("pushed paved/update-road-1.2.0\\u001b[31m xxx")
+        assert len(ready.detail) == 500
+        assert ready.detail.endswith("x...")
+        with pytest.raises(AuthError, match="belongs to team team-checkout") as refused:
+            other.record_rollout_service(ROLLOUT, "payments", status="merged")
+        assert refused.value.exit_code == 4
+        with pytest.raises(InputError, match="service 'ghost' is not in the catalog"):
+            owner.record_rollout_service(ROLLOUT, "ghost", status="pending")
+        other.record_rollout_service(ROLLOUT, "search", status="up-to-date")
+
+        (listed,) = owner.rollouts(layer="road")
+        assert listed.services is None
+        assert listed.counts == {**dict.fromkeys(ROLLOUT_STATUSES, 0), "ready": 1, "up-to-date": 1}
+        assert owner.rollouts(layer="app") == []
+        shown = other.rollout(ROLLOUT)
+        assert shown.services == (
+            ready,
+            RolloutService(ROLLOUT, "search", "up-to-date", "", None, clock.now),
+        )
+        with pytest.raises(InputError, match="is not in the catalog"):
+            owner.rollout("road-0-0-0-00000000")
+
+        with pytest.raises(AuthError, match="started by alice"):
+            other.finish_rollout(ROLLOUT)
+        clock.now = T0 + dt.timedelta(hours=1)
+        finished = owner.finish_rollout(ROLLOUT)
+        assert finished.finished_at == clock.now
+        assert finished.services == shown.services
+        assert owner.finish_rollout(ROLLOUT) == finished
+        with pytest.raises(ConflictError, match="has finished") as late:
+            owner.record_rollout_service(ROLLOUT, "payments", status="merged")
+        assert late.value.exit_code == 6
+
+        owner.record_layers("payments", (LayerRef("road", "paved-road", "1.2.0"),))
+        adoption = {(v.scaffold, v.version): v for v in owner.patching("road")}
+        assert adoption[("paved-road", "1.2.0")] == VersionAdoption(
+            scaffold="paved-road",
+            version="1.2.0",
+            released_at=T0,  # the roll-out's start
+            services=1,
+            share=0.5,
+            moved=1,
+            time_to_patch_median_seconds=3600.0,
+            time_to_patch_p90_seconds=3600.0,
+        )
+        assert adoption[("paved-road", "1.1.0")].services == 1
+    finally:
+        for client in (owner, other):
+            if client is not None:
+                client.close()
+        server.should_exit = True
+        thread.join(10)
+        app.state.engine.dispose()
+
+
+def _unused(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"no request was to be sent: {request.method} {request.url}")
+
+
+@pytest.mark.parametrize(
+    "rollout_id", ["short", "../../v1/audit-x", "Road-1-2-0-20250301", "a" * 65]
+)
+def test_a_rollout_id_is_checked_before_it_goes_into_a_url(rollout_id: str) -> None:
+    client = httpx.Client(base_url="http://p", transport=httpx.MockTransport(_unused))
+    remote = RemoteCatalog("http://p", "t", client=client)
+    with pytest.raises(InputError, match="is not 16 to 64 characters"):
+        remote.rollout(rollout_id)
+    with pytest.raises(InputError, match="is not 16 to 64 characters"):
+        remote.record_rollout_service(rollout_id, "payments", status="ready")
+    with pytest.raises(InputError, match="is not a version"):
+        remote.start_rollout(
+            ROLLOUT, layer="road", scaffold="paved-road", version="x", mode="direct"
+        )
+
+
+def _rollout_json() -> dict[str, object]:
+    result = RolloutService(ROLLOUT, "payments", "ready", "", "paved/x", T0)
+    return Rollout(
+        ROLLOUT, "road", "paved-road", "1.2.0", "branch", "alice", T0, None,
+        dict.fromkeys(ROLLOUT_STATUSES, 0), (result,),
+    ).to_json()  # fmt: skip
+
+
+def test_a_whole_rollout_record_reads_back_as_it_was_sent() -> None:
+    data = _rollout_json()
+    assert Rollout.from_json(data).to_json() == data
+    listed = {k: v for k, v in data.items() if k != "services"}
+    assert Rollout.from_json(listed).services is None
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"drop": "counts"}, "has no counts"),
+        ({"drop": "started_by"}, "has no started_by"),
+        ({"mode": "force"}, "mode 'force' is not one of branch, direct"),
+        ({"counts": {"ready": "1"}}, "counts is not a number for each status"),
+        ({"counts": {"done": 1}}, "counts is not a number for each status"),
+        ({"finished_at": 7}, "finished_at is not text"),
+        ({"started_at": "2025-03-01T12:00:00"}, "started_at has no time zone"),
+        ({"services": {}}, "services is not a list"),
+        ({"services": [{"service": "x"}]}, "rollout result has no rollout"),
+        ({"services": [{**_rollout_json()["services"][0], "status": "ok"}]}, "status 'ok'"),  # type: ignore[index]
+    ],
+)
+def test_a_rollout_record_the_platform_answers_with_is_checked(
+    change: dict[str, object], problem: str
+) -> None:
+    body = _rollout_json()
+    dropped = change.pop("drop", None)
+    body.update(change)
+    if isinstance(dropped, str):
+        del body[dropped]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=body)
+
+    client = httpx.Client(base_url="http://p", transport=httpx.MockTransport(handler))
+    remote = RemoteCatalog("http://p", "t", client=client)
+    with pytest.raises(RemoteError, match=problem) as refused:
+        remote.rollout(ROLLOUT)
+    assert refused.value.exit_code == 5
+    assert str(refused.value).startswith("the platform answered with a rollout record")

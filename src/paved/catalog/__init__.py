@@ -1,20 +1,39 @@
 """The catalog: services, owners and template versions, behind one interface.
 
 Two backends share it: :class:`~paved.catalog.sqlite.SqliteCatalog`, a local SQLite file
-used in-process (the embedded default), and the platform's HTTP API.
+used in-process (the embedded default), and the platform's HTTP API. Only the platform
+records roll-outs (:class:`RolloutCatalog`); :func:`rollout_catalog` says whether a catalog
+does.
 """
 
 from __future__ import annotations
 
 import builtins
 import datetime as dt
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from paved.catalog._layers import layers_problem
 from paved.catalog._registration import registration_conflict
-from paved.models import Caller, Deployment, LayerRef, Outcome, Service
+from paved.models import (
+    Caller,
+    Deployment,
+    LayerRef,
+    Outcome,
+    Rollout,
+    RolloutMode,
+    RolloutService,
+    RolloutStatus,
+    Service,
+    VersionAdoption,
+)
 
-__all__ = ["Catalog", "layers_problem", "registration_conflict"]
+__all__ = [
+    "Catalog",
+    "RolloutCatalog",
+    "layers_problem",
+    "registration_conflict",
+    "rollout_catalog",
+]
 
 
 class Catalog(Protocol):
@@ -95,3 +114,56 @@ class Catalog(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class RolloutCatalog(Catalog, Protocol):
+    """A catalog that records roll-outs too: the platform's (a local catalog keeps none).
+
+    Get one with :func:`rollout_catalog`. Errors are paved errors: a refusal (another team's
+    service, another user's roll-out) is an :class:`~paved.errors.AuthError`, an id taken
+    by another roll-out or a finished roll-out a :class:`~paved.errors.ConflictError`, an
+    unknown roll-out or service an :class:`~paved.errors.InputError`.
+    """
+
+    def start_rollout(
+        self, rollout_id: str, *, layer: str, scaffold: str, version: str, mode: RolloutMode
+    ) -> tuple[Rollout, bool]:
+        """Start the roll-out ``rollout_id`` (idempotent: the same again is the stored one);
+        the roll-out and whether it was created now."""
+        ...
+
+    def record_rollout_service(
+        self,
+        rollout_id: str,
+        service: str,
+        *,
+        status: RolloutStatus,
+        detail: str = "",
+        branch: str | None = None,
+    ) -> RolloutService:
+        """Record what became of ``service`` (replacing its earlier result)."""
+        ...
+
+    def finish_rollout(self, rollout_id: str) -> Rollout:
+        """Finish the roll-out (idempotent); with each service's result."""
+        ...
+
+    def rollouts(self, *, layer: str | None = None) -> builtins.list[Rollout]:
+        """Every roll-out, oldest first, with its counts by status (no per-service results)."""
+        ...
+
+    def rollout(self, rollout_id: str) -> Rollout:
+        """One roll-out with each service's result."""
+        ...
+
+    def patching(self, layer: str) -> builtins.list[VersionAdoption]:
+        """Time to patch ``layer``: each version of each of its scaffolds, and how it spread."""
+        ...
+
+
+def rollout_catalog(catalog: Catalog) -> RolloutCatalog | None:
+    """``catalog`` when it records roll-outs (the platform's catalog), else ``None``."""
+    if catalog.shared and isinstance(catalog, RolloutCatalog):
+        return catalog
+    return None

@@ -2,7 +2,8 @@
 
 One ``httpx.Client`` is reused for every call. Network errors and 5xx answers are retried
 with backoff only where the call is idempotent (reads, registration by name, archiving,
-recording a service's layers); recording a deployment is sent once. HTTP errors become
+recording a service's layers, starting, recording in and finishing a roll-out); recording a
+deployment is sent once. HTTP errors become
 paved errors: 401 and 403 :class:`AuthError`, 409 :class:`ConflictError`, anything else
 :class:`RemoteError`.
 """
@@ -12,18 +13,64 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import datetime as dt
+import re
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
 from paved.catalog._layers import layers_problem
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
-from paved.models import Caller, Deployment, LayerRef, Outcome, Service
+from paved.models import (
+    Caller,
+    Deployment,
+    LayerRef,
+    Outcome,
+    Rollout,
+    RolloutMode,
+    RolloutService,
+    RolloutStatus,
+    Service,
+    VersionAdoption,
+    rollout_id_problem,
+)
 from paved.names import check_name
+from paved.text import escaped
 
 __all__ = ["RemoteCatalog"]
+
+_Answer = TypeVar("_Answer")
+#: A result's detail is one line of at most this many characters on the platform.
+_DETAIL_LIMIT = 500
+_BLANKS = re.compile(r"[\t\n\r\v\f\u2028\u2029]+")
+
+
+def _answer(read: Callable[[Mapping[str, Any]], _Answer], data: Any, what: str) -> _Answer:
+    """``data`` read by ``read``: what the platform answers is input, checked like any."""
+    try:
+        if not isinstance(data, dict):
+            raise ValueError(f"{what} is not an object")
+        return read(data)
+    except ValueError as exc:
+        raise RemoteError(
+            f"the platform answered with a {what} paved cannot use: {exc}",
+            hint="the platform may run another version of paved; tell the platform team",
+        ) from None
+
+
+def _rollout_path(rollout_id: str) -> str:
+    # The id goes into the URL's path: never a '/', a '..' or a '?'.
+    if (problem := rollout_id_problem(rollout_id)) is not None:
+        raise InputError(problem, hint="choose an id such as road-1-2-0-20250301-1200")
+    return f"/v1/rollouts/{rollout_id}"
+
+
+def _one_line(detail: str) -> str:
+    """``detail`` as the platform takes it: line breaks and tabs become one space, other
+    control characters visible escapes, at most 500 characters."""
+    line = escaped(_BLANKS.sub(" ", detail).strip())
+    return line if len(line) <= _DETAIL_LIMIT else line[: _DETAIL_LIMIT - 3] + "..."
 
 
 def _deployment(data: Any) -> Deployment:
@@ -248,3 +295,71 @@ class RemoteCatalog:
             if page["next_cursor"] is None:
                 return found
             params["cursor"] = page["next_cursor"]
+
+    # -- roll-outs (RolloutCatalog) ------------------------------------------------------
+
+    def start_rollout(
+        self, rollout_id: str, *, layer: str, scaffold: str, version: str, mode: RolloutMode
+    ) -> tuple[Rollout, bool]:
+        path = _rollout_path(rollout_id)
+        if (problem := layers_problem([LayerRef(layer, scaffold, version)])) is not None:
+            raise InputError(f"rollout {rollout_id} cannot be started: {problem}")
+        body = {"layer": layer, "scaffold": scaffold, "version": version, "mode": mode}
+        try:
+            response = self._call("PUT", path, idempotent=True, json=body)
+        except ConflictError as exc:
+            raise ConflictError(exc.message, hint="choose another rollout id") from None
+        return _answer(Rollout.from_json, response.json(), "rollout record"), (
+            response.status_code == 201
+        )
+
+    def record_rollout_service(
+        self,
+        rollout_id: str,
+        service: str,
+        *,
+        status: RolloutStatus,
+        detail: str = "",
+        branch: str | None = None,
+    ) -> RolloutService:
+        path = _rollout_path(rollout_id)
+        check_name(service)
+        body = {"status": status, "detail": _one_line(detail), "branch": branch}
+        try:
+            response = self._call("PUT", f"{path}/services/{service}", idempotent=True, json=body)
+        except ConflictError as exc:
+            raise ConflictError(exc.message, hint="the service's update stays as it is") from None
+        return _answer(RolloutService.from_json, response.json(), "rollout result")
+
+    def finish_rollout(self, rollout_id: str) -> Rollout:
+        path = _rollout_path(rollout_id)
+        response = self._call("POST", f"{path}/finish", idempotent=True)
+        return _answer(Rollout.from_json, response.json(), "rollout record")
+
+    def rollouts(self, *, layer: str | None = None) -> builtins.list[Rollout]:
+        params: dict[str, str | int] = {"limit": 1000}
+        if layer is not None:
+            params["layer"] = check_name(layer, what="layer")
+        found: builtins.list[Rollout] = []
+        while True:
+            page = self._call("GET", "/v1/rollouts", idempotent=True, params=params).json()
+            found += [
+                _answer(Rollout.from_json, item, "rollout record") for item in page["rollouts"]
+            ]
+            if page["next_cursor"] is None:
+                return found
+            params["cursor"] = page["next_cursor"]
+
+    def rollout(self, rollout_id: str) -> Rollout:
+        response = self._call("GET", _rollout_path(rollout_id), idempotent=True)
+        return _answer(Rollout.from_json, response.json(), "rollout record")
+
+    def patching(self, layer: str) -> builtins.list[VersionAdoption]:
+        check_name(layer, what="layer")
+        data = self._call(
+            "GET", "/v1/metrics/patching", idempotent=True, params={"layer": layer}
+        ).json()
+        return [
+            _answer(VersionAdoption.from_json, item, "version adoption")
+            for item in data["versions"]
+        ]

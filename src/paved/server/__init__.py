@@ -18,7 +18,7 @@ from paved.server._auth import (
     token_hash,
 )
 from paved.server._db import connect, migrate, sqlite_url, writer
-from paved.server._metrics import Record, delivery_metrics
+from paved.server._metrics import LayerRecord, Record, delivery_metrics, time_to_patch
 from paved.server._serve import DropQueryString, log_config, serve
 from paved.server._settings import organisation_settings
 from paved.server._state import PlatformConfig, ScaffoldOffer
@@ -29,6 +29,7 @@ __all__ = [
     "DropQueryString",
     "Identity",
     "IssuedToken",
+    "LayerRecord",
     "PlatformConfig",
     "Record",
     "ScaffoldOffer",
@@ -47,6 +48,7 @@ __all__ = [
     "revoke_tokens",
     "serve",
     "sqlite_url",
+    "time_to_patch",
     "token_hash",
     "writer",
 ]

@@ -13,7 +13,7 @@ from paved.server._db import connect, migrate
 from paved.server._errors import ERROR_RESPONSES, add_error_handlers
 from paved.server._state import Clock, PlatformConfig, ScaffoldOffer, keep
 from paved.server._store import Store
-from paved.server.routes import audit, deployments, metrics, platform, services
+from paved.server.routes import audit, deployments, metrics, platform, rollouts, services
 
 __all__ = ["PlatformConfig", "ScaffoldOffer", "create_app", "openapi_document"]
 
@@ -45,6 +45,7 @@ def create_app(
     app.include_router(platform.router)
     app.include_router(services.router)
     app.include_router(deployments.router)
+    app.include_router(rollouts.router)
     app.include_router(audit.router)
     app.include_router(platform.offers)
     app.include_router(metrics.router)

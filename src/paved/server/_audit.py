@@ -44,6 +44,9 @@ _TOKEN_SHAPE = re.compile(re.escape(PREFIX) + r"[0-9a-f]{16}_")
 _FINISH = re.compile(r"^/v1/deployments/(.+)/finish$")
 _ARCHIVE = re.compile(r"^/v1/services/(.+)/archive$")
 _LAYERS = re.compile(r"^/v1/services/(.+)/layers$")
+_ROLLOUT_SERVICE = re.compile(r"^/v1/rollouts/([^/]+)/services/(.+)$")
+_ROLLOUT = re.compile(r"^/v1/rollouts/([^/]+)$")
+_ROLLOUT_FINISH = re.compile(r"^/v1/rollouts/([^/]+)/finish$")
 
 
 def printable(text: str, limit: int) -> str:
@@ -74,6 +77,12 @@ def mutation_action(method: str, path: str) -> tuple[str, str] | None:
     """The audit action and target of a request to a mutation endpoint, or ``None``."""
     if method == "PUT" and (layers := _LAYERS.match(path)) is not None:
         return "service.layers", f"service {layers.group(1)}"
+    if method == "PUT" and (result := _ROLLOUT_SERVICE.match(path)) is not None:
+        return "rollout.service", f"rollout {result.group(1)}/{result.group(2)}"
+    if method == "PUT" and (start := _ROLLOUT.match(path)) is not None:
+        return "rollout.start", f"rollout {start.group(1)}"
+    if method == "POST" and (done := _ROLLOUT_FINISH.match(path)) is not None:
+        return "rollout.finish", f"rollout {done.group(1)}"
     if method != "POST":
         return None
     if path == "/v1/services":

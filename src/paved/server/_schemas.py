@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from paved.catalog import layers_problem
-from paved.models import LayerRef
+from paved.models import ROLLOUT_ID_SCHEMA_PATTERN, LayerRef, RolloutMode, RolloutStatus
 from paved.names import MAX_LENGTH, MIN_LENGTH, NAME_SCHEMA_PATTERN, name_problem
 from paved.text import text_problem
 from paved.versions import VERSION_SCHEMA_PATTERN
@@ -34,16 +34,25 @@ __all__ = [
     "LayerIn",
     "LayersIn",
     "MetricsOut",
+    "PatchingOut",
     "PlatformSettingsOut",
+    "RolloutDetailOut",
+    "RolloutIn",
+    "RolloutOut",
+    "RolloutPage",
+    "RolloutServiceIn",
+    "RolloutServiceOut",
     "ScaffoldOut",
     "ServiceIn",
     "ServiceOut",
     "ServicePage",
+    "VersionAdoptionOut",
     "WhoamiOut",
     "repository_problem",
 ]
 
 NAME_REGEX = NAME_SCHEMA_PATTERN
+ROLLOUT_ID_REGEX = ROLLOUT_ID_SCHEMA_PATTERN
 MAX_ID = 2**31 - 1
 
 
@@ -374,3 +383,95 @@ class MetricsOut(BaseModel):
     window_end: dt.datetime
     total: ServiceMetrics
     services: list[ServiceMetrics]
+
+
+# -- roll-outs and time to patch ------------------------------------------------------------
+
+#: A git branch name (``paved/update-road-1.2.0``): letters, digits and ``. _ / + -``, not
+#: starting with punctuation (never an option), no spaces.
+Branch = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/+-]{0,199}$")]
+
+
+class RolloutIn(_In):
+    """A roll-out of one layer's release (scaffold and version) across services.
+
+    ``branch``: each service gets a branch with the update to merge; ``direct``: the update
+    is committed to each service's default branch."""
+
+    layer: Name
+    scaffold: Token
+    version: Token
+    mode: RolloutMode
+
+    @model_validator(mode="after")
+    def _release(self) -> Self:
+        if (
+            problem := layers_problem([LayerRef(self.layer, self.scaffold, self.version)])
+        ) is not None:
+            raise ValueError(problem)
+        return self
+
+
+class RolloutServiceIn(_In):
+    """What became of one service in a roll-out; replaces what was recorded before."""
+
+    status: RolloutStatus
+    detail: Text500 = ""
+    #: The branch the update waits on (``branch`` mode), if there is one.
+    branch: Branch | None = None
+
+
+class RolloutServiceOut(BaseModel):
+    rollout: str
+    service: str
+    status: RolloutStatus
+    detail: str
+    branch: str | None
+    updated_at: dt.datetime
+
+
+class RolloutOut(BaseModel):
+    id: str
+    layer: str
+    scaffold: str
+    version: str
+    mode: RolloutMode
+    #: The user of the token that started it.
+    started_by: str
+    started_at: dt.datetime
+    #: ``null`` until ``POST /v1/rollouts/{id}/finish``.
+    finished_at: dt.datetime | None
+    #: How many services are at each status (every status, zeros included).
+    counts: dict[str, int]
+
+
+class RolloutDetailOut(RolloutOut):
+    #: Each service's last recorded result, by name.
+    services: list[RolloutServiceOut]
+
+
+class RolloutPage(BaseModel):
+    rollouts: list[RolloutOut]
+    next_cursor: str | None
+
+
+class VersionAdoptionOut(BaseModel):
+    scaffold: str
+    version: str
+    #: The first time a service was recorded at this version, or a roll-out of it started.
+    released_at: dt.datetime | None
+    #: Registered services (not archived) whose layer is at this version now.
+    services: int
+    #: Their share of the registered services whose layer comes from this scaffold.
+    share: float | None
+    #: Services that moved to this version from an older one of the same scaffold.
+    moved: int
+    #: Median and 90th percentile (nearest rank) of their (recorded - released_at), seconds.
+    time_to_patch_median_seconds: float | None
+    time_to_patch_p90_seconds: float | None
+
+
+class PatchingOut(BaseModel):
+    layer: str
+    #: Each scaffold's versions of the layer, by scaffold, oldest version first.
+    versions: list[VersionAdoptionOut]

@@ -15,10 +15,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from paved.catalog import registration_conflict
+from paved.models import ROLLOUT_STATUSES
 from paved.server import _schemas as s
 from paved.server._db import writer
-from paved.server._metrics import Record
-from paved.server._tables import audit_events, deployments, service_layers, services, tokens
+from paved.server._metrics import LayerRecord, Record
+from paved.server._tables import (
+    audit_events,
+    deployments,
+    layer_history,
+    rollout_services,
+    rollouts,
+    service_layers,
+    services,
+    tokens,
+)
 
 __all__ = ["AuditEvent", "Store"]
 
@@ -78,6 +88,15 @@ def _deployment(conn: sa.Connection, deployment_id: int) -> sa.Row[Any] | None:
     return conn.execute(sa.select(deployments).where(deployments.c.id == deployment_id)).first()
 
 
+def _record_history(
+    conn: sa.Connection, service: str, layers: Iterable[s.LayerIn], now: dt.datetime
+) -> None:
+    """Add ``layers`` (the ones that changed) to the service's layer history."""
+    rows = [{"service": service, **layer.model_dump(), "recorded_at": now} for layer in layers]
+    if rows:
+        conn.execute(layer_history.insert(), rows)
+
+
 def _insert_service(
     conn: sa.Connection, body: s.ServiceIn, layers: list[s.LayerIn], now: dt.datetime
 ) -> None:
@@ -88,6 +107,55 @@ def _insert_service(
             service_layers.insert(),
             [{"service": body.name, **layer.model_dump()} for layer in layers],
         )
+        _record_history(conn, body.name, layers, now)
+
+
+def _rollout_counts(conn: sa.Connection, ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    counts = {rollout_id: dict.fromkeys(ROLLOUT_STATUSES, 0) for rollout_id in ids}
+    if ids:
+        query = (
+            sa.select(rollout_services.c.rollout_id, rollout_services.c.status, sa.func.count())
+            .where(rollout_services.c.rollout_id.in_(ids))
+            .group_by(rollout_services.c.rollout_id, rollout_services.c.status)
+        )
+        for rollout_id, status, number in conn.execute(query):
+            counts[rollout_id][status] = number
+    return counts
+
+
+def _rollouts_out(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[s.RolloutOut]:
+    counts = _rollout_counts(conn, [row.id for row in rows])
+    return [s.RolloutOut(**row._mapping, counts=counts[row.id]) for row in rows]
+
+
+def _rollout(conn: sa.Connection, rollout_id: str) -> s.RolloutDetailOut | None:
+    row = conn.execute(sa.select(rollouts).where(rollouts.c.id == rollout_id)).first()
+    if row is None:
+        return None
+    results = conn.execute(
+        sa.select(rollout_services)
+        .where(rollout_services.c.rollout_id == rollout_id)
+        .order_by(rollout_services.c.service)
+    )
+    (summary,) = _rollouts_out(conn, [row])
+    return s.RolloutDetailOut(
+        **summary.model_dump(), services=[_rollout_service_out(r) for r in results]
+    )
+
+
+def _rollout_service_out(row: sa.Row[Any]) -> s.RolloutServiceOut:
+    return s.RolloutServiceOut(
+        rollout=row.rollout_id,
+        service=row.service,
+        status=row.status,
+        detail=row.detail,
+        branch=row.branch,
+        updated_at=row.updated_at,
+    )
+
+
+#: What makes two starts of one roll-out the same start.
+_ROLLOUT_FIELDS = ("layer", "scaffold", "version", "mode")
 
 
 #: The columns of a deployment that delivery metrics read, in the order of :class:`Record`.
@@ -259,12 +327,20 @@ class Store:
         return archived
 
     def record_layers(
-        self, name: str, layers: Sequence[s.LayerIn], *, dry_run: bool, event: AuditEvent
+        self,
+        name: str,
+        layers: Sequence[s.LayerIn],
+        now: dt.datetime,
+        *,
+        dry_run: bool,
+        event: AuditEvent,
     ) -> tuple[int, s.ServiceOut | str]:
         """Replace the layers of the service ``name``: (200, updated), (404, why) or (409, why).
 
-        ``event`` is the audit row of the change, written in the change's own transaction.
-        With ``dry_run``: the same answer, and nothing written or audited.
+        ``event`` is the audit row of the change and the layers that changed (another
+        scaffold or version, or a layer it did not have) go into the layer history at
+        ``now``, both in the change's own transaction. With ``dry_run``: the same answer, and
+        nothing written or audited.
         """
         ordered = sorted(layers, key=lambda x: x.layer)
         opened = self.engine.connect if dry_run else self._writer.begin
@@ -284,6 +360,8 @@ class Store:
                 service_layers.insert(),
                 [{"service": name, **layer.model_dump()} for layer in ordered],
             )
+            had = {layer.layer: layer for layer in existing.layers}
+            _record_history(conn, name, [x for x in ordered if had.get(x.layer) != x], now)
             self.audit(event, conn)
             updated = _service(conn, name)
         assert updated is not None
@@ -401,3 +479,186 @@ class Store:
         return [
             (row.owner, Record(*(row._mapping[field] for field in _RECORD_FIELDS))) for row in rows
         ]
+
+    # -- roll-outs and the layer history -----------------------------------------------------
+
+    def rollout(self, rollout_id: str) -> s.RolloutDetailOut | None:
+        """The roll-out ``rollout_id`` with each service's result, or ``None``."""
+        with self.engine.connect() as conn:
+            return _rollout(conn, rollout_id)
+
+    def rollouts(
+        self, *, layer: str | None, after: str | None, limit: int
+    ) -> tuple[list[s.RolloutOut], bool]:
+        """Up to ``limit`` roll-outs after the roll-out ``after`` (which must exist), oldest
+        first (by start, then id); whether more follow."""
+        query = sa.select(rollouts).order_by(rollouts.c.started_at, rollouts.c.id).limit(limit + 1)
+        if layer is not None:
+            query = query.where(rollouts.c.layer == layer)
+        with self.engine.connect() as conn:
+            if after is not None:
+                start = sa.select(rollouts.c.started_at).where(rollouts.c.id == after)
+                at = conn.execute(start).scalar()
+                if at is not None:
+                    query = query.where(
+                        sa.or_(
+                            rollouts.c.started_at > at,
+                            sa.and_(rollouts.c.started_at == at, rollouts.c.id > after),
+                        )
+                    )
+            rows = conn.execute(query).all()
+            return _rollouts_out(conn, rows[:limit]), len(rows) > limit
+
+    def start_rollout(
+        self,
+        rollout_id: str,
+        body: s.RolloutIn,
+        started_by: str,
+        now: dt.datetime,
+        event: Callable[[str], AuditEvent],
+    ) -> tuple[int, s.RolloutDetailOut | str]:
+        """Create the roll-out ``rollout_id``: (201, new), (200, the same one stored) or
+        (409, why) when the id is another roll-out's. ``event(outcome)`` is the audit row of
+        a success (``created`` or ``unchanged``), written in the same transaction."""
+        for _attempt in range(3):
+            try:
+                return self._start_rollout(rollout_id, body, started_by, now, event)
+            except sa.exc.IntegrityError:
+                continue  # started meanwhile by another request: decide again
+        return 409, f"rollout {rollout_id} is being started"  # pragma: no cover
+
+    def _start_rollout(
+        self,
+        rollout_id: str,
+        body: s.RolloutIn,
+        started_by: str,
+        now: dt.datetime,
+        event: Callable[[str], AuditEvent],
+    ) -> tuple[int, s.RolloutDetailOut | str]:
+        with self._writer.begin() as conn:
+            existing = _rollout(conn, rollout_id)
+            if existing is not None:
+                stored = tuple(getattr(existing, field) for field in _ROLLOUT_FIELDS)
+                if stored != tuple(getattr(body, field) for field in _ROLLOUT_FIELDS):
+                    layer, scaffold, version, mode = stored
+                    return 409, (
+                        f"rollout {rollout_id} exists already ({layer} layer, {scaffold} "
+                        f"{version}, {mode}, started by {existing.started_by}): "
+                        "choose another id for another roll-out"
+                    )
+                self.audit(event("unchanged"), conn)
+                return 200, existing
+            conn.execute(
+                rollouts.insert().values(
+                    id=rollout_id, **body.model_dump(), started_by=started_by, started_at=now
+                )
+            )
+            self.audit(event("created"), conn)
+            created = _rollout(conn, rollout_id)
+        assert created is not None
+        return 201, created
+
+    def record_rollout_service(
+        self,
+        rollout_id: str,
+        service: str,
+        body: s.RolloutServiceIn,
+        now: dt.datetime,
+        event: AuditEvent,
+    ) -> tuple[int, s.RolloutServiceOut | str]:
+        """Record what became of ``service`` in the roll-out: (200, the result), (404, why)
+        for an unknown roll-out or service, (409, why) for a finished roll-out or an archived
+        service. Replaces the service's earlier result; audited with ``event`` in the same
+        transaction."""
+        values = {**body.model_dump(), "updated_at": now}
+        for _attempt in range(3):
+            try:
+                return self._record_rollout_service(rollout_id, service, values, event)
+            except sa.exc.IntegrityError:
+                continue  # the first result of this service came in meanwhile: update it
+        return 409, f"rollout {rollout_id}: {service} is being recorded"  # pragma: no cover
+
+    def _record_rollout_service(
+        self, rollout_id: str, service: str, values: Mapping[str, Any], event: AuditEvent
+    ) -> tuple[int, s.RolloutServiceOut | str]:
+        with self._writer.begin() as conn:
+            # Results and the finish of one roll-out wait for each other.
+            lock = sa.select(rollouts.c.finished_at).where(rollouts.c.id == rollout_id)
+            found = conn.execute(lock.with_for_update()).first()
+            if found is None:
+                return 404, f"rollout {rollout_id} is not in the catalog"
+            registered = conn.execute(
+                sa.select(services.c.archived_at).where(services.c.name == service)
+            ).first()
+            if registered is None:
+                return 404, f"service '{service}' is not in the catalog"
+            if found.finished_at is not None:
+                return 409, (
+                    f"rollout {rollout_id} has finished: its results are kept as they were; "
+                    "start another roll-out"
+                )
+            if registered.archived_at is not None:
+                return 409, f"service '{service}' is archived: it takes no part in roll-outs"
+            where = (
+                rollout_services.c.rollout_id == rollout_id,
+                rollout_services.c.service == service,
+            )
+            changed = conn.execute(rollout_services.update().where(*where).values(**values))
+            if not changed.rowcount:
+                conn.execute(
+                    rollout_services.insert().values(
+                        rollout_id=rollout_id, service=service, **values
+                    )
+                )
+            self.audit(event, conn)
+            row = conn.execute(sa.select(rollout_services).where(*where)).one()
+        return 200, _rollout_service_out(row)
+
+    def finish_rollout(
+        self, rollout_id: str, now: dt.datetime, event: Callable[[str], AuditEvent]
+    ) -> s.RolloutDetailOut | None:
+        """Finish the roll-out at ``now`` (once: a finished one keeps its time, audited as
+        ``unchanged``); ``None`` when there is no such roll-out."""
+        with self._writer.begin() as conn:
+            changed = conn.execute(
+                rollouts.update()
+                .where(rollouts.c.id == rollout_id, rollouts.c.finished_at.is_(None))
+                .values(finished_at=now)
+            ).rowcount
+            finished = _rollout(conn, rollout_id)
+            if finished is not None:
+                self.audit(event("finished" if changed else "unchanged"), conn)
+        return finished
+
+    def layer_adoption(
+        self, layer: str
+    ) -> tuple[list[LayerRecord], list[tuple[str, str]], list[tuple[str, str, dt.datetime]]]:
+        """What time to patch is computed from, for ``layer``: its whole history, the
+        (scaffold, version) of each registered service that is not archived, and the first
+        roll-out of each (scaffold, version)."""
+        history = (
+            sa.select(
+                layer_history.c.id,
+                layer_history.c.service,
+                layer_history.c.scaffold,
+                layer_history.c.version,
+                layer_history.c.recorded_at,
+            )
+            .where(layer_history.c.layer == layer)
+            .order_by(layer_history.c.id)
+        )
+        current = (
+            sa.select(service_layers.c.scaffold, service_layers.c.version)
+            .join(services, services.c.name == service_layers.c.service)
+            .where(service_layers.c.layer == layer, services.c.archived_at.is_(None))
+        )
+        first = (
+            sa.select(rollouts.c.scaffold, rollouts.c.version, sa.func.min(rollouts.c.started_at))
+            .where(rollouts.c.layer == layer)
+            .group_by(rollouts.c.scaffold, rollouts.c.version)
+        )
+        with self.engine.connect() as conn:
+            records = [LayerRecord(*row) for row in conn.execute(history)]
+            on = [(row.scaffold, row.version) for row in conn.execute(current)]
+            started = [(scaffold, version, at) for scaffold, version, at in conn.execute(first)]
+        return records, on, started

@@ -15,7 +15,10 @@ __all__ = [
     "UtcDateTime",
     "audit_events",
     "deployments",
+    "layer_history",
     "metadata",
+    "rollout_services",
+    "rollouts",
     "service_layers",
     "services",
     "tokens",
@@ -69,6 +72,26 @@ service_layers = sa.Table(
     sa.Column("version", sa.String(100), nullable=False),
 )
 
+#: Every version a service's layer was recorded at, in order: written with the registration
+#: and with each change of its layers, in their transaction, so adoption can be timed.
+layer_history = sa.Table(
+    "layer_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "service",
+        sa.String(40),
+        sa.ForeignKey("services.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("layer", sa.String(40), nullable=False),
+    sa.Column("scaffold", sa.String(100), nullable=False),
+    sa.Column("version", sa.String(100), nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.Index("layer_history_version", "layer", "scaffold", "version"),
+    sa.Index("layer_history_service", "service", "layer", "id"),
+)
+
 deployments = sa.Table(
     "deployments",
     metadata,
@@ -120,4 +143,42 @@ tokens = sa.Table(
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+#: One release of a layer taken to many services; its id is the client's (a retry names it).
+rollouts = sa.Table(
+    "rollouts",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("layer", sa.String(40), nullable=False),
+    sa.Column("scaffold", sa.String(100), nullable=False),
+    sa.Column("version", sa.String(100), nullable=False),
+    sa.Column("mode", sa.String(10), nullable=False),
+    sa.Column("started_by", sa.String(200), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Index("rollouts_started", "started_at", "id"),
+    sa.Index("rollouts_version", "layer", "scaffold", "version"),
+)
+
+#: What became of each service in a roll-out: its last recorded result.
+rollout_services = sa.Table(
+    "rollout_services",
+    metadata,
+    sa.Column(
+        "rollout_id",
+        sa.String(64),
+        sa.ForeignKey("rollouts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "service",
+        sa.String(40),
+        sa.ForeignKey("services.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False, server_default=""),
+    sa.Column("branch", sa.String(200), nullable=True),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -8,7 +8,7 @@ import json
 import re
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from paved.server import _schemas as s
 from paved.server._errors import ApiError
@@ -19,6 +19,7 @@ __all__ = [
     "Limit",
     "NameQuery",
     "PathName",
+    "RolloutId",
     "TokenQuery",
     "cursor_after",
     "decode_cursor",
@@ -31,8 +32,12 @@ TokenQuery = Annotated[
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=400)]
 PathName = Annotated[str, s.Field(min_length=2, max_length=40, pattern=s.NAME_REGEX)]
+RolloutId = Annotated[
+    str, Path(alias="id", min_length=16, max_length=64, pattern=s.ROLLOUT_ID_REGEX)
+]
 
 _NAME = re.compile(s.NAME_REGEX)
+_ROLLOUT_ID = re.compile(s.ROLLOUT_ID_REGEX)
 #: The largest integer both SQLite and PostgreSQL (bigint) take as a parameter.
 _MAX_CURSOR_ID = 2**63 - 1
 
@@ -44,8 +49,9 @@ def cursor_after(last: str | int | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, kind: type) -> Any:
-    """The position a cursor stands for: a service name (``str``) or a row id (``int``).
+def decode_cursor(cursor: str | None, kind: type, *, rollout: bool = False) -> Any:
+    """The position a cursor stands for: a service name (``str``), a roll-out's id (``str``
+    with ``rollout``) or a row id (``int``).
 
     A cursor is only ever one this server made, but it comes back from the client: anything
     that is not such a position (a NUL or a lone surrogate no database takes, an integer out
@@ -61,7 +67,11 @@ def decode_cursor(cursor: str | None, kind: type) -> Any:
         raise refused from exc
     if not isinstance(value, kind) or isinstance(value, bool):
         raise refused
-    if isinstance(value, str) and (len(value) > 40 or _NAME.fullmatch(value) is None):
+    if isinstance(value, str) and (
+        _ROLLOUT_ID.fullmatch(value) is None
+        if rollout
+        else (len(value) > 40 or _NAME.fullmatch(value) is None)
+    ):
         raise refused
     if isinstance(value, int) and not 0 <= value <= _MAX_CURSOR_ID:
         raise refused

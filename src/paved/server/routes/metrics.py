@@ -1,4 +1,5 @@
-"""``/v1/metrics``: delivery metrics (the four DORA keys) per service and in total."""
+"""``/v1/metrics``: delivery metrics (the four DORA keys) per service and in total, and the
+organisation's time to patch a layer (``/v1/metrics/patching``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from paved.server import _schemas as s
 from paved.server._access import Reader
-from paved.server._metrics import Record, delivery_metrics
+from paved.server._metrics import Record, delivery_metrics, time_to_patch
 from paved.server._state import ClockDep, StoreDep
 from paved.server.routes._query import NameQuery
 
@@ -18,6 +19,15 @@ __all__ = ["router"]
 router = APIRouter(tags=["metrics"])
 
 Environment = Annotated[str, Query(min_length=2, max_length=40, pattern=s.NAME_REGEX)]
+Layer = Annotated[
+    str,
+    Query(
+        min_length=2,
+        max_length=40,
+        pattern=s.NAME_REGEX,
+        description="The layer whose versions are measured, such as road.",
+    ),
+]
 
 
 def _metrics(service: str, owner: str, records: list[Record], days: int) -> s.ServiceMetrics:
@@ -55,5 +65,20 @@ def metrics(
         services=[
             _metrics(name, owners[name], records, days)
             for name, records in sorted(by_service.items())
+        ],
+    )
+
+
+@router.get("/v1/metrics/patching")
+def patching(who: Reader, store: StoreDep, layer: Layer) -> s.PatchingOut:
+    """Time to patch: for each version of each scaffold of ``layer``, when it was released,
+    how many services are on it now, and how long those that moved to it took (median and
+    90th percentile, seconds; docs/platform.md)."""
+    history, current, rollouts = store.layer_adoption(layer)
+    return s.PatchingOut(
+        layer=layer,
+        versions=[
+            s.VersionAdoptionOut.model_validate(found)
+            for found in time_to_patch(history, current, rollouts)
         ],
     )

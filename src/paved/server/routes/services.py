@@ -131,15 +131,17 @@ def record_layers(
     request: Request,
     who: Caller,
     store: StoreDep,
+    clock: ClockDep,
     name: PathName,
     body: s.LayersIn,
     dry_run: LayersDryRun = False,
 ) -> s.ServiceOut:
     """Record the layer versions a service has now (``paved update`` committed them).
 
-    They replace the stored layers: 200 with the updated entry. 404 when the service is not
-    in the catalog, 409 when it is archived; only the owning team's members and admins may
-    (403). With ``dry_run`` nothing is written and a success is not audited.
+    They replace the stored layers: 200 with the updated entry; the layers that changed go
+    into the layer history (time to patch). 404 when the service is not in the catalog, 409
+    when it is archived; only the owning team's members and admins may (403). With
+    ``dry_run`` nothing is written and a success is not audited.
     """
     action, target = "service.layers", f"service {name}"
     found = store.get_service(name)
@@ -147,6 +149,7 @@ def record_layers(
     status, stored = store.record_layers(
         name,
         body.layers,
+        clock(),
         dry_run=dry_run,
         event=event(request, who, action, target, "recorded"),
     )
