@@ -7,6 +7,7 @@ broken guardrail, and one's remote rejects every push.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 from paved.catalog.sqlite import SqliteCatalog
 from paved.cli.app import app
 from paved.githost.change_requests import ChangeRequest
+from paved.models import LayerRef, Service
 from tests.conftest import Invocation, pin_environment
 from tests.fleet_helpers import (
     TEMPLATE_NAME,
@@ -364,3 +366,69 @@ def test_pushed_branches_get_a_request_once(small, small_place) -> None:
     again = run("fleet", "update", "--json")
     assert again.exit_code == 5
     assert len(requests.opened) == len(opened)  # kept from the journal: none opened twice
+
+
+def test_the_platform_authorises_records_and_audits_a_roll_out(
+    small, tmp_path, monkeypatch
+) -> None:
+    pytest.importorskip("fastapi", reason="the platform server needs the 'server' extra")
+    import sqlite3
+
+    from paved.catalog.remote import RemoteCatalog
+    from tests.fleet_helpers import publish
+    from tests.platform_helpers import git_daemon, platform_server
+
+    home = tmp_path / "paved-home"
+    shutil.copytree(small["tmp"] / "paved-home", home)
+    (home / "data/catalog.db").unlink()  # the platform is the catalog now
+    monkeypatch.setenv("PAVED_HOME", str(home))
+    root = small["roots"]["0.3.0"]
+    base = render_service(small["roots"]["0.2.0"], tmp_path / "base", TEMPLATE_NAME)
+    with (
+        git_daemon(tmp_path / "githost") as githost,
+        platform_server(tmp_path / "platform.db") as platform,
+    ):
+        admin = RemoteCatalog(platform.url, platform.token("root", admin=True))
+        try:
+            for name, owner in (("svcqa", "team-a"), ("svcqb", "team-a"), ("svcqc", "team-b")):
+                renamed(base, tmp_path / name, TEMPLATE_NAME, name)
+                publish(tmp_path / name, githost.root / f"{name}.git")
+                admin.register(
+                    Service(
+                        name=name, owner=owner, description=f"The {name} service.",
+                        repository=githost.url(name),
+                        layers=(LayerRef("app", "service-python", "0.1.0"),
+                                LayerRef("road", "paved-road", "0.2.0")),
+                        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                    )
+                )  # fmt: skip
+        finally:
+            admin.close()
+        ana = platform.token("ana", "team-a")
+        assert _run(root, "login", platform.url, "--token", ana).exit_code == 0
+
+        everyone = _run(root, "fleet", "update")
+        assert everyone.exit_code == 4, everyone.stderr  # svcqc is team-b's
+        assert "svcqc" in everyone.stderr
+        for name in ("svcqa", "svcqb", "svcqc"):
+            assert branch_commits(githost.root / f"{name}.git", BRANCH) is None
+
+        ours = _run(root, "fleet", "update", "--owner", "team-a", "--json")
+        assert ours.exit_code == 0, ours.stderr
+        rollout = json.loads(ours.stdout)["rollout"]
+        with sqlite3.connect(platform.database) as db:
+            recorded = db.execute(
+                "SELECT service, status, branch FROM rollout_services WHERE rollout_id = ?",
+                (rollout,),
+            ).fetchall()
+            finished = db.execute(
+                "SELECT finished_at FROM rollouts WHERE id = ?", (rollout,)
+            ).fetchone()
+            audited = db.execute(
+                "SELECT actor, action, outcome FROM audit_events WHERE action LIKE 'rollout.%'"
+            ).fetchall()
+        assert sorted(recorded) == [("svcqa", "ready", BRANCH), ("svcqb", "ready", BRANCH)]
+        assert finished is not None
+        assert finished[0] is not None
+        assert ("ana", "rollout.start", "created") in audited
+        assert ("ana", "rollout.finish", "finished") in audited

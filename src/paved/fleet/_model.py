@@ -73,7 +73,11 @@ class FleetRequest:
         )
         digest = hashlib.sha256(key.encode()).hexdigest()[:10]
         shown = "-".join(sorted(set(versions.values()))) or "none"
-        return f"{self.layer}-{shown}-{self.mode.value}-{digest}".replace("+", "-")
+        made = f"{self.layer}-{shown}-{self.mode.value}-{digest}".lower()
+        # the platform's rule for an id: [a-z0-9-], 16 to 64 characters
+        return "".join(c if c.isascii() and (c.isalnum() or c == "-") else "-" for c in made)[
+            -64:
+        ].lstrip("-")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,8 +19,8 @@ import shutil
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from paved.catalog import Catalog
-from paved.errors import InputError, PavedError
+from paved.catalog import Catalog, RolloutCatalog, rollout_catalog
+from paved.errors import AuthError, InputError, PavedError
 from paved.fleet._model import FINAL, FleetRequest, Outcome, Status, wave_ends
 from paved.fleet._work import Job, run_job
 from paved.githost.change_requests import ChangeRequests
@@ -175,10 +175,15 @@ _WORKER_DEPS: UpdateDeps | None = None
 
 def _work(job: Job) -> Outcome:
     assert _WORKER_DEPS is not None
+    # copier's cache is one per worker process: two processes rendering one template in one
+    # cache break each other's git worktrees
+    deps = dataclasses.replace(
+        _WORKER_DEPS, cache_dir=job.work.parent / ".cache" / str(os.getpid())
+    )
     if not job.target:
         detail = f"no version to go to for scaffold '{job.scaffold}'"
         return job.outcome(Status.FAILED, detail=detail)
-    return run_job(job, _WORKER_DEPS)
+    return run_job(job, deps)
 
 
 def _pool(jobs: Iterable[Job], deps: UpdateDeps, parallel: int) -> Iterable[tuple[Job, Outcome]]:
@@ -190,14 +195,21 @@ def _pool(jobs: Iterable[Job], deps: UpdateDeps, parallel: int) -> Iterable[tupl
         deps, env={**deps.env, "GIT_ALLOW_PROTOCOL": _PROTOCOLS}, progress=lambda _m: None
     )
     context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=parallel, mp_context=context) as pool:
-        futures = {pool.submit(_work, job): job for job in jobs}
-        for future in concurrent.futures.as_completed(futures):
-            job = futures[future]
-            try:
-                yield job, future.result()
-            except concurrent.futures.process.BrokenProcessPool:
-                yield job, job.outcome(Status.FAILED, detail="its worker process died")
+    jobs = list(jobs)
+    try:
+        with concurrent.futures.ProcessPoolExecutor(
+            max_workers=parallel, mp_context=context
+        ) as pool:
+            futures = {pool.submit(_work, job): job for job in jobs}
+            for future in concurrent.futures.as_completed(futures):
+                job = futures[future]
+                try:
+                    yield job, future.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    yield job, job.outcome(Status.FAILED, detail="its worker process died")
+    finally:
+        for folder in {job.work.parent / ".cache" for job in jobs}:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _services(catalog: Catalog, request: FleetRequest) -> list[Service]:
@@ -238,8 +250,16 @@ def fleet_update(
     """Roll the release out: wave after wave, each service in a clean clone, the journal
     written as each finishes. The same command run again carries on the same roll-out."""
     services = _services(catalog, request)
+    _check_allowed(catalog, services)
     targets = _targets(services, request, registry)
     rollout = request.rollout_id(targets)
+    platform = rollout_catalog(catalog)
+    if platform is not None and targets:  # the platform records it, and decides first
+        scaffold, version = sorted(targets.items())[0]
+        platform.start_rollout(
+            rollout, layer=request.layer, scaffold=scaffold, version=version,
+            mode=request.mode.value,
+        )  # fmt: skip
     journal = Journal(fleet_dir / "rollouts", rollout)
     with file_lock(fleet_dir / "rollouts" / f"{rollout}.lock"):
         done = journal.read()
@@ -255,6 +275,8 @@ def fleet_update(
             for _job, outcome in _pool(wave, deps, request.parallel):
                 outcome = after(outcome)
                 journal.write(outcome, deps.clock())
+                if platform is not None:
+                    _record_on_platform(platform, rollout, outcome, deps.progress)
                 outcomes[outcome.service] = outcome
                 progress(outcome, len(outcomes), len(jobs))
             failures = sum(
@@ -272,7 +294,37 @@ def fleet_update(
                 break
         for job in todo[started:]:
             outcomes.setdefault(job.service, job.outcome(Status.PENDING, detail="not started"))
+        if platform is not None and stopped is None:
+            platform.finish_rollout(rollout)
     return FleetRun(rollout, tuple(sorted(outcomes.values(), key=lambda o: o.service)), stopped)
+
+
+def _check_allowed(catalog: Catalog, services: Sequence[Service]) -> None:
+    """A member rolls out only their teams' services, an admin any: refused before anything."""
+    caller = catalog.caller()
+    if caller is None:  # a catalog without users (the local one): this machine's own
+        return
+    others = sorted(s.name for s in services if not caller.owns(s.owner))
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise AuthError(
+            f"{len(others)} service(s) belong to teams {caller.user} is not in: {shown}",
+            hint="add --owner TEAM for one of your teams, or ask an admin to roll it out",
+        )
+
+
+def _record_on_platform(
+    platform: RolloutCatalog, rollout: str, outcome: Outcome, warn: Callable[[str], None]
+) -> None:
+    """The platform's record of one service's result. A failure to record it never undoes
+    what was pushed: the journal has it, and the warning says so."""
+    try:
+        platform.record_rollout_service(
+            rollout, outcome.service, status=outcome.status.value,
+            detail=outcome.detail or ", ".join(outcome.conflicts), branch=outcome.branch,
+        )  # fmt: skip
+    except PavedError as exc:
+        warn(f"warning: {outcome.service}: the platform did not record its result ({exc})")
 
 
 def rollouts(fleet_dir: Path) -> list[str]:

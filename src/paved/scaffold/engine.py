@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from paved.errors import InputError, PavedError
+from paved.locks import file_lock
 from paved.scaffold.store import TemplateSource
 
 __all__ = ["RenderError", "preload", "render", "render_all", "render_layers"]
@@ -69,7 +70,8 @@ def render(
 
     env = {"COPIER_CACHE_DIR": str(cache_dir), **source.git_env}
     try:
-        with _environ(env), local.env(**env):
+        # one copier at a time in a cache: two break each other's git worktrees in it
+        with file_lock(cache_dir / ".paved.lock"), _environ(env), local.env(**env):
             copier.run_copy(
                 source.url,
                 destination,
