@@ -432,3 +432,9 @@ def test_the_platform_authorises_records_and_audits_a_roll_out(
         assert finished[0] is not None
         assert ("ana", "rollout.start", "created") in audited
         assert ("ana", "rollout.finish", "finished") in audited
+        status = _run(root, "fleet", "status", "--json")
+        assert status.exit_code == 0, status.stderr
+        data = json.loads(status.stdout)
+        jsonschema.validate(data, SCHEMA)
+        by_version = {(f["scaffold"], f["version"]): f for f in data["patching"]}
+        assert by_version[("paved-road", "0.2.0")]["services"] == 3  # none merged yet

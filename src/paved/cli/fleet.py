@@ -223,10 +223,15 @@ def status(
             if ref.layer == layer:
                 key = f"{ref.scaffold} {ref.version}"
                 versions[key] = versions.get(key, 0) + 1
-    extra = {
+    extra: dict[str, object] = {
         "versions": dict(sorted(versions.items())),
         "adoption": adoption(fleet_dir, result.rollout),
     }
+    from paved.catalog import rollout_catalog
+
+    platform = rollout_catalog(runtime.catalog())
+    if platform is not None:  # the organisation's figures, over every roll-out and machine
+        extra["patching"] = [figures.to_json() for figures in platform.patching(layer)]
     _show(runtime.out, result, kind="status", extra=extra)
 
 
@@ -325,4 +330,11 @@ def _show(
             out.info(
                 f"time to patch: {times['merged']} of {times['services']} merged, median "
                 f"{times['median_seconds']:.0f} s, p90 {times['p90_seconds']:.0f} s"
+            )
+        for figures in extra.get("patching") or []:  # type: ignore[attr-defined]
+            median = figures.get("time_to_patch_median_seconds")
+            shown = f", time to patch median {median:.0f} s" if median is not None else ""
+            out.info(
+                f"platform: {figures['scaffold']} {figures['version']}: "
+                f"{figures['services']} service(s){shown}"
             )
