@@ -192,7 +192,10 @@ def _pool(jobs: Iterable[Job], deps: UpdateDeps, parallel: int) -> Iterable[tupl
     import copier  # noqa: F401 - imported once, before the workers fork
 
     _WORKER_DEPS = dataclasses.replace(
-        deps, env={**deps.env, "GIT_ALLOW_PROTOCOL": _PROTOCOLS}, progress=lambda _m: None
+        deps,
+        env={**deps.env, "GIT_ALLOW_PROTOCOL": _PROTOCOLS},
+        progress=lambda _m: None,
+        parallel_renders=False,  # the workers are the parallelism
     )
     context = multiprocessing.get_context("fork")
     jobs = list(jobs)

@@ -54,6 +54,52 @@ def preload() -> None:
     ).start()
 
 
+#: Code Jinja compiled from a template's text, by the text and what shapes the compiling:
+#: the same file of the same scaffold version compiles to the same code for every service.
+_COMPILED: dict[tuple[Any, ...], Any] = {}
+
+
+@contextlib.contextmanager
+def _compiled_once() -> Iterator[None]:
+    """Keep the code Jinja compiles from each template text, for the renders that follow.
+
+    Compiling is about half of a render, and copier compiles every file's text (and path)
+    from a string, which Jinja's own bytecode cache never sees. Jinja's code objects do not
+    hold their environment (it is given when the template is made from the code, as Jinja's
+    bytecode cache does), so code compiled once serves every environment that compiles the
+    same text the same way: the key holds the text and every setting that changes the code.
+    """
+    from jinja2 import Environment
+
+    original = Environment.compile
+
+    def compile_once(  # type: ignore[no-untyped-def]
+        self, source, name=None, filename=None, raw=False, defer_init=False
+    ):
+        if raw or not isinstance(source, str):
+            return original(self, source, name, filename, raw, defer_init)
+        key = (
+            type(self), source, name, filename, defer_init, self.optimized, self.is_async,
+            self.block_start_string, self.block_end_string, self.variable_start_string,
+            self.variable_end_string, self.comment_start_string, self.comment_end_string,
+            self.line_statement_prefix, self.line_comment_prefix, self.trim_blocks,
+            self.lstrip_blocks, self.newline_sequence, self.keep_trailing_newline,
+            tuple(sorted(self.extensions)), tuple(sorted(self.filters)),
+            tuple(sorted(self.tests)), repr(self.autoescape), self.finalize,
+            self.code_generator_class,
+        )  # fmt: skip
+        code = _COMPILED.get(key)
+        if code is None:
+            code = _COMPILED[key] = original(self, source, name, filename, raw, defer_init)
+        return code
+
+    Environment.compile = compile_once  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Environment.compile = original  # type: ignore[method-assign]
+
+
 def render(
     source: TemplateSource,
     destination: Path,
@@ -71,7 +117,12 @@ def render(
     env = {"COPIER_CACHE_DIR": str(cache_dir), **source.git_env}
     try:
         # one copier at a time in a cache: two break each other's git worktrees in it
-        with file_lock(cache_dir / ".paved.lock"), _environ(env), local.env(**env):
+        with (
+            file_lock(cache_dir / ".paved.lock"),
+            _environ(env),
+            local.env(**env),
+            _compiled_once(),
+        ):
             copier.run_copy(
                 source.url,
                 destination,
@@ -125,12 +176,15 @@ def render_all(
     jobs: Sequence[tuple[TemplateSource, Mapping[str, Any], Path]],
     *,
     cache_dir: Path,
+    fork: bool = True,
 ) -> None:
     """Render each job (a source, its answers, a destination), in parallel where the system
     allows. No two jobs may write the same file.
 
     Most of copier's time goes to git processes and Jinja, so a forked child on a second core
-    saves about the time of one render. A child is forked after copier is imported, renders one
+    saves about the time of one render. ``fork=False`` renders them one after the other, in
+    this process (a fleet's workers are parallel already, and keep what Jinja compiled).
+    A child is forked after copier is imported, renders one
     job, reports its error (if any) through a pipe and exits: it never outlives its work.
     """
     import copier  # noqa: F401 - imported once, before the fork
@@ -138,7 +192,12 @@ def render_all(
     # Each job has a copier cache of its own: two copier processes working in one cached clone
     # of the same template (its git worktrees) fail at random.
     caches = [cache_dir / f"job-{index}" for index in range(len(jobs))]
-    if len(jobs) < 2 or not sys.platform.startswith("linux") or (os.cpu_count() or 1) < 2:
+    if (
+        not fork
+        or len(jobs) < 2
+        or not sys.platform.startswith("linux")
+        or (os.cpu_count() or 1) < 2
+    ):
         for (source, answers, destination), cache in zip(jobs, caches, strict=True):
             render(source, destination, answers, cache_dir=cache)
         return

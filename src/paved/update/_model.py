@@ -83,6 +83,9 @@ class UpdateDeps:
     clock: Callable[[], dt.datetime]
     env: Mapping[str, str]
     progress: Callable[[str], None] = lambda _message: None
+    #: Render the old and the new version in two processes at once (a fleet's workers, which
+    #: run side by side already, render in their own process).
+    parallel_renders: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

@@ -117,7 +117,7 @@ def _render(plan: UpdatePlan, deps: UpdateDeps, scratch: Path) -> list[tuple[Pat
             f"rendering {layer.layer.value} layer {layer.scaffold.name} "
             f"{layer.current} and {layer.target}"
         )
-    render_all(jobs, cache_dir=deps.cache_dir / "copier")
+    render_all(jobs, cache_dir=deps.cache_dir / "copier", fork=deps.parallel_renders)
     return folders
 
 
