@@ -46,6 +46,9 @@ COMMANDS: dict[str, list[str]] = {
     "templates list": ["templates", "list"],
     "templates store": ["templates", "store"],
     "update": ["update", "{service}", "--dry-run"],  # a dry run: the service is shared
+    "fleet plan": ["fleet", "plan"],
+    "fleet update": ["fleet", "update", "--dry-run"],
+    "fleet status": ["fleet", "status"],
     "login": ["login", "http://127.0.0.1:9", "--token", "pvd_0123456789abcdef_x"],
     "logout": ["logout"],
     "platform serve": ["platform", "serve", "--port", "{port}"],
