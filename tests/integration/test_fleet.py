@@ -280,7 +280,10 @@ def test_waves_stop_when_failures_pass_the_threshold(small, small_place) -> None
 
 
 def test_direct_pushes_clean_updates_to_main_and_records_them(small, small_place) -> None:
-    result = _run(small["roots"]["0.3.0"], "fleet", "update", "--mode", "direct", "--json")
+    unasked = _run(small["roots"]["0.3.0"], "fleet", "update", "--mode", "direct")
+    assert unasked.exit_code == 2  # pushing to main in a script needs --yes
+    assert "needs confirmation" in unasked.stderr
+    result = _run(small["roots"]["0.3.0"], "fleet", "update", "--mode", "direct", "--yes", "--json")
     assert result.exit_code == 5, result.stderr  # the frozen remote
     rows = {row["service"]: row for row in json.loads(result.stdout)["services"]}
     frozen, declined, *merged = small["made"]

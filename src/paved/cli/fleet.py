@@ -131,6 +131,10 @@ def update(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan only (as paved fleet plan); push nothing.")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Do not ask before pushing to default branches."),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Update every service (or those --owner/--template select) to the newest road.
@@ -169,6 +173,14 @@ def update(
         _show(runtime.out, result, kind="plan")
         return
     catalog = runtime.catalog()
+    if request.mode is Mode.DIRECT and not (yes or runtime.yes):
+        what = f"Push the {layer} update straight to the default branch of every service selected"
+        if not runtime.interactive:
+            raise InputError(
+                f"{what} needs confirmation", hint="pass --yes when not running interactively"
+            )
+        if not typer.confirm(f"{what}?", default=False, err=True):
+            raise typer.Exit(int(ExitCode.FAILURE))
     requests = runtime.change_requests() if request.mode is Mode.BRANCH else None
     try:
         result = fleet_update(
