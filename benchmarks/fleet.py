@@ -66,7 +66,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -80,36 +80,6 @@ HAND_STEPS = (
     "git clone", "git checkout -b", "copier update", "git add -A", "git commit", "git push",
 )  # fmt: skip
 REPO = Path(__file__).resolve().parents[1]
-
-#: paved's console script, with the bundled scaffolds read from argv[1].
-LAUNCHER = '''\
-"""paved's console script with the scaffolds folder argv[1] (written by benchmarks/fleet.py)."""
-
-import sys
-from pathlib import Path
-
-from paved.cli.app import main
-from paved.cli.runtime import Runtime
-
-runtime = Runtime.from_process()
-runtime.scaffolds_root = Path(sys.argv[1])
-main(sys.argv[2:], obj=runtime)
-'''
-
-
-@contextlib.contextmanager
-def environ(values: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` updated with ``values`` for the block (tests/update_helpers reads it)."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 def run_fleet(
@@ -184,7 +154,7 @@ def main() -> None:
 
     sys.path.insert(0, str(REPO))  # the releases and the fleet are the tests' own
     from tests.fleet_helpers import build_fleet
-    from tests.update_helpers import build_releases, store_releases
+    from tests.update_helpers import build_releases, environ, store_releases, write_launcher
 
     copier = copier_command()
     versions = [
@@ -239,9 +209,7 @@ def main() -> None:
             ).strip()
             for name in names
         }
-        launcher = root / "bin" / "paved-at.py"  # a folder of its own: argv[0]'s is on sys.path
-        launcher.parent.mkdir()
-        launcher.write_text(LAUNCHER, encoding="utf-8")
+        launcher = write_launcher(root / "bin")
         paved = [sys.executable, str(launcher)]
         # Prime the bytecode cache, so that neither side's first run compiles the other's.
         run([*paved, str(roots[NEW]), "--help"], env=env, cwd=root)

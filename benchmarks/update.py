@@ -48,15 +48,13 @@ A failing command or check aborts the benchmark (exit 1) with its output.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -67,36 +65,6 @@ NAME, OWNER = "payments", "team-checkout"
 OLD, NEW = "0.1.0", "0.2.0"
 ANSWERS = ".copier-answers.road.yml"
 REPO = Path(__file__).resolve().parents[1]
-
-#: paved's console script, with the bundled scaffolds read from argv[1].
-LAUNCHER = '''\
-"""paved's console script with the scaffolds folder argv[1] (written by benchmarks/update.py)."""
-
-import sys
-from pathlib import Path
-
-from paved.cli.app import main
-from paved.cli.runtime import Runtime
-
-runtime = Runtime.from_process()
-runtime.scaffolds_root = Path(sys.argv[1])
-main(sys.argv[2:], obj=runtime)
-'''
-
-
-@contextlib.contextmanager
-def environ(values: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` updated with ``values`` for the block (tests/update_helpers reads it)."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, old in saved.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
 
 
 def run_with_phases(
@@ -153,7 +121,9 @@ def main() -> None:
         NEW_CIDR,
         SECURITY_NEW,
         build_releases,
+        environ,
         store_releases,
+        write_launcher,
     )
 
     expected = {  # 0.2.0's changes, as rendered into the service
@@ -200,9 +170,7 @@ def main() -> None:
         tags = run(["git", "-C", str(store / "paved-road.git"), "tag", "--list"], env=env)
         if tags.split() != [OLD, NEW]:
             raise SystemExit(f"the store's paved-road tags are {tags.split()}, not {OLD}, {NEW}")
-        launcher = root / "bin" / "paved-at.py"  # a folder of its own: argv[0]'s is on sys.path
-        launcher.parent.mkdir()
-        launcher.write_text(LAUNCHER, encoding="utf-8")
+        launcher = write_launcher(root / "bin")
         paved = [sys.executable, str(launcher)]
         create = ["new", "service", NAME, "--owner", OWNER, "--no-push", "--no-register"]
         run([*paved, str(roots[OLD]), *create], env=env, cwd=root)

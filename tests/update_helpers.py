@@ -9,9 +9,11 @@ leaving a release that changes nothing.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from paved.cli.runtime import Runtime
@@ -154,3 +156,41 @@ def snapshot(root: Path, *, raw_index: bool = False) -> dict[str, bytes]:
             continue
         state[rel] = path.read_bytes() if path.is_file() else b"<dir>"
     return state
+
+
+#: paved's console script with the bundled scaffolds read from argv[1], for a test or a
+#: benchmark that runs paved as its own process (the CLI has no option for that folder).
+LAUNCHER = """\
+import sys
+from pathlib import Path
+
+from paved.cli.app import main
+from paved.cli.runtime import Runtime
+
+runtime = Runtime.from_process()
+runtime.scaffolds_root = Path(sys.argv[1])
+main(sys.argv[2:], obj=runtime)
+"""
+
+
+def write_launcher(folder: Path) -> Path:
+    """The launcher in a folder of its own (argv[0]'s folder is put on sys.path)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    launcher = folder / "paved-at.py"
+    launcher.write_text(LAUNCHER, encoding="utf-8")
+    return launcher
+
+
+@contextlib.contextmanager
+def environ(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` updated with ``values`` for the block."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old

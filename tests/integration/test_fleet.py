@@ -37,7 +37,13 @@ from tests.fleet_helpers import (
     renamed,
     render_service,
 )
-from tests.update_helpers import build_releases, git, runtime_at, store_releases
+from tests.update_helpers import (
+    build_releases,
+    git,
+    runtime_at,
+    store_releases,
+    write_launcher,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,17 +53,6 @@ SCHEMA = json.loads(
 )
 KUSTOMIZATION = "k8s/base/kustomization.yaml"
 DEPLOYMENT = "k8s/base/deployment.yaml"
-LAUNCHER = """\
-import sys
-from pathlib import Path
-
-from paved.cli.app import main
-from paved.cli.runtime import Runtime
-
-runtime = Runtime.from_process()
-runtime.scaffolds_root = Path(sys.argv[1])
-main(sys.argv[2:], obj=runtime)
-"""
 
 
 def _run(root: Path, *args: str) -> Invocation:
@@ -172,9 +167,7 @@ def _totals(result: Invocation) -> dict[str, int]:
 def test_update_then_kill_9_then_again_gives_the_same_totals_and_nothing_twice(
     fleet, place, tmp_path
 ) -> None:
-    launcher = tmp_path / "bin" / "paved-at.py"
-    launcher.parent.mkdir()
-    launcher.write_text(LAUNCHER, encoding="utf-8")
+    launcher = write_launcher(tmp_path / "bin")
     root = fleet["roots"]["0.3.0"]
     command = [sys.executable, str(launcher), str(root), "fleet", "update", "--json"]
     journal_dir = place.parent / "paved-home/data/fleet/rollouts"
