@@ -576,3 +576,18 @@ def test_doctor_points_at_continue_while_an_update_waits(world, service) -> None
     assert "paved update --continue" in conflicts["fix"]
     assert conflicts["details"][0].startswith("a paved update is waiting")
     assert any(NETPOL in detail for detail in conflicts["details"])
+
+
+def test_a_decline_never_writes_through_a_linked_folder(world, service, tmp_path) -> None:
+    pristine = service("pristine")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (pristine / ".paved").symlink_to(outside)
+    git(pristine, "add", ".paved")
+    git(pristine, "commit", "--quiet", "-m", "A link out of the service")
+    result = _update(
+        world, pristine, "--decline", "0.3.0", "--reason", "x", "--until", "2099-01-01"
+    )
+    assert result.exit_code == 2
+    assert "symbolic link" in result.stderr
+    assert list(outside.iterdir()) == []

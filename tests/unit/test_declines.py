@@ -207,3 +207,15 @@ def test_with_decline_adds_and_replaces_one_of_the_same_scaffold_and_version(
 def test_with_decline_refuses_a_decline_that_breaks_a_rule(decline: Decline, problem: str) -> None:
     with pytest.raises(InputError, match=f"^the decline is refused: {problem}"):
         with_decline([], decline)
+
+
+def test_a_declines_folder_that_links_out_of_the_service_is_refused(tmp_path: Path) -> None:
+    """paved writes the file on --decline: a linked .paved would put it outside the service."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "declines.yaml").write_text(yaml.safe_dump([GOOD]))
+    service = tmp_path / "svc"
+    service.mkdir()
+    (service / ".paved").symlink_to(outside)
+    with pytest.raises(InputError, match="is a symbolic link, not the service's own folder"):
+        read_declines(service)

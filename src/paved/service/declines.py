@@ -115,6 +115,8 @@ def read_declines(root: Path) -> list[Decline]:
     path = root / DECLINES_FILE
     if path.is_symlink():
         raise InputError(f"{path} is a symbolic link, not the service's own file")
+    if path.parent.is_symlink():  # paved writes the file too: never outside the service
+        raise InputError(f"{path.parent} is a symbolic link, not the service's own folder")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

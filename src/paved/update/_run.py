@@ -343,8 +343,11 @@ def continue_update(path: Path, deps: UpdateDeps) -> UpdateResult:
             hint="resolve each, git add it, then paved update --continue again",
         )
     marked = []
+    inside = root.resolve()
     for rel in state.paths:
         file = root / rel
+        if not file.resolve().is_relative_to(inside):
+            continue  # behind a link out of the service: git add refuses it below
         if file.is_file() and not file.is_symlink():
             try:
                 lines = conflict_markers(file.read_text(encoding="utf-8"))
@@ -359,10 +362,11 @@ def continue_update(path: Path, deps: UpdateDeps) -> UpdateResult:
         )
     present = [rel for rel in state.paths if (root / rel).exists() or (root / rel).is_symlink()]
     gone = [rel for rel in state.paths if rel not in present]
+    literal = Git(root, {**git.env, "GIT_LITERAL_PATHSPECS": "1"})  # a path, never a pattern
     if present:
-        git("add", "--all", "--", *present)
+        literal("add", "--all", "--", *present)
     if gone:  # removed by the update, or by you while resolving
-        git("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *gone)
+        literal("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *gone)
     commit = _commit(git, state.message)
     state_file.unlink()
     try:
