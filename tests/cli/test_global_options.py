@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import typer
+from typer.core import TyperGroup, TyperOption
+from typer.main import get_command
 
+from paved.cli.app import app
+from paved.cli.common import GLOBAL_OPTIONS
+from paved.cli.examples import EXAMPLES
+from paved.cli.runtime import Runtime
+from paved.cli.shape import leaf_commands
 from paved.errors import ExitCode
 from tests.helpers import REPO_ROOT
 
@@ -81,3 +91,131 @@ def complete(words: str, cword: int, env_extra: dict[str, str] | None = None) ->
 def test_shell_completion_offers_commands_and_templates() -> None:
     assert {"new", "services", "templates"} <= set(complete("paved ", 1))
     assert complete("paved new service x --template serv", 5) == ["service-python"]
+
+
+# -- global options after the command ----------------------------------------------------------
+
+
+def root_group() -> TyperGroup:
+    """The command tree, built afresh as `paved` builds it."""
+    root = get_command(app)
+    assert isinstance(root, TyperGroup)
+    return root
+
+
+def options(command: object, flag: str) -> list[TyperOption]:
+    params = getattr(command, "params", [])
+    return [p for p in params if isinstance(p, TyperOption) and flag in p.opts]
+
+
+def test_yes_after_the_command_fails_naming_the_missing_owner(paved) -> None:
+    result = paved("new", "service", "payments", "--yes")
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == "error: the owning team is missing; pass --owner TEAM\n"
+
+
+def test_json_after_the_command_is_the_global_json(paved) -> None:
+    after = paved("services", "list", "--json")
+    assert after.exit_code == 0
+    assert json.loads(after.stdout) == {"schema": "paved/services/v1", "services": []}
+    assert after.stdout == paved("--json", "services", "list").stdout
+
+
+def test_quiet_after_the_command_silences_stderr(paved) -> None:
+    loud = paved("doctor")
+    assert loud.stderr != ""
+    quiet = paved("doctor", "--quiet")
+    assert quiet.exit_code == loud.exit_code
+    assert quiet.stderr == ""
+    assert quiet.stdout == loud.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--verbose", "doctor", "--quiet"],
+        ["-q", "services", "list", "-v"],
+        ["doctor", "-v", "-q"],
+        ["new", "service", "payments", "--quiet", "--owner", "team-a", "--verbose"],
+    ],
+)
+def test_verbose_with_quiet_anywhere_is_a_usage_error(paved, args: list[str]) -> None:
+    result = paved(*args)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == "error: --verbose and --quiet cannot be used together\n"
+    assert result.stdout == ""
+
+
+def test_a_value_that_looks_like_a_global_option_stays_a_value(paved) -> None:
+    runtime = Runtime.from_process()
+    result = paved(
+        "-v",
+        "new",
+        "service",
+        "payments",
+        "--owner",
+        "team-a",
+        "--description",
+        "-q",
+        "--dry-run",
+        "--json",
+        runtime=runtime,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["description"] == "-q"
+    assert runtime.verbosity == 1
+
+
+@pytest.mark.parametrize(
+    ("flag", "field", "value"),
+    [
+        ("--yes", "yes", True),
+        ("-y", "yes", True),
+        ("--json", "json", True),
+        ("--no-color", "color", False),
+        ("-v", "verbosity", 1),
+        ("--quiet", "verbosity", -1),
+    ],
+)
+@pytest.mark.parametrize("path", sorted(leaf_commands(root_group())))
+def test_every_command_takes_each_global_option(
+    path: str, flag: str, field: str, value: object
+) -> None:
+    """Parsed (no command run) after each command's first example, the option sets the same
+    field of the runtime as before the command."""
+    root = root_group()
+    example = shlex.split(EXAMPLES[path][0].command)
+    words = example[: next((i for i, w in enumerate(example) if w in {"|", "<"}), len(example))]
+    runtime = Runtime.from_process()
+    runtime.out  # noqa: B018 - built before the option, as a command's first use would
+    parent = typer.Context(root, info_name="paved", obj=runtime)
+    command = leaf_commands(root)[path]
+    command.make_context(path, [*words[1 + len(path.split()) :], flag], parent=parent)
+    assert getattr(runtime, field) == value
+    if field == "json":
+        assert runtime.out.json_mode is True  # built again, not the one cached before
+    if field == "verbosity":
+        assert runtime.out.verbosity == value
+
+
+def test_a_commands_own_yes_is_the_global_yes(paved) -> None:
+    runtime = Runtime.from_process()
+    paved("deploy", "--env", "prod", "--yes", runtime=runtime)
+    assert runtime.yes is True
+    root = root_group()
+    [root_yes] = options(root, "--yes")
+    [own_yes] = options(leaf_commands(root)["deploy"], "--yes")
+    assert own_yes.expose_value  # the command still reads its own value
+    assert own_yes.help == root_yes.help
+
+
+def test_the_global_options_read_the_same_in_every_help(paved) -> None:
+    root = root_group()
+    for flag, help_text in GLOBAL_OPTIONS.items():
+        assert [o.help for o in options(root, flag)] == [help_text]
+        for path, command in leaf_commands(root).items():
+            assert [o.help for o in options(command, flag)] == [help_text], (path, flag)
+    text = paved("deploy", "--help").stdout
+    section = text.split("\nGlobal options:\n", 1)[1].split("\n\n", 1)[0]
+    flags = re.findall(r"^  (?:-\w, )?(--[\w-]+) ", section, flags=re.MULTILINE)
+    assert flags == list(GLOBAL_OPTIONS)

@@ -11,12 +11,15 @@ from typing import Annotated
 import typer
 
 from paved import __version__
+from paved.cli.common import GLOBAL_OPTIONS, apply_global_option, refuse_verbose_with_quiet
+from paved.cli.shape import PavedGroup, record_root_options
 from paved.errors import ExitCode
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="paved",
+    cls=PavedGroup,
     help=(
         "The paved road: new services that are secure from the first commit, "
         "pushed and registered in the platform's catalog in one command."
@@ -37,20 +40,15 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the result as JSON (for scripts).")
+    json_output: Annotated[bool, typer.Option("--json", help=GLOBAL_OPTIONS["--json"])] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help=GLOBAL_OPTIONS["--no-color"])
     ] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Never use colour.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more on stderr.")] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Say nothing on stderr but errors.")
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help=GLOBAL_OPTIONS["--verbose"])
     ] = False,
-    yes: Annotated[
-        bool,
-        typer.Option(
-            "--yes", "-y", help="Never prompt; take defaults and fail on what is missing."
-        ),
-    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=GLOBAL_OPTIONS["--quiet"])] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=GLOBAL_OPTIONS["--yes"])] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -58,17 +56,21 @@ def root(
         ),
     ] = False,
 ) -> None:
-    """Set up the runtime every command receives."""
+    """Set up the runtime every command receives.
+
+    The global options are accepted after the command too (``paved doctor --quiet``): each leaf
+    command carries them (``paved.cli.shape``), with the same meaning.
+    """
     if verbose and quiet:
-        typer.echo("error: --verbose and --quiet cannot be used together", err=True)
-        raise typer.Exit(int(ExitCode.USAGE))
+        refuse_verbose_with_quiet()
     from paved.cli.runtime import Runtime  # not needed for --version or --help
 
     runtime = ctx.obj if isinstance(ctx.obj, Runtime) else Runtime.from_process()
-    runtime.json = runtime.json or json_output
-    runtime.color = runtime.color and not no_color
-    runtime.verbosity = 1 if verbose else -1 if quiet else runtime.verbosity
-    runtime.yes = runtime.yes or yes
+    values = (json_output, no_color, verbose, quiet, yes)  # in the order of GLOBAL_OPTIONS
+    given = [flag for flag, value in zip(GLOBAL_OPTIONS, values, strict=True) if value]
+    for flag in given:
+        apply_global_option(runtime, flag)
+    record_root_options(ctx, given)
     ctx.obj = runtime
     ctx.call_on_close(runtime.close)
 

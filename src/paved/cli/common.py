@@ -17,12 +17,53 @@ from paved.text import escaped
 if TYPE_CHECKING:
     from paved.cli.runtime import Runtime
 
-__all__ = ["JsonOption", "handle_errors", "runtime_of"]
+__all__ = [
+    "GLOBAL_OPTIONS",
+    "JsonOption",
+    "apply_global_option",
+    "handle_errors",
+    "refuse_verbose_with_quiet",
+    "runtime_of",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: A command's own ``--json`` (the root's ``paved --json`` works for every command too).
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+#: The global options, by flag, with the one help text each has wherever it is given: before
+#: the command (the root callback) or after it (every leaf command, ``paved.cli.shape``).
+GLOBAL_OPTIONS = {
+    "--json": "Print the result as JSON on stdout (for scripts).",
+    "--no-color": "Never use colour.",
+    "--verbose": "Say more on stderr.",
+    "--quiet": "Say nothing on stderr but errors.",
+    "--yes": "Never prompt: say yes to confirmations, take defaults, fail on what is missing.",
+}
+
+#: A command's own ``--json``: the same option as the global one, its value given to the command.
+JsonOption = Annotated[bool, typer.Option("--json", help=GLOBAL_OPTIONS["--json"])]
+
+
+def apply_global_option(runtime: "Runtime", flag: str) -> None:
+    """What a global option means, wherever it was given: a field of the runtime."""
+    if flag == "--yes":
+        runtime.yes = True
+        return
+    if flag == "--json":
+        runtime.json = True
+    elif flag == "--no-color":
+        runtime.color = False
+    elif flag == "--verbose":
+        runtime.verbosity = 1
+    elif flag == "--quiet":
+        runtime.verbosity = -1
+    else:  # pragma: no cover - GLOBAL_OPTIONS names every flag above
+        raise ValueError(flag)
+    runtime.__dict__.pop("out", None)  # built again, with the option, when first used
+
+
+def refuse_verbose_with_quiet() -> NoReturn:
+    """``--verbose`` with ``--quiet``, before or after the command: a usage error (exit 2)."""
+    typer.echo("error: --verbose and --quiet cannot be used together", err=True)
+    raise typer.Exit(int(ExitCode.USAGE))
 
 
 def runtime_of(ctx: typer.Context, *, json_output: bool = False) -> "Runtime":

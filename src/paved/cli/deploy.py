@@ -130,11 +130,16 @@ def deploy(
         typer.Option("--reason", metavar="TEXT", help="Why --break-glass is needed."),
     ] = None,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask before deploying to prod.")
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Never prompt: say yes to confirmations, take defaults, fail on what is missing.",
+        ),
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Deploy this service to an environment, behind the guardrails gate.
+    """Deploy this service to an environment, behind the guardrails.
 
     Runs the guardrails (any unwaived error refuses, exit 3; prod also refuses warnings, an
     unregistered service and an old road layer), renders k8s/overlays/ENV with the image set,
@@ -178,13 +183,18 @@ def rollback(
         bool, typer.Option("--dry-run", help="Show the diff; change and record nothing.")
     ] = False,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Do not ask before rolling back prod.")
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Never prompt: say yes to confirmations, take defaults, fail on what is missing.",
+        ),
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Restore the manifests of an earlier successful deployment, byte for byte.
+    """Restore an earlier successful deployment, byte for byte.
 
-    Recorded as a rollback of the deployment it recovers from. No gate: it goes back to
+    Its manifests are restored as they were deployed, and recorded as a rollback of the deployment it recovers from. No gate: it goes back to
     manifests that were deployed before.
     """
     from paved.deploy import RollbackRequest, execute, plan_rollback

@@ -24,7 +24,9 @@ def list_deployments(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List deploy and rollback attempts, newest first: succeeded, failed and refused.
+    """List deploy and rollback attempts, newest first.
+
+    Each one succeeded, failed or was refused.
 
     An attempt that was cut off (its process killed) is settled first against the
     environment repository: succeeded if its commit is there, failed (interrupted) if not.

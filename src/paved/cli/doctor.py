@@ -38,10 +38,11 @@ def doctor(
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Run every environment and service check, and say how to fix what is wrong.
+    """Check the machine and this service; say how to fix what fails.
 
-    Every check runs, whatever the others find. Exit 0 when every check is ok or skipped,
-    1 when any check fails, 2 when there are only warnings (docs/doctor.md).
+    Every environment and service check runs, whatever the others find. Exit 0 when every
+    check is ok or skipped, 1 when any check fails, 2 when there are only warnings (paved
+    docs doctor).
     """
     from paved.doctor import diagnose, find_service  # keep 'paved --help' fast
 

@@ -80,11 +80,11 @@ def plan(
     parallel: ParallelOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """One row per service: its version, the target, and what an update would do to it.
+    """Show what an update would do to each service, pushing nothing.
+
+    One row per service: its version, the target, and what an update would do to it.
 
     Each service is cloned and dry-run updated, in parallel; nothing is pushed or recorded.
-
-    Example: paved fleet plan --owner team-checkout
     """
     from paved.fleet import fleet_plan
 
@@ -133,20 +133,22 @@ def update(
     ] = False,
     yes: Annotated[
         bool,
-        typer.Option("--yes", "-y", help="Do not ask before pushing to default branches."),
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Never prompt: say yes to confirmations, take defaults, fail on what is missing.",
+        ),
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Update every service (or those --owner/--template select) to the newest road.
+    """Update every service to the newest road, in waves.
 
-    Each service, in a clean clone: update on a branch paved/update-LAYER-VERSION, the
+    --owner and --template narrow it to some services. Each service, in a clean clone: update on a branch paved/update-LAYER-VERSION, the
     guardrails on the result, then push the branch (or, with --mode direct, the default
     branch). A conflicted update is committed on its branch with its files listed, never on
     the default branch. Exit 0 when every service is updated, 6 when some conflicted, 3 when
     the guardrails refused some, 5 when remotes failed. Run the same command again to carry
     on after a failure: nothing is pushed twice.
-
-    Example: paved fleet update --waves 1,10%,100% --max-failures 2
     """
     from paved.fleet import Mode, fleet_update, parse_waves
 
@@ -215,8 +217,11 @@ def status(
     ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Each service of a roll-out: pending, ready, pr-open, merged, conflicted, refused,
-    failed, declined or up-to-date; the share of services on each version; time to patch.
+    """Show where a roll-out stands, service by service.
+
+    Each service of the roll-out is pending, ready, pr-open, merged, conflicted, refused,
+    failed, declined or up-to-date; then the share of services on each version, and the time
+    to patch.
 
     A service whose default branch now holds the update is merged: its new version is
     recorded in the catalog. --no-refresh shows the journal as it is.

@@ -17,7 +17,10 @@ def list_rules(
     ctx: typer.Context,
     json_output: JsonOption = False,
 ) -> None:
-    """List every guardrail: id, severity and title (plug-in rules included)."""
+    """List every guardrail: id, severity and title.
+
+    Rules from plug-ins are included.
+    """
     from paved.guardrails import all_rules  # keep 'paved --help' fast
 
     runtime = runtime_of(ctx, json_output=json_output)
@@ -46,9 +49,9 @@ def check_service(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Check a service against every guardrail; exit 3 on any unwaived error.
+    """Check a service against every guardrail.
 
-    Warnings alone, and errors covered by an unexpired waiver in .paved/waivers.yaml, exit 0.
+    Exit 3 on any unwaived error. Warnings alone, and errors covered by an unexpired waiver in .paved/waivers.yaml, exit 0.
     """
     from paved.guardrails import check  # keep 'paved --help' fast
     from paved.service.layout import ROAD_ANSWERS, find_service

@@ -46,7 +46,10 @@ def login(
 
 @handle_errors
 def logout(ctx: typer.Context) -> None:
-    """Forget the platform's URL and token: commands use the local catalog again."""
+    """Forget the platform login: back to the local catalog.
+
+    The platform's URL and token are removed; commands use the local catalog again.
+    """
     runtime = runtime_of(ctx)
     path = credentials_file(runtime.paths.config_dir)
     if path.exists():

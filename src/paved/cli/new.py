@@ -94,7 +94,10 @@ def new_service(
     dry_run: DryRunOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Create a service: render its scaffolds, commit, push and register it.
+    """Create a service: render, commit, push and register it.
+
+    The app and road scaffolds are rendered into a new folder, committed, pushed to a new
+    repository and registered in the catalog.
 
     Every step can be run again: after a failure the same command carries on where it
     stopped; after success it changes nothing and says so.

@@ -84,7 +84,9 @@ def _actor(runtime: "Runtime") -> str:
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8420,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="The port to listen on.")
+    ] = 8420,
     db: DbOption = None,
     settings: Annotated[
         Path | None,
@@ -125,7 +127,9 @@ def create_token(
     team: Annotated[
         list[str] | None, typer.Option("--team", help="A team of the user's (repeatable).")
     ] = None,
-    admin: Annotated[bool, typer.Option("--admin", help="Role platform-admin.")] = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Give the token the platform-admin role.")
+    ] = False,
     expires: Annotated[
         str, typer.Option("--expires", help="Lifetime, in days or hours: 90d, 12h.")
     ] = "90d",

@@ -15,7 +15,7 @@ def list_templates(
     ctx: typer.Context,
     json_output: JsonOption = False,
 ) -> None:
-    """List each scaffold with its layer, version and questions (for --set)."""
+    """List each scaffold: its layer, version and questions (for --set)."""
     runtime = runtime_of(ctx, json_output=json_output)
     scaffolds = runtime.registry.all()
     out = runtime.out
@@ -62,11 +62,10 @@ def store(
     ctx: typer.Context,
     json_output: JsonOption = False,
 ) -> None:
-    """Fill the template store with every shipped version of each scaffold; print its folder.
+    """Fill the template store with every shipped scaffold version.
 
-    The store is what plain copier reads through git's URL rewriting (docs/scaffolds.md):
-
-      store=$(paved templates store)
+    Prints the store's folder: what plain copier reads through git's URL rewriting (paved
+    docs scaffolds), as in store=$(paved templates store).
     """
     runtime = runtime_of(ctx, json_output=json_output)
     found = []

@@ -79,22 +79,12 @@ def update(
     until: UntilOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Update the service to the newest paved road: a three-way merge of the scaffold's old
-    and new versions into your files, committed when it is clean.
+    """Update this service to the newest road, keeping your changes.
 
-    Conflicts stop the update with exit 6 and are real git conflicts: resolve them (git
-    mergetool, your editor, git checkout --ours/--theirs), git add, then paved update
-    --continue; or paved update --abort to put everything back.
-
-    Examples:
-
-      paved update --dry-run --diff      # what would change, file by file
-
-      paved update                       # update the road layer and commit
-
-      paved update --layer all --json
-
-      paved update --decline 0.3.0 --reason "waits for the Q3 freeze" --until 2027-01-15
+    A three-way merge of the scaffold's old and new versions into your files, committed when
+    it is clean. Conflicts stop the update with exit 6 and are real git conflicts: resolve
+    them (git mergetool, your editor, git checkout --ours/--theirs), git add, then paved
+    update --continue; or paved update --abort to put everything back.
     """
     runtime = runtime_of(ctx, json_output=json_output)
     _run(runtime, path, layer, to, dry_run, diff, resume, abort, decline, reason, until)

@@ -1,0 +1,176 @@
+"""The examples each command's ``--help`` ends with, by command path.
+
+One table, so they read as one voice: one to three examples a command, each a line of what it
+does and the command line itself, shown as written (never rewrapped). ``tests/cli/test_help.py``
+parses every example against the real command, so an example that names an unknown command or
+option, or lacks a required argument, fails the tests instead of a reader.
+"""
+
+from typing import NamedTuple
+
+__all__ = ["EXAMPLES", "Example"]
+
+
+class Example(NamedTuple):
+    says: str
+    """What the example does, in one line."""
+    command: str
+    """The command line, as it is typed (it starts with ``paved``)."""
+
+
+EXAMPLES: dict[str, tuple[Example, ...]] = {
+    "deploy": (
+        Example(
+            "Deploy this service to dev, with the image of its last deployment", "paved deploy"
+        ),
+        Example(
+            "See what a staging deployment would change, without deploying",
+            "paved deploy -e staging --image registry.example.com/payments:1.4 --dry-run",
+        ),
+        Example(
+            "Deploy to prod from a script: an image by digest, and --yes to confirm",
+            "paved deploy -e prod --image registry.example.com/payments@sha256:DIGEST -y",
+        ),
+    ),
+    "doctor": (
+        Example("Check this machine and the service around here", "paved doctor"),
+        Example("Apply the safe fixes, then check again", "paved doctor --fix"),
+        Example("Check another service, for a script", "paved doctor --path ~/src/payments --json"),
+    ),
+    "login": (
+        Example(
+            "Log in to your organisation's platform (asks for the token)",
+            "paved login https://paved.example.com",
+        ),
+        Example(
+            "Log in from a script, the token read from stdin",
+            "paved login https://paved.example.com < ~/.config/paved-token",
+        ),
+    ),
+    "logout": (Example("Go back to the local catalog", "paved logout"),),
+    "rollback": (
+        Example("Put dev back to the deployment before the current one", "paved rollback"),
+        Example(
+            "See what rolling back staging would change", "paved rollback --env staging --dry-run"
+        ),
+        Example(
+            "Restore one deployment of prod, from its id in 'paved deployments list'",
+            "paved rollback --env prod --to 42 --yes",
+        ),
+    ),
+    "update": (
+        Example(
+            "See what the newest road would change, file by file",
+            "paved update --dry-run --diff",
+        ),
+        Example("Update the road layer and commit", "paved update"),
+        Example(
+            "Decline 0.3.0 until the freeze is over",
+            'paved update --decline 0.3.0 --reason "Q3 freeze" --until 2027-01-15',
+        ),
+    ),
+    "deployments list": (
+        Example("Every deploy and rollback, newest first", "paved deployments list"),
+        Example(
+            "The prod history of payments", "paved deployments list --service payments --env prod"
+        ),
+    ),
+    "fleet plan": (
+        Example(
+            "What an update would do to each of team-checkout's services",
+            "paved fleet plan --owner team-checkout",
+        ),
+        Example("The same for every service, for a script", "paved fleet plan --json"),
+    ),
+    "fleet update": (
+        Example(
+            "Roll the newest road out: 1 service, then 10%, then the rest",
+            "paved fleet update --waves 1,10%,100% --max-failures 2",
+        ),
+        Example(
+            "Update team-checkout's services, pushing nothing",
+            "paved fleet update --owner team-checkout --dry-run",
+        ),
+    ),
+    "fleet status": (
+        Example("Where the newest roll-out stands, service by service", "paved fleet status"),
+        Example("The journal only, without asking the remotes", "paved fleet status --no-refresh"),
+    ),
+    "guardrails list": (
+        Example("Every guardrail, with its id and severity", "paved guardrails list"),
+        Example("The same, for a script", "paved guardrails list --json"),
+    ),
+    "guardrails check": (
+        Example("Check the service around here", "paved guardrails check"),
+        Example(
+            "Check payments, for CI (exit 3 on an unwaived error)",
+            "paved guardrails check ~/src/payments --json",
+        ),
+    ),
+    "new service": (
+        Example(
+            "Create payments for team-checkout: render, commit, push and register",
+            "paved new service payments --owner team-checkout",
+        ),
+        Example(
+            "See the plan first, writing nothing",
+            "paved new service payments --owner team-checkout --dry-run",
+        ),
+        Example(
+            "An internal service (inside the cluster only), from a script",
+            "paved new service ledger -o team-checkout --set exposure=internal --yes",
+        ),
+    ),
+    "platform serve": (
+        Example(
+            "Serve the platform on this machine, with a local database", "paved platform serve"
+        ),
+        Example(
+            "Serve it on every address, with PostgreSQL",
+            "paved platform serve --host 0.0.0.0 --db postgresql://db.example.com/paved",
+        ),
+    ),
+    "platform token create": (
+        Example(
+            "A token for jane, a member of team-checkout, for 90 days",
+            "paved platform token create --user jane --team team-checkout",
+        ),
+        Example(
+            "A platform admin's token for 12 hours",
+            "paved platform token create --user ops --admin --expires 12h",
+        ),
+    ),
+    "platform token revoke": (
+        Example(
+            "Revoke one token, by the id printed at creation",
+            "paved platform token revoke TOKEN_ID",
+        ),
+        Example("Revoke every token of jane", "paved platform token revoke --user jane"),
+    ),
+    "services list": (
+        Example("Every service in the catalog", "paved services list"),
+        Example(
+            "team-checkout's services, for a script",
+            "paved services list --owner team-checkout --json",
+        ),
+    ),
+    "services show": (
+        Example("Owner, repository and layers of payments", "paved services show payments"),
+        Example("The same, for a script", "paved services show payments --json"),
+    ),
+    "services archive": (
+        Example("Archive payments; its name stays taken", "paved services archive payments"),
+    ),
+    "templates list": (
+        Example("Every scaffold, with the questions --set answers", "paved templates list"),
+        Example(
+            "Types, defaults and choices of the questions, for a script",
+            "paved templates list --json",
+        ),
+    ),
+    "templates store": (
+        Example(
+            "Fill the template store and print its folder (for copier)", "paved templates store"
+        ),
+    ),
+}
