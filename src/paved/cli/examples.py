@@ -32,6 +32,11 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "paved deploy -e prod --image registry.example.com/payments@sha256:DIGEST -y",
         ),
     ),
+    "docs": (
+        Example("List the pages of paved's documentation", "paved docs"),
+        Example("Read how to waive a guardrail", "paved docs guardrails#waivers"),
+        Example("Find an exit code", "paved docs exit-codes | grep GUARDRAIL"),
+    ),
     "doctor": (
         Example("Check this machine and the service around here", "paved doctor"),
         Example("Apply the safe fixes, then check again", "paved doctor --fix"),
@@ -100,6 +105,15 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         Example("Every guardrail, with its id and severity", "paved guardrails list"),
         Example("The same, for a script", "paved guardrails list --json"),
     ),
+    "guardrails explain": (
+        Example(
+            "Why PAVED-K8S-007 exists, what it refuses and the fix",
+            "paved guardrails explain PAVED-K8S-007",
+        ),
+        Example(
+            "A deploy gate rule, for a script", "paved guardrails explain PAVED-DEPLOY-003 --json"
+        ),
+    ),
     "guardrails check": (
         Example("Check the service around here", "paved guardrails check"),
         Example(
@@ -140,6 +154,14 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "paved platform token create --user ops --admin --expires 12h",
         ),
     ),
+    "platform token list": (
+        Example(
+            "Every token of this host's platform, secrets never shown", "paved platform token list"
+        ),
+        Example(
+            "The ids alone, for a script", "paved platform token list --json | jq -r '.tokens[].id'"
+        ),
+    ),
     "platform token revoke": (
         Example(
             "Revoke one token, by the id printed at creation",
@@ -166,6 +188,15 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         Example(
             "Types, defaults and choices of the questions, for a script",
             "paved templates list --json",
+        ),
+    ),
+    "templates show": (
+        Example(
+            "The questions of service-python: types, defaults, choices",
+            "paved templates show service-python",
+        ),
+        Example(
+            "The road scaffold's questions, for a script", "paved templates show paved-road --json"
         ),
     ),
     "templates store": (
