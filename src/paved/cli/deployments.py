@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.output import Column
 
 if TYPE_CHECKING:
     from paved.models import Deployment
@@ -64,7 +65,13 @@ def list_deployments(
         for d in found
     ]
     out.table(
-        ["ID", "SERVICE", "ENV", "OUTCOME", "IMAGE", "ACTOR", "FINISHED", "NOTE"],
+        [
+            *(Column(name, shorten=False) for name in ("ID", "SERVICE", "ENV", "OUTCOME")),
+            "IMAGE",
+            Column("ACTOR", hide=2),
+            Column("FINISHED", shorten=False, hide=3),
+            Column("NOTE", wrap=True, hide=1),
+        ],
         rows,
         empty="No deployments yet. Deploy a service: paved deploy --env dev --image REF",
     )

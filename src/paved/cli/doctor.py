@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.output import Column
 from paved.errors import InputError, PavedError
 
 if TYPE_CHECKING:
@@ -60,7 +61,9 @@ def doctor(
                 f"{path} is not a service repository (no .copier-answers.road.yml in it or above)",
                 hint="give the folder of a service made by 'paved new service'",
             )
-    report = diagnose(_inputs(runtime, service), fix=fix, progress=runtime.out.progress)
+    where = f"this machine and {service.name}" if service else "this machine"
+    with runtime.out.working(f"checking {where}"):
+        report = diagnose(_inputs(runtime, service), fix=fix, progress=runtime.out.progress)
     _render(runtime, report)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
@@ -112,7 +115,8 @@ def _render(runtime: "Runtime", report: "Report") -> None:
             rows.extend(("", "", f"  {line}") for line in r.details)
             if r.fix and r.status in ("warn", "fail"):
                 rows.append(("", "", f"  fix: {r.fix}"))
-        out.table(["STATUS", "CHECK", "MESSAGE"], rows, empty="")
+        columns = [Column("STATUS", shorten=False), Column("CHECK", shorten=False)]
+        out.table([*columns, Column("MESSAGE", wrap=True)], rows, empty="")
     else:
         for r in report.results:
             out.line("\t".join((r.status, r.id, r.message, r.fix or "")))

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.output import Column
 from paved.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
@@ -328,7 +329,16 @@ def _show(
             for o in result.outcomes
         ]
         out.table(
-            ["SERVICE", "OWNER", "STATUS", "VERSION", "FILES", "DETAIL"], rows, empty="No services."
+            [
+                Column("SERVICE", shorten=False),
+                Column("OWNER", shorten=False, hide=2),
+                Column("STATUS", shorten=False),
+                Column("VERSION", shorten=False, hide=3),
+                Column("FILES", wrap=True, hide=1),
+                Column("DETAIL", wrap=True),
+            ],
+            rows,
+            empty="No services.",
         )
     totals: dict[str, int] = {}
     for outcome in result.outcomes:

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.output import Column
 from paved.errors import GuardrailBlocked, InputError
 
 app = typer.Typer(help="Check a service against the paved road's guardrails.", no_args_is_help=True)
@@ -30,7 +31,7 @@ def list_rules(
         out.json({"schema": "paved/guardrails-list/v1", "rules": [r.to_json() for r in rules]})
         return
     out.table(
-        ["ID", "SEVERITY", "TITLE"],
+        [*(Column(name, shorten=False) for name in ("ID", "SEVERITY")), Column("TITLE", wrap=True)],
         [(r.id, r.severity, r.title) for r in rules],
         empty="No guardrails.",
     )
@@ -67,13 +68,18 @@ def check_service(
             f"{start} is not inside a paved service (no {ROAD_ANSWERS} in it or above)",
             hint="run it in a service made by 'paved new service', or give its path",
         )
-    report = check(root, today=runtime.clock().date(), env=runtime.env)
+    with runtime.out.working(f"checking {root.name} against the guardrails"):
+        report = check(root, today=runtime.clock().date(), env=runtime.env)
     out = runtime.out
     if out.json_mode:
         out.json(report.to_json())
     elif out.stdout_is_terminal:
         out.table(
-            ["RULE", "SEVERITY", "STATUS", "WHERE", "MESSAGE"],
+            [
+                *(Column(name, shorten=False) for name in ("RULE", "SEVERITY", "STATUS")),
+                "WHERE",
+                Column("MESSAGE", wrap=True),
+            ],
             [(f.rule, f.severity, f.status, f.location, f.message) for f in report.findings],
             empty="",
         )

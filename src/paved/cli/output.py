@@ -3,16 +3,33 @@
 stdout carries the result only: a table on a terminal, plain tab-separated lines in a pipe,
 JSON with ``--json``. Progress, hints and warnings go to stderr. No colour when not on a
 terminal, when ``CI`` or ``NO_COLOR`` is set, or with ``--no-color``.
+
+A table on a terminal fits the terminal's width, one line per row: the widest cells that may be
+shortened lose their middle (``https://git.exa…/payments.git``, ``sha256:3f2a…9c1d``), a prose
+column wraps at its spaces under its own header, and when even that is not enough the columns
+that may be left out are, with a note on stderr. Pipes and ``--json`` always carry full values.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
 import sys
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TextIO
 
-__all__ = ["Output"]
+__all__ = ["Column", "Output"]
+
+_GAP = 2  # spaces between two columns
+_FLOOR = 20  # a shortened or wrapped cell keeps at least this many columns while it can
+_LAST_FLOOR = 5  # ... and this many when nothing else makes the table fit
+_ELLIPSIS = "\u2026"
+_HEX_RUN = re.compile(r"[0-9a-f]{16,}")  # a digest or a commit: shortened first, to 3f2a…9c1d
 
 
 def _said(message: str) -> str:
@@ -31,8 +48,250 @@ def _cell(value: Any) -> str:
     return "" if value is None else escaped(str(value))
 
 
+@dataclass(frozen=True)
+class Column:
+    """A table column: its header and what may happen to its cells on a narrow terminal.
+
+    ``shorten``: a cell may lose its middle (an image, a URL, a path); names, ids and states
+    set it to ``False`` and are never shortened. ``wrap``: prose (a message, a fix) that wraps
+    at its spaces under its own header instead. ``hide``: the column may be left out when the
+    table cannot fit otherwise; the lowest number goes first (0: never left out).
+    """
+
+    header: str
+    shorten: bool = True
+    wrap: bool = False
+    hide: int = 0
+
+
+def _atoms(raw: str) -> list[str]:
+    """``raw`` as the pieces a cell is cut between: one visible character, or the escape that
+    shows one control character. A cut never falls inside an escape."""
+    from paved.text import escaped
+
+    return [escaped(char) for char in raw]
+
+
+def _width(atoms: Sequence[str]) -> int:
+    from rich.cells import cell_len
+
+    return sum(cell_len(atom) for atom in atoms)
+
+
+def _shortened(raw: str, width: int) -> str:
+    """``raw`` shown in at most ``width`` terminal columns: whole when it fits; otherwise a
+    digest or commit in it first keeps its ends (``3f2a…9c1d``), then the text keeps its start
+    and its end (its last ``/`` or ``@`` part whole, when that takes at most two thirds)
+    around an ellipsis."""
+    atoms = _atoms(raw)
+    if _width(atoms) <= width:
+        return "".join(atoms)
+    if width < 1:
+        return ""
+    text = raw
+    runs = sorted(_HEX_RUN.findall(raw), key=len, reverse=True)
+    for run in runs:  # the longest first
+        excess = _width(_atoms(text)) - width
+        if excess <= 0:
+            break
+        keep = max(9, len(run) - excess)  # at least 3f2a…9c1d
+        if keep < len(run):
+            head = keep // 2
+            text = text.replace(
+                run, run[:head] + _ELLIPSIS + run[len(run) - (keep - 1 - head) :], 1
+            )
+    atoms = _atoms(text)
+    if _width(atoms) <= width:
+        return "".join(atoms)
+    return _cut_middle(atoms, width)
+
+
+def _cut_middle(atoms: list[str], width: int) -> str:
+    from rich.cells import cell_len
+
+    budget = width - 1  # the ellipsis takes one
+    if budget <= 0:
+        return _ELLIPSIS[:width]
+    tail_budget = budget // 2
+    for sep in ("/", "@"):
+        if sep in atoms:
+            at = len(atoms) - 1 - atoms[::-1].index(sep)
+            last = _width(atoms[at:])
+            if 0 < last <= budget * 2 // 3:  # the start keeps at least a third
+                tail_budget = last
+                break
+    head: list[str] = []
+    used = 0
+    for atom in atoms:
+        if used + cell_len(atom) > budget - tail_budget:
+            break
+        head.append(atom)
+        used += cell_len(atom)
+    tail: list[str] = []
+    for atom in reversed(atoms[len(head) :]):
+        if used + cell_len(atom) > budget:
+            break
+        tail.append(atom)
+        used += cell_len(atom)
+    return "".join(head) + _ELLIPSIS + "".join(reversed(tail))
+
+
+def _wrapped(raw: str, width: int) -> list[str]:
+    """Prose in lines of at most ``width`` columns, broken at its spaces; its indent is kept
+    on every line, and a word wider than a line is shortened in its middle, never cut."""
+    from rich.cells import cell_len
+
+    body = raw.lstrip(" ")
+    indent = " " * min(len(raw) - len(body), max(0, width - 1))
+    room = max(1, width - len(indent))
+    lines: list[str] = []
+    line = ""
+    for word in body.split(" "):
+        if not word:
+            continue
+        shown = _shortened(word, room)
+        if line and cell_len(line) + 1 + cell_len(shown) <= room:
+            line = f"{line} {shown}"
+        else:
+            if line:
+                lines.append(indent + line)
+            line = shown
+    lines.append(indent + line)
+    return lines
+
+
+def _fit(natural: list[int], floors: list[int], width: int) -> list[int] | None:
+    """Column widths no wider in all than ``width``: the widest column above its floor gives
+    up one column at a time. ``None`` when even the floors are too wide."""
+    widths = list(natural)
+    excess = sum(widths) + _GAP * (len(widths) - 1) - width
+    while excess > 0:
+        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
+        if not shrinkable:
+            return None
+        widest = max(shrinkable, key=lambda i: (widths[i], i))
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+@dataclass(frozen=True)
+class _Layout:
+    shown: list[int]  # the indexes of the columns shown
+    widths: list[int]  # their widths
+
+
+def _layout(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> _Layout:
+    from rich.cells import cell_len
+
+    natural = [
+        max([cell_len(_cell(c.header))] + [_width(_atoms(row[i])) for row in rows])
+        for i, c in enumerate(columns)
+    ]
+    shown = list(range(len(columns)))
+    hideable = sorted((c.hide, i) for i, c in enumerate(columns) if c.hide > 0)
+
+    def floor(i: int, stage: int) -> int:
+        """Stage 0: as narrow as is still readable; 1: the shortened and wrapped columns
+        narrower still; 2: names too (a terminal too narrow for even the names)."""
+        c = columns[i]
+        if stage == 0:
+            least = max(cell_len(c.header), _FLOOR) if c.shorten or c.wrap else natural[i]
+        else:
+            least = _LAST_FLOOR if c.shorten or c.wrap or stage == 2 else natural[i]
+        return min(natural[i], least)
+
+    while True:
+        fitted = _fit([natural[i] for i in shown], [floor(i, 0) for i in shown], width)
+        if fitted is not None:
+            return _Layout(shown, fitted)
+        if not hideable:
+            break
+        shown.remove(hideable.pop(0)[1])
+    for stage in (1, 2):
+        fitted = _fit([natural[i] for i in shown], [floor(i, stage) for i in shown], width)
+        if fitted is not None:
+            return _Layout(shown, fitted)
+    return _Layout(shown, [floor(i, 2) for i in shown])
+
+
+def _columns_of(env: Mapping[str, str], stream: TextIO) -> int:
+    """The width of the terminal ``stream`` writes to: ``COLUMNS`` when set, as rich and
+    click read it, else the terminal's own size, else 80."""
+    given = env.get("COLUMNS", "")
+    if given.isdigit() and int(given) > 0:
+        return int(given)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns or 80
+    except (AttributeError, OSError, ValueError):
+        return 80
+
+
+class _Indicator:
+    """One line on a terminal's stderr saying what paved is doing, redrawn by a thread."""
+
+    FRAMES = "\u280b\u2819\u2839\u2838\u283c\u2834\u2826\u2827\u2807\u280f"
+    PLAIN_FRAMES = "-\\|/"
+    TICK = 0.1
+
+    def __init__(self, stream: TextIO, message: str, *, delay: float, width: int) -> None:
+        self.stream = stream
+        self.message = message
+        self.delay = delay
+        self.width = max(1, width - 1)  # never the last column: some terminals wrap there
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        self.frames = self.FRAMES if encoding == "utf8" else self.PLAIN_FRAMES
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.shown = False
+        self.started = time.monotonic()
+        self.thread = threading.Thread(target=self._run, name="paved-working", daemon=True)
+
+    def _run(self) -> None:
+        if self.done.wait(self.delay):
+            return  # fast work shows nothing
+        tick = 0
+        while not self.done.is_set():
+            self.draw(tick)
+            tick += 1
+            self.done.wait(self.TICK)
+
+    def draw(self, tick: int) -> None:
+        seconds = int(time.monotonic() - self.started)
+        frame = self.frames[tick % len(self.frames)]
+        text = f"{frame} {self.message}" + (f" ({seconds} s)" if seconds >= 1 else "")
+        with self.lock:
+            if self.done.is_set():
+                return
+            self._write("\r" + _shortened(text, self.width) + "\x1b[K")
+            self.shown = True
+
+    def erase(self) -> None:
+        """Take the line away (the caller holds the lock)."""
+        if self.shown:
+            self._write("\r\x1b[K")
+            self.shown = False
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed or broken stderr: say nothing more
+            self.done.set()
+
+    def stop(self) -> None:
+        self.done.set()
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
+            self.thread.join()
+        with self.lock:
+            self.erase()
+
+
 class Output:
     """Writes results and messages for one command run."""
+
+    #: Seconds of work before :meth:`working` shows its line.
+    WORKING_DELAY = 0.5
 
     def __init__(
         self,
@@ -49,7 +308,9 @@ class Output:
         self.json_mode = json_mode
         self.verbosity = verbosity
         env = env or {}
+        self.env = env
         self.color = color and self.stdout_is_terminal and "NO_COLOR" not in env and "CI" not in env
+        self._indicator: _Indicator | None = None
 
     @property
     def stdout_is_terminal(self) -> bool:
@@ -63,15 +324,60 @@ class Output:
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
-            print(_said(message), file=self.stderr, flush=True)
+            self._tell(_said(message))
 
     def progress(self, message: str) -> None:
         if self.verbosity >= 0:
-            print(f"  {_said(message)}", file=self.stderr, flush=True)
+            self._tell(f"  {_said(message)}")
 
     def debug(self, message: str) -> None:
         if self.verbosity > 0:
-            print(f"debug: {message}", file=self.stderr, flush=True)
+            self._tell(f"debug: {message}")
+
+    def _tell(self, text: str) -> None:
+        indicator = self._indicator
+        if indicator is None:
+            print(text, file=self.stderr, flush=True)
+            return
+        with indicator.lock:  # the working line goes, the message stays, the line comes back
+            indicator.erase()
+            print(text, file=self.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def working(self, message: str, *, delay: float | None = None) -> Iterator[None]:
+        """Say on stderr what paved is doing while the block runs: after ``delay`` seconds
+        (:attr:`WORKING_DELAY` by default, so that fast work shows nothing), one
+        line with a spinner, ``message`` and the seconds so far, erased when the block ends
+        (also on an error or Ctrl-C). Messages said meanwhile print above it.
+
+        Only for a person watching: nothing at all when stderr is not a terminal, when ``CI``
+        is set, with ``--quiet``, or on a ``TERM=dumb`` terminal. ``--json`` keeps it, as
+        stdout carries the document either way. Inside another ``working`` block it adds
+        nothing.
+        """
+        shown = (
+            self._indicator is None
+            and self.verbosity >= 0
+            and self.stderr_is_terminal
+            and "CI" not in self.env
+            and self.env.get("TERM") != "dumb"
+        )
+        if not shown:
+            yield
+            return
+        indicator = _Indicator(
+            self.stderr,
+            _cell(message),
+            delay=self.WORKING_DELAY if delay is None else delay,
+            width=_columns_of(self.env, self.stderr),
+        )
+        self._indicator = indicator
+        indicator.thread.start()
+        try:
+            yield
+        finally:
+            self._indicator = None
+            indicator.stop()
 
     # -- the result (stdout) -----------------------------------------------------------
 
@@ -81,8 +387,11 @@ class Output:
     def line(self, text: str = "") -> None:
         print(text, file=self.stdout)
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, empty: str) -> None:
-        """A table on a terminal; tab-separated lines without a header in a pipe."""
+    def table(
+        self, columns: Sequence[str | Column], rows: Sequence[Sequence[Any]], *, empty: str
+    ) -> None:
+        """A table on a terminal, fitted to its width (see the module docstring); in a pipe,
+        tab-separated lines without a header, with every value whole."""
         if not rows:
             self.info(empty)
             return
@@ -90,18 +399,37 @@ class Output:
             for row in rows:
                 print("\t".join(_cell(cell) for cell in row), file=self.stdout)
             return
-        from rich.console import Console  # only on a terminal
-        from rich.table import Table
-        from rich.text import Text  # cells are text, never markup
+        from rich.cells import cell_len  # only on a terminal
 
-        table = Table(
-            *columns, box=None, header_style="bold" if self.color else None, pad_edge=False
-        )
-        for row in rows:
-            table.add_row(*(Text(_cell(cell)) for cell in row))
-        for column in table.columns:
-            column.overflow = "fold"  # never cut a URL or a path short
-        Console(file=self.stdout, no_color=not self.color, highlight=False).print(table)
+        specs = [c if isinstance(c, Column) else Column(c) for c in columns]
+        raw = [["" if cell is None else str(cell) for cell in row] for row in rows]
+        width = _columns_of(self.env, self.stdout)
+        layout = _layout(specs, raw, width)
+        left_out = [specs[i].header for i in range(len(specs)) if i not in layout.shown]
+
+        def line(cells: list[str]) -> str:
+            padded = [
+                cell + " " * (w - cell_len(cell))
+                for cell, w in zip(cells, layout.widths, strict=True)
+            ]
+            return (" " * _GAP).join(padded).rstrip(" ")
+
+        shown = list(zip(layout.shown, layout.widths, strict=True))
+        header = line([_shortened(specs[i].header, w) for i, w in shown])
+        if self.color:
+            header = f"\x1b[1m{header}\x1b[0m"
+        print(header, file=self.stdout)
+        for row in raw:
+            cells = [
+                _wrapped(row[i], w) if specs[i].wrap else [_shortened(row[i], w)] for i, w in shown
+            ]
+            for n in range(max(len(c) for c in cells)):
+                print(line([c[n] if n < len(c) else "" for c in cells]), file=self.stdout)
+        if left_out:
+            self.info(
+                f"({', '.join(left_out)} left out to fit {width} columns: a wider terminal, "
+                "a pipe or --json shows every column)"
+            )
 
     def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
         """One ``key: value`` line per field (``key<TAB>value`` in a pipe)."""

@@ -6,6 +6,7 @@ import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.completion import complete_services, complete_templates
+from paved.cli.output import Column
 from paved.errors import InputError
 from paved.names import check_name
 
@@ -51,7 +52,13 @@ def list_services(
         for s in services
     ]
     out.table(
-        ["NAME", "OWNER", "TEMPLATES", "CREATED", "REPOSITORY"],
+        [
+            Column("NAME", shorten=False),
+            Column("OWNER", shorten=False),
+            Column("TEMPLATES", shorten=False, hide=1),
+            Column("CREATED", shorten=False, hide=2),
+            "REPOSITORY",
+        ],
         rows,
         empty="No services in the catalog yet. Create one: paved new service NAME --owner TEAM",
     )

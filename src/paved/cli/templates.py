@@ -5,6 +5,7 @@ from typing import Any
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.output import Column
 
 app = typer.Typer(help="The scaffolds services are made from.", no_args_is_help=True)
 
@@ -42,7 +43,14 @@ def list_templates(
             q.name for q in s.questions if q.name not in {"service_name", "owner", "description"}
         )
         rows.append((s.name, s.layer.value, s.version, asked))
-    out.table(["NAME", "LAYER", "VERSION", "QUESTIONS (--set)"], rows, empty="No scaffolds found.")
+    out.table(
+        [
+            *(Column(name, shorten=False) for name in ("NAME", "LAYER", "VERSION")),
+            Column("QUESTIONS (--set)", wrap=True),
+        ],
+        rows,
+        empty="No scaffolds found.",
+    )
 
 
 def _question(q: Any) -> dict[str, Any]:

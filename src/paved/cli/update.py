@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.output import Column
 from paved.errors import ExitCode, InputError
 
 if TYPE_CHECKING:
@@ -187,7 +188,9 @@ def _show(out: "Output", result: "UpdateResult") -> None:
                     part for part in (detail, change.conflict, lines and f"lines {lines}") if part
                 )
             rows.append((change.change.value, change.path, detail))
-        out.table(["CHANGE", "FILE", "DETAIL"], rows, empty="")
+        out.table(
+            [Column("CHANGE", shorten=False), "FILE", Column("DETAIL", wrap=True)], rows, empty=""
+        )
         if result.diff:  # the files' text, with no terminal sequence a repository put there
             from paved.text import escaped
 
