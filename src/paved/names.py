@@ -18,6 +18,7 @@ __all__ = [
     "NAME_PATTERN",
     "NAME_SCHEMA_PATTERN",
     "check_name",
+    "example_name",
     "name_problem",
 ]
 
@@ -51,6 +52,15 @@ def name_problem(name: str) -> str | None:
     return None
 
 
+#: An example of each kind of name, for hints and prompts: a team's example is a team.
+_EXAMPLES = (("team", "team-checkout"), ("environment", "staging"), ("layer", "paved-road"))
+
+
+def example_name(what: str) -> str:
+    """A name of the kind ``what`` names ("owner team", "environment", ...), to show."""
+    return next((example for kind, example in _EXAMPLES if kind in what), "payments-api")
+
+
 def check_name(name: str, *, what: str = "service") -> str:
     """Return ``name`` when it follows the rule; raise :class:`InputError` otherwise."""
     problem = name_problem(name)
@@ -60,7 +70,7 @@ def check_name(name: str, *, what: str = "service") -> str:
             f"{what} name '{shown}' {problem}",
             hint=(
                 f"use 2-{MAX_LENGTH} lower-case letters, digits and single hyphens, "
-                "starting with a letter (for example 'payments-api')"
+                f"starting with a letter (for example '{example_name(what)}')"
             ),
         )
     return name

@@ -7,15 +7,18 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
-from tests.helpers import git, run_paved
+from tests.helpers import REPO_ROOT, git, run_paved
 from tests.platform_helpers import GitDaemon, git_daemon, platform_server
+from tests.terminal_helpers import run_in_terminal
 
 pytest.importorskip("fastapi", reason="the platform server needs the 'server' extra")
 pytestmark = pytest.mark.slow
 
 DIGEST = "sha256:" + "ab" * 32
+SCHEMAS = REPO_ROOT / "docs" / "schemas"
 
 
 @pytest.fixture
@@ -50,9 +53,43 @@ def test_login_then_new_service_then_deploy_lands_in_the_platform(
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip().splitlines()[-1]
 
+    empty = run_paved("services", "list")  # the local catalog: nothing said about which
+    assert empty.stderr == (
+        f"No services in the catalog {pinned_env}/paved-home/data/catalog.db yet. "
+        "Create one: paved new service NAME --owner TEAM\n"
+    )
     login = run_paved("login", url, "--token", token)
     assert login.returncode == 0, login.stderr
     assert token not in login.stdout + login.stderr
+    assert login.stdout == ""
+    assert login.stderr.splitlines() == [
+        f"logged in to {url} as ana (teams: team-a); credentials in "
+        f"{pinned_env}/paved-home/config/platform.json",
+        f"commands now use the platform's catalog at {url}",
+    ]
+    # At a terminal the token is asked for, hidden, and asked again when the platform refuses it.
+    code, screen = run_in_terminal(
+        ["login", url], [("Token: ", "not-a-token"), ("Token: ", token)], cwd=pinned_env
+    )
+    assert code == 0, screen
+    assert "(2 more tries)" in screen
+    assert "not-a-token" not in screen  # never echoed
+    assert token not in screen
+    assert f"logged in to {url} as ana (teams: team-a)" in screen
+    again = run_paved("login", url, "--token", token, "--json")
+    assert again.returncode == 0, again.stderr
+    said = json.loads(again.stdout)
+    jsonschema.validate(said, json.loads((SCHEMAS / "login.schema.json").read_text()))
+    assert (said["user"], said["teams"], said["catalog"]) == ("ana", ["team-a"], url)
+    assert said["admin"] is False
+    assert token not in again.stdout
+    listed = run_paved("services", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stderr == (
+        f"catalog: {url} (logged in as ana)\n"
+        f"No services in the catalog {url} yet. Create one: paved new service NAME --owner TEAM\n"
+    )
+    assert run_paved("--quiet", "services", "list").stderr == ""
 
     made = run_paved("new", "service", "payments", "--owner", "team-a", "--json")
     assert made.returncode == 0, made.stderr
@@ -93,4 +130,11 @@ def test_login_then_new_service_then_deploy_lands_in_the_platform(
     )
     refused = run_paved("services", "archive", "payments")
     assert refused.returncode == 4, refused.stderr
-    assert run_paved("logout").returncode == 0
+    shown = run_paved("services", "show", "payments")
+    assert shown.stderr == f"catalog: {url} (logged in as bo)\n"
+    logout = run_paved("logout")
+    assert logout.returncode == 0
+    assert logout.stderr.splitlines() == [
+        f"logged out of {url}; removed {pinned_env}/paved-home/config/platform.json",
+        f"commands use the local catalog {pinned_env}/paved-home/data/catalog.db again",
+    ]

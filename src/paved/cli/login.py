@@ -1,13 +1,18 @@
 """``paved login`` and ``paved logout``: use the organisation's platform catalog, or stop."""
 
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from paved.cli.common import handle_errors, runtime_of
+from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.credentials import credentials_file, write_credentials
 from paved.errors import InputError
+
+if TYPE_CHECKING:
+    from paved.cli.runtime import Runtime
+    from paved.models import Caller
 
 __all__ = ["login", "logout"]
 
@@ -20,28 +25,76 @@ def login(
         str | None,
         typer.Option("--token", help="The token (default: read from stdin or asked for)."),
     ] = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Log in to the platform: every command then uses its catalog."""
-    runtime = runtime_of(ctx)
+    runtime = runtime_of(ctx, json_output=json_output)
     if not url.startswith(("http://", "https://")):
         raise InputError(f"platform URL '{url}' must start with http:// or https://")
-    if token is None:
-        if runtime.interactive:
-            token = typer.prompt("Token", hide_input=True, err=True)
-        else:
-            token = sys.stdin.readline()
-    token = (token or "").strip()
+    url = url.rstrip("/")
+    if token is None and runtime.interactive:
+        from paved.cli.prompts import ask
+        from paved.errors import AuthError
+
+        settings, caller, token = ask(
+            runtime,
+            "Token",
+            check=lambda answer: (*_verify(url, answer), answer),
+            missing=InputError("no token given", hint="pass --token or pipe it on stdin"),
+            retry=(InputError, AuthError),
+            hide_input=True,
+        )
+    else:
+        token = (sys.stdin.readline() if token is None else token).strip()
+        settings, caller = _verify(url, token)
+    path = write_credentials(runtime.paths.config_dir, url, token, settings)
+    _show_login(runtime, url, caller, path)
+
+
+def _verify(url: str, token: str) -> tuple[dict[str, Any], "Caller"]:
+    """The platform's settings and who the token is: both ask the platform to accept it."""
+    token = token.strip()
     if not token:
         raise InputError("no token given", hint="pass --token or pipe it on stdin")
     from paved.catalog.remote import RemoteCatalog
 
     catalog = RemoteCatalog(url, token)
     try:
-        settings = catalog.settings()
+        return catalog.settings(), catalog.caller()
     finally:
         catalog.close()
-    path = write_credentials(runtime.paths.config_dir, url.rstrip("/"), token, settings)
-    runtime.out.info(f"logged in to {url.rstrip('/')}; credentials in {path}")
+
+
+def _show_login(runtime: "Runtime", url: str, caller: "Caller", path: Path) -> None:
+    # catalog.url (a setting or PAVED_CATALOG_URL) wins over the login, as in Runtime.catalog
+    from paved.config import load_settings
+
+    chosen = load_settings(runtime.paths, runtime.env).catalog_url.rstrip("/") or url
+    out = runtime.out
+    if out.json_mode:
+        out.json(
+            {
+                "schema": "paved/login/v1",
+                "url": url,
+                "user": caller.user,
+                "teams": list(caller.teams),
+                "admin": caller.admin,
+                "catalog": chosen,
+                "credentials": str(path),
+            }
+        )
+    teams = ", ".join(caller.teams) or "no team"
+    out.info(
+        f"logged in to {url} as {caller.user} ({'admin; ' if caller.admin else ''}"
+        f"teams: {teams}); credentials in {path}"
+    )
+    if chosen == url:
+        out.info(f"commands now use the platform's catalog at {url}")
+    else:
+        out.info(
+            f"warning: commands use the catalog at {chosen}, not this platform's: "
+            "catalog.url is set (paved -v shows where)"
+        )
 
 
 @handle_errors
@@ -52,8 +105,17 @@ def logout(ctx: typer.Context) -> None:
     """
     runtime = runtime_of(ctx)
     path = credentials_file(runtime.paths.config_dir)
-    if path.exists():
-        path.unlink()
-        runtime.out.info(f"logged out; removed {path}")
+    from paved.config import load_settings
+
+    catalog_url = load_settings(runtime.paths, runtime.env).catalog_url
+    if catalog_url:
+        now = f"commands use the catalog at {catalog_url} (catalog.url is set)"
     else:
-        runtime.out.info("not logged in")
+        now = f"commands use the local catalog {runtime.paths.catalog_db}"
+    if not path.exists():
+        runtime.out.info(f"not logged in; {now}")
+        return
+    url = (runtime.platform_login or {}).get("url")
+    path.unlink()
+    runtime.out.info(f"logged out{f' of {url}' if url else ''}; removed {path}")
+    runtime.out.info(f"{now}{'' if catalog_url else ' again'}")

@@ -111,9 +111,7 @@ def new_service(
             hint="give the URL of an existing, empty git repository, or leave --remote out",
         )
     if owner is None:
-        if not runtime.interactive:
-            raise InputError("the owning team is missing", hint="pass --owner TEAM")
-        owner = typer.prompt("Owning team", err=True)
+        owner = _ask_owner(runtime)
     request = domain.NewServiceRequest(
         name=name,
         owner=owner,
@@ -137,6 +135,20 @@ def new_service(
     else:
         runtime.out.info(f"Creating {name} for {owner} in {plan.destination}")
         _show_result(runtime.out, plan, domain.create_service(plan, deps))
+
+
+def _ask_owner(runtime: "Runtime") -> str:
+    """The owning team from a prompt, checked by the rule --owner follows."""
+    from paved.cli.prompts import ask
+    from paved.names import check_name, example_name
+
+    example = example_name("team")
+    return ask(
+        runtime,
+        f"Owning team (for example {example})",
+        check=lambda answer: check_name(answer, what="owner team"),
+        missing=InputError("the owning team is missing", hint="pass --owner TEAM"),
+    )
 
 
 def _deps(runtime: "Runtime", remote: str | None) -> "NewServiceDeps":

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from paved.cli.catalogs import say_catalog
 from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.completion import complete_services, complete_templates
 from paved.cli.output import Column
@@ -36,8 +37,10 @@ def list_services(
     runtime = runtime_of(ctx, json_output=json_output)
     if owner is not None:
         check_name(owner, what="owner team")
-    services = runtime.catalog().list(owner=owner, template=template)
+    catalog = runtime.catalog()
+    services = catalog.list(owner=owner, template=template)
     out = runtime.out
+    say_catalog(out, catalog)
     if out.json_mode:
         out.json({"schema": "paved/services/v1", "services": [s.to_json() for s in services]})
         return
@@ -60,7 +63,8 @@ def list_services(
             "REPOSITORY",
         ],
         rows,
-        empty="No services in the catalog yet. Create one: paved new service NAME --owner TEAM",
+        empty=f"No services in the catalog {catalog.location} yet. "
+        "Create one: paved new service NAME --owner TEAM",
     )
 
 
@@ -77,13 +81,15 @@ def show_service(
     """Show one service from the catalog."""
     runtime = runtime_of(ctx, json_output=json_output)
     check_name(name)
-    service = runtime.catalog().get(name)
+    catalog = runtime.catalog()
+    service = catalog.get(name)
     if service is None:
         raise InputError(
-            f"service '{name}' is not in the catalog {runtime.catalog().location}",
+            f"service '{name}' is not in the catalog {catalog.location}",
             hint="see 'paved services list'",
         )
     out = runtime.out
+    say_catalog(out, catalog)
     if out.json_mode:
         out.json({"schema": "paved/service/v1", **service.to_json()})
         return

@@ -1,0 +1,87 @@
+"""What paved asks on a terminal: an invalid answer is explained and asked again, three times
+at most; the example shown is of the right kind; a script is never asked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paved.errors import ExitCode
+from tests.terminal_helpers import run_in_terminal, terminal_runtime
+
+#: The question (CliRunner prints its last character, a space, with the echoed answer).
+PROMPT = "Owning team (for example team-checkout):"
+TEAM_HINT = (
+    "use 2-40 lower-case letters, digits and single hyphens, starting with a letter "
+    "(for example 'team-checkout')"
+)
+
+
+def test_an_invalid_team_is_explained_and_asked_again(paved, pinned_env: Path) -> None:
+    done = paved(
+        "new", "service", "payments", "--dry-run", "--json",
+        runtime=terminal_runtime(), input="Team-A\nteam-a\n",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.stderr
+    # CliRunner echoes what is typed on stdout, as a terminal would show it; then the result
+    echoed, result = done.stdout.split("{", 1)
+    assert echoed.split() == ["Team-A", "team-a"]
+    assert json.loads("{" + result)["owner"] == "team-a"
+    assert done.stderr.count(PROMPT) == 2
+    assert done.stderr.replace(PROMPT, "").splitlines()[0] == (
+        f"owner team name 'Team-A' has upper-case letters; {TEAM_HINT} (2 more tries)"
+    )
+    assert not (pinned_env / "payments").exists()  # a dry run still writes nothing
+
+
+def test_three_invalid_teams_fail_like_the_flag(paved, pinned_env: Path) -> None:
+    done = paved(
+        "new", "service", "payments",
+        runtime=terminal_runtime(), input="Team-A\n\nteam a\n",
+    )  # fmt: skip
+    assert done.exit_code == ExitCode.USAGE
+    assert [line.strip() for line in done.stdout.splitlines()] == ["Team-A", "", "team a"]
+    assert done.stderr.count(PROMPT) == 3
+    assert done.stderr.replace(PROMPT, "").splitlines() == [
+        f"owner team name 'Team-A' has upper-case letters; {TEAM_HINT} (2 more tries)",
+        f"owner team name '' is empty; {TEAM_HINT} (1 more try)",
+        f"error: owner team name 'team a' has characters outside a-z, 0-9 and '-'; {TEAM_HINT}",
+    ]
+    flag = paved("new", "service", "payments", "--owner", "team a")
+    assert flag.stderr.splitlines()[-1] == done.stderr.replace(PROMPT, "").splitlines()[-1]
+    assert not (pinned_env / "payments").exists()
+
+
+@pytest.mark.parametrize("env", [{"CI": "true"}, {}])
+def test_no_question_without_a_terminal_or_in_ci(
+    paved, pinned_env: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    runtime = terminal_runtime() if env else None  # CI: a terminal, still no question
+    done = paved("new", "service", "payments", runtime=runtime, input="team-a\n")
+    assert done.exit_code == ExitCode.USAGE
+    assert done.stderr == "error: the owning team is missing; pass --owner TEAM\n"
+
+
+def test_yes_asks_nothing(paved) -> None:
+    done = paved("--yes", "new", "service", "payments", runtime=terminal_runtime(), input="x\n")
+    assert done.exit_code == ExitCode.USAGE
+    assert done.stderr == "error: the owning team is missing; pass --owner TEAM\n"
+
+
+def test_a_person_at_a_real_terminal_is_asked_again(pinned_env: Path) -> None:
+    """The same, through a pseudo-terminal: python -m paved as a person runs it."""
+    code, screen = run_in_terminal(
+        ["new", "service", "payments", "--dry-run"],
+        [(r"Owning team \(for example team-checkout\): ", "Team A"),
+         (r"Owning team \(for example team-checkout\): ", "team-a")],
+        cwd=pinned_env,
+    )  # fmt: skip
+    assert code == 0, screen
+    assert "owner team name 'Team A' has upper-case letters" in screen
+    assert "(2 more tries)" in screen
+    assert "Plan for payments (dry run: nothing written):" in screen
+    assert not (pinned_env / "payments").exists()
