@@ -13,6 +13,8 @@ import pytest
 from paved.errors import ExitCode
 from tests.deploy_helpers import (
     DEPLOY_SCHEMA,
+    DIGEST_1,
+    DIGEST_2,
     env_repo,
     fake_kubectl,
     image,
@@ -22,6 +24,7 @@ from tests.deploy_helpers import (
     repo_state,
 )
 from tests.helpers import git, run_paved
+from tests.terminal_helpers import terminal_runtime
 
 pytestmark = pytest.mark.slow
 
@@ -174,7 +177,10 @@ def test_deployments_list_in_a_pipe_and_filtered(paved, orders: Path) -> None:
     assert records(paved, "--service", "billing") == []
     empty = paved("deployments", "list", "--service", "billing")
     assert empty.stdout == ""
-    assert "No deployments yet" in empty.stderr
+    assert empty.stderr == (
+        f"No deployments of billing in the catalog {orders.parent}/paved-home/data/catalog.db "
+        "yet. Deploy a service: paved deploy --env dev --image REF\n"
+    )
 
 
 def _kubernetes_settings(pinned_env: Path) -> None:
@@ -232,3 +238,67 @@ def test_help_lists_the_deploy_commands() -> None:
     assert done.returncode == 0
     for command in ("deploy", "rollback", "deployments"):
         assert f"  {command} " in done.stdout
+
+
+def _confirmation(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("  ") and ": " in line]
+
+
+def test_prod_confirmation_shows_what_ships_and_a_decline_records_nothing(
+    paved, orders: Path, pinned_env: Path
+) -> None:
+    before = repo_state(env_repo(pinned_env))
+    head = git("rev-parse", "HEAD", cwd=orders)
+    done = paved(
+        "deploy", "--path", "orders", "--env", "prod", "--image", image("orders"),
+        runtime=terminal_runtime(), input="maybe\nn\n",
+    )  # fmt: skip
+    assert done.exit_code == ExitCode.USAGE, done.stderr
+    assert _confirmation(done.stderr) == [
+        "  service:       orders",
+        "  environment:   prod (protected)",
+        "  image:         registry.example.com/team/orders@sha256:111111111111…111111",
+        f"  source commit: {head[:12]} Create orders on the paved road",
+    ]
+    assert "'maybe' is not an answer; answer y (yes) or n (no) (2 more tries)" in done.stderr
+    assert done.stderr.splitlines()[-1].endswith(  # CliRunner: after the question, on its line
+        "prod? [y/N]:not deployed: orders in prod was not confirmed; "
+        "nothing was changed or recorded"
+    )
+    assert records(paved) == []  # a declined confirmation is not an attempt
+    assert repo_state(env_repo(pinned_env)) == before
+
+    yes = paved(
+        "deploy", "--path", "orders", "--env", "prod", "--image", image("orders"),
+        runtime=terminal_runtime(), input="y\n",
+    )  # fmt: skip
+    assert yes.exit_code == 0, yes.stderr
+    assert [(r["environment"], r["outcome"]) for r in records(paved)] == [("prod", "succeeded")]
+
+
+def test_prod_rollback_confirmation_names_the_deployment_it_restores(
+    paved, orders: Path, pinned_env: Path
+) -> None:
+    for digest in (DIGEST_1, DIGEST_2):
+        ref = image("orders", digest)
+        done = paved("deploy", "--path", "orders", "--env", "prod", "--yes", "--image", ref)
+        assert done.exit_code == 0, done.stderr
+    before = repo_state(env_repo(pinned_env))
+    head = git("rev-parse", "HEAD", cwd=orders)
+    done = paved(
+        "rollback", "--path", "orders", "--env", "prod", runtime=terminal_runtime(), input="\n"
+    )
+    assert done.exit_code == ExitCode.USAGE, done.stderr
+    assert _confirmation(done.stderr) == [
+        "  service:       orders",
+        "  environment:   prod (protected)",
+        "  restores:      deployment 1 (rolling back from deployment 2)",
+        "  image:         registry.example.com/team/orders@sha256:111111111111…111111",
+        f"  source commit: {head[:12]} Create orders on the paved road",
+    ]
+    assert done.stderr.splitlines()[-1].endswith(
+        "prod? [y/N]:not rolled back: orders in prod was not confirmed; "
+        "nothing was changed or recorded"
+    )
+    assert len(records(paved)) == 2
+    assert repo_state(env_repo(pinned_env)) == before

@@ -109,3 +109,40 @@ def test_an_unwritable_data_folder_is_one_line(paved, pinned_env: Path) -> None:
     line = one_line_error(done.stderr.splitlines()[-1])
     assert str(data_dir(pinned_env)) in line
     assert not (pinned_env / "payments").exists()
+
+
+def test_a_service_made_from_another_folder_is_named_with_what_to_do(
+    paved, pinned_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = pinned_env / "first"
+    first.mkdir()
+    monkeypatch.chdir(first)
+    assert paved("new", "service", "payments", "--owner", "team-a").exit_code == 0
+    elsewhere = pinned_env / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    repository = (data_dir(pinned_env) / "repos" / "payments.git").as_uri()
+    what_to_do = (
+        "see it with 'paved services show payments'; to carry on with it, run the command "
+        "again with --dir set to its folder; otherwise choose another name"
+    )
+
+    done = paved("new", "service", "payments", "--owner", "team-a")
+    assert done.exit_code == ExitCode.CONFLICT
+    assert one_line_error(done.stderr) == (
+        f"error: service 'payments' already exists: it is registered in the catalog "
+        f"{data_dir(pinned_env) / 'catalog.db'} (owner team-a, repository {repository}), and "
+        f"its folder is not {elsewhere / 'payments'}; {what_to_do}"
+    )
+    unregistered = paved("new", "service", "payments", "--owner", "team-a", "--no-register")
+    assert unregistered.exit_code == ExitCode.CONFLICT
+    assert one_line_error(unregistered.stderr) == (
+        f"error: repository {repository} of service 'payments' already exists and is not "
+        f"empty: a service called payments was created before, in another folder than "
+        f"{elsewhere / 'payments'}; {what_to_do}"
+    )
+    assert list(elsewhere.iterdir()) == []  # nothing written
+
+    resumed = paved("new", "service", "payments", "--owner", "team-a", "--dir", "../first/payments")
+    assert resumed.exit_code == 0, resumed.stderr  # what the message says to do works
+    assert "already exists and is complete; nothing to do" in resumed.stderr

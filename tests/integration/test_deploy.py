@@ -156,6 +156,22 @@ def test_prod_refuses_an_unregistered_service_and_a_tag(paved, pinned_env: Path)
     assert "gate: warning PAVED-DEPLOY-001" in dev.stderr
 
 
+def test_a_refusal_offers_waivers_for_the_guardrails_findings_only(paved, pinned_env: Path) -> None:
+    service = make_service(paved, pinned_env, "orders")
+    break_guardrail(service)
+    tag = "registry.example.com/team/orders:1.0.0"
+    done = paved("deploy", "--path", "orders", "--env", "prod", "--yes", "--image", tag)
+    assert done.exit_code == 3
+    assert f"refused: PAVED-DEPLOY-003 error --image {tag} is not pinned by digest" in done.stderr
+    assert "--image image" not in done.stderr
+    hint = done.stderr.splitlines()[-1].split("; ", 1)[1]
+    assert hint == (
+        "fix each guardrail finding (docs/guardrails.md) or waive it in .paved/waivers.yaml; "
+        "and PAVED-DEPLOY-003: deploy the digest CI built: --image NAME@sha256:... "
+        "(no waiver lifts the gate's own findings: docs/deploy.md#the-gate)"
+    )
+
+
 def test_prod_refuses_a_road_layer_older_than_the_minimum(
     paved, pinned_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

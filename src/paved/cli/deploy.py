@@ -1,5 +1,6 @@
 """``paved deploy`` and ``paved rollback``: guarded GitOps deploys, recorded, revertible."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,7 +12,7 @@ from paved.names import check_name
 
 if TYPE_CHECKING:
     from paved.cli.runtime import Runtime
-    from paved.deploy import DeployDeps, DeployResult, Environment
+    from paved.deploy import DeployDeps, DeployPlan, DeployResult, Plan, RollbackPlan
 
 _ENV_HELP = "The environment (dev, staging, prod, or one from the settings)."
 _PATH_HELP = "The service repository (default: this folder)."
@@ -40,17 +41,89 @@ def _root(runtime: "Runtime", path: Path | None) -> Path:
     return find_service(runtime.cwd) or runtime.cwd
 
 
-def _confirm(runtime: "Runtime", environment: "Environment", what: str, *, yes: bool) -> None:
-    """Ask before changing a protected environment; in a script, --yes answers."""
+def _confirm(
+    runtime: "Runtime",
+    plan: "Plan",
+    what: str,
+    details: Callable[[], list[tuple[str, str]]],
+    *,
+    yes: bool,
+    undone: str,
+) -> None:
+    """Ask before changing a protected environment, showing what would change; in a script,
+    --yes answers. A declined confirmation is not an attempt: nothing is recorded."""
+    from paved.cli.prompts import confirm, declined
+
+    environment = plan.environment
     if not environment.protected or yes or runtime.yes:
         return
+    missing = InputError(
+        f"{what} to {environment.name} (a protected environment) needs confirmation",
+        hint="pass --yes when not running interactively",
+    )
     if not runtime.interactive:
-        raise InputError(
-            f"{what} to {environment.name} (a protected environment) needs confirmation",
-            hint="pass --yes when not running interactively",
+        raise missing
+    question = f"{what} to {environment.name}?"
+    if not confirm(runtime, question, missing=missing, details=details()):
+        declined(
+            f"not {undone}: {plan.source.name} in {environment.name} was not confirmed; "
+            "nothing was changed or recorded"
         )
-    if not typer.confirm(f"{what} to {environment.name}?", default=False, err=True):
-        raise typer.Exit(1)
+
+
+def _deploy_details(plan: "DeployPlan") -> list[tuple[str, str]]:
+    """What a deploy would ship, for the person confirming it."""
+    image = (
+        _short_image(str(plan.image))
+        if plan.image is not None
+        else f"the image of the last successful deployment to {plan.environment.name}"
+    )
+    return [
+        ("service", plan.source.name),
+        ("environment", f"{plan.environment.name} (protected)"),
+        ("image", image),
+        ("source commit", _commit_line(plan.source.root, plan.commit)),
+    ]
+
+
+def _rollback_details(plan: "RollbackPlan") -> list[tuple[str, str]]:
+    """What a rollback would restore, for the person confirming it."""
+    pairs = [
+        ("service", plan.source.name),
+        ("environment", f"{plan.environment.name} (protected)"),
+    ]
+    restore = plan.restore
+    if restore is None:  # open attempts are settled first; they decide what it restores
+        return [*pairs, ("restores", "the deployment before the current one")]
+    restored = f"deployment {restore.restored}" if restore.restored is not None else "a commit"
+    if restore.recovers is not None:
+        restored += f" (rolling back from deployment {restore.recovers})"
+    return [
+        *pairs,
+        ("restores", restored),
+        ("image", _short_image(plan.image or restore.image)),
+        ("source commit", _commit_line(plan.source.root, restore.source_commit)),
+    ]
+
+
+def _short_image(ref: str) -> str:
+    """An image with its digest shortened in the middle, for a screen (never a record)."""
+    name, at, digest = ref.partition("@sha256:")
+    if not at or len(digest) <= 20:
+        return ref
+    return f"{name}@sha256:{digest[:12]}…{digest[-6:]}"
+
+
+def _commit_line(root: Path, sha: str | None) -> str:
+    """``SHORT-SHA SUBJECT`` of a commit of the service, as far as its repository knows it."""
+    import re
+
+    from paved.gitcmd import Git
+
+    if not sha or re.fullmatch(r"[0-9a-f]{7,64}", sha) is None:
+        return sha or "(not recorded)"
+    subject = Git(root)("log", "-1", "--format=%s", "--end-of-options", sha, "--", check=False)
+    return f"{sha[:12]} {subject.splitlines()[0]}" if subject else sha[:12]
 
 
 def _break_glass_reason(break_glass: bool, reason: str | None) -> str | None:
@@ -157,7 +230,10 @@ def deploy(
     deps = deploy_deps(runtime)
     plan = plan_deploy(request, deps)
     if not dry_run:
-        _confirm(runtime, plan.environment, f"Deploy {root.name}", yes=yes)
+        _confirm(
+            runtime, plan, f"Deploy {root.name}", lambda: _deploy_details(plan), yes=yes,
+            undone="deployed",
+        )  # fmt: skip
     try:
         result = execute(plan, deps)
     except DeployRefused as refused:
@@ -207,5 +283,8 @@ def rollback(
     deps = deploy_deps(runtime)
     plan = plan_rollback(request, deps)
     if not dry_run:
-        _confirm(runtime, plan.environment, f"Roll back {root.name}", yes=yes)
+        _confirm(
+            runtime, plan, f"Roll back {root.name}", lambda: _rollback_details(plan), yes=yes,
+            undone="rolled back",
+        )  # fmt: skip
     _show(runtime, execute(plan, deps))

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from paved.cli.catalogs import say_catalog
 from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.output import Column
 
@@ -38,8 +39,10 @@ def list_deployments(
 
     # Open records whose attempt is over are settled first: the list tells what happened.
     settle(deploy_deps(runtime), service=service, environment=env)
-    found = list(reversed(runtime.catalog().deployments(service=service, environment=env)))
+    catalog = runtime.catalog()
+    found = list(reversed(catalog.deployments(service=service, environment=env)))
     out = runtime.out
+    say_catalog(out, catalog)
     if out.json_mode:
         out.json({"schema": "paved/deployments/v1", "deployments": [d.to_json() for d in found]})
         return
@@ -73,5 +76,11 @@ def list_deployments(
             Column("NOTE", wrap=True, hide=1),
         ],
         rows,
-        empty="No deployments yet. Deploy a service: paved deploy --env dev --image REF",
+        empty=f"No deployments{_of(service, env)} in the catalog {catalog.location} yet. "
+        "Deploy a service: paved deploy --env dev --image REF",
     )
+
+
+def _of(service: str | None, env: str | None) -> str:
+    """`` of SERVICE to ENV`` for the filters given, for the empty list's message."""
+    return (f" of {service}" if service else "") + (f" to {env}" if env else "")

@@ -102,6 +102,41 @@ def plan(
     _show(runtime.out, result, kind="plan")
 
 
+def _confirm_direct(
+    runtime: "Runtime",
+    catalog: "Catalog",
+    *,
+    layer: str,
+    to: str | None,
+    owner: str | None,
+    template: str | None,
+) -> None:
+    """Ask before pushing to default branches, saying which; declined, nothing is pushed."""
+    from paved.cli.prompts import confirm, declined
+
+    what = f"Push the {layer} update straight to the default branch of every service selected"
+    missing = InputError(
+        f"{what} needs confirmation", hint="pass --yes when not running interactively"
+    )
+    selected = " and ".join(
+        part
+        for part in (
+            f"owned by {owner}" if owner else "",
+            f"made from {template}" if template else "",
+        )
+        if part
+    )
+    details = [
+        ("layer", f"{layer}, to {to or 'the newest version'}"),
+        ("services", f"every service {selected + ' ' if selected else ''}in {catalog.location}"),
+        ("pushed to", "each service's default branch (no pull request)"),
+    ]
+    if not confirm(runtime, f"{what}?", missing=missing, details=details):
+        declined(
+            f"not pushed: the {layer} update was not confirmed; nothing was pushed or recorded"
+        )
+
+
 @app.command("update")
 @handle_errors
 def update(
@@ -177,13 +212,7 @@ def update(
         return
     catalog = runtime.catalog()
     if request.mode is Mode.DIRECT and not (yes or runtime.yes):
-        what = f"Push the {layer} update straight to the default branch of every service selected"
-        if not runtime.interactive:
-            raise InputError(
-                f"{what} needs confirmation", hint="pass --yes when not running interactively"
-            )
-        if not typer.confirm(f"{what}?", default=False, err=True):
-            raise typer.Exit(int(ExitCode.FAILURE))
+        _confirm_direct(runtime, catalog, layer=layer, to=to, owner=owner, template=template)
     requests = runtime.change_requests() if request.mode is Mode.BRANCH else None
     try:
         result = fleet_update(

@@ -212,14 +212,16 @@ def _check_gate(
     count = len(verdict.refusals)
     own = "; ".join(f"{rule}: {fix}" for rule, fix in verdict.unwaivable)
     if verdict.waivable:
+        # only the guardrails' findings can be waived: with the gate's own, the hint says which
+        each = "each guardrail finding" if own else "each finding"
         hint = (
-            "fix each finding (docs/guardrails.md) or waive it in .paved/waivers.yaml"
+            f"fix {each} (docs/guardrails.md) or waive it in .paved/waivers.yaml"
             if environment.protected
-            else "fix each finding (docs/guardrails.md), waive it in .paved/waivers.yaml, or "
+            else f"fix {each} (docs/guardrails.md), waive it in .paved/waivers.yaml, or "
             "--break-glass --reason TEXT"
         )
         if own:
-            hint += f"; {own} (no waiver lifts the gate's own findings: {GATE_DOCS})"
+            hint += f"; and {own} (no waiver lifts the gate's own findings: {GATE_DOCS})"
     elif own:
         hint = f"{own} (no waiver lifts the gate's own findings: {GATE_DOCS})"
     else:

@@ -105,7 +105,7 @@ def gate(
             _finding(
                 "PAVED-DEPLOY-003",
                 protected,
-                f"image {image} is not pinned by digest (a tag can move)",
+                f"{image} is not pinned by digest (a tag can move)",  # after "--image"
                 "--image",
                 "deploy the digest CI built: --image NAME@sha256:...",
             )

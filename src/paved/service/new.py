@@ -326,9 +326,24 @@ def _check_remote_free(plan: NewServicePlan, githost: GitHost | None) -> None:
         main = refs.get("refs/heads/main")
         if head and main and (main == head or Git(plan.destination).is_ancestor(main, head)):
             return
+    if plan.request.remote is not None:
+        raise ConflictError(
+            f"repository {plan.repository} already exists and is not empty",
+            hint="point --remote at an empty repository, or choose another service name",
+        )
     raise ConflictError(
-        f"repository {plan.repository} already exists and is not empty",
-        hint="choose another service name, or point --remote at an empty repository",
+        f"repository {plan.repository} of service '{name}' already exists and is not "
+        f"empty: a service called {name} was created before, in another folder than "
+        f"{plan.destination}",
+        hint=_taken_hint(name),
+    )
+
+
+def _taken_hint(name: str) -> str:
+    """What to do when the name is some earlier service's: see it, carry on with it, or not."""
+    return (
+        f"see it with 'paved services show {name}'; to carry on with it, run the command "
+        "again with --dir set to its folder; otherwise choose another name"
     )
 
 
@@ -365,10 +380,18 @@ def _check_catalog_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
         and existing.owner == plan.request.owner
         and existing.repository == plan.repository
     ):
+        name = plan.request.name
+        if existing.owner == plan.request.owner and existing.repository == plan.repository:
+            raise ConflictError(  # this very service, made before from another folder
+                f"service '{name}' already exists: it is registered in the catalog "
+                f"{catalog.location} (owner {existing.owner}, repository "
+                f"{existing.repository}), and its folder is not {plan.destination}",
+                hint=_taken_hint(name),
+            )
         raise ConflictError(
-            f"service '{plan.request.name}' is already registered in the catalog "
+            f"service '{name}' is already registered in the catalog {catalog.location} "
             f"(owner {existing.owner}, repository {existing.repository})",
-            hint="choose another name",
+            hint=f"see it with 'paved services show {name}', or choose another name",
         )
     catalog.register(_service_of(plan, plan.layers, deps.clock()), dry_run=True)
 
