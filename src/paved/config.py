@@ -22,6 +22,7 @@ from paved.names import MAX_LENGTH, NAME_PATTERN
 from paved.text import text_problem
 
 __all__ = [
+    "DEFAULT_ENVIRONMENTS",
     "KNOWN_SETTINGS",
     "Paths",
     "Settings",
@@ -29,6 +30,10 @@ __all__ = [
     "load_settings",
     "scaffold_url_problem",
 ]
+
+
+#: The environments every organisation has, before its settings add any.
+DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +118,12 @@ class Settings:
     scaffold_urls: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Where each value came from, for ``paved doctor`` and error messages.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def environment_names(self) -> tuple[str, ...]:
+        """The built-in environments, then those the settings define, each once."""
+        defined = (name for name in self.environments if name not in DEFAULT_ENVIRONMENTS)
+        return (*DEFAULT_ENVIRONMENTS, *defined)
 
 
 # file key -> (field, environment variable)

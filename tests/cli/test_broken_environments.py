@@ -40,11 +40,14 @@ COMMANDS: dict[str, list[str]] = {
     "doctor": ["doctor", "--json"],
     "guardrails check": ["guardrails", "check", "{service}/k8s"],
     "guardrails list": ["guardrails", "list"],
+    "guardrails explain": ["guardrails", "explain", "PAVED-K8S-007"],
     "services list": ["services", "list"],
     "services show": ["services", "show", "payments"],
     "services archive": ["services", "archive", "payments"],
     "templates list": ["templates", "list"],
     "templates store": ["templates", "store"],
+    "templates show": ["templates", "show", "service-python"],
+    "docs": ["docs", "guardrails#waivers"],
     "update": ["update", "{service}", "--dry-run"],  # a dry run: the service is shared
     "fleet plan": ["fleet", "plan"],
     "fleet update": ["fleet", "update", "--dry-run"],
@@ -54,6 +57,7 @@ COMMANDS: dict[str, list[str]] = {
     "platform serve": ["platform", "serve", "--port", "{port}"],
     "platform token create": ["platform", "token", "create", "--user", "alice", "--team", "t-a"],
     "platform token revoke": ["platform", "token", "revoke", "--user", "alice"],
+    "platform token list": ["platform", "token", "list"],
 }
 
 #: Commands whose non-zero exit can be a report on stdout rather than an error line.

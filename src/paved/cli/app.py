@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import typer
-
-from paved import __version__
 from paved.cli.common import GLOBAL_OPTIONS, apply_global_option, refuse_verbose_with_quiet
 from paved.cli.shape import PavedGroup, record_root_options
 from paved.errors import ExitCode
+
+from paved import __version__
+from paved.cli.completion import InstallCompletionOption, ShowCompletionOption
 
 __all__ = ["app", "main"]
 
@@ -27,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    add_completion=False,  # the root's own, which honour the shell named
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -55,6 +57,8 @@ def root(
             "--version", callback=_version, is_eager=True, help="Print the version and exit."
         ),
     ] = False,
+    install_completion: InstallCompletionOption = None,
+    show_completion: ShowCompletionOption = None,
 ) -> None:
     """Set up the runtime every command receives.
 
@@ -79,6 +83,7 @@ def _register_commands() -> None:
     from paved.cli import (
         deploy,
         deployments,
+        docs,
         doctor,
         fleet,
         guardrails,
@@ -92,6 +97,7 @@ def _register_commands() -> None:
 
     app.command("deploy")(deploy.deploy)
     app.add_typer(deployments.app, name="deployments")
+    app.command("docs")(docs.docs)
     app.command("doctor")(doctor.doctor)
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(guardrails.app, name="guardrails")

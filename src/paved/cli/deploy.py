@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.completion import complete_environments
 from paved.errors import InputError
 from paved.names import check_name
 
@@ -174,7 +175,16 @@ def _show(runtime: "Runtime", result: "DeployResult") -> None:
 @handle_errors
 def deploy(
     ctx: typer.Context,
-    env: Annotated[str, typer.Option("--env", "-e", metavar="ENV", help=_ENV_HELP)] = "dev",
+    env: Annotated[
+        str,
+        typer.Option(
+            "--env",
+            "-e",
+            metavar="ENV",
+            help=_ENV_HELP,
+            autocompletion=complete_environments,
+        ),
+    ] = "dev",
     image: Annotated[
         str | None,
         typer.Option(
@@ -245,7 +255,16 @@ def deploy(
 @handle_errors
 def rollback(
     ctx: typer.Context,
-    env: Annotated[str, typer.Option("--env", "-e", metavar="ENV", help=_ENV_HELP)] = "dev",
+    env: Annotated[
+        str,
+        typer.Option(
+            "--env",
+            "-e",
+            metavar="ENV",
+            help=_ENV_HELP,
+            autocompletion=complete_environments,
+        ),
+    ] = "dev",
     to: Annotated[
         int | None,
         typer.Option(

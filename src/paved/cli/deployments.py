@@ -6,6 +6,7 @@ import typer
 
 from paved.cli.catalogs import say_catalog
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.completion import complete_environments
 from paved.cli.output import Column
 
 if TYPE_CHECKING:
@@ -22,7 +23,14 @@ def list_deployments(
         str | None, typer.Option("--service", "-s", metavar="NAME", help="Only this service.")
     ] = None,
     env: Annotated[
-        str | None, typer.Option("--env", "-e", metavar="ENV", help="Only this environment.")
+        str | None,
+        typer.Option(
+            "--env",
+            "-e",
+            metavar="ENV",
+            help="Only this environment.",
+            autocompletion=complete_environments,
+        ),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -4,10 +4,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
 from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.output import Column
 from paved.errors import GuardrailBlocked, InputError
+
+from paved.docs import reference
 
 app = typer.Typer(help="Check a service against the paved road's guardrails.", no_args_is_help=True)
 
@@ -54,8 +55,9 @@ def check_service(
 
     Exit 3 on any unwaived error. Warnings alone, and errors covered by an unexpired waiver in .paved/waivers.yaml, exit 0.
     """
-    from paved.guardrails import check  # keep 'paved --help' fast
     from paved.service.layout import ROAD_ANSWERS, find_service
+
+    from paved.guardrails import check  # keep 'paved --help' fast
 
     runtime = runtime_of(ctx, json_output=json_output)
     start = runtime.cwd if path is None else (runtime.cwd / path).absolute()
@@ -102,5 +104,84 @@ def check_service(
         return
     raise GuardrailBlocked(
         f"guardrails failed for {report.root} ({summary})",
-        hint="fix each finding (see docs/guardrails.md) or waive it in .paved/waivers.yaml",
+        hint="fix each finding ('paved guardrails explain RULE-ID' shows how) or waive it in "
+        f".paved/waivers.yaml ({reference('guardrails', 'waivers')})",
     )
+
+
+def _complete_rule_ids(incomplete: str) -> list[str]:
+    from paved.cli.completion import complete_rule_ids
+
+    return complete_rule_ids(incomplete)
+
+
+@app.command("explain")
+@handle_errors
+def explain_rule(
+    ctx: typer.Context,
+    rule_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="RULE-ID",
+            help="A rule's id, as paved guardrails list or a finding shows it: PAVED-K8S-007.",
+            autocompletion=_complete_rule_ids,
+            show_default=False,
+        ),
+    ],
+    json_output: JsonOption = False,
+) -> None:
+    """Explain one rule: why it exists, what it refuses, what passes, and the fix.
+
+    Every guardrail is explained (plug-in rules included, as far as they say), and so are the
+    deploy gate's own rules, PAVED-DEPLOY-*.
+
+    Examples:
+
+      paved guardrails explain PAVED-K8S-007
+
+      paved guardrails explain paved-deploy-003 --json
+    """
+    import difflib
+
+    from paved.deploy import GATE_RULES  # keep 'paved --help' fast
+    from paved.guardrails import all_rules
+
+    runtime = runtime_of(ctx, json_output=json_output)
+    explained = {r.id: r.explain() for r in all_rules()}
+    explained.update({r.id: r.explain() for r in GATE_RULES})
+    wanted = rule_id.strip().upper()
+    if wanted not in explained:
+        close = difflib.get_close_matches(wanted, list(explained), n=3, cutoff=0.6)
+        raise InputError(
+            f"no guardrail '{rule_id}'",
+            hint=f"closest: {', '.join(close)}" if close else "see paved guardrails list",
+        )
+    rule = explained[wanted]
+    out = runtime.out
+    if out.json_mode:
+        out.json({"schema": "paved/guardrails-explain/v1", "rule": rule})
+        return
+    severity = rule["severity"]
+    if wanted in {r.id for r in GATE_RULES}:
+        severity = "error in a protected environment, warning elsewhere"
+    waivable = "" if rule["waivable"] else " · never waived"
+    out.line(f"{rule['id']}: {rule['title']}")
+    out.line(f"{severity}{waivable} · {rule['source']}")
+    for heading, key in (("Why", "reason"), ("Refused", "refuses"), ("Passes", "passes")):
+        out.line()
+        out.line(f"{heading}:")
+        text = rule[key] or "(the rule does not say)"
+        for line in text.splitlines():
+            out.line(f"    {line}")
+    out.line()
+    out.line(f"Fix: {rule['fix']}")
+    out.line(f"More: {_docs_reference(rule['docs'])}")
+
+
+def _docs_reference(docs: str) -> str:
+    """``docs/guardrails.md#paved-k8s-007`` as the command that prints it; any other link
+    (a plug-in's own page) as it is."""
+    path, _, anchor = docs.partition("#")
+    if path.startswith("docs/") and path.endswith(".md"):
+        return reference(path.removeprefix("docs/").removesuffix(".md"), anchor or None)
+    return docs

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
-from paved.cli.completion import complete_app_templates
+from paved.cli.completion import complete_app_templates, complete_set_keys
 from paved.errors import InputError
 
 if TYPE_CHECKING:
@@ -59,7 +59,10 @@ DirOption = Annotated[
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
-        "--set", metavar="KEY=VALUE", help="Answer a scaffold question: KEY=VALUE. Repeatable."
+        "--set",
+        metavar="KEY=VALUE",
+        help="Answer a scaffold question: KEY=VALUE. Repeatable.",
+        autocompletion=complete_set_keys,
     ),
 ]
 RemoteOption = Annotated[

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from paved.cli.common import handle_errors, runtime_of
+from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.errors import InputError
 
 if TYPE_CHECKING:
@@ -134,9 +134,10 @@ def create_token(
         str, typer.Option("--expires", help="Lifetime, in days or hours: 90d, 12h.")
     ] = "90d",
     db: DbOption = None,
+    json_output: JsonOption = False,
 ) -> None:
     """Create a token; print it once on stdout (only its hash is kept)."""
-    runtime = runtime_of(ctx)
+    runtime = runtime_of(ctx, json_output=json_output)
     _server()
     from paved.server import create_token as issue
     from paved.server import parse_lifetime
@@ -153,11 +154,72 @@ def create_token(
         now=runtime.clock(),
         actor=_actor(runtime),
     )
-    runtime.out.info(
+    out = runtime.out
+    out.info(
         f"token {issued.id} for {user}, expires {issued.expires_at.isoformat()}; "
         "it is shown once: keep it now"
     )
-    runtime.out.line(issued.token)
+    if out.json_mode:
+        out.json(
+            {
+                "schema": "paved/platform-token/v1",
+                "id": issued.id,
+                "user": user,
+                "teams": sorted(set(team or [])),
+                "role": "platform-admin" if admin else "member",
+                "expires_at": issued.expires_at.isoformat(),
+                "token": issued.token,
+            }
+        )
+        return
+    out.line(issued.token)
+
+
+@token_app.command("list")
+@handle_errors
+def list_tokens(
+    ctx: typer.Context,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List every token: id, user, teams, role, created, expiry and status.
+
+    Never a token's secret, nor its hash: the id is what 'paved platform token revoke' takes.
+
+    Examples:
+
+      paved platform token list
+
+      paved platform token list --json | jq -r '.tokens[] | select(.status == "live") | .id'
+    """
+    runtime = runtime_of(ctx, json_output=json_output)
+    _server()
+    from paved.server import list_tokens as stored_tokens
+
+    records = stored_tokens(_db_url(runtime, db))
+    now = runtime.clock()
+    out = runtime.out
+    if out.json_mode:
+        out.json(
+            {"schema": "paved/platform-tokens/v1", "tokens": [r.to_json(now) for r in records]}
+        )
+        return
+    out.table(
+        ["ID", "USER", "TEAMS", "ROLE", "CREATED", "EXPIRES", "STATUS"],
+        [
+            (
+                r.id,
+                r.user,
+                ",".join(r.teams) or "-",
+                r.role,
+                r.created_at.date().isoformat(),
+                r.expires_at.date().isoformat(),
+                r.status(now),
+            )
+            for r in records
+        ],
+        empty="No tokens yet: make one with 'paved platform token create'.",
+    )
 
 
 @token_app.command("revoke")

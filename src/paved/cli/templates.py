@@ -1,11 +1,11 @@
 """``paved templates``: the scaffolds paved offers."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
-
 from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.output import Column
+from paved.errors import InputError
 
 app = typer.Typer(help="The scaffolds services are made from.", no_args_is_help=True)
 
@@ -88,3 +88,90 @@ def store(
     out.line(path)
     for entry in found:
         out.info(f"{entry['name']}: {', '.join(entry['versions'])}")
+
+
+def _complete_templates(incomplete: str) -> list[str]:
+    from paved.cli.completion import complete_templates
+
+    return complete_templates(incomplete)
+
+
+@app.command("show")
+@handle_errors
+def show_template(
+    ctx: typer.Context,
+    name: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME",
+            help="The scaffold, as paved templates list names it.",
+            autocompletion=_complete_templates,
+            show_default=False,
+        ),
+    ],
+    json_output: JsonOption = False,
+) -> None:
+    """Show one scaffold: its layer, version, and each question with its type, default,
+    choices and help (the KEYs of --set).
+
+    Examples:
+
+      paved templates show service-python
+
+      paved templates show paved-road --json
+    """
+    from paved.scaffold.registry import RESERVED_ANSWERS
+
+    runtime = runtime_of(ctx, json_output=json_output)
+    scaffolds = {s.name: s for s in runtime.registry.all()}
+    scaffold = scaffolds.get(name)
+    if scaffold is None:
+        raise InputError(
+            f"no scaffold '{name}'", hint=f"the scaffolds are: {', '.join(sorted(scaffolds))}"
+        )
+    questions = [_question(q) for q in scaffold.questions]
+    out = runtime.out
+    if out.json_mode:
+        out.json(
+            {
+                "schema": "paved/templates-show/v1",
+                "name": scaffold.name,
+                "layer": scaffold.layer.value,
+                "version": scaffold.version,
+                "description": scaffold.description,
+                "questions": questions,
+            }
+        )
+        return
+    out.fields(
+        [
+            ("name", scaffold.name),
+            ("layer", scaffold.layer.value),
+            ("version", scaffold.version),
+            ("description", scaffold.description),
+        ]
+    )
+    out.line()
+    rows = []
+    for q in questions:
+        asked = q["name"] in RESERVED_ANSWERS
+        key = f"{q['name']} ({RESERVED_ANSWERS[q['name']]})" if asked else q["name"]
+        kind = f"list of {q['type']}" if q["multiselect"] else q["type"]
+        choices = ", ".join(str(c) for c in q["choices"]) if q["choices"] is not None else ""
+        rows.append((key, kind, _shown(q["default"]), choices, q["help"]))
+    out.table(
+        ["QUESTION (--set KEY)", "TYPE", "DEFAULT", "CHOICES", "HELP"],
+        rows,
+        empty="No questions.",
+    )
+
+
+def _shown(default: Any) -> str:
+    """A default as one would type it after --set KEY=."""
+    if default is None:
+        return ""
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, list):
+        return ",".join(str(item) for item in default)
+    return str(default)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from paved.deploy._choice import Restore
 from paved.deploy._environments import Environment, resolve_environments
 from paved.deploy._execute import deploy, execute, settle
-from paved.deploy._gate import GateResult, gate, older_than
+from paved.deploy._gate import GATE_RULES, GateResult, GateRule, gate, older_than
 from paved.deploy._gitops import EnvironmentRepository, kustomization_for, service_path
 from paved.deploy._image import ImageRef, parse_image
 from paved.deploy._kubernetes import kubectl_commands
@@ -28,6 +28,7 @@ from paved.deploy._source import ServiceSource, read_service
 from paved.deploy._targets import DeployTarget
 
 __all__ = [
+    "GATE_RULES",
     "DeployDeps",
     "DeployPlan",
     "DeployRefused",
@@ -37,6 +38,7 @@ __all__ = [
     "Environment",
     "EnvironmentRepository",
     "GateResult",
+    "GateRule",
     "ImageRef",
     "KubectlMissing",
     "Plan",

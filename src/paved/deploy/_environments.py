@@ -7,14 +7,13 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from paved.config import Settings
+from paved.config import DEFAULT_ENVIRONMENTS, Settings
 from paved.errors import InputError
 
 __all__ = ["DEFAULT_ENVIRONMENTS", "Environment", "resolve_environments"]
 
 Target = Literal["gitops", "kubernetes"]
 
-DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
 _TIMEOUT = re.compile(r"^[1-9][0-9]*(s|m|h)$")
 
 
@@ -45,12 +44,8 @@ def resolve_environments(settings: Settings, data_dir: Path) -> dict[str, Enviro
     """Every known environment by name; a bad definition is an :class:`InputError`."""
     default_repo = settings.deploy_repository or str(embedded_repository(data_dir))
     origin = settings.sources.get("environments", "the settings")
-    names = [
-        *DEFAULT_ENVIRONMENTS,
-        *(n for n in settings.environments if n not in DEFAULT_ENVIRONMENTS),
-    ]
     found = {}
-    for name in names:
+    for name in settings.environment_names:
         fields = dict(settings.environments.get(name, {}))
         target = fields.get("target", "gitops")
         if target not in ("gitops", "kubernetes"):

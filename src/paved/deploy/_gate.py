@@ -11,9 +11,80 @@ from paved.errors import InputError
 from paved.guardrails import Report
 from paved.versions import Version
 
-__all__ = ["GATE_DOCS", "GateResult", "gate", "older_than"]
+__all__ = ["GATE_DOCS", "GATE_RULES", "GateResult", "GateRule", "gate", "older_than"]
 
 GATE_DOCS = "docs/deploy.md#the-gate"
+
+
+@dataclasses.dataclass(frozen=True)
+class GateRule:
+    """One of the gate's own rules: about the deploy (the catalog, the road layer, the image),
+    not the service's files. An error in a protected environment, a warning elsewhere; never
+    waived."""
+
+    id: str
+    title: str
+    fix: str
+    #: Why the rule exists (``paved guardrails explain``).
+    reason: str
+    #: A deploy the rule refuses, and the same deploy that passes.
+    refuses: str
+    passes: str
+
+    def explain(self) -> dict[str, Any]:
+        """The shape of :meth:`paved.guardrails.Rule.explain`."""
+        return {
+            "id": self.id,
+            "severity": "error",
+            "title": self.title,
+            "fix": self.fix,
+            "docs": GATE_DOCS,
+            "source": "paved deploy gate",
+            "waivable": False,
+            "reason": self.reason,
+            "refuses": self.refuses,
+            "passes": self.passes,
+        }
+
+
+_UNREGISTERED, _OLD_ROAD, _BY_TAG = GATE_RULES = (
+    GateRule(
+        "PAVED-DEPLOY-001",
+        "service not registered in the catalog",
+        "register it (paved new service registers; see paved services list)",
+        reason=(
+            "What runs in a protected environment must be known to the catalog: its owners are "
+            "who is paged, and the catalog is where a deploy's history is kept."
+        ),
+        refuses="paved deploy --env prod ...   # in a service paved services list does not show",
+        passes="paved deploy --env prod ...   # in a service made by paved new service",
+    ),
+    GateRule(
+        "PAVED-DEPLOY-002",
+        "road layer older than deploy.min_road_version",
+        "run paved update in the service, commit and push the update, then deploy again",
+        reason=(
+            "The platform team sets a minimum road version when an older one has a known "
+            "weakness; a service below it must update before it deploys."
+        ),
+        refuses=(
+            "# .copier-answers.road.yml\n_commit: 1.2.0\n"
+            '# settings: [deploy] min_road_version = "1.4.0"'
+        ),
+        passes="# .copier-answers.road.yml, after paved update\n_commit: 1.4.0",
+    ),
+    GateRule(
+        "PAVED-DEPLOY-003",
+        "image not pinned by digest",
+        "deploy the digest CI built: --image NAME@sha256:...",
+        reason=(
+            "A tag can be moved to other bits after CI built and scanned it; a digest names "
+            "exactly that image."
+        ),
+        refuses="paved deploy --env prod --image registry.example.com/payments:1.4.2",
+        passes="paved deploy --env prod --image registry.example.com/payments@sha256:9f86d08...",
+    ),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,15 +122,15 @@ def older_than(version: str, minimum: str) -> bool:
     return have is None or have < want
 
 
-def _finding(rule: str, protected: bool, message: str, file: str, fix: str) -> dict[str, Any]:
+def _finding(rule: GateRule, protected: bool, message: str, file: str) -> dict[str, Any]:
     return {
-        "rule": rule,
+        "rule": rule.id,
         "severity": "error" if protected else "warning",
         "status": "open",
         "message": message,
         "file": file,
         "line": None,
-        "fix": fix,
+        "fix": rule.fix,
         "docs": GATE_DOCS,
         "waiver": None,
     }
@@ -82,32 +153,29 @@ def gate(
     if not registered:
         own.append(
             _finding(
-                "PAVED-DEPLOY-001",
+                _UNREGISTERED,
                 protected,
                 f"service '{service}' is not registered in the catalog",
                 "catalog-info.yaml",
-                "register it (paved new service registers; see paved services list)",
             )
         )
     if min_road_version and older_than(road_version, min_road_version):
         own.append(
             _finding(
-                "PAVED-DEPLOY-002",
+                _OLD_ROAD,
                 protected,
                 f"road layer {road_version or '(unknown)'} is older than the minimum "
                 f"{min_road_version}",
                 ".copier-answers.road.yml",
-                "run paved update in the service, commit and push the update, then deploy again",
             )
         )
     if image.digest is None:
         own.append(
             _finding(
-                "PAVED-DEPLOY-003",
+                _BY_TAG,
                 protected,
                 f"{image} is not pinned by digest (a tag can move)",  # after "--image"
                 "--image",
-                "deploy the digest CI built: --image NAME@sha256:...",
             )
         )
     findings = tuple(f.to_json(report.today) for f in report.findings) + tuple(own)

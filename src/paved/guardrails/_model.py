@@ -83,6 +83,12 @@ class Rule:
     source: str = "paved"
     #: False for a rule no waiver may waive: a waiver naming it is ignored and reported.
     waivable: bool = True
+    #: Why the rule exists: the harm it keeps out (``paved guardrails explain``).
+    reason: str = ""
+    #: A short example the rule refuses, as it would read in the service's files.
+    refuses: str = ""
+    #: The same example written so that the rule passes.
+    passes: str = ""
 
     def __post_init__(self) -> None:
         if not RULE_ID.match(self.id):
@@ -100,6 +106,17 @@ class Rule:
             "fix": self.fix,
             "docs": self.docs,
             "source": self.source,
+        }
+
+    def explain(self) -> dict[str, Any]:
+        """What ``paved guardrails explain`` shows: the catalogue entry with the reason,
+        an example refused, an example that passes, and whether a waiver may lift it."""
+        return {
+            **self.to_json(),
+            "waivable": self.waivable,
+            "reason": self.reason,
+            "refuses": self.refuses,
+            "passes": self.passes,
         }
 
 

@@ -2,8 +2,8 @@
 
 Needs the ``server`` extra (``pip install 'paved[server]'``). :func:`create_app` builds the
 FastAPI app over a database URL (SQLite or PostgreSQL), migrating it forward on start;
-:func:`serve` opens the database and serves it. :func:`create_token` and
-:func:`revoke_tokens` manage tokens on the server's host.
+:func:`serve` opens the database and serves it. :func:`create_token`,
+:func:`list_tokens` and :func:`revoke_tokens` manage tokens on the server's host.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from paved.server._app import create_app, openapi_document
 from paved.server._auth import (
     Identity,
     IssuedToken,
+    TokenRecord,
     issue_token,
     parse_lifetime,
     revoke,
@@ -23,7 +24,7 @@ from paved.server._serve import DropQueryString, log_config, serve
 from paved.server._settings import organisation_settings
 from paved.server._state import PlatformConfig, ScaffoldOffer
 from paved.server._tables import metadata
-from paved.server._tokens import create_token, revoke_tokens
+from paved.server._tokens import create_token, list_tokens, revoke_tokens
 
 __all__ = [
     "DropQueryString",
@@ -33,11 +34,13 @@ __all__ = [
     "PlatformConfig",
     "Record",
     "ScaffoldOffer",
+    "TokenRecord",
     "connect",
     "create_app",
     "create_token",
     "delivery_metrics",
     "issue_token",
+    "list_tokens",
     "log_config",
     "metadata",
     "migrate",

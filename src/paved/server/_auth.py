@@ -16,6 +16,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,12 +27,14 @@ from paved.server._store import AuditEvent, Store
 __all__ = [
     "Identity",
     "IssuedToken",
+    "TokenRecord",
     "authenticate",
     "bearer",
     "issue_token",
     "parse_lifetime",
     "revoke",
     "token_hash",
+    "token_records",
 ]
 
 PREFIX = "pvd_"
@@ -61,6 +64,57 @@ class IssuedToken:
     id: str
     token: str
     expires_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenRecord:
+    """What is kept of a token, less its hash: the secret itself is never kept."""
+
+    id: str
+    user: str
+    teams: tuple[str, ...]
+    admin: bool
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @property
+    def role(self) -> str:
+        return "platform-admin" if self.admin else "member"
+
+    def status(self, now: dt.datetime) -> str:
+        """``revoked``, ``expired`` or ``live`` at ``now``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "live"
+
+    def to_json(self, now: dt.datetime) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user": self.user,
+            "teams": list(self.teams),
+            "role": self.role,
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "revoked_at": None if self.revoked_at is None else self.revoked_at.isoformat(),
+            "status": self.status(now),
+        }
+
+
+def token_records(engine: sa.Engine) -> list[TokenRecord]:
+    """Every token in the database, oldest first."""
+    return [
+        TokenRecord(
+            id=row.id,
+            user=row.user,
+            teams=tuple(row.teams),
+            admin=bool(row.admin),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+        )
+        for row in Store(engine).tokens()
+    ]
 
 
 def token_hash(token: str) -> str:

@@ -200,6 +200,14 @@ class Store:
         with self.engine.connect() as conn:
             return conn.execute(sa.select(tokens).where(tokens.c.hash == digest)).first()
 
+    def tokens(self) -> list[sa.Row[Any]]:
+        """Every token, oldest first, without its hash: what ``paved platform token list``
+        shows."""
+        columns = [c for c in tokens.c if c.name != "hash"]
+        query = sa.select(*columns).order_by(tokens.c.created_at, tokens.c.id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).all())
+
     def add_token(self, values: Mapping[str, Any], event: AuditEvent) -> None:
         with self._writer.begin() as conn:
             conn.execute(tokens.insert().values(**values))

@@ -9,10 +9,10 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from paved.server._auth import IssuedToken, issue_token, revoke
+from paved.server._auth import IssuedToken, TokenRecord, issue_token, revoke, token_records
 from paved.server._db import connect, migrate, unusable_database
 
-__all__ = ["create_token", "revoke_tokens"]
+__all__ = ["create_token", "list_tokens", "revoke_tokens"]
 
 
 def create_token(
@@ -38,6 +38,12 @@ def revoke_tokens(
     """Revoke tokens in the database at ``db_url`` (see :func:`revoke`); the ids revoked."""
     with _database(db_url) as engine:
         return revoke(engine, token_id=token_id, user=user, now=now, actor=actor)
+
+
+def list_tokens(db_url: str) -> list[TokenRecord]:
+    """Every token in the database at ``db_url``, oldest first (never a secret or a hash)."""
+    with _database(db_url) as engine:
+        return token_records(engine)
 
 
 @contextmanager

@@ -26,12 +26,29 @@ def make_rule(
     severity: Severity,
     fix: str,
     *,
+    reason: str,
+    refuses: str,
+    passes: str,
     waivable: bool = True,
 ) -> Callable[[Check], Check]:
-    """Register the decorated check as a rule of its family."""
+    """Register the decorated check as a rule of its family.
+
+    Every rule paved ships says why it exists and shows one example it refuses and one that
+    passes (``paved guardrails explain``): they are required here, next to the check.
+    """
 
     def register(check: Check) -> Check:
-        rule = Rule(id=id, title=title, severity=severity, check=check, fix=fix, waivable=waivable)
+        rule = Rule(
+            id=id,
+            title=title,
+            severity=severity,
+            check=check,
+            fix=fix,
+            waivable=waivable,
+            reason=reason,
+            refuses=refuses,
+            passes=passes,
+        )
         rules.append(rule)
         return check
 

@@ -26,6 +26,17 @@ def _catalog_file(tree: ServiceTree) -> str | None:
     "error",
     "run paved update to get catalog-info.yaml (one deleted here stays deleted: restore it from "
     "git), or write a Backstage Component in catalog-info.yaml",
+    reason=(
+        "Without its catalog entry the service is invisible to the catalog, and its owners cannot "
+        "be found in an incident."
+    ),
+    refuses="# no catalog-info.yaml",
+    passes=(
+        "# catalog-info.yaml\n"
+        "kind: Component\n"
+        "metadata: {name: payments}\n"
+        "spec: {type: service, owner: team-checkout}"
+    ),
 )
 def catalog_missing(tree: ServiceTree) -> Iterator[Violation]:
     if _catalog_file(tree) is None:
@@ -38,6 +49,12 @@ def catalog_missing(tree: ServiceTree) -> Iterator[Violation]:
     "catalog entry without an owner",
     "error",
     "set spec.owner to the owning team in catalog-info.yaml",
+    reason=(
+        "An entry without an owner leaves nobody to page in an incident and nobody to ask about a "
+        "change."
+    ),
+    refuses="kind: Component\nspec: {type: service, lifecycle: production}",
+    passes="kind: Component\nspec: {type: service, lifecycle: production, owner: team-checkout}",
 )
 def owner_missing(tree: ServiceTree) -> Iterator[Violation]:
     path = _catalog_file(tree)

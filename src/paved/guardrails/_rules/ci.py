@@ -114,6 +114,9 @@ def pipeline_words(tree: ServiceTree) -> tuple[list[str], list[str]]:
     "error",
     "run paved update to get the paved pipeline (one deleted here stays deleted: restore it from "
     "git)",
+    reason="Without a pipeline nothing tests, scans or builds the service before it is deployed.",
+    refuses="# no .github/workflows/*.yml and no .gitlab-ci.yml",
+    passes="# .github/workflows/ci.yml: the road layer's pipeline",
 )
 def pipeline_missing(tree: ServiceTree) -> Iterator[Violation]:
     if not _workflows(tree) and _gitlab(tree) is None:
@@ -126,6 +129,21 @@ def pipeline_missing(tree: ServiceTree) -> Iterator[Violation]:
     "CI pipeline missing a required stage",
     "error",
     "add the missing job (test, SAST, dependency audit, image scan) from the paved pipeline",
+    reason=(
+        "Tests, static analysis, a dependency audit and an image scan are the checks every change "
+        "must pass before it reaches production."
+    ),
+    refuses=(
+        "jobs:\n"
+        "  test: {runs-on: ubuntu-latest, steps: [{run: pytest}]}   # no SAST, audit or image scan"
+    ),
+    passes=(
+        "jobs:\n"
+        "  test: ...\n"
+        "  sast: {steps: [{run: semgrep ci}]}\n"
+        "  audit: {steps: [{run: pip-audit}]}\n"
+        "  image-scan: {steps: [{run: trivy image ...}]}"
+    ),
 )
 def stage_missing(tree: ServiceTree) -> Iterator[Violation]:
     workflows = _workflows(tree)
@@ -146,6 +164,12 @@ def stage_missing(tree: ServiceTree) -> Iterator[Violation]:
     "workflow action not pinned by full commit SHA",
     "error",
     "pin the action by its full 40-character commit SHA (uses: owner/repo@SHA # vX.Y.Z)",
+    reason=(
+        "Tags and branches of an action can be moved to malicious code that then runs with the "
+        "pipeline's secrets; a commit SHA cannot."
+    ),
+    refuses="- uses: actions/checkout@v4",
+    passes="- uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2",
 )
 def action_unpinned(tree: ServiceTree) -> Iterator[Violation]:
     for path, workflow in _workflows(tree):
@@ -179,6 +203,12 @@ def _write_all(value: Any) -> bool:
     "workflow with write-all permissions",
     "error",
     "set permissions: {} at the top and grant each job only the scopes it needs",
+    reason=(
+        "A job with every write scope can push code, publish packages and change releases when one "
+        "of its steps is compromised."
+    ),
+    refuses="permissions: write-all",
+    passes="permissions: {}\njobs:\n  release:\n    permissions: {contents: write}",
 )
 def write_all(tree: ServiceTree) -> Iterator[Violation]:
     for path, workflow in _workflows(tree):
@@ -201,6 +231,11 @@ def write_all(tree: ServiceTree) -> Iterator[Violation]:
     "workflow without token permissions",
     "warning",
     "set permissions: {} (or contents: read) at the top of the workflow",
+    reason=(
+        "Without permissions, jobs get the repository's default token scopes, which may be write."
+    ),
+    refuses="on: push\njobs: ...   # no permissions anywhere",
+    passes="on: push\npermissions: {}\njobs: ...",
 )
 def permissions_missing(tree: ServiceTree) -> Iterator[Violation]:
     for path, workflow in _workflows(tree):

@@ -134,6 +134,22 @@ def policy_documents(tree: ServiceTree) -> list[PolicyDocument]:
     "error",
     "run paved update to get the road layer's policies (one deleted here stays deleted: restore it "
     "from git), or add iam/<env>/policy.json for the resources",
+    reason=(
+        "A service that uses AWS resources without a policy of its own ends up borrowing a broader "
+        "role, and nobody can say what it may touch."
+    ),
+    refuses=(
+        "# .copier-answers.road.yml\n"
+        "resources: [s3-read]\n"
+        "environments: [prod]\n"
+        "# ... and no iam/prod/policy.json"
+    ),
+    passes=(
+        "# .copier-answers.road.yml\n"
+        "resources: [s3-read]\n"
+        "environments: [prod]\n"
+        "# iam/prod/policy.json grants s3:GetObject on the service's bucket"
+    ),
 )
 def policy_missing(tree: ServiceTree) -> Iterator[Violation]:
     resources = tree.answer_list("resources")
@@ -157,6 +173,12 @@ def policy_missing(tree: ServiceTree) -> Iterator[Violation]:
     "IAM action is a bare or whole-service wildcard",
     "error",
     "list the exact actions the service calls (s3:GetObject, not s3:* or *)",
+    reason=(
+        "Least privilege: s3:* also grants s3:DeleteBucket and s3:PutBucketPolicy, so one bug or "
+        "one stolen credential can destroy or open the data."
+    ),
+    refuses='{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::orders/*"}',
+    passes='{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::orders/*"}',
 )
 def wildcard_action(tree: ServiceTree) -> Iterator[Violation]:
     for doc in policy_documents(tree):
@@ -200,6 +222,18 @@ def resource_too_wide(resource: str) -> bool:
     "IAM resource wildcard wider than one named resource",
     "error",
     "name the exact ARN; a wildcard only inside one resource's own path (arn:aws:s3:::BUCKET/*)",
+    reason=(
+        "A wildcard over resource names reaches other services' tables, buckets and secrets; a "
+        "policy should name the service's own resources."
+    ),
+    refuses=(
+        '{"Effect": "Allow", "Action": "dynamodb:GetItem",\n'
+        ' "Resource": "arn:aws:dynamodb:eu-west-1:123456789012:table/*"}'
+    ),
+    passes=(
+        '{"Effect": "Allow", "Action": "dynamodb:GetItem",\n'
+        ' "Resource": "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"}'
+    ),
 )
 def wildcard_resource(tree: ServiceTree) -> Iterator[Violation]:
     for doc in policy_documents(tree):
@@ -247,6 +281,23 @@ def _open_principal(statement: Statement) -> str | None:
     "IAM trust policy open to any principal",
     "error",
     "trust only the service's own service account: a web identity with sub and aud conditions",
+    reason=(
+        "A role that trusts any principal, or a web identity without sub and aud conditions, can "
+        "be taken by any workload of the identity provider (any pod of the cluster)."
+    ),
+    refuses=(
+        '{"Effect": "Allow", "Principal": {"Federated": '
+        '"arn:aws:iam::1:oidc-provider/oidc.eks..."},\n'
+        ' "Action": "sts:AssumeRoleWithWebIdentity"}'
+    ),
+    passes=(
+        '{"Effect": "Allow", "Principal": {"Federated": '
+        '"arn:aws:iam::1:oidc-provider/oidc.eks..."},\n'
+        ' "Action": "sts:AssumeRoleWithWebIdentity",\n'
+        ' "Condition": {"StringEquals": {"oidc.eks...:sub": '
+        '"system:serviceaccount:payments:payments",\n'
+        '                                "oidc.eks...:aud": "sts.amazonaws.com"}}}'
+    ),
 )
 def open_trust(tree: ServiceTree) -> Iterator[Violation]:
     for doc in policy_documents(tree):

@@ -171,22 +171,94 @@ def _tag(
     return None
 
 
-_CHECKS: list[tuple[str, str, str, ContainerCheck]] = [
-    ("PAVED-K8S-001", "container may run as root",
-     "set runAsNonRoot: true and a non-zero runAsUser in the pod's securityContext", _root),
-    ("PAVED-K8S-002", "privileged container",
-     "remove privileged: true; grant a single capability if one is really needed", _privileged),
-    ("PAVED-K8S-003", "container may escalate privileges",
-     "set allowPrivilegeEscalation: false in the container's securityContext", _escalation),
-    ("PAVED-K8S-004", "container with a writable root filesystem",
-     "set readOnlyRootFilesystem: true; mount an emptyDir where the app must write", _writable),
-    ("PAVED-K8S-005", "container without resource limits",
-     "set resources.limits.cpu and resources.limits.memory", _limits),
-    ("PAVED-K8S-006", "container without liveness and readiness probes",
-     "add livenessProbe and readinessProbe (the scaffold's /healthz and /readyz)", _probes),
-    ("PAVED-K8S-007", "container image by mutable tag instead of digest",
-     "pin the image by digest: registry/name@sha256:...", _tag),
-]  # fmt: skip
+#: id, title, fix, reason, an example refused, one that passes, and the check of each container.
+_CHECKS: list[tuple[str, str, str, str, str, str, ContainerCheck]] = [
+    (
+        "PAVED-K8S-001",
+        "container may run as root",
+        "set runAsNonRoot: true and a non-zero runAsUser in the pod's securityContext",
+        (
+            "A process that runs as root inside the container is one kernel bug away from root on "
+            "the node."
+        ),
+        "containers:\n  - name: app    # no securityContext: runs as the image's user, often root",
+        "securityContext: {runAsNonRoot: true, runAsUser: 10001}",
+        _root,
+    ),
+    (
+        "PAVED-K8S-002",
+        "privileged container",
+        "remove privileged: true; grant a single capability if one is really needed",
+        (
+            "A privileged container is root on the node: it sees every device and can leave the "
+            "container."
+        ),
+        "securityContext: {privileged: true}",
+        "securityContext: {privileged: false}",
+        _privileged,
+    ),
+    (
+        "PAVED-K8S-003",
+        "container may escalate privileges",
+        "set allowPrivilegeEscalation: false in the container's securityContext",
+        (
+            "Unless it is turned off, a process can gain more privileges than its parent (setuid "
+            "binaries), undoing the other settings."
+        ),
+        "securityContext: {allowPrivilegeEscalation: true}",
+        "securityContext: {allowPrivilegeEscalation: false}",
+        _escalation,
+    ),
+    (
+        "PAVED-K8S-004",
+        "container with a writable root filesystem",
+        "set readOnlyRootFilesystem: true; mount an emptyDir where the app must write",
+        "A writable image lets an attacker drop tools into the container and persist there.",
+        "securityContext: {readOnlyRootFilesystem: false}",
+        (
+            "securityContext: {readOnlyRootFilesystem: true}\n"
+            "# plus an emptyDir mounted where the app must write"
+        ),
+        _writable,
+    ),
+    (
+        "PAVED-K8S-005",
+        "container without resource limits",
+        "set resources.limits.cpu and resources.limits.memory",
+        "One runaway pod without limits starves every other pod on its node.",
+        "resources: {requests: {cpu: 100m}}",
+        "resources: {requests: {cpu: 100m}, limits: {cpu: 500m, memory: 256Mi}}",
+        _limits,
+    ),
+    (
+        "PAVED-K8S-006",
+        "container without liveness and readiness probes",
+        "add livenessProbe and readinessProbe (the scaffold's /healthz and /readyz)",
+        (
+            "Without probes traffic reaches pods that cannot serve yet, and hung pods are never "
+            "restarted."
+        ),
+        "- name: app\n  image: registry.example.com/svc@sha256:...   # no probes",
+        (
+            "- name: app\n"
+            "  livenessProbe: {httpGet: {path: /healthz, port: 8080}}\n"
+            "  readinessProbe: {httpGet: {path: /readyz, port: 8080}}"
+        ),
+        _probes,
+    ),
+    (
+        "PAVED-K8S-007",
+        "container image by mutable tag instead of digest",
+        "pin the image by digest: registry/name@sha256:...",
+        (
+            "A tag can be moved to other bits after review; a digest names exactly the image that "
+            "was built and scanned."
+        ),
+        "image: registry.example.com/svc:1.2.3",
+        "image: registry.example.com/svc@sha256:9f86d08...",
+        _tag,
+    ),
+]
 
 
 def _container_rule(check: ContainerCheck) -> Callable[[ServiceTree], Iterator[Violation]]:
@@ -197,8 +269,10 @@ def _container_rule(check: ContainerCheck) -> Callable[[ServiceTree], Iterator[V
     return run
 
 
-for _id, _title, _fix, _check in _CHECKS:
-    RULES.append(Rule(_id, _title, "error", _container_rule(_check), _fix))
+for _id, _title, _fix, _reason, _refuses, _passes, _check in _CHECKS:
+    make_rule(RULES, _id, _title, "error", _fix, reason=_reason, refuses=_refuses, passes=_passes)(
+        _container_rule(_check)
+    )
 
 
 @make_rule(
@@ -207,6 +281,15 @@ for _id, _title, _fix, _check in _CHECKS:
     "no NetworkPolicy for the service's pods",
     "error",
     "add a NetworkPolicy that denies by default and allows only what the service needs",
+    reason=(
+        "Without a NetworkPolicy every pod in the cluster can reach the service, and the service "
+        "can reach everything."
+    ),
+    refuses="# k8s/base/kustomization.yaml\nresources: [deployment.yaml, service.yaml]",
+    passes=(
+        "# k8s/base/kustomization.yaml\n"
+        "resources: [deployment.yaml, service.yaml, networkpolicy.yaml]"
+    ),
 )
 def network_policy_missing(tree: ServiceTree) -> Iterator[Violation]:
     by_overlay: dict[str, list[K8sObject]] = {}
@@ -225,6 +308,12 @@ def network_policy_missing(tree: ServiceTree) -> Iterator[Violation]:
     "kustomize overlay does not build",
     "error",
     "run 'kubectl kustomize DIR' and fix what it reports",
+    reason=(
+        "What an overlay that does not build would deploy cannot be checked, by the other K8S "
+        "rules or by paved deploy."
+    ),
+    refuses="# k8s/overlays/prod/kustomization.yaml\nresources: [../../nowhere]",
+    passes="# k8s/overlays/prod/kustomization.yaml\nresources: [../../base]",
     waivable=False,  # waiving it would silence every other K8S rule on that overlay
 )
 def overlay_build_fails(tree: ServiceTree) -> Iterator[Violation]:

@@ -104,6 +104,16 @@ def json_logging(tree: ServiceTree) -> tuple[list[str], list[tuple[str, ast.AST,
     "logging not configured as JSON",
     "error",
     "log through a logging.Formatter that writes one JSON object per line (see the scaffold)",
+    reason=(
+        "The platform's log collector parses one JSON object per line; plain text lines cannot be "
+        "searched or alerted on."
+    ),
+    refuses='logging.basicConfig(level="INFO")   # plain text lines',
+    passes=(
+        "class JsonFormatter(logging.Formatter):\n"
+        "    def format(self, record):\n"
+        "        return json.dumps({...})"
+    ),
 )
 def not_json(tree: ServiceTree) -> Iterator[Violation]:
     modules, found = json_logging(tree)
@@ -117,6 +127,15 @@ def not_json(tree: ServiceTree) -> Iterator[Violation]:
     "JSON logs missing required fields",
     "error",
     "emit every required field: " + ", ".join(REQUIRED_FIELDS),
+    reason=(
+        "Dashboards, alerts and incident searches key on these fields; a log line without them "
+        "cannot be traced to a service, version or request."
+    ),
+    refuses='return json.dumps({"time": ..., "msg": record.getMessage()})',
+    passes=(
+        'return json.dumps({"timestamp": ..., "level": ..., "message": ..., "logger": ...,\n'
+        '                   "service": ..., "version": ..., "environment": ..., "request_id": ...})'
+    ),
 )
 def missing_fields(tree: ServiceTree) -> Iterator[Violation]:
     _modules, found = json_logging(tree)

@@ -24,6 +24,11 @@ CONFLICT_RULE = "PAVED-REPO-004"
     "no CODEOWNERS",
     "error",
     "add CODEOWNERS with at least '* @<owning-team>'",
+    reason=(
+        "Without code owners no team is asked to review changes, and nobody answers for the code."
+    ),
+    refuses="# no CODEOWNERS, or one without a 'PATTERN OWNER' line",
+    passes="# CODEOWNERS\n* @team-checkout",
 )
 def codeowners_missing(tree: ServiceTree) -> Iterator[Violation]:
     path = next((f for f in CODEOWNERS_FILES if tree.exists(f)), None)
@@ -45,6 +50,11 @@ def codeowners_missing(tree: ServiceTree) -> Iterator[Violation]:
     "configuration file does not parse",
     "error",
     "fix the syntax the message names; the other rules cannot read this file",
+    reason=(
+        "The rules cannot check a file they cannot read, and neither can the tools that deploy it."
+    ),
+    refuses="a: [1, 2",
+    passes="a: [1, 2]",
 )
 def unparsable(tree: ServiceTree) -> Iterator[Violation]:
     for pattern in _PARSED:
@@ -65,6 +75,15 @@ def unparsable(tree: ServiceTree) -> Iterator[Violation]:
     "expired waiver",
     "warning",
     "fix the finding the waiver covered, or renew the waiver with a new expiry and a reason",
+    reason=(
+        "A waiver is a promise to fix a finding by a date; once that date has passed the finding "
+        "comes back, and the stale entry should go."
+    ),
+    refuses="- rule: PAVED-K8S-007\n  ...\n  expires: 2020-01-31   # in the past",
+    passes=(
+        "# the finding fixed and the entry removed, or:\n"
+        "  expires: <a date to come>   # renewed, with a reason"
+    ),
     waivable=False,  # a finding about the waivers themselves
 )
 def expired_waiver(tree: ServiceTree) -> Iterator[Violation]:
@@ -113,6 +132,9 @@ def conflict_markers(text: str) -> list[int]:
     "error",
     "resolve each conflict (keep the right lines, delete the markers), apply or drop what each "
     ".rej file holds and delete it, then commit",
+    reason="A half-merged file deploys neither side of the merge, and often does not parse.",
+    refuses="<<<<<<< before updating\nreplicas: 2\n=======\nreplicas: 3\n>>>>>>> after updating",
+    passes="replicas: 3",
     waivable=False,  # half-merged files are never deployed
 )
 def unresolved_conflict(tree: ServiceTree) -> Iterator[Violation]:
@@ -136,6 +158,22 @@ def unresolved_conflict(tree: ServiceTree) -> Iterator[Violation]:
     "invalid waiver",
     "error",
     "correct or remove the entry in .paved/waivers.yaml (see docs/guardrails.md#waivers)",
+    reason=(
+        "A waiver lifts a guardrail: each one must say which rule, where, why, whose, and until "
+        "when, or it could waive more than anyone approved."
+    ),
+    refuses=(
+        "- rule: PAVED-K8S-007\n"
+        "  path: ../other-service/**   # '..' leaves the service\n"
+        "  owner: Team_Checkout        # not a team name"
+    ),
+    passes=(
+        "- rule: PAVED-K8S-007\n"
+        "  path: k8s/base/deployment.yaml\n"
+        "  reason: vendor image has no digest yet\n"
+        "  owner: team-checkout\n"
+        "  expires: <a date to come>"
+    ),
     waivable=False,  # a finding about the waivers themselves
 )
 def invalid_waiver(tree: ServiceTree) -> Iterator[Violation]:
@@ -156,6 +194,12 @@ def invalid_waiver(tree: ServiceTree) -> Iterator[Violation]:
     "file links outside the service",
     "error",
     "replace the symbolic link with the file itself, or point it at a file inside the service",
+    reason=(
+        "A link out of the service points at files no rule reads, so what it points at would be "
+        "deployed unchecked."
+    ),
+    refuses="k8s/base/deployment.yaml -> ../../other-service/k8s/deployment.yaml",
+    passes="k8s/base/deployment.yaml   # the file itself, or a link inside the service",
     waivable=False,  # what it points at is never read, so no rule checks it
 )
 def link_outside(tree: ServiceTree) -> Iterator[Violation]:

@@ -59,6 +59,12 @@ def _lines(tree: ServiceTree, *, tests: bool = True) -> Iterator[tuple[str, int,
     "committed secret",
     "error",
     "revoke the secret now, remove it from the history, and load it at run time (secret-read)",
+    reason=(
+        "A committed secret is readable by everyone with the repository, in every clone, forever: "
+        "it must be revoked, not just deleted."
+    ),
+    refuses="AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+    passes='AWS_ACCESS_KEY_ID = os.environ["AWS_ACCESS_KEY_ID"]   # given at run time',
 )
 def committed_secret(tree: ServiceTree) -> Iterator[Violation]:
     for path, number, line in _lines(tree):
@@ -73,6 +79,12 @@ def committed_secret(tree: ServiceTree) -> Iterator[Violation]:
     "password assigned a literal value",
     "warning",
     "read the password from the environment or a secret store, not from a literal",
+    reason=(
+        "A password written in the code is shared with everyone who reads it and changes only with "
+        "a commit."
+    ),
+    refuses='password = "hunter22"',
+    passes='password = os.environ["DB_PASSWORD"]',
 )
 def literal_password(tree: ServiceTree) -> Iterator[Violation]:
     for path, number, line in _lines(tree, tests=False):

@@ -98,6 +98,16 @@ def _public(tree: ServiceTree) -> bool:
     "error",
     "run paved update to get waf/<env>/web-acl.json (one deleted here stays deleted: restore it "
     "from git)",
+    reason=(
+        "A public service without a web application firewall takes every injection attempt and "
+        "flood straight to its code."
+    ),
+    refuses="# .copier-answers.road.yml\nexposure: public\n# ... and no waf/ folder",
+    passes=(
+        "# .copier-answers.road.yml\n"
+        "exposure: public\n"
+        "# waf/prod/web-acl.json holds the road layer's web ACL"
+    ),
 )
 def waf_missing(tree: ServiceTree) -> Iterator[Violation]:
     if not _public(tree):
@@ -121,6 +131,15 @@ def waf_missing(tree: ServiceTree) -> Iterator[Violation]:
     "WAF web ACL disabled or not associated",
     "error",
     "give the web ACL rules and associate it with the load balancer (the Ingress annotation)",
+    reason=(
+        "A web ACL that allows everything with no rules, or that is attached to no load balancer, "
+        "protects nothing while looking as if it did."
+    ),
+    refuses='{"Name": "svc-prod", "DefaultAction": {"Allow": {}}, "Rules": []}',
+    passes=(
+        '{"Name": "svc-prod", "DefaultAction": {"Allow": {}}, "Rules": [{"Name": "common", ...}]}\n'
+        "# and the Ingress annotated alb.ingress.kubernetes.io/wafv2-acl-arn"
+    ),
 )
 def waf_disabled(tree: ServiceTree) -> Iterator[Violation]:
     if not _public(tree):
@@ -148,6 +167,15 @@ def waf_disabled(tree: ServiceTree) -> Iterator[Violation]:
     "WAF web ACL without managed rule groups",
     "error",
     "add the AWS managed rule groups (common, known bad inputs, SQL injection, IP reputation)",
+    reason=(
+        "The AWS managed rule groups block the common attacks (injection, known bad inputs, bad IP "
+        "addresses) that a hand-written ACL misses."
+    ),
+    refuses='{"Rules": [{"Name": "rate", "Statement": {"RateBasedStatement": {"Limit": 1000}}}]}',
+    passes=(
+        '{"Rules": [{"Name": "common", "Statement": {"ManagedRuleGroupStatement":\n'
+        '  {"VendorName": "AWS", "Name": "AWSManagedRulesCommonRuleSet"}}}]}'
+    ),
 )
 def waf_no_managed(tree: ServiceTree) -> Iterator[Violation]:
     if not _public(tree):
@@ -163,6 +191,12 @@ def waf_no_managed(tree: ServiceTree) -> Iterator[Violation]:
     "WAF web ACL without a rate-based rule",
     "error",
     "add a rate-based rule (RateBasedStatement, aggregated by IP)",
+    reason="Without a rate-based rule a single client can flood the service.",
+    refuses='{"Rules": [{"Name": "common", "Statement": {"ManagedRuleGroupStatement": {...}}}]}',
+    passes=(
+        '{"Rules": [{"Name": "rate", "Statement": {"RateBasedStatement":\n'
+        '  {"Limit": 1000, "AggregateKeyType": "IP"}}}]}'
+    ),
 )
 def waf_no_rate(tree: ServiceTree) -> Iterator[Violation]:
     if not _public(tree):
