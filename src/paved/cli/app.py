@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import typer
-from paved.cli.common import GLOBAL_OPTIONS, apply_global_option, refuse_verbose_with_quiet
-from paved.cli.shape import PavedGroup, record_root_options
-from paved.errors import ExitCode
 
 from paved import __version__
+from paved.cli.common import GLOBAL_OPTIONS, apply_global_option, refuse_verbose_with_quiet
 from paved.cli.completion import InstallCompletionOption, ShowCompletionOption
+from paved.cli.shape import PavedGroup, record_root_options
+from paved.errors import ExitCode
 
 __all__ = ["app", "main"]
 

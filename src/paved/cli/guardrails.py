@@ -4,11 +4,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.output import Column
-from paved.errors import GuardrailBlocked, InputError
-
 from paved.docs import reference
+from paved.errors import GuardrailBlocked, InputError
 
 app = typer.Typer(help="Check a service against the paved road's guardrails.", no_args_is_help=True)
 
@@ -55,9 +55,8 @@ def check_service(
 
     Exit 3 on any unwaived error. Warnings alone, and errors covered by an unexpired waiver in .paved/waivers.yaml, exit 0.
     """
-    from paved.service.layout import ROAD_ANSWERS, find_service
-
     from paved.guardrails import check  # keep 'paved --help' fast
+    from paved.service.layout import ROAD_ANSWERS, find_service
 
     runtime = runtime_of(ctx, json_output=json_output)
     start = runtime.cwd if path is None else (runtime.cwd / path).absolute()

@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 import typer
+
 from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.cli.output import Column
 from paved.errors import InputError
