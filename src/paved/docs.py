@@ -125,6 +125,6 @@ def page(name: str, root: Path | None = None) -> Page:
         top = [p.name for p in known if "/" not in p.name]
         raise InputError(
             f"no documentation page '{name}'",
-            hint=f"pages: {', '.join(top)} (paved docs lists them all)",
+            hint=f"pages: {', '.join(top)} (all of them, decisions included: paved docs)",
         )
     return chosen

@@ -166,9 +166,10 @@ def test_a_refusal_offers_waivers_for_the_guardrails_findings_only(paved, pinned
     assert "--image image" not in done.stderr
     hint = done.stderr.splitlines()[-1].split("; ", 1)[1]
     assert hint == (
-        "fix each guardrail finding (docs/guardrails.md) or waive it in .paved/waivers.yaml; "
+        "fix each guardrail finding (paved guardrails explain RULE-ID) or waive it in "
+        ".paved/waivers.yaml; "
         "and PAVED-DEPLOY-003: deploy the digest CI built: --image NAME@sha256:... "
-        "(no waiver lifts the gate's own findings: docs/deploy.md#the-gate)"
+        "(no waiver lifts the gate's own findings: paved docs deploy#the-gate)"
     )
 
 
@@ -182,7 +183,7 @@ def test_prod_refuses_a_road_layer_older_than_the_minimum(
     assert "PAVED-DEPLOY-002" in done.stderr
     assert (
         "PAVED-DEPLOY-002: run paved update in the service, commit and push the update, then "
-        "deploy again (no waiver lifts the gate's own findings: docs/deploy.md#the-gate)"
+        "deploy again (no waiver lifts the gate's own findings: paved docs deploy#the-gate)"
     ) in " ".join(done.stderr.split())
     assert "waive" not in done.stderr.replace("no waiver lifts", "")
     assert records(paved)[0]["outcome"] == "refused"

@@ -194,5 +194,5 @@ def test_a_declined_version_is_not_drift_until_the_decline_expires(paved) -> Non
         "fail",
         f"{service / DECLINES_FILE}: decline 1: until 'someday' is not a date (YYYY-MM-DD)",
     )
-    assert "docs/update.md#declining-a-version" in drift["fix"]
+    assert "paved docs update#declining-a-version" in drift["fix"]
     assert code == 1

@@ -103,7 +103,7 @@ def test_each_rule_broken_names_the_file_and_the_entry(
         read_declines(tmp_path)
     assert raised.value.message == f"{path}: decline 2: {problem}"
     assert raised.value.hint is not None
-    assert "docs/update.md#declining-a-version" in raised.value.hint
+    assert "paved docs update#declining-a-version" in raised.value.hint
     assert "\n" not in str(raised.value)
 
 

@@ -457,7 +457,7 @@ ROAD_SRC = "https://scaffolds.paved.invalid/paved-road.git"
 UPDATE_FIX = (
     "run paved update (paved update --dry-run shows what it changes first), or decline the "
     "version for now with paved update --decline VERSION --reason TEXT --until DATE "
-    "(docs/update.md)"
+    "(paved docs update#declining-a-version)"
 )
 
 
@@ -568,18 +568,18 @@ def test_active_declines_are_details_of_a_layer_that_is_the_newest(tmp_path: Pat
             "declines:\n  - {scaffold: paved-road, version: soon, reason: r, until: 2030-01-01}\n",
             "decline 1: version 'soon' is not a version",
             "each decline needs scaffold, version, reason and until (YYYY-MM-DD); "
-            "see docs/update.md#declining-a-version",
+            "see paved docs update#declining-a-version",
         ),
         (
             "declines: [unclosed\n",
             "is not valid YAML",
             "each decline needs scaffold, version, reason and until (YYYY-MM-DD); "
-            "see docs/update.md#declining-a-version",
+            "see paved docs update#declining-a-version",
         ),
         (
             b"\xff not text",
             "cannot be read (UnicodeDecodeError)",
-            "fix or remove .paved/declines.yaml (docs/update.md#declining-a-version)",
+            "fix or remove .paved/declines.yaml (paved docs update#declining-a-version)",
         ),
     ],
 )

@@ -118,5 +118,5 @@ def _local_failure(exc: OSError) -> PavedError:
     return PavedError(
         f"{exc.filename} cannot be used ({reason})",
         hint="check that the folder exists and is writable; paved keeps its own files under "
-        "PAVED_HOME (or the XDG folders, see docs/commands.md)",
+        "PAVED_HOME (or the XDG folders: paved docs commands#configuration)",
     )

@@ -245,7 +245,8 @@ def deploy(
             undone="deployed",
         )  # fmt: skip
     try:
-        result = execute(plan, deps)
+        with runtime.out.working(f"deploying {root.name} to {env}"):  # gate, render, push
+            result = execute(plan, deps)
     except DeployRefused as refused:
         _show(runtime, refused.result)
         raise
@@ -289,8 +290,8 @@ def rollback(
 ) -> None:
     """Restore an earlier successful deployment, byte for byte.
 
-    Its manifests are restored as they were deployed, and recorded as a rollback of the deployment it recovers from. No gate: it goes back to
-    manifests that were deployed before.
+    Its manifests are restored as they were deployed, and recorded as a rollback of the
+    deployment it recovers from. No gate: it goes back to manifests that were deployed before.
     """
     from paved.deploy import RollbackRequest, execute, plan_rollback
 
@@ -306,4 +307,6 @@ def rollback(
             runtime, plan, f"Roll back {root.name}", lambda: _rollback_details(plan), yes=yes,
             undone="rolled back",
         )  # fmt: skip
-    _show(runtime, execute(plan, deps))
+    with runtime.out.working(f"rolling back {root.name} in {env}"):
+        result = execute(plan, deps)
+    _show(runtime, result)

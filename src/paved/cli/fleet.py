@@ -179,12 +179,12 @@ def update(
 ) -> None:
     """Update every service to the newest road, in waves.
 
-    --owner and --template narrow it to some services. Each service, in a clean clone: update on a branch paved/update-LAYER-VERSION, the
-    guardrails on the result, then push the branch (or, with --mode direct, the default
-    branch). A conflicted update is committed on its branch with its files listed, never on
-    the default branch. Exit 0 when every service is updated, 6 when some conflicted, 3 when
-    the guardrails refused some, 5 when remotes failed. Run the same command again to carry
-    on after a failure: nothing is pushed twice.
+    --owner and --template narrow it to some services. Each service, in a clean clone: update on
+    a branch paved/update-LAYER-VERSION, the guardrails on the result, then push the branch (or,
+    with --mode direct, the default branch). A conflicted update is committed on its branch with
+    its files listed, never on the default branch. Exit 0 when every service is updated, 6 when
+    some conflicted, 3 when the guardrails refused some, 5 when remotes failed. Run the same
+    command again to carry on after a failure: nothing is pushed twice.
     """
     from paved.fleet import Mode, fleet_update, parse_waves
 

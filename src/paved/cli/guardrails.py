@@ -53,7 +53,8 @@ def check_service(
 ) -> None:
     """Check a service against every guardrail.
 
-    Exit 3 on any unwaived error. Warnings alone, and errors covered by an unexpired waiver in .paved/waivers.yaml, exit 0.
+    Exit 3 on any unwaived error. Warnings alone, and errors covered by an unexpired waiver in
+    .paved/waivers.yaml, exit 0.
     """
     from paved.guardrails import check  # keep 'paved --help' fast
     from paved.service.layout import ROAD_ANSWERS, find_service
@@ -129,16 +130,12 @@ def explain_rule(
     ],
     json_output: JsonOption = False,
 ) -> None:
-    """Explain one rule: why it exists, what it refuses, what passes, and the fix.
+    """Explain one rule: why it exists, what it refuses, and the fix.
+
+    Each rule also shows an example of what passes.
 
     Every guardrail is explained (plug-in rules included, as far as they say), and so are the
     deploy gate's own rules, PAVED-DEPLOY-*.
-
-    Examples:
-
-      paved guardrails explain PAVED-K8S-007
-
-      paved guardrails explain paved-deploy-003 --json
     """
     import difflib
 

@@ -137,7 +137,9 @@ def new_service(
         _show_plan(runtime.out, plan, deps)
     else:
         runtime.out.info(f"Creating {name} for {owner} in {plan.destination}")
-        _show_result(runtime.out, plan, domain.create_service(plan, deps))
+        with runtime.out.working(f"creating {name}"):  # render, commit, push, register
+            result = domain.create_service(plan, deps)
+        _show_result(runtime.out, plan, result)
 
 
 def _ask_owner(runtime: "Runtime") -> str:

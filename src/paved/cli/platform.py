@@ -185,12 +185,6 @@ def list_tokens(
     """List every token: id, user, teams, role, created, expiry and status.
 
     Never a token's secret, nor its hash: the id is what 'paved platform token revoke' takes.
-
-    Examples:
-
-      paved platform token list
-
-      paved platform token list --json | jq -r '.tokens[] | select(.status == "live") | .id'
     """
     runtime = runtime_of(ctx, json_output=json_output)
     _server()

@@ -112,14 +112,10 @@ def show_template(
     ],
     json_output: JsonOption = False,
 ) -> None:
-    """Show one scaffold: its layer, version, and each question with its type, default,
-    choices and help (the KEYs of --set).
+    """Show one scaffold and the questions --set answers.
 
-    Examples:
-
-      paved templates show service-python
-
-      paved templates show paved-road --json
+    Its layer and version, and each question with its type, default, choices and help (the
+    KEYs of --set).
     """
     from paved.scaffold.registry import RESERVED_ANSWERS
 

@@ -137,7 +137,8 @@ def _run(
 
         preload()  # a dry run renders too
         request = domain.UpdateRequest(where, layers, to, dry_run, diff)
-        result = domain.run_update(request, deps)
+        with runtime.out.working("rendering and merging the new version"):
+            result = domain.run_update(request, deps)
     _show(runtime.out, result)
     if result.status == "conflicts":
         raise typer.Exit(int(ExitCode.CONFLICT))

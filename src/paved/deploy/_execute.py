@@ -7,7 +7,7 @@ import dataclasses
 from paved.deploy._attempt import Attempt
 from paved.deploy._choice import Restore
 from paved.deploy._environments import Environment, resolve_environments
-from paved.deploy._gate import GATE_DOCS, GateResult, gate
+from paved.deploy._gate import GATE_REFERENCE, GateResult, gate
 from paved.deploy._image import ImageRef
 from paved.deploy._journal import settle_open
 from paved.deploy._model import (
@@ -215,15 +215,16 @@ def _check_gate(
         # only the guardrails' findings can be waived: with the gate's own, the hint says which
         each = "each guardrail finding" if own else "each finding"
         hint = (
-            f"fix {each} (docs/guardrails.md) or waive it in .paved/waivers.yaml"
+            f"fix {each} (paved guardrails explain RULE-ID) or waive it in .paved/waivers.yaml"
             if environment.protected
-            else f"fix {each} (docs/guardrails.md), waive it in .paved/waivers.yaml, or "
+            else f"fix {each} (paved guardrails explain RULE-ID), waive it in .paved/waivers.yaml, "
+            "or "
             "--break-glass --reason TEXT"
         )
         if own:
-            hint += f"; and {own} (no waiver lifts the gate's own findings: {GATE_DOCS})"
+            hint += f"; and {own} (no waiver lifts the gate's own findings: {GATE_REFERENCE})"
     elif own:
-        hint = f"{own} (no waiver lifts the gate's own findings: {GATE_DOCS})"
+        hint = f"{own} (no waiver lifts the gate's own findings: {GATE_REFERENCE})"
     else:
         hint = f"deploy without --break-glass: {environment.name} does not allow it"
     raise DeployRefused(

@@ -7,13 +7,24 @@ from typing import Any
 
 from paved.deploy._environments import Environment
 from paved.deploy._image import ImageRef
+from paved.docs import reference
 from paved.errors import InputError
 from paved.guardrails import Report
 from paved.versions import Version
 
-__all__ = ["GATE_DOCS", "GATE_RULES", "GateResult", "GateRule", "gate", "older_than"]
+__all__ = [
+    "GATE_DOCS",
+    "GATE_REFERENCE",
+    "GATE_RULES",
+    "GateResult",
+    "GateRule",
+    "gate",
+    "older_than",
+]
 
 GATE_DOCS = "docs/deploy.md#the-gate"
+#: The same page as a hint names it: a command, not a path of the repository.
+GATE_REFERENCE = reference("deploy", "the-gate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +127,7 @@ def older_than(version: str, minimum: str) -> bool:
     if want is None:
         raise InputError(
             f"setting deploy.min_road_version '{minimum}' is not a version such as 1.4.0",
-            hint="fix the setting (see docs/deploy.md)",
+            hint=f"fix the setting (see {reference('deploy')})",
         )
     have = Version.parse(version)
     return have is None or have < want

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from paved.docs import reference
 from paved.doctor._inputs import APP_ANSWERS, ROAD_ANSWERS, Inputs
 from paved.doctor._model import Outcome, Skip
 from paved.errors import InputError, PavedError
@@ -96,7 +97,7 @@ def check_catalog_info(inputs: Inputs) -> Outcome:
         return Outcome(
             "fail",
             f"catalog-info.yaml is not a valid catalog entry for '{name}'",
-            fix="correct the fields listed (docs/doctor.md#servicecatalog-info)",
+            fix=f"correct the fields listed ({reference('doctor', 'servicecatalog-info')})",
             details=tuple(problems),
         )
     assert isinstance(component, dict)
@@ -217,7 +218,8 @@ def check_version_drift(inputs: Inputs) -> Outcome:
         return Outcome(
             "fail",
             exc.message,
-            fix=exc.hint or f"fix or remove {DECLINES_FILE} (docs/update.md#declining-a-version)",
+            fix=exc.hint
+            or f"fix or remove {DECLINES_FILE} ({reference('update', 'declining-a-version')})",
         )
     active = [d for d in declines if d.active(today)]
     expired = [d for d in declines if not d.active(today)]
@@ -257,7 +259,7 @@ def check_version_drift(inputs: Inputs) -> Outcome:
             f"{len(behind)} layer(s) behind the newest scaffold version",
             fix="run paved update (paved update --dry-run shows what it changes first), or "
             "decline the version for now with paved update --decline VERSION --reason TEXT "
-            "--until DATE (docs/update.md)",
+            f"--until DATE ({reference('update', 'declining-a-version')})",
             details=tuple(behind + ahead + unknown + notes),
         )
     if ahead:
@@ -485,7 +487,10 @@ def check_guardrails(inputs: Inputs) -> Outcome:
     )
     if len(findings) < len(report.findings):
         summary += f" ({CONFLICT_RULE}: see service.conflicts)"
-    fix = "fix each finding (docs/guardrails.md) or waive it in .paved/waivers.yaml"
+    fix = (
+        "fix each finding (paved guardrails explain RULE-ID says how) or waive it in "
+        ".paved/waivers.yaml"
+    )
     if errors:
         return Outcome("fail", summary, fix=fix, details=tuple(details))
     if warnings:

@@ -43,7 +43,7 @@ def plugin_rules(entry_points: EntryPoints = _entry_points) -> list[Rule]:
         if not isinstance(found, list | tuple) or not all(isinstance(r, Rule) for r in found):
             raise InputError(
                 f"{where} gave {type(loaded).__name__}, not a Rule or a list of Rules",
-                hint="see docs/guardrails.md#plug-in-rules",
+                hint="see paved docs guardrails#plug-in-rules",
             )
         for rule in found:
             rules.append(rule if rule.source != "paved" else _sourced(rule, entry_point.name))

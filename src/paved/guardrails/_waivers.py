@@ -24,7 +24,7 @@ __all__ = ["MAX_PATH", "MAX_REASON", "parse_waivers", "read_waivers"]
 _FIELDS = ("rule", "path", "reason", "owner", "expires")
 _HINT = (
     "each waiver needs rule, path, reason, owner and expires (YYYY-MM-DD); "
-    "see docs/guardrails.md#waivers"
+    "see paved docs guardrails#waivers"
 )
 MAX_PATH = 300
 MAX_REASON = 500

@@ -28,11 +28,11 @@ DECLINES_FILE = ".paved/declines.yaml"
 MAX_REASON = 500
 _HINT = (
     "each decline needs scaffold, version, reason and until (YYYY-MM-DD); "
-    "see docs/update.md#declining-a-version"
+    "see paved docs update#declining-a-version"
 )
 _HEADER = (
     "# Scaffold versions this service declines for now, written by\n"
-    "# paved update --decline VERSION --reason TEXT --until DATE (docs/update.md).\n"
+    "# paved update --decline VERSION --reason TEXT --until DATE (paved docs update).\n"
 )
 
 

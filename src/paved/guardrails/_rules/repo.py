@@ -157,7 +157,7 @@ def unresolved_conflict(tree: ServiceTree) -> Iterator[Violation]:
     "PAVED-REPO-005",
     "invalid waiver",
     "error",
-    "correct or remove the entry in .paved/waivers.yaml (see docs/guardrails.md#waivers)",
+    "correct or remove the entry in .paved/waivers.yaml (see paved docs guardrails#waivers)",
     reason=(
         "A waiver lifts a guardrail: each one must say which rule, where, why, whose, and until "
         "when, or it could waive more than anyone approved."
