@@ -34,9 +34,7 @@ def list_deployments(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List deploy and rollback attempts, newest first.
-
-    Each one succeeded, failed or was refused.
+    """List every deploy and rollback attempt, newest first.
 
     An attempt that was cut off (its process killed) is settled first against the
     environment repository: succeeded if its commit is there, failed (interrupted) if not.

@@ -26,6 +26,7 @@ LayerOption = Annotated[
     typer.Option(
         "--layer",
         metavar="road|app|all",
+        show_default=False,
         help="Which layer to update: the platform's road (default), the app, or both.",
     ),
 ]
