@@ -16,6 +16,7 @@ import select
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,7 +80,10 @@ def assert_visible(text: str) -> None:
     ("value", "width", "shown"),
     [
         (SSH_URL, 80, SSH_URL),
-        ("https://git.example.com/checkout/payments.git", 29, "https://git.exa…/payments.git"),
+        ("https://git.example.com/checkout/payments.git", 29, "https://git.example.com/….git"),
+        ("https://git.example.com/checkout/payments.git", 40, "https://git.example.com/checkou…ents.git"),
+        ("https://git.example.com.attacker.io/checkout/payments.git", 30, "https://…com.attacker.io/….git"),
+        (SSH_URL, 30, "git@git.example.com:…ments.git"),
         (DIGEST, 16, "sha256:3f2a…9c1d"),
         (IMAGE, 40, "registry.example.com/p…@sha256:3f2a…9c1d"),
         (f"{SHORT_IMAGE}@{DIGEST}", 46, f"{SHORT_IMAGE}@sha256:3f2a…9c1d"),
@@ -104,6 +108,36 @@ def test_shortening_never_cuts_an_escape_in_half(width: int) -> None:
     assert cell_len(shown) <= width
 
 
+LOOKALIKE = "https://git.example.com.attacker.io/checkout/payments.git"
+GENUINE = "https://git.example.com/checkout/payments.git"
+
+
+@pytest.mark.parametrize("width", [5, 8, 12, 16, 20, 25, 29, 30, 35, 40, 45, 50])
+def test_a_shortened_url_never_hides_its_host(width: int) -> None:
+    lookalike, genuine = _shortened(LOOKALIKE, width), _shortened(GENUINE, width)
+    assert lookalike != genuine
+    assert len(lookalike) <= width
+    assert len(genuine) <= width
+    host = lookalike.split("://")[-1].split("/")[0]
+    assert "attacker.io".endswith(host.lstrip("…")) or host.lstrip("…").endswith("attacker.io")
+
+
+def test_a_huge_cell_of_hex_runs_is_shortened_from_its_ends() -> None:
+    runs = [f"{n:064x}" for n in range(3000)]  # 3000 runs of 64 hex digits: ~200 KB
+    value = "start " + " ".join(runs) + " end"
+    assert len(value) > 190_000
+    assert _shortened(value, 40) == "start 00000000000000…000000000000bb7 end"
+    few = " ".join(runs[:3])  # short enough to keep: each run loses its middle, once
+    assert _shortened(few, 60) == "0000…0000 0000…0001 " + "0" * 20 + "…" + "0" * 18 + "2"
+    rows = [(f"n{i}", "note " + "x" * 1990 + f" {i:04d}") for i in range(200)]
+    shown, _ = table(["ID", Column("NOTE", shorten=True)], rows)
+    lines = shown.splitlines()
+    assert len(lines) == 201
+    assert lines[1] == "n0    note " + "x" * 32 + "…" + "x" * 31 + " 0000"
+    assert lines[-1].endswith(" 0199")
+    assert_fits(shown)
+
+
 # -- tables -------------------------------------------------------------------------------
 
 SERVICES: list[str | Column] = [
@@ -111,7 +145,7 @@ SERVICES: list[str | Column] = [
     Column("OWNER", shorten=False),
     Column("TEMPLATES", shorten=False, hide=1),
     Column("CREATED", shorten=False, hide=2),
-    "REPOSITORY",
+    Column("REPOSITORY", shorten=True),
 ]
 TEMPLATES = "service-python 0.1.0, paved-road 0.1.0"
 PROSE = Column("MESSAGE", wrap=True)
@@ -125,14 +159,14 @@ def test_a_table_that_fits_is_unchanged() -> None:
 
 def test_the_widest_cell_loses_its_middle_and_names_stay_whole() -> None:
     shown, said = table(
-        [Column("NAME", shorten=False), "OWNER", "REPOSITORY"],
+        ["NAME", "OWNER", Column("REPOSITORY", shorten=True)],
         [(LONG_NAME, "team-a", HOME_URL), ("payments", "team-a", SSH_URL)],
     )
     assert_fits(shown)
     assert shown.splitlines() == [
         "NAME                                      OWNER   REPOSITORY",
-        f"{LONG_NAME}  team-a  file:///home/ja…processors.git",
-        "payments                                  team-a  git@git.example.…/payments.git",
+        f"{LONG_NAME}  team-a  file:///home/jane.…cessors.git",
+        "payments                                  team-a  git@git.example.com:…ments.git",
     ]
     assert said == ""
 
@@ -146,8 +180,8 @@ def test_services_at_80_columns_leave_out_what_cannot_fit_and_say_so() -> None:
     assert_fits(shown)
     assert shown.splitlines() == [
         "NAME                                      OWNER   REPOSITORY",
-        f"{LONG_NAME}  team-a  file:///home/ja…processors.git",
-        "payments                                  team-a  git@git.example.…/payments.git",
+        f"{LONG_NAME}  team-a  file:///home/jane.…cessors.git",
+        "payments                                  team-a  git@git.example.com:…ments.git",
     ]
     assert said == (
         "(TEMPLATES, CREATED left out to fit 80 columns: a wider terminal, a pipe or --json "
@@ -240,8 +274,8 @@ def test_services_list_fits_80_columns(paved, catalog: Path, on_a_terminal: None
     assert_fits(done.stdout)
     lines = done.stdout.splitlines()
     assert len(lines) == 3
-    assert f"{LONG_NAME}  team-a  file:///home/ja…processors.git" in lines
-    assert f"{'payments':<40}  team-a  git@git.example.…/payments.git" in lines
+    assert f"{LONG_NAME}  team-a  file:///home/jane.…cessors.git" in lines
+    assert f"{'payments':<40}  team-a  git@git.example.com:…ments.git" in lines
     assert "(TEMPLATES, CREATED left out to fit 80 columns" in done.stderr
 
 
@@ -297,16 +331,30 @@ def test_fleet_results_fit_80_columns() -> None:
 
 SCRIPT = textwrap.dedent(
     """
-    import os, sys, time
+    import os, sys, threading
+    from paved.cli import output
     from paved.cli.output import Output
 
+    drawn = threading.Event()
+    draw = output._Indicator.draw
+
+    def drawing(self, tick):
+        draw(self, tick)
+        drawn.set()
+
+    output._Indicator.draw = drawing
     out = Output(env=os.environ)
     how = sys.argv[1]
+    shown = out.stderr_is_terminal and "CI" not in os.environ  # else nothing is ever drawn
+    if not shown:
+        drawn.set()
     try:
         with out.working("rendering payments", delay=0.05):
-            time.sleep(0.6)
+            assert drawn.wait(30)  # the line is on the screen ...
             out.progress("halfway")
-            time.sleep(0.6)
+            if shown:
+                drawn.clear()
+            assert drawn.wait(30)  # ... and back after the message
             if how == "fail":
                 raise RuntimeError("boom")
             if how == "interrupt":
@@ -421,21 +469,31 @@ def test_fast_work_and_quiet_show_nothing() -> None:
 
 
 @pytest.fixture
-def slow(monkeypatch: pytest.MonkeyPatch) -> None:
-    """stderr claims to be a terminal, and the working line shows at once."""
+def slow(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """stderr claims to be a terminal, and the working line shows at once; the event is set
+    when it has been drawn."""
+    from paved.cli import output
+
     monkeypatch.setattr(Output, "stderr_is_terminal", property(lambda self: True))
     monkeypatch.setattr(Output, "WORKING_DELAY", 0.0)
+    drawn = threading.Event()
+    draw = output._Indicator.draw
+
+    def drawing(self: output._Indicator, tick: int) -> None:
+        draw(self, tick)
+        drawn.set()
+
+    monkeypatch.setattr(output._Indicator, "draw", drawing)
+    return drawn
 
 
 def test_guardrails_check_says_it_is_working(paved, pinned_env: Path, slow, monkeypatch) -> None:
-    import time
-
     from paved import guardrails
 
     real = guardrails.check
 
     def slow_check(*args, **kwargs):
-        time.sleep(0.5)
+        assert slow.wait(30)  # the line was drawn while the work went on
         return real(*args, **kwargs)
 
     monkeypatch.setattr(guardrails, "check", slow_check)
@@ -451,14 +509,12 @@ def test_guardrails_check_says_it_is_working(paved, pinned_env: Path, slow, monk
 
 
 def test_doctor_says_it_is_working(paved, slow, monkeypatch) -> None:
-    import time
-
     from paved import doctor
 
     real = doctor.diagnose
 
     def slow_diagnose(*args, **kwargs):
-        time.sleep(0.5)
+        assert slow.wait(30)  # the line was drawn while the work went on
         return real(*args, **kwargs)
 
     monkeypatch.setattr(doctor, "diagnose", slow_diagnose)

@@ -76,7 +76,7 @@ def list_deployments(
     out.table(
         [
             *(Column(name, shorten=False) for name in ("ID", "SERVICE", "ENV", "OUTCOME")),
-            "IMAGE",
+            Column("IMAGE", shorten=True),
             Column("ACTOR", hide=2),
             Column("FINISHED", shorten=False, hide=3),
             Column("NOTE", wrap=True, hide=1),

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.output import Column
 from paved.docs import reference
 
 if TYPE_CHECKING:
@@ -54,7 +55,11 @@ def docs(
                 }
             )
             return
-        out.table(["PAGE", "TITLE"], [(p.name, p.title) for p in found], empty="No pages.")
+        out.table(
+            [Column("PAGE"), Column("TITLE", wrap=True)],
+            [(p.name, p.title) for p in found],
+            empty="No pages.",
+        )
         out.info(f"read one with '{reference('PAGE')}' or '{reference('PAGE', 'SECTION')}'")
         return
     name, _, anchor = page.partition("#")

@@ -91,14 +91,15 @@ def plan(
 
     runtime = runtime_of(ctx, json_output=json_output)
     request = _request(layer, to, owner, template, parallel)
-    result = fleet_plan(
-        request,
-        runtime.catalog(),
-        runtime.registry,
-        _deps(runtime),
-        runtime.paths.data_dir / "fleet",
-        progress=_progress(runtime.out),
-    )
+    with runtime.out.working(f"planning the {layer} update of the fleet"):
+        result = fleet_plan(
+            request,
+            runtime.catalog(),
+            runtime.registry,
+            _deps(runtime),
+            runtime.paths.data_dir / "fleet",
+            progress=_progress(runtime.out),
+        )
     _show(runtime.out, result, kind="plan")
 
 
@@ -200,14 +201,15 @@ def update(
     if dry_run:
         from paved.fleet import fleet_plan
 
-        result = fleet_plan(
-            request,
-            runtime.catalog(),
-            runtime.registry,
-            _deps(runtime),
-            runtime.paths.data_dir / "fleet",
-            progress=_progress(runtime.out),
-        )
+        with runtime.out.working(f"planning the {layer} update of the fleet"):
+            result = fleet_plan(
+                request,
+                runtime.catalog(),
+                runtime.registry,
+                _deps(runtime),
+                runtime.paths.data_dir / "fleet",
+                progress=_progress(runtime.out),
+            )
         _show(runtime.out, result, kind="plan")
         return
     catalog = runtime.catalog()
@@ -215,15 +217,16 @@ def update(
         _confirm_direct(runtime, catalog, layer=layer, to=to, owner=owner, template=template)
     requests = runtime.change_requests() if request.mode is Mode.BRANCH else None
     try:
-        result = fleet_update(
-            request,
-            catalog,
-            runtime.registry,
-            _deps(runtime),
-            runtime.paths.data_dir / "fleet",
-            progress=_progress(runtime.out),
-            after=_after(catalog, request, runtime.out, requests),
-        )
+        with runtime.out.working(f"updating {layer} across the fleet"):
+            result = fleet_update(
+                request,
+                catalog,
+                runtime.registry,
+                _deps(runtime),
+                runtime.paths.data_dir / "fleet",
+                progress=_progress(runtime.out),
+                after=_after(catalog, request, runtime.out, requests),
+            )
     finally:
         if requests is not None:
             requests.close()

@@ -79,7 +79,7 @@ def check_service(
         out.table(
             [
                 *(Column(name, shorten=False) for name in ("RULE", "SEVERITY", "STATUS")),
-                "WHERE",
+                Column("WHERE", shorten=True),
                 Column("MESSAGE", wrap=True),
             ],
             [(f.rule, f.severity, f.status, f.location, f.message) for f in report.findings],
@@ -161,17 +161,46 @@ def explain_rule(
     if wanted in {r.id for r in GATE_RULES}:
         severity = "error in a protected environment, warning elsewhere"
     waivable = "" if rule["waivable"] else " · never waived"
-    out.line(f"{rule['id']}: {rule['title']}")
-    out.line(f"{severity}{waivable} · {rule['source']}")
+    width = out.columns
+    out.line(_said(f"{rule['id']}: {rule['title']}"))
+    out.line(_said(f"{severity}{waivable} · {rule['source']}"))
     for heading, key in (("Why", "reason"), ("Refused", "refuses"), ("Passes", "passes")):
         out.line()
         out.line(f"{heading}:")
-        text = rule[key] or "(the rule does not say)"
+        text = _said(rule[key] or "(the rule does not say)")
         for line in text.splitlines():
-            out.line(f"    {line}")
+            if key == "reason":  # prose; what is refused and passes are examples, kept as-is
+                for part in _wrapped(line, width, first="    ", rest="    "):
+                    out.line(part)
+            else:
+                out.line(f"    {line}")
     out.line()
-    out.line(f"Fix: {rule['fix']}")
-    out.line(f"More: {_docs_reference(rule['docs'])}")
+    for part in _wrapped(_said(f"Fix: {rule['fix']}"), width, first="", rest="     "):
+        out.line(part)
+    out.line(_said(f"More: {_docs_reference(rule['docs'])}"))
+
+
+def _said(text: str) -> str:
+    """Text a rule (a plug-in's too) gives, with any terminal sequence in it shown as escapes
+    (its own line breaks kept), as messages are."""
+    from paved.text import escaped
+
+    return escaped(text, keep="\n")
+
+
+def _wrapped(text: str, width: int, *, first: str, rest: str) -> list[str]:
+    """Prose in lines of at most ``width`` columns, broken at its spaces, the first line
+    after ``first`` and the others after ``rest``. A word is never cut (a URL stays whole)."""
+    import textwrap
+
+    return textwrap.wrap(
+        text,
+        width=max(20, width),
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [first.rstrip()]
 
 
 def _docs_reference(docs: str) -> str:

@@ -52,14 +52,15 @@ def _cell(value: Any) -> str:
 class Column:
     """A table column: its header and what may happen to its cells on a narrow terminal.
 
-    ``shorten``: a cell may lose its middle (an image, a URL, a path); names, ids and states
-    set it to ``False`` and are never shortened. ``wrap``: prose (a message, a fix) that wraps
+    ``shorten``: a cell may lose its middle (an image, a URL, a digest, a path: these columns
+    set it); names, ids and states, the default, are never shortened (a plain-string header
+    is such a column). ``wrap``: prose (a message, a fix) that wraps
     at its spaces under its own header instead. ``hide``: the column may be left out when the
     table cannot fit otherwise; the lowest number goes first (0: never left out).
     """
 
     header: str
-    shorten: bool = True
+    shorten: bool = False
     wrap: bool = False
     hide: int = 0
 
@@ -78,32 +79,128 @@ def _width(atoms: Sequence[str]) -> int:
     return sum(cell_len(atom) for atom in atoms)
 
 
+def _cell_width(raw: str) -> int:
+    """The columns ``raw`` takes as a cell (the same as ``_width(_atoms(raw))``, in one pass)."""
+    from rich.cells import cell_len
+
+    return cell_len(_cell(raw))
+
+
+#: ``scheme://host`` (the host with any user and port), then the path.
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)", re.S)
+#: ``user@host:path``, as git writes an SSH remote.
+_SCP = re.compile(r"([^@/:\s]+@)([^@/:\s]+)(:(?!//).*)", re.S)
+
+
+def _capped(raw: str, width: int) -> str:
+    """``raw`` with its middle already replaced by an ellipsis when it is far longer than
+    ``width``: what is cut later never needs more than its two ends, and a long value costs
+    no more than a short one."""
+    keep = 2 * width + 32
+    if len(raw) <= 2 * keep + 1:
+        return raw
+    return raw[:keep] + _ELLIPSIS + raw[len(raw) - keep :]
+
+
 def _shortened(raw: str, width: int) -> str:
     """``raw`` shown in at most ``width`` terminal columns: whole when it fits; otherwise a
-    digest or commit in it first keeps its ends (``3f2a…9c1d``), then the text keeps its start
-    and its end (its last ``/`` or ``@`` part whole, when that takes at most two thirds)
-    around an ellipsis."""
-    atoms = _atoms(raw)
-    if _width(atoms) <= width:
-        return "".join(atoms)
+    URL keeps its scheme and host whole and loses the middle of its path (a host too long
+    to show keeps its end, the registrable domain, never its start alone); a digest or commit
+    in a value first keeps its ends (``3f2a…9c1d``), then the text keeps its start and its
+    end (its last ``/`` or ``@`` part whole, when that takes at most two thirds) around an
+    ellipsis."""
     if width < 1:
         return ""
-    text = raw
-    runs = sorted(_HEX_RUN.findall(raw), key=len, reverse=True)
+    text = _capped(raw, width)
+    total = _cell_width(text)
+    if total <= width:
+        return _cell(text)
+    url = _URL.fullmatch(text) or _SCP.fullmatch(text)
+    if url is not None and (text is raw or len(url.group(1) + url.group(2)) < 2 * width + 32):
+        return _shortened_url(url.group(1), url.group(2), url.group(3), width)
+    if text is not raw:  # its middle goes either way
+        return _cut_middle(_atoms(text), width)
+    return _shortened_text(text, total, width)
+
+
+def _shortened_text(text: str, total: int, width: int) -> str:
+    """``text`` (``total`` columns wide) in ``width`` columns: its hex runs first, then its
+    middle."""
+    excess = total - width
+    keeps: dict[int, int] = {}  # where a hex run starts: how many characters it keeps
+    runs = sorted(_HEX_RUN.finditer(text), key=lambda m: len(m.group()), reverse=True)
     for run in runs:  # the longest first
-        excess = _width(_atoms(text)) - width
         if excess <= 0:
             break
-        keep = max(9, len(run) - excess)  # at least 3f2a…9c1d
-        if keep < len(run):
-            head = keep // 2
-            text = text.replace(
-                run, run[:head] + _ELLIPSIS + run[len(run) - (keep - 1 - head) :], 1
-            )
+        length = len(run.group())
+        keep = max(9, length - excess)  # at least 3f2a…9c1d
+        if keep < length:
+            keeps[run.start()] = keep
+            excess -= length - keep
+
+    def short(run: re.Match[str]) -> str:
+        keep = keeps.get(run.start())
+        if keep is None:
+            return run.group()
+        head = keep // 2
+        whole = run.group()
+        return whole[:head] + _ELLIPSIS + whole[len(whole) - (keep - 1 - head) :]
+
+    if keeps:
+        text = _HEX_RUN.sub(short, text)
     atoms = _atoms(text)
-    if _width(atoms) <= width:
+    if excess <= 0:
         return "".join(atoms)
     return _cut_middle(atoms, width)
+
+
+def _shortened_url(scheme: str, host: str, path: str, width: int) -> str:
+    """A URL in ``width`` columns: the scheme and host whole and the path cut in its middle;
+    when the host itself does not fit, its last labels (``…example.com``) or at least its
+    last characters, so that two hosts never look the same."""
+    scheme_w, host_w, path_w = _cell_width(scheme), _cell_width(host), _cell_width(path)
+    path_least = min(path_w, 2)  # at least "/…" says a path was there
+    if scheme_w + host_w + path_least <= width:
+        room = width - scheme_w - host_w
+        return _cell(scheme) + _cell(host) + _path_end(path, room)
+    labels = host.split(".")
+    for kept_scheme in (scheme, ""):  # the host's end matters more than the scheme
+        room = width - _cell_width(kept_scheme) - path_least
+        for first in range(1, len(labels) - 1):  # as many whole labels as fit, at least two
+            end = _ELLIPSIS + ".".join(labels[first:])
+            if _cell_width(end) <= room:
+                rest = width - _cell_width(kept_scheme) - _cell_width(end)
+                return _cell(kept_scheme) + _cell(end) + _path_end(path, rest)
+    room = width - path_least
+    if room < 2:
+        return _ELLIPSIS + _tail(_atoms(host), width - 1)
+    end = _ELLIPSIS + _tail(_atoms(host), room - 1)
+    return end + _path_end(path, width - _cell_width(end))
+
+
+def _path_end(path: str, width: int) -> str:
+    """A URL's path in ``width`` columns: its start and end when there is room for both,
+    else its first character and its end (``/…ments.git``)."""
+    if width >= 12 or _cell_width(path) <= width:
+        return _shortened(path, width)
+    if width < 2:
+        return _ELLIPSIS[:width]
+    lead = path[0]  # the "/" or ":" that says where the host ends
+    return lead + _ELLIPSIS + _tail(_atoms(_capped(path[1:], width)), width - 2)
+
+
+def _tail(atoms: list[str], width: int) -> str:
+    """The last atoms that fit in ``width`` columns."""
+    from rich.cells import cell_len
+
+    tail: list[str] = []
+    used = 0
+    for atom in reversed(atoms):
+        if used + cell_len(atom) > width:
+            break
+        tail.append(atom)
+        used += cell_len(atom)
+    return "".join(reversed(tail))
 
 
 def _cut_middle(atoms: list[str], width: int) -> str:
@@ -161,17 +258,33 @@ def _wrapped(raw: str, width: int) -> list[str]:
 
 
 def _fit(natural: list[int], floors: list[int], width: int) -> list[int] | None:
-    """Column widths no wider in all than ``width``: the widest column above its floor gives
-    up one column at a time. ``None`` when even the floors are too wide."""
-    widths = list(natural)
-    excess = sum(widths) + _GAP * (len(widths) - 1) - width
-    while excess > 0:
-        shrinkable = [i for i, w in enumerate(widths) if w > floors[i]]
-        if not shrinkable:
-            return None
-        widest = max(shrinkable, key=lambda i: (widths[i], i))
-        widths[widest] -= 1
-        excess -= 1
+    """Column widths no wider in all than ``width``: the widest columns above their floors
+    give up columns first, down to a common level (the later of two equal columns first).
+    ``None`` when even the floors are too wide."""
+    target = width - _GAP * (len(natural) - 1)
+
+    def at(level: int) -> list[int]:
+        return [min(n, max(level, f)) for n, f in zip(natural, floors, strict=True)]
+
+    if sum(natural) <= target:
+        return list(natural)
+    if sum(floors) > target:
+        return None
+    low, high = 0, max(natural)  # sum(at(low)) <= target < sum(at(high))
+    while high - low > 1:
+        middle = (low + high) // 2
+        if sum(at(middle)) <= target:
+            low = middle
+        else:
+            high = middle
+    widths = at(high)
+    excess = sum(widths) - target
+    for i in reversed(range(len(widths))):  # at ``high``, one column less each, the last first
+        if excess <= 0:
+            break
+        if widths[i] == high and floors[i] < high:
+            widths[i] -= 1
+            excess -= 1
     return widths
 
 
@@ -185,7 +298,7 @@ def _layout(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
     from rich.cells import cell_len
 
     natural = [
-        max([cell_len(_cell(c.header))] + [_width(_atoms(row[i])) for row in rows])
+        max([cell_len(_cell(c.header))] + [_cell_width(row[i]) for row in rows])
         for i, c in enumerate(columns)
     ]
     shown = list(range(len(columns)))
@@ -234,11 +347,13 @@ class _Indicator:
     PLAIN_FRAMES = "-\\|/"
     TICK = 0.1
 
-    def __init__(self, stream: TextIO, message: str, *, delay: float, width: int) -> None:
+    def __init__(
+        self, stream: TextIO, message: str, *, delay: float, env: Mapping[str, str]
+    ) -> None:
         self.stream = stream
         self.message = message
         self.delay = delay
-        self.width = max(1, width - 1)  # never the last column: some terminals wrap there
+        self.env = env
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
         self.frames = self.FRAMES if encoding == "utf8" else self.PLAIN_FRAMES
         self.lock = threading.Lock()
@@ -263,7 +378,8 @@ class _Indicator:
         with self.lock:
             if self.done.is_set():
                 return
-            self._write("\r" + _shortened(text, self.width) + "\x1b[K")
+            width = max(1, _columns_of(self.env, self.stream) - 1)  # as it is now; never the
+            self._write("\r" + _shortened(text, width) + "\x1b[K")  # last column (it wraps)
             self.shown = True
 
     def erase(self) -> None:
@@ -315,6 +431,11 @@ class Output:
     @property
     def stdout_is_terminal(self) -> bool:
         return bool(getattr(self.stdout, "isatty", lambda: False)())
+
+    @property
+    def columns(self) -> int:
+        """The width of the terminal stdout shows on (``COLUMNS`` first; 80 in a pipe)."""
+        return _columns_of(self.env, self.stdout)
 
     @property
     def stderr_is_terminal(self) -> bool:
@@ -369,7 +490,7 @@ class Output:
             self.stderr,
             _cell(message),
             delay=self.WORKING_DELAY if delay is None else delay,
-            width=_columns_of(self.env, self.stderr),
+            env=self.env,
         )
         self._indicator = indicator
         indicator.thread.start()

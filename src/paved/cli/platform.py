@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.output import Column
 from paved.errors import InputError
 
 if TYPE_CHECKING:
@@ -199,7 +200,15 @@ def list_tokens(
         )
         return
     out.table(
-        ["ID", "USER", "TEAMS", "ROLE", "CREATED", "EXPIRES", "STATUS"],
+        [
+            Column("ID"),
+            Column("USER"),
+            Column("TEAMS", wrap=True),
+            Column("ROLE", hide=2),
+            Column("CREATED", hide=1),
+            Column("EXPIRES"),
+            Column("STATUS"),
+        ],
         [
             (
                 r.id,

@@ -60,7 +60,7 @@ def list_services(
             Column("OWNER", shorten=False),
             Column("TEMPLATES", shorten=False, hide=1),
             Column("CREATED", shorten=False, hide=2),
-            "REPOSITORY",
+            Column("REPOSITORY", shorten=True),
         ],
         rows,
         empty=f"No services in the catalog {catalog.location} yet. "

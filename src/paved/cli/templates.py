@@ -151,13 +151,20 @@ def show_template(
     out.line()
     rows = []
     for q in questions:
-        asked = q["name"] in RESERVED_ANSWERS
-        key = f"{q['name']} ({RESERVED_ANSWERS[q['name']]})" if asked else q["name"]
+        if q["name"] in RESERVED_ANSWERS:  # answered by NAME, --owner and --description
+            continue
+        key = q["name"]
         kind = f"list of {q['type']}" if q["multiselect"] else q["type"]
         choices = ", ".join(str(c) for c in q["choices"]) if q["choices"] is not None else ""
         rows.append((key, kind, _shown(q["default"]), choices, q["help"]))
     out.table(
-        ["QUESTION (--set KEY)", "TYPE", "DEFAULT", "CHOICES", "HELP"],
+        [
+            Column("QUESTION (--set KEY)"),
+            Column("TYPE"),
+            Column("DEFAULT", shorten=True),
+            Column("CHOICES", wrap=True),
+            Column("HELP", wrap=True),
+        ],
         rows,
         empty="No questions.",
     )

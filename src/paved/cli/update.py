@@ -191,7 +191,9 @@ def _show(out: "Output", result: "UpdateResult") -> None:
                 )
             rows.append((change.change.value, change.path, detail))
         out.table(
-            [Column("CHANGE", shorten=False), "FILE", Column("DETAIL", wrap=True)], rows, empty=""
+            [Column("CHANGE"), Column("FILE", shorten=True), Column("DETAIL", wrap=True)],
+            rows,
+            empty="",
         )
         if result.diff:  # the files' text, with no terminal sequence a repository put there
             from paved.text import escaped

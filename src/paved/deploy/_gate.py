@@ -42,11 +42,12 @@ class GateRule:
     refuses: str
     passes: str
 
-    def explain(self) -> dict[str, Any]:
-        """The shape of :meth:`paved.guardrails.Rule.explain`."""
+    def explain(self, *, protected: bool = False) -> dict[str, Any]:
+        """The shape of :meth:`paved.guardrails.Rule.explain`, with the severity the rule has
+        in a protected environment (``protected``) or elsewhere, as the gate decides it."""
         return {
             "id": self.id,
-            "severity": "error",
+            "severity": _severity(protected),
             "title": self.title,
             "fix": self.fix,
             "docs": GATE_DOCS,
@@ -133,10 +134,15 @@ def older_than(version: str, minimum: str) -> bool:
     return have is None or have < want
 
 
+def _severity(protected: bool) -> str:
+    """A gate rule's severity: an error in a protected environment, a warning elsewhere."""
+    return "error" if protected else "warning"
+
+
 def _finding(rule: GateRule, protected: bool, message: str, file: str) -> dict[str, Any]:
     return {
         "rule": rule.id,
-        "severity": "error" if protected else "warning",
+        "severity": _severity(protected),
         "status": "open",
         "message": message,
         "file": file,
