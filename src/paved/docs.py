@@ -32,7 +32,24 @@ def docs_root() -> Path:
     packaged = Path(__file__).resolve().parent / "_docs"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "docs"
+    checkout = Path(__file__).resolve().parents[2]
+    if _is_paved_checkout(checkout):
+        return checkout / "docs"
+    return packaged  # a copy of the package elsewhere: no pages, never its host's docs/
+
+
+def _is_paved_checkout(folder: Path) -> bool:
+    """Whether ``folder`` is paved's own source checkout: ``src/paved`` and a pyproject.toml
+    naming the project paved."""
+    import tomllib
+
+    if not (folder / "src" / "paved").is_dir():
+        return False
+    try:
+        project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return bool(project.get("project", {}).get("name") == "paved")
 
 
 def slug(heading: str) -> str:
@@ -86,14 +103,22 @@ class Page:
         wanted = anchor.strip().lower().lstrip("#")
         chosen = next((s for s in sections if s.anchor == wanted), None)
         if chosen is None:
-            anchors = [s.anchor for s in sections]
-            close = difflib.get_close_matches(wanted, anchors, n=5, cutoff=0.4) or anchors[:8]
             raise InputError(
-                f"page '{self.name}' has no section '{anchor}'",
-                hint=f"closest: {', '.join(close)}",
+                f"page '{self.name}' has no section '{anchor}'", hint=self._closest(wanted)
             )
         lines = self.text().splitlines()
         return "\n".join(lines[chosen.start : chosen.end]).rstrip() + "\n"
+
+    def _closest(self, wanted: str) -> str:
+        """The anchors of this page that read most like ``wanted``, or where to look."""
+        anchors = [s.anchor for s in self.sections()]
+        close = difflib.get_close_matches(wanted, anchors, n=5, cutoff=0.6)
+        if not close:  # a word of it, as in 'waiver' for 'waivers-and-expiry'
+            words = [w for w in re.split(r"[-_ ]+", wanted) if len(w) >= 3]
+            close = [a for a in anchors if any(w in a for w in words)][:5]
+        if close:
+            return f"closest: {', '.join(close)}"
+        return f"no section reads like it; read the whole page: {reference(self.name)}"
 
 
 def _title(path: Path) -> str:

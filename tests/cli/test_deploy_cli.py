@@ -302,3 +302,22 @@ def test_prod_rollback_confirmation_names_the_deployment_it_restores(
     )
     assert len(records(paved)) == 2
     assert repo_state(env_repo(pinned_env)) == before
+
+
+def test_prod_confirmation_shows_a_long_commit_subject_shortened_and_escaped(
+    paved, orders: Path
+) -> None:
+    subject = "Fix\x1b[2J " + "x" * 300
+    git("commit", "--allow-empty", "-q", "-m", subject, cwd=orders)
+    head = git("rev-parse", "HEAD", cwd=orders)
+    done = paved(
+        "deploy", "--path", "orders", "--env", "prod", "--image", image("orders"),
+        runtime=terminal_runtime(), input="n\n",
+    )  # fmt: skip
+    assert done.exit_code == ExitCode.USAGE, done.stderr
+    shown = next(line for line in _confirmation(done.stderr) if "source commit" in line)
+    commit = shown.split(": ", 1)[1].strip()
+    assert commit.startswith(f"{head[:12]} Fix\\u001b[2J xxx")
+    assert commit.endswith("x\u2026")
+    assert len(commit.removeprefix(f"{head[:12]} ")) == 72
+    assert "\x1b" not in done.stderr

@@ -183,6 +183,9 @@ def test_every_command_takes_each_global_option(
 ) -> None:
     """Parsed (no command run) after each command's first example, the option sets the same
     field of the runtime as before the command."""
+    if (path, flag) == ("platform serve", "--json"):  # a server prints no result document
+        assert options(leaf_commands(root_group())[path], flag) == []
+        return
     root = root_group()
     example = shlex.split(EXAMPLES[path][0].command)
     words = example[: next((i for i, w in enumerate(example) if w in {"|", "<"}), len(example))]
@@ -214,7 +217,8 @@ def test_the_global_options_read_the_same_in_every_help(paved) -> None:
     for flag, help_text in GLOBAL_OPTIONS.items():
         assert [o.help for o in options(root, flag)] == [help_text]
         for path, command in leaf_commands(root).items():
-            assert [o.help for o in options(command, flag)] == [help_text], (path, flag)
+            taken = (path, flag) != ("platform serve", "--json")  # no result to print
+            assert [o.help for o in options(command, flag)] == [help_text] * taken, (path, flag)
     text = paved("deploy", "--help").stdout
     section = text.split("\nGlobal options:\n", 1)[1].split("\n\n", 1)[0]
     flags = re.findall(r"^  (?:-\w, )?(--[\w-]+) ", section, flags=re.MULTILINE)

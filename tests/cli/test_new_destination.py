@@ -124,7 +124,8 @@ def test_a_service_made_from_another_folder_is_named_with_what_to_do(
     repository = (data_dir(pinned_env) / "repos" / "payments.git").as_uri()
     what_to_do = (
         "see it with 'paved services show payments'; to carry on with it, run the command "
-        "again with --dir set to its folder; otherwise choose another name"
+        "again with --dir set to its folder (no longer there? get it back with git clone "
+        f"{repository}); otherwise choose another name"
     )
 
     done = paved("new", "service", "payments", "--owner", "team-a")

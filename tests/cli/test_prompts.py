@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paved.errors import ExitCode
+from paved.errors import ExitCode, InputError
 from tests.terminal_helpers import run_in_terminal, terminal_runtime
 
 #: The question (CliRunner prints its last character, a space, with the echoed answer).
@@ -85,3 +85,33 @@ def test_a_person_at_a_real_terminal_is_asked_again(pinned_env: Path) -> None:
     assert "(2 more tries)" in screen
     assert "Plan for payments (dry run: nothing written):" in screen
     assert not (pinned_env / "payments").exists()
+
+
+def test_a_question_is_shown_with_its_control_characters_escaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import typer
+
+    from paved.cli.prompts import confirm
+
+    asked: list[str] = []
+
+    def prompt(text: str, **_kwargs: object) -> str:
+        asked.append(text)
+        return "n"
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+    question = "Deploy orders\x1b[2J\rerror: done to prod?"
+    assert confirm(terminal_runtime(), question, missing=InputError("x")) is False
+    assert asked == ["Deploy orders\\u001b[2J\\rerror: done to prod? [y/N]"]
+
+
+def test_a_confirmation_that_cannot_be_asked_says_to_pass_yes(pinned_env: Path) -> None:
+    from paved.cli.prompts import confirm
+    from paved.cli.runtime import Runtime
+
+    with pytest.raises(InputError) as raised:
+        confirm(Runtime.from_process(), "Go?", missing=InputError("going needs confirmation"))
+    assert str(raised.value) == (
+        "going needs confirmation; pass --yes when not running interactively"
+    )

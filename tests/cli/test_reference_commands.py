@@ -11,6 +11,8 @@ import jsonschema
 import pytest
 
 from paved.cli import completion
+from paved.cli.output import Output
+from paved.cli.runtime import Runtime
 from paved.deploy import GATE_RULES
 from paved.docs import pages, reference
 from paved.guardrails import BUILTIN_RULES, all_rules
@@ -278,3 +280,96 @@ def test_rule_ids_and_docs_pages_complete() -> None:
     assert "PAVED-K8S-007" in completion.complete_rule_ids("PAVED-K8S")
     assert completion.complete_docs_pages("exit") == ["exit-codes"]
     assert completion.complete_docs_pages("guardrails#waiv") == ["guardrails#waivers"]
+
+
+def test_set_keys_of_an_organisation_template_never_fetch_it(
+    pinned_env: Path, tmp_path: Path
+) -> None:
+    config = pinned_env / "paved-home" / "config" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        '[scaffolds.org-service]\nurl = "https://git.invalid/org/scaffold.git"\n', encoding="utf-8"
+    )
+    before = sorted(p for p in pinned_env.rglob("*"))
+    ctx = _Ctx(template="org-service")
+    assert completion.complete_set_keys(ctx, "") == []  # type: ignore[arg-type]
+    assert completion.complete_set_keys(ctx, "port=") == []  # type: ignore[arg-type]
+    assert sorted(p for p in pinned_env.rglob("*")) == before  # no mirror, no clone, no lock
+
+
+def test_platform_serve_takes_no_json(paved) -> None:
+    done = paved("platform", "serve", "--json")
+    assert done.exit_code == 2
+    assert "--json" in done.stderr
+    assert "--json" not in paved("platform", "serve", "--help").stdout
+
+
+def test_a_malformed_pager_prints_the_page_escaped_instead(
+    paved, pinned_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAVED_HOME", str(pinned_env / "paved-home"))
+    page = tmp_docs = pinned_env / "docs"
+    tmp_docs.mkdir()
+    (page / "odd.md").write_text("# Odd\n\n\tindented\x1b[2J\n", encoding="utf-8")
+    monkeypatch.setattr("paved.docs.docs_root", lambda: tmp_docs)
+    monkeypatch.setenv("PAGER", "less '-R")
+    runtime = Runtime.from_process()
+    runtime.__dict__["out"] = _terminal_out(runtime)
+    done = paved("docs", "odd", runtime=runtime)
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout == "# Odd\n\n\tindented\\u001b[2J\n"
+    assert "PAGER cannot be read" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _terminal_out(runtime: Runtime) -> Output:
+    """The runtime's output with a stdout that says it is a terminal."""
+    import sys
+
+    class _Stdout:
+        def write(self, text: str) -> int:
+            return int(sys.stdout.write(text))
+
+        def flush(self) -> None:
+            sys.stdout.flush()
+
+        def isatty(self) -> bool:
+            return True
+
+    class _Stderr(_Stdout):
+        def write(self, text: str) -> int:
+            return int(sys.stderr.write(text))
+
+        def isatty(self) -> bool:
+            return False
+
+    return Output(stdout=_Stdout(), stderr=_Stderr(), env=runtime.env)  # type: ignore[arg-type]
+
+
+def test_an_unknown_section_suggests_that_pages_closest_sections_only(tmp_path: Path) -> None:
+    from paved.docs import page
+    from paved.errors import InputError
+
+    (tmp_path / "guide.md").write_text(
+        "# Guide\n\n## Waivers and expiry\n\n## Exit codes\n\n## Other things\n", encoding="utf-8"
+    )
+    with pytest.raises(InputError) as raised:
+        page("guide", tmp_path).section("waiver")
+    assert raised.value.hint == "closest: waivers-and-expiry"
+    with pytest.raises(InputError) as nothing:
+        page("guide", tmp_path).section("zzz")
+    assert nothing.value.hint == "no section reads like it; read the whole page: paved docs guide"
+
+
+def test_docs_outside_paveds_checkout_are_never_a_hosts_own(tmp_path: Path) -> None:
+    from paved.docs import _is_paved_checkout
+
+    assert _is_paved_checkout(REPO_ROOT)
+    host = tmp_path / "host"
+    (host / "src" / "paved").mkdir(parents=True)
+    (host / "docs").mkdir()
+    assert not _is_paved_checkout(host)  # no pyproject
+    (host / "pyproject.toml").write_text('[project]\nname = "orders"\n', encoding="utf-8")
+    assert not _is_paved_checkout(host)
+    (host / "pyproject.toml").write_text('[project]\nname = "paved"\n', encoding="utf-8")
+    assert _is_paved_checkout(host)

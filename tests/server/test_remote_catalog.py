@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
 
 from paved.catalog import Catalog
@@ -26,7 +28,7 @@ from paved.models import (
     Service,
     VersionAdoption,
 )
-from tests.helpers import free_port
+from tests.helpers import REPO_ROOT, free_port
 from tests.server.conftest import Platform, serving
 from tests.server.postgres import PostgresServer
 
@@ -248,7 +250,19 @@ def test_login_new_registration_and_archive_over_a_real_socket(
         assert token not in done.stderr + done.stdout
         remote = RemoteCatalog(url, token)
         remote.register(_service())
+        remote.register(dataclasses.replace(_service(), name="orders"))
         remote.close()
+        as_json = paved("services", "archive", "orders", "--json")
+        assert as_json.exit_code == 0, as_json.stderr
+        document = json.loads(as_json.stdout)
+        schema = REPO_ROOT / "docs" / "schemas" / "services-archive.schema.json"
+        jsonschema.validate(document, json.loads(schema.read_text(encoding="utf-8")))
+        assert document == {
+            "schema": "paved/services-archive/v1",
+            "name": "orders",
+            "owner": "team-checkout",
+            "catalog": url,
+        }
         listed = paved("services", "list")
         assert listed.exit_code == 0, listed.stderr
         assert listed.stdout.startswith("payments\tteam-checkout")

@@ -83,3 +83,32 @@ def test_token_list_shows_every_token_and_its_status_never_a_secret(paved, db_ur
     for secret in (alice["token"], admin["token"], gone["token"], *hashes):
         assert secret not in everything
     assert "pvd_" not in everything
+
+
+def test_token_revoke_json_follows_its_schema_and_names_the_revoked_tokens(
+    paved, db_url: str
+) -> None:
+    ids = []
+    for _ in range(2):
+        made = paved(
+            "platform",
+            "token",
+            "create",
+            "--user",
+            "bob",
+            "--team",
+            "team-a",
+            "--json",
+            "--db",
+            db_url,
+        )
+        assert made.exit_code == 0, made.stderr
+        ids.append(json.loads(made.stdout)["id"])
+    one = paved("platform", "token", "revoke", ids[0], "--json", "--db", db_url)
+    assert one.exit_code == 0, one.stderr
+    data = json.loads(one.stdout)
+    jsonschema.validate(data, _schema("platform-token-revoke.schema.json"))
+    assert data == {"schema": "paved/platform-token-revoke/v1", "revoked": [ids[0]]}
+    every = paved("platform", "token", "revoke", "--user", "bob", "--json", "--db", db_url)
+    assert every.exit_code == 0, every.stderr
+    assert json.loads(every.stdout)["revoked"] == [ids[1]]

@@ -26,6 +26,17 @@ def test_every_schema_is_a_valid_json_schema(schema: str) -> None:
     )
 
 
+def test_the_json_page_lists_every_schema_and_every_schema_it_lists_exists() -> None:
+    text = (DOCS / "json.md").read_text(encoding="utf-8")
+    table = text.split("| command | `schema` | JSON Schema |", 1)[1].split("\n\n", 1)[0]
+    linked = set(re.findall(r"\(schemas/([a-z-]+\.schema\.json)\)", table))
+    assert linked == {p.name for p in (DOCS / "schemas").glob("*.json")}
+    for name in linked:  # each row names the schema ids its file defines
+        ids = set(re.findall(r'"(paved/[a-z-]+/v\d+)"', (DOCS / "schemas" / name).read_text()))
+        rows = [row for row in table.splitlines() if f"(schemas/{name})" in row]
+        assert ids <= set(re.findall(r"`(paved/[a-z-]+/v\d+)`", "".join(rows))), name
+
+
 def test_templates_list_json_follows_its_schema(paved) -> None:
     schema = json.loads((DOCS / "schemas" / "templates.schema.json").read_text())
     data = json.loads(paved("templates", "list", "--json").stdout)

@@ -35,14 +35,16 @@ from paved.models import (
     VersionAdoption,
     rollout_id_problem,
 )
-from paved.names import check_name
-from paved.text import escaped
+from paved.names import check_name, name_problem
+from paved.text import escaped, text_problem
 
 __all__ = ["RemoteCatalog"]
 
 _Answer = TypeVar("_Answer")
 #: A result's detail is one line of at most this many characters on the platform.
 _DETAIL_LIMIT = 500
+#: The longest user name paved shows for the platform's ``/v1/whoami``.
+_USER_LIMIT = 200
 _BLANKS = re.compile(r"[\t\n\r\v\f\u2028\u2029]+")
 
 
@@ -95,6 +97,36 @@ def _service(data: dict[str, Any]) -> Service:
         layers=tuple(LayerRef(x["layer"], x["scaffold"], x["version"]) for x in data["layers"]),
         created_at=dt.datetime.fromisoformat(data["created_at"]),
     )
+
+
+class _WhoamiError(ValueError):
+    """What is wrong with the platform's answer to ``/v1/whoami``."""
+
+
+def _caller(data: Any) -> Caller:
+    """The caller the platform answered with: a user of at most :data:`_USER_LIMIT` visible
+    characters, a list of team names (the naming rule) and a boolean admin flag."""
+    if not isinstance(data, dict):
+        raise _WhoamiError("the answer is not an object")
+    user, teams, admin = data.get("user"), data.get("teams"), data.get("admin")
+    if not isinstance(user, str):
+        raise _WhoamiError("the user is not a string")
+    if not user:
+        raise _WhoamiError("the user is empty")
+    if not user.isprintable() or text_problem(user) is not None:
+        raise _WhoamiError(f"the user '{escaped(user)}' holds characters that are not visible")
+    if len(user) > _USER_LIMIT:
+        raise _WhoamiError(f"the user is longer than {_USER_LIMIT} characters ({len(user)})")
+    if not isinstance(teams, list):
+        raise _WhoamiError("the teams are not a list")
+    for team in teams:
+        if not isinstance(team, str):
+            raise _WhoamiError(f"a team is not a string ({type(team).__name__})")
+        if name_problem(team) is not None:
+            raise _WhoamiError(f"the team '{escaped(team)}' is not a team name")
+    if not isinstance(admin, bool):
+        raise _WhoamiError("the admin flag is not true or false")
+    return Caller(user, tuple(teams), admin)
 
 
 def _stamp(value: dt.datetime | None) -> str | None:
@@ -193,8 +225,18 @@ class RemoteCatalog:
         return settings
 
     def caller(self) -> Caller:
-        data = self._call("GET", "/v1/whoami", idempotent=True).json()
-        return Caller(str(data["user"]), tuple(data["teams"]), bool(data["admin"]))
+        """Who the token belongs to, as the platform says; an answer that is not a user of at
+        most 200 visible characters, a list of team names and an admin flag is refused."""
+        response = self._call("GET", "/v1/whoami", idempotent=True)
+        try:
+            return _caller(response.json())
+        except ValueError as exc:  # a JSON decoding error is a ValueError too
+            problem = str(exc) if isinstance(exc, _WhoamiError) else "it is not JSON"
+            raise RemoteError(
+                f"platform {self.location} answered who you are with something paved cannot "
+                f"use: {problem}",
+                hint="the platform may run another version of paved; tell the platform team",
+            ) from None
 
     def register(self, service: Service, *, dry_run: bool = False) -> tuple[Service, bool]:
         body = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paved.errors import PavedError
+from paved.text import escaped
 
 if TYPE_CHECKING:
     from paved.catalog import Catalog
@@ -26,5 +27,6 @@ def say_catalog(out: Output, catalog: Catalog) -> None:
         caller = catalog.caller()
     except PavedError:  # the read itself went through: say where, without the user
         caller = None
-    who = f" (logged in as {caller.user})" if caller is not None else ""
+    # one cell: whatever the platform calls the user, never a line of its own
+    who = f" (logged in as {escaped(caller.user)})" if caller is not None else ""
     out.info(f"catalog: {catalog.location}{who}")

@@ -74,8 +74,7 @@ def runtime_of(ctx: typer.Context, *, json_output: bool = False) -> "Runtime":
     """
     runtime: Runtime = ctx.obj
     if json_output and not runtime.json:
-        runtime.json = True
-        runtime.__dict__.pop("out", None)
+        apply_global_option(runtime, "--json")
     settings = runtime.settings
     for field, origin in settings.sources.items():
         runtime.out.debug(f"setting {field} = {getattr(settings, field)!r} (from {origin})")

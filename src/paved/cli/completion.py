@@ -13,6 +13,7 @@ from typer.completion import get_completion_inspect_parameters
 
 if TYPE_CHECKING:
     from paved.cli.runtime import Runtime
+    from paved.scaffold.registry import Scaffold
 
 __all__ = [
     "InstallCompletionOption",
@@ -143,11 +144,14 @@ def complete_set_keys(ctx: typer.Context, incomplete: str) -> list[str]:
     try:
         from paved.scaffold.registry import RESERVED_ANSWERS, Layer
 
-        registry = _runtime().registry
+        runtime = _runtime()
+        registry = runtime.registry
         template = (ctx.params or {}).get("template")
         if template:
-            scaffolds = [registry.get(template, layer=Layer.APP)]
-            scaffolds += [s for s in registry.bundled() if s.layer is Layer.ROAD]
+            chosen = _local_scaffold(runtime, template)
+            if chosen is None or chosen.layer is not Layer.APP:
+                return []
+            scaffolds = [chosen, *(s for s in registry.bundled() if s.layer is Layer.ROAD)]
         else:
             scaffolds = registry.bundled()
         questions = {
@@ -164,6 +168,26 @@ def complete_set_keys(ctx: typer.Context, incomplete: str) -> list[str]:
         return [f"{name}=" for name in sorted(questions) if name.startswith(incomplete)]
     except Exception:  # noqa: BLE001
         return []
+
+
+def _local_scaffold(runtime: Runtime, name: str) -> Scaffold | None:
+    """The scaffold ``name`` as this machine has it, never fetched: a bundled one, or the
+    newest version of an organisation's scaffold already checked out in the template store."""
+    from paved.scaffold.registry import load_scaffold
+    from paved.versions import Version
+
+    registry = runtime.registry
+    url = registry.urls.get(name)
+    if url is None:
+        return next((s for s in registry.bundled() if s.name == name), None)
+    trees = runtime.store.mirror(url).with_suffix(".trees")
+    found = [
+        load_scaffold(folder)
+        for folder in (sorted(trees.iterdir()) if trees.is_dir() else ())
+        if (folder / "scaffold.yml").is_file()
+    ]
+    versioned = [(v, s) for s in found if s.name == name and (v := Version.parse(s.version))]
+    return max(versioned, key=lambda pair: pair[0], default=(None, None))[1]
 
 
 def complete_rule_ids(incomplete: str) -> list[str]:

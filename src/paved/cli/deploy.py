@@ -59,11 +59,8 @@ def _confirm(
     if not environment.protected or yes or runtime.yes:
         return
     missing = InputError(
-        f"{what} to {environment.name} (a protected environment) needs confirmation",
-        hint="pass --yes when not running interactively",
+        f"{what} to {environment.name} (a protected environment) needs confirmation"
     )
-    if not runtime.interactive:
-        raise missing
     question = f"{what} to {environment.name}?"
     if not confirm(runtime, question, missing=missing, details=details()):
         declined(
@@ -124,7 +121,34 @@ def _commit_line(root: Path, sha: str | None) -> str:
     if not sha or re.fullmatch(r"[0-9a-f]{7,64}", sha) is None:
         return sha or "(not recorded)"
     subject = Git(root)("log", "-1", "--format=%s", "--end-of-options", sha, "--", check=False)
-    return f"{sha[:12]} {subject.splitlines()[0]}" if subject else sha[:12]
+    return f"{sha[:12]} {_subject_shown(subject.splitlines()[0])}" if subject else sha[:12]
+
+
+#: The most terminal columns a commit's subject takes in a confirmation: a long one written
+#: into the repository can never push the lines after it off the screen.
+_SUBJECT_COLUMNS = 72
+
+
+def _subject_shown(subject: str) -> str:
+    """``subject`` with its control characters escaped, cut to :data:`_SUBJECT_COLUMNS`
+    columns (a wide character takes two) with an ellipsis at the end when longer."""
+    import unicodedata
+
+    from paved.text import escaped
+
+    pieces = [escaped(char) for char in subject]  # a cut never falls inside an escape
+    widths = [
+        2 if unicodedata.east_asian_width(piece[0]) in "WF" else len(piece) for piece in pieces
+    ]
+    if sum(widths) <= _SUBJECT_COLUMNS:
+        return "".join(pieces)
+    shown, used = [], 0
+    for piece, width in zip(pieces, widths, strict=True):
+        if used + width > _SUBJECT_COLUMNS - 1:  # the ellipsis takes one
+            break
+        shown.append(piece)
+        used += width
+    return "".join(shown) + "\u2026"
 
 
 def _break_glass_reason(break_glass: bool, reason: str | None) -> str | None:

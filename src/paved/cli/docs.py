@@ -85,9 +85,15 @@ def _show(runtime: "Runtime", text: str) -> None:
     import shutil
     import subprocess
 
+    from paved.text import escaped
+
     out = runtime.out
     pager = runtime.env.get("PAGER", "less -FRX")
-    command = shlex.split(pager) if pager.strip() else []
+    try:
+        command = shlex.split(pager)
+    except ValueError as exc:  # an unclosed quote: the page is printed as it is instead
+        out.info(f"$PAGER cannot be read ({exc}); printing the page without it")
+        command = []
     if out.stdout_is_terminal and command and shutil.which(command[0]):
         env = {**runtime.env, "LESSCHARSET": runtime.env.get("LESSCHARSET", "utf-8")}
         try:
@@ -96,4 +102,5 @@ def _show(runtime: "Runtime", text: str) -> None:
             pass  # a pager that cannot start: the page is printed below instead
         else:
             return
+    text = escaped(text, keep="\n\t")  # a page's own line breaks and tabs, nothing else raw
     out.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -116,9 +116,7 @@ def _confirm_direct(
     from paved.cli.prompts import confirm, declined
 
     what = f"Push the {layer} update straight to the default branch of every service selected"
-    missing = InputError(
-        f"{what} needs confirmation", hint="pass --yes when not running interactively"
-    )
+    missing = InputError(f"{what} needs confirmation")
     selected = " and ".join(
         part
         for part in (

@@ -9,6 +9,7 @@ import typer
 from paved.cli.common import JsonOption, handle_errors, runtime_of
 from paved.credentials import credentials_file, write_credentials
 from paved.errors import InputError
+from paved.text import escaped
 
 if TYPE_CHECKING:
     from paved.cli.runtime import Runtime
@@ -45,6 +46,11 @@ def login(
             hide_input=True,
         )
     else:
+        if token is None and runtime.stdin_is_terminal:  # --yes or CI: never read it echoed
+            raise InputError(
+                "no token given and the run is not interactive",
+                hint="pass --token TOKEN or pipe it on stdin",
+            )
         token = (sys.stdin.readline() if token is None else token).strip()
         settings, caller = _verify(url, token)
     path = write_credentials(runtime.paths.config_dir, url, token, settings)
@@ -85,7 +91,7 @@ def _show_login(runtime: "Runtime", url: str, caller: "Caller", path: Path) -> N
         )
     teams = ", ".join(caller.teams) or "no team"
     out.info(
-        f"logged in to {url} as {caller.user} ({'admin; ' if caller.admin else ''}"
+        f"logged in to {url} as {escaped(caller.user)} ({'admin; ' if caller.admin else ''}"
         f"teams: {teams}); credentials in {path}"
     )
     if chosen == url:
@@ -112,10 +118,27 @@ def logout(ctx: typer.Context) -> None:
         now = f"commands use the catalog at {catalog_url} (catalog.url is set)"
     else:
         now = f"commands use the local catalog {runtime.paths.catalog_db}"
+    catalog = catalog_url or str(runtime.paths.catalog_db)
+    out = runtime.out
     if not path.exists():
-        runtime.out.info(f"not logged in; {now}")
+        if out.json_mode:
+            out.json(_logout_document(None, None, catalog))
+        out.info(f"not logged in; {now}")
         return
     url = (runtime.platform_login or {}).get("url")
     path.unlink()
-    runtime.out.info(f"logged out{f' of {url}' if url else ''}; removed {path}")
-    runtime.out.info(f"{now}{'' if catalog_url else ' again'}")
+    if out.json_mode:
+        out.json(_logout_document(url, path, catalog))
+    out.info(f"logged out{f' of {url}' if url else ''}; removed {path}")
+    out.info(f"{now}{'' if catalog_url else ' again'}")
+
+
+def _logout_document(url: str | None, removed: Path | None, catalog: str) -> dict[str, Any]:
+    """What ``paved logout --json`` says (docs/schemas/logout.schema.json)."""
+    return {
+        "schema": "paved/logout/v1",
+        "logged_out": removed is not None,
+        "url": url,
+        "removed": str(removed) if removed is not None else None,
+        "catalog": catalog,
+    }

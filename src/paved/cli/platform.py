@@ -254,5 +254,8 @@ def revoke_token(
             f"no live token {'with id ' + token_id if token_id else 'of user ' + str(user)}",
             hint="it may be revoked already",
         )
+    if runtime.out.json_mode:  # docs/schemas/platform-token-revoke.schema.json
+        runtime.out.json({"schema": "paved/platform-token-revoke/v1", "revoked": list(ids)})
+        return
     for revoked in ids:
         runtime.out.line(revoked)

@@ -21,7 +21,7 @@ from paved.text import escaped
 if TYPE_CHECKING:
     from paved.cli.runtime import Runtime
 
-__all__ = ["ATTEMPTS", "DECLINED", "ask", "confirm", "declined"]
+__all__ = ["ATTEMPTS", "DECLINED", "YES_HINT", "ask", "confirm", "declined"]
 
 T = TypeVar("T")
 
@@ -30,6 +30,8 @@ ATTEMPTS = 3
 #: The exit code of a declined confirmation: nothing was written, as with a usage error, and
 #: the same code as the run that could not ask (no terminal, no ``--yes``).
 DECLINED = ExitCode.USAGE
+#: What a confirmation that cannot be asked tells to do.
+YES_HINT = "pass --yes when not running interactively"
 
 
 def ask(
@@ -49,8 +51,8 @@ def ask(
     if not runtime.interactive:
         raise missing
     for attempt in range(1, ATTEMPTS + 1):
-        answer = typer.prompt(
-            question, default="", show_default=False, hide_input=hide_input, err=True
+        answer = typer.prompt(  # a question may name a folder or a record: never raw
+            escaped(question), default="", show_default=False, hide_input=hide_input, err=True
         )
         try:
             return check(answer.strip())
@@ -71,10 +73,11 @@ def confirm(
 ) -> bool:
     """Show ``details`` (``key: value`` lines on stderr), then ask a yes-or-no question.
 
-    The default is no: an empty answer declines.
+    The default is no: an empty answer declines. When the run is not interactive, ``missing``
+    is raised, with the hint to pass ``--yes`` unless it gives its own.
     """
     if not runtime.interactive:
-        raise missing
+        raise type(missing)(missing.message, hint=missing.hint or YES_HINT)
     if details:
         width = max(len(key) for key, _ in details) + 1
         for key, value in details:

@@ -125,5 +125,16 @@ def archive_service(
             hint="log in to the platform first: paved login URL",
         )
     service = archive(name)
-    runtime.out.info(f"archived service '{service.name}' in {catalog.location}")
-    runtime.out.line(service.name)
+    out = runtime.out
+    if out.json_mode:  # docs/schemas/services-archive.schema.json
+        out.json(
+            {
+                "schema": "paved/services-archive/v1",
+                "name": service.name,
+                "owner": service.owner,
+                "catalog": catalog.location,
+            }
+        )
+    out.info(f"archived service '{service.name}' in {catalog.location}")
+    if not out.json_mode:
+        out.line(service.name)

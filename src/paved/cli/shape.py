@@ -6,9 +6,10 @@ built; it then walks that tree once and gives each command the same shape, so th
 module has to opt in:
 
 - every leaf command takes the global options (``--yes``, ``--json``, ``--quiet``,
-  ``--verbose``, ``--no-color``) after its name too, as real options (``expose_value=False``)
-  whose callbacks set the same fields of the runtime as the root's; a command that declares one
-  of them itself keeps its own, which sets the runtime too and has the same help text;
+  ``--verbose``, ``--no-color``) after its name too (``platform serve``, a server with no
+  result to print, takes no ``--json``), as real options (``expose_value=False``) whose
+  callbacks set the same fields of the runtime as the root's; a command that declares one of
+  them itself keeps its own, which sets the runtime too and has the same help text;
 - metavars read as words (``NAME``, ``PORT``, ``TEAM``), never as types (``<str>``,
   ``<int range>``) or in braces (``{NAME}``);
 - each command's summary, in its group's list, is the first sentence of its docstring, whole;
@@ -37,6 +38,10 @@ __all__ = ["PavedGroup", "first_sentence", "leaf_commands"]
 #: Where the flags given so far are kept, in the context's ``meta`` (shared by the whole chain
 #: of contexts, root to leaf).
 _GIVEN = "paved.global_options"
+
+#: The global options a command does not take after its name: a server that runs until it is
+#: stopped has no result document to print.
+_NOT_TAKEN = {"platform serve": ("--json",)}
 
 #: Words for the metavar of an option whose name alone would not read well.
 _WORDS = {"expires": "DURATION"}
@@ -109,6 +114,8 @@ def _shape_leaf(command: TyperCommand, path: str, globals_: dict[str, TyperOptio
             _word_option(param)
     own = {opt: param for param in command.params for opt in (*param.opts, *param.secondary_opts)}
     for flag, root_param in globals_.items():
+        if flag in _NOT_TAKEN.get(path, ()):
+            continue
         adopted = own.get(flag)
         if isinstance(adopted, TyperOption):
             adopted.help = root_param.help

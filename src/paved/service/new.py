@@ -335,15 +335,21 @@ def _check_remote_free(plan: NewServicePlan, githost: GitHost | None) -> None:
         f"repository {plan.repository} of service '{name}' already exists and is not "
         f"empty: a service called {name} was created before, in another folder than "
         f"{plan.destination}",
-        hint=_taken_hint(name),
+        hint=_taken_hint(name, plan.repository),
     )
 
 
-def _taken_hint(name: str) -> str:
-    """What to do when the name is some earlier service's: see it, carry on with it, or not."""
+def _taken_hint(name: str, repository: str | None = None) -> str:
+    """What to do when the name is some earlier service's: see it, carry on with it (from its
+    folder, or from a clone of its repository when the folder is gone), or not."""
+    import shlex
+
+    folder = "its folder"
+    if repository:
+        folder += f" (no longer there? get it back with git clone {shlex.quote(repository)})"
     return (
         f"see it with 'paved services show {name}'; to carry on with it, run the command "
-        "again with --dir set to its folder; otherwise choose another name"
+        f"again with --dir set to {folder}; otherwise choose another name"
     )
 
 
@@ -386,7 +392,7 @@ def _check_catalog_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
                 f"service '{name}' already exists: it is registered in the catalog "
                 f"{catalog.location} (owner {existing.owner}, repository "
                 f"{existing.repository}), and its folder is not {plan.destination}",
-                hint=_taken_hint(name),
+                hint=_taken_hint(name, existing.repository),
             )
         raise ConflictError(
             f"service '{name}' is already registered in the catalog {catalog.location} "
