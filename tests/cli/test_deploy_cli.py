@@ -257,7 +257,7 @@ def test_prod_confirmation_shows_what_ships_and_a_decline_records_nothing(
     assert _confirmation(done.stderr) == [
         "  service:       orders",
         "  environment:   prod (protected)",
-        "  image:         registry.example.com/team/orders@sha256:111111111111…111111",
+        "  image:         registry.example.com/team/orders@sha256:" + "1" * 64,  # whole
         f"  source commit: {head[:12]} Create orders on the paved road",
     ]
     assert "'maybe' is not an answer; answer y (yes) or n (no) (2 more tries)" in done.stderr
@@ -293,7 +293,7 @@ def test_prod_rollback_confirmation_names_the_deployment_it_restores(
         "  service:       orders",
         "  environment:   prod (protected)",
         "  restores:      deployment 1 (rolling back from deployment 2)",
-        "  image:         registry.example.com/team/orders@sha256:111111111111…111111",
+        "  image:         registry.example.com/team/orders@sha256:" + "1" * 64,  # whole
         f"  source commit: {head[:12]} Create orders on the paved road",
     ]
     assert done.stderr.splitlines()[-1].endswith(

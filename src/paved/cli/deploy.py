@@ -72,7 +72,7 @@ def _confirm(
 def _deploy_details(plan: "DeployPlan") -> list[tuple[str, str]]:
     """What a deploy would ship, for the person confirming it."""
     image = (
-        _short_image(str(plan.image))
+        str(plan.image)
         if plan.image is not None
         else f"the image of the last successful deployment to {plan.environment.name}"
     )
@@ -99,17 +99,9 @@ def _rollback_details(plan: "RollbackPlan") -> list[tuple[str, str]]:
     return [
         *pairs,
         ("restores", restored),
-        ("image", _short_image(plan.image or restore.image)),
+        ("image", plan.image or restore.image),
         ("source commit", _commit_line(plan.source.root, restore.source_commit)),
     ]
-
-
-def _short_image(ref: str) -> str:
-    """An image with its digest shortened in the middle, for a screen (never a record)."""
-    name, at, digest = ref.partition("@sha256:")
-    if not at or len(digest) <= 20:
-        return ref
-    return f"{name}@sha256:{digest[:12]}…{digest[-6:]}"
 
 
 def _commit_line(root: Path, sha: str | None) -> str:

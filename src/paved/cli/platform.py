@@ -80,13 +80,22 @@ def _actor(runtime: "Runtime") -> str:
     return "local:" + (runtime.env.get("USER") or runtime.env.get("LOGNAME") or "unknown")
 
 
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise typer.BadParameter(f"{value} is not a port (1 to 65535)")
+    return value
+
+
 @app.command("serve")
 @handle_errors
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", min=1, max=65535, help="The port to listen on.")
+        int,
+        typer.Option(
+            "--port", callback=_port, show_default=False, help="The port to listen on (8420)."
+        ),
     ] = 8420,
     db: DbOption = None,
     settings: Annotated[
