@@ -73,12 +73,12 @@ def _deploy(pinned_env: Path, digest: str, **extra: Any) -> Any:
     return deploy(request, deploy_deps(pinned_env, **extra))
 
 
-def _killed_at(pinned_env: Path, method: str, digest: str = DIGEST_2) -> int:
+def _killed_at(pinned_env: Path, method: str, digest: str = DIGEST_2, env: str = "dev") -> int:
     def work() -> None:
         deps = deploy_deps(pinned_env)
         catalog = deps.catalog
         deps = deploy_deps(pinned_env, catalog=lambda: _Dies(catalog(), method))
-        deploy(DeployRequest(pinned_env / "orders", "dev", image("orders", digest)), deps)
+        deploy(DeployRequest(pinned_env / "orders", env, image("orders", digest)), deps)
 
     return _in_child(work)
 
@@ -125,6 +125,29 @@ def test_a_deploy_without_image_after_a_killed_one_chooses_from_the_settled_reco
     again = deploy(DeployRequest(pinned_env / "orders", "dev"), deploy_deps(pinned_env))
     assert (again.status, again.image) == ("unchanged", image("orders", DIGEST_2))
     assert [d.outcome for d in _raw()] == ["succeeded", "succeeded", "succeeded"]
+
+
+def test_a_protected_deploy_whose_choice_an_open_record_left_open_stops_before_anything(
+    paved, pinned_env: Path
+) -> None:
+    """In prod the person confirmed "the image of the last successful deployment" without
+    seeing which: once the records are settled the choice is made, but not run (exit 6); the
+    next run names the image before it is confirmed."""
+    from paved.errors import ConflictError
+
+    make_service(paved, pinned_env, "orders")
+    prod = ("--env", "prod", "--yes")
+    first = paved("deploy", "--path", "orders", *prod, "--image", image("orders"))
+    assert first.exit_code == 0, first.stderr
+    assert _killed_at(pinned_env, "finish_deployment", env="prod") == -signal.SIGKILL
+    assert [d.outcome for d in _raw()] == ["succeeded", "started"]
+
+    with pytest.raises(ConflictError, match="left the choice open; it is now image "):
+        deploy(DeployRequest(pinned_env / "orders", "prod"), deploy_deps(pinned_env))
+    assert [d.outcome for d in _raw()] == ["succeeded", "succeeded"]  # settled, nothing new
+
+    again = deploy(DeployRequest(pinned_env / "orders", "prod"), deploy_deps(pinned_env))
+    assert (again.status, again.image) == ("unchanged", image("orders", DIGEST_2))
 
 
 def test_a_deploy_killed_before_its_push_is_settled_as_interrupted(paved, pinned_env: Path) -> None:

@@ -64,11 +64,13 @@ def execute(plan: Plan, deps: DeployDeps) -> DeployResult:
 def _still_as_planned(plan: Plan, deps: DeployDeps) -> Plan:
     """The plan, with its choices made again from the records as they are now.
 
-    A choice the plan left open (an open record might have been the last success) is made
-    now. A choice that comes out different (another deploy landed during the confirmation),
-    or a service repository that moved to another commit, stops the attempt before anything
-    happens: what the person confirmed is not what would run (exit 6, nothing recorded). The
-    overlay's checks run again, on the files the render is about to read.
+    A choice the plan left open (an open record might have been the last success) is made now,
+    except in a protected environment, where the person confirmed a plan that did not name it:
+    that stops too, and the next run shows the choice before it is confirmed. A choice that
+    comes out different (another deploy landed during the confirmation), or a service repository
+    that moved to another commit, stops the attempt before anything happens: what the person
+    confirmed is not what would run (exit 6, nothing recorded). The overlay's checks run again,
+    on the files the render is about to read.
     """
     if isinstance(plan, DeployPlan):
         commit, _ = source_commit(plan.source.root)
@@ -82,6 +84,9 @@ def _still_as_planned(plan: Plan, deps: DeployDeps) -> Plan:
     was, now = _choice(plan), _choice(again)
     if was is not None and now is not None and was != now:
         raise _changed(plan, f"it would now use {now[0]}, not {was[0]}")
+    if was is None and now is not None and plan.environment.protected:
+        # a protected environment runs only what was shown before it was confirmed
+        raise _changed(plan, f"an unfinished attempt left the choice open; it is now {now[0]}")
     return again
 
 
