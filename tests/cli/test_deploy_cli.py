@@ -254,12 +254,15 @@ def test_prod_confirmation_shows_what_ships_and_a_decline_records_nothing(
         runtime=terminal_runtime(), input="maybe\nn\n",
     )  # fmt: skip
     assert done.exit_code == ExitCode.USAGE, done.stderr
-    assert _confirmation(done.stderr) == [
-        "  service:       orders",
-        "  environment:   prod (protected)",
-        "  image:         registry.example.com/team/orders@sha256:" + "1" * 64,  # whole
-        f"  source commit: {head[:12]} Create orders on the paved road",
-    ]
+    assert (
+        _confirmation(done.stderr)
+        == [
+            "  service:       orders",
+            "  environment:   prod (protected)",
+            "  image:         registry.example.com/team/orders@sha256:" + "1" * 64,  # whole
+            f"  source commit: {head[:12]} Create orders on the paved road",
+        ]
+    )
     assert "'maybe' is not an answer; answer y (yes) or n (no) (2 more tries)" in done.stderr
     assert done.stderr.splitlines()[-1].endswith(  # CliRunner: after the question, on its line
         "prod? [y/N]:not deployed: orders in prod was not confirmed; "
@@ -289,13 +292,16 @@ def test_prod_rollback_confirmation_names_the_deployment_it_restores(
         "rollback", "--path", "orders", "--env", "prod", runtime=terminal_runtime(), input="\n"
     )
     assert done.exit_code == ExitCode.USAGE, done.stderr
-    assert _confirmation(done.stderr) == [
-        "  service:       orders",
-        "  environment:   prod (protected)",
-        "  restores:      deployment 1 (rolling back from deployment 2)",
-        "  image:         registry.example.com/team/orders@sha256:" + "1" * 64,  # whole
-        f"  source commit: {head[:12]} Create orders on the paved road",
-    ]
+    assert (
+        _confirmation(done.stderr)
+        == [
+            "  service:       orders",
+            "  environment:   prod (protected)",
+            "  restores:      deployment 1 (rolling back from deployment 2)",
+            "  image:         registry.example.com/team/orders@sha256:" + "1" * 64,  # whole
+            f"  source commit: {head[:12]} Create orders on the paved road",
+        ]
+    )
     assert done.stderr.splitlines()[-1].endswith(
         "prod? [y/N]:not rolled back: orders in prod was not confirmed; "
         "nothing was changed or recorded"

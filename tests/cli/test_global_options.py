@@ -223,3 +223,10 @@ def test_the_global_options_read_the_same_in_every_help(paved) -> None:
     section = text.split("\nGlobal options:\n", 1)[1].split("\n\n", 1)[0]
     flags = re.findall(r"^  (?:-\w, )?(--[\w-]+) ", section, flags=re.MULTILINE)
     assert flags == list(GLOBAL_OPTIONS)
+
+
+def test_json_before_platform_serve_is_refused_before_anything_starts(paved) -> None:
+    done = paved("--json", "platform", "serve", "--port", "1")
+    assert done.exit_code == 2
+    assert done.stderr.startswith("error: platform serve prints no JSON document")
+    assert done.stdout == ""

@@ -300,12 +300,46 @@ def test_deployments_list_fits_80_columns(paved, catalog: Path, on_a_terminal: N
     assert IMAGE in paved("deployments", "list", "--json").stdout
 
 
-@pytest.mark.parametrize("args", [["templates", "list"], ["guardrails", "list"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["templates", "list"],
+        ["templates", "show", "service-python"],
+        ["templates", "show", "paved-road"],
+        ["guardrails", "list"],
+        ["docs"],
+    ],
+)
 def test_the_catalogues_fit_80_columns(paved, on_a_terminal: None, args: list[str]) -> None:
     done = paved(*args)
     assert done.exit_code == 0, done.stderr
     assert len(done.stdout.splitlines()) > 1
     assert_fits(done.stdout)
+    assert "…" not in done.stdout.split("\n", 1)[1]  # names, keys and pages stay whole
+
+
+def test_token_list_fits_80_columns_with_the_id_whole(paved, on_a_terminal: None) -> None:
+    """The id is what ``token revoke`` takes: shortened, it could not be copied."""
+    import json
+
+    created = paved(
+        "platform",
+        "token",
+        "create",
+        "--user",
+        "alice.smith@example.com",
+        "--team",
+        "team-checkout",
+        "--team",
+        "team-payments-platform",
+        "--json",
+    )
+    assert created.exit_code == 0, created.stderr
+    token_id = json.loads(created.stdout)["id"]
+    done = paved("platform", "token", "list")
+    assert done.exit_code == 0, done.stderr
+    assert_fits(done.stdout)
+    assert token_id in done.stdout
 
 
 def test_fleet_results_fit_80_columns() -> None:

@@ -553,12 +553,23 @@ class Output:
             )
 
     def fields(self, pairs: Sequence[tuple[str, Any]]) -> None:
-        """One ``key: value`` line per field (``key<TAB>value`` in a pipe)."""
+        """One ``key: value`` line per field (``key<TAB>value`` in a pipe).
+
+        On a terminal a long value wraps at its spaces under itself; a word is never cut (a
+        URL or a path stays whole, to be copied)."""
+        import textwrap
+
         width = max(len(key) for key, _ in pairs)
         sep = None if self.stdout_is_terminal else "\t"
+        room = max(20, self.columns - width - 2) if not sep else 0
         for key, value in pairs:
             shown = _cell(value)
             if sep:
                 print(f"{key}{sep}{shown}", file=self.stdout)
-            else:
-                print(f"{key + ':':<{width + 1}} {shown}", file=self.stdout)
+                continue
+            lines = textwrap.wrap(shown, room, break_long_words=False, break_on_hyphens=False) or [
+                ""
+            ]
+            print(f"{key + ':':<{width + 1}} {lines[0]}", file=self.stdout)
+            for line in lines[1:]:
+                print(f"{'':<{width + 1}} {line}", file=self.stdout)

@@ -113,6 +113,11 @@ def serve(
     The access log shows each request's path, never its query string.
     """
     runtime = runtime_of(ctx)
+    if runtime.json:  # `paved --json platform serve`: after the command it is refused already
+        raise InputError(
+            "platform serve prints no JSON document: it serves until stopped",
+            hint="run it without --json (its requests are logged on stderr)",
+        )
     _server()
     from paved.server import serve as serve_platform
 

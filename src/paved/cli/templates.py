@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
-from paved.cli.output import Column
+from paved.cli.output import Column, Output
 from paved.errors import InputError
 
 app = typer.Typer(help="The scaffolds services are made from.", no_args_is_help=True)
@@ -157,6 +157,9 @@ def show_template(
         kind = f"list of {q['type']}" if q["multiselect"] else q["type"]
         choices = ", ".join(str(c) for c in q["choices"]) if q["choices"] is not None else ""
         rows.append((key, kind, _shown(q["default"]), choices, q["help"]))
+    if out.stdout_is_terminal:
+        _show_questions(out, rows)
+        return
     out.table(
         [
             Column("QUESTION (--set KEY)"),
@@ -168,6 +171,24 @@ def show_template(
         rows,
         empty="No questions.",
     )
+
+
+def _show_questions(out: Output, rows: list[tuple[str, str, str, str, str]]) -> None:
+    """Each question as a short block on a terminal: a table of five columns cannot show a
+    question's help and choices whole in 80 columns; a block can, at any width."""
+    import textwrap
+
+    from paved.text import escaped
+
+    room = max(20, out.columns - 4)
+    out.line("Questions (--set KEY=VALUE):")
+    for key, kind, default, choices, help_text in rows:
+        out.line()
+        said = f"{kind}; default {default}" if default else kind
+        out.line(escaped(f"{key} ({said})"))
+        for text in (help_text, f"choices: {choices}" if choices else ""):
+            for line in textwrap.wrap(escaped(text), room, break_long_words=False):
+                out.line(f"    {line}")
 
 
 def _shown(default: Any) -> str:
