@@ -21,6 +21,7 @@ nox.options.sessions = [
     "validate-iam",
     "validate-k8s",
     "validate-files",
+    "backstage",
 ]
 
 
@@ -157,3 +158,24 @@ def validate_files(session: nox.Session) -> None:
     session.install("yamllint", "check-jsonschema")
     samples = _samples(session)
     session.run("python", "tests/validators/check_files.py", samples)
+
+
+@nox.session
+def backstage(session: nox.Session) -> None:
+    """Generated services and ``paved new service`` against a real Backstage catalog
+    (tests/backstage; docs/backstage.md). Needs tools/backstage's packages installed: .ci/run
+    installs them (a cache keyed by the lockfile) and says where in PAVED_CI_BACKSTAGE_MODULES,
+    else tools/backstage/node_modules (``npm ci --prefix tools/backstage``). Only this
+    session's pytest gets PAVED_BACKSTAGE_MODULES: elsewhere tests/backstage is skipped."""
+    modules = os.environ.get("PAVED_CI_BACKSTAGE_MODULES") or str(
+        Path("tools/backstage/node_modules").resolve()
+    )
+    if not Path(modules, "@backstage/plugin-catalog-backend").is_dir():
+        session.skip(
+            f"no Backstage installed in {modules}: run npm ci --prefix tools/backstage "
+            "(3-8 minutes the first time: better-sqlite3 compiles), or bash .ci/run"
+        )
+    session.install("-e", ".[test,server]")
+    session.run(
+        "pytest", "tests/backstage", *session.posargs, env={"PAVED_BACKSTAGE_MODULES": modules}
+    )

@@ -116,6 +116,12 @@ class Settings:
     #: Scaffolds an organisation keeps in its own git repository (``[scaffolds.NAME] url``):
     #: ``{name: url}``. paved renders ``name`` from there instead of the scaffold it bundles.
     scaffold_urls: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: An organisation's Backstage (its backend's base URL): ``paved new service`` registers
+    #: each new service's ``catalog-info.yaml`` there too (docs/backstage.md). Empty: no.
+    backstage_url: str = ""
+    #: The static token Backstage accepts (``backend.auth.externalAccess``); empty: none.
+    #: Only the person's own file or ``PAVED_BACKSTAGE_TOKEN``, never the platform's settings.
+    backstage_token: str = dataclasses.field(default="", repr=False)
     #: Where each value came from, for ``paved doctor`` and error messages.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -136,6 +142,8 @@ _KEYS: dict[str, tuple[str, str]] = {
     "new.road_template": ("road_template", "PAVED_ROAD_TEMPLATE"),
     "deploy.repository": ("deploy_repository", "PAVED_DEPLOY_REPOSITORY"),
     "deploy.min_road_version": ("deploy_min_road_version", "PAVED_DEPLOY_MIN_ROAD_VERSION"),
+    "backstage.url": ("backstage_url", "PAVED_BACKSTAGE_URL"),
+    "backstage.token": ("backstage_token", "PAVED_BACKSTAGE_TOKEN"),
 }
 
 #: Every setting a file may hold, for the hint of an unknown one.
@@ -360,7 +368,15 @@ def load_settings(
             values[field] = value
             sources[field] = origin
 
-    take(_flatten(organisation or {}), "the platform settings")
+    organisation_keys = _flatten(organisation or {})
+    if "backstage.token" in organisation_keys:
+        raise InputError(
+            "setting 'backstage.token' in the platform settings: a token is never handed out "
+            "by the platform",
+            hint="remove it; each person sets backstage.token in their own config.toml or "
+            "PAVED_BACKSTAGE_TOKEN",
+        )
+    take(organisation_keys, "the platform settings")
     take(_read_user_file(paths.config_file), str(paths.config_file), local=True)
     for field, var in _KEYS.values():
         if var in env:
@@ -383,7 +399,20 @@ def load_settings(
                 hint="set githost.api to github or gitlab, and githost.api_url to its https:// "
                 "URL (or leave it empty for api.github.com or gitlab.com)",
             )
+    _check_backstage_url(values.get("backstage_url", ""), sources.get("backstage_url", ""))
     return Settings(**values, sources=sources)
+
+
+def _check_backstage_url(url: str, origin: str) -> None:
+    from paved.backstage import url_problem
+
+    if url and (problem := url_problem(url)) is not None:
+        shown = url.encode("unicode_escape").decode("ascii")
+        raise InputError(
+            f"setting 'backstage.url' in {origin}: '{shown}' {problem}",
+            hint="set backstage.url to the Backstage backend's base URL, as in "
+            "https://backstage.example.com",
+        )
 
 
 def _check_remote_pattern(pattern: str, origin: str) -> None:

@@ -10,6 +10,7 @@ from paved.cli.completion import complete_app_templates, complete_set_keys
 from paved.errors import InputError
 
 if TYPE_CHECKING:
+    from paved.backstage import Backstage
     from paved.cli.output import Output
     from paved.cli.runtime import Runtime
     from paved.service.new import NewServiceDeps, NewServicePlan, NewServiceResult
@@ -170,6 +171,18 @@ def _deps(runtime: "Runtime", remote: str | None) -> "NewServiceDeps":
         data_dir=runtime.paths.data_dir,
         clock=runtime.clock,
         progress=runtime.out.progress,
+        backstage=lambda: _backstage(runtime),
+    )
+
+
+def _backstage(runtime: "Runtime") -> "Backstage | None":
+    settings = runtime.settings
+    if not settings.backstage_url:
+        return None
+    from paved.backstage import Backstage
+
+    return Backstage(
+        settings.backstage_url, settings.backstage_token, githost_api=settings.githost_api
     )
 
 

@@ -82,6 +82,12 @@ def organisation_settings(path: Path) -> dict[str, Any]:
                 f"setting '{key}' in {origin}: a token is never an organisation setting",
                 hint=_ENV_ONLY_HINT,
             )
+        if key == "backstage.token":
+            raise InputError(
+                f"setting '{key}' in {origin}: a token is never an organisation setting",
+                hint="each member sets backstage.token in their own config.toml or "
+                "PAVED_BACKSTAGE_TOKEN",
+            )
         if key not in _KEYS:
             raise InputError(
                 f"unknown setting '{key}' in {origin}",

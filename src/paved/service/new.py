@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from paved.backstage import Backstage
 from paved.catalog import Catalog
 from paved.errors import ConflictError, InputError, PavedError, StepFailed
 from paved.gitcmd import Git
@@ -91,6 +92,9 @@ class NewServiceDeps:
     progress: Callable[[str], None] = lambda _message: None
     #: paved's data folder: no service is made inside it (its bare repositories live there).
     data_dir: Path | None = None
+    #: The organisation's Backstage (``backstage.url``), where the register step registers the
+    #: service's catalog-info.yaml too; ``None``: no Backstage.
+    backstage: Callable[[], Backstage | None] = lambda: None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -308,6 +312,7 @@ def _check_free(plan: NewServicePlan, deps: NewServiceDeps) -> NewServicePlan:
     plan = dataclasses.replace(plan, resuming=resuming)
     if plan.request.register:  # the catalog (the platform) decides first
         _check_catalog_free(plan, deps)
+        _check_backstage_free(plan, deps)
     _check_remote_free(plan, deps.githost() if plan.request.push else None)
     return plan
 
@@ -518,10 +523,29 @@ def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
     return "done"
 
 
+def _check_backstage_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
+    """No other location in Backstage provides a Component of this name (Backstage would keep
+    that one and only log a warning): a conflict, before anything is written."""
+    backstage = deps.backstage()
+    target = backstage.file_url(plan.repository) if backstage else None
+    if backstage is not None and target is not None:
+        backstage.check_free(plan.request.name, target)
+
+
 def _register(
     plan: NewServicePlan, deps: NewServiceDeps, layers: tuple[LayerRef, ...]
 ) -> tuple[str, Service]:
     stored, created = deps.catalog().register(_service_of(plan, layers, deps.clock()))
+    backstage = deps.backstage()
+    if backstage is not None:
+        target = backstage.file_url(plan.repository)
+        if target is None:
+            deps.progress(
+                f"not registered in Backstage {backstage.url}: repository {plan.repository} is "
+                "not an http(s) URL Backstage can read"
+            )
+        elif backstage.register(target):
+            created = True
     return ("done" if created else "already done"), stored
 
 

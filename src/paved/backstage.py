@@ -1,0 +1,171 @@
+"""Registering a service's ``catalog-info.yaml`` in an organisation's Backstage catalog.
+
+Backstage's catalog REST API (``<backstage.url>/api/catalog``) takes a ``url`` location: the
+address of the file in the repository, which Backstage reads itself. A plain registration
+answers 201 even when the file cannot be read or is refused, and nothing ever appears, so
+:meth:`Backstage.register` always asks for a dry run first; a second registration of the
+same target is a 409, which is the registration already being there.
+
+The token (``backstage.token``) is sent as ``Authorization: Bearer`` and never shown: no
+message here names it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from paved.errors import AuthError, ConflictError, InputError, RemoteError
+
+__all__ = ["Backstage", "catalog_file_url", "url_problem"]
+
+#: Seconds for one request: a dry run reads the file from the repository host.
+TIMEOUT = 30.0
+_SCHEMES = ("http://", "https://")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def url_problem(url: str) -> str | None:
+    """Say what is wrong with ``backstage.url``, or ``None`` when it is usable."""
+    if not url.startswith(_SCHEMES):
+        return "is not an http:// or https:// URL"
+    if _CONTROL.search(url):
+        return "holds a space or a control character"
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return "names no host"
+    if parts.username or parts.password:
+        return "holds a user or password (give the token as backstage.token instead)"
+    if parts.query or parts.fragment:
+        return "holds a query or fragment"
+    return None
+
+
+def catalog_file_url(repository: str, *, api: str = "", branch: str = "main") -> str | None:
+    """The address of ``catalog-info.yaml`` on ``branch`` of ``repository``, as Backstage
+    reads it; ``None`` when ``repository`` is not an http(s) URL (a folder on this machine,
+    ssh) that Backstage could read.
+
+    GitHub's form (``…/blob/BRANCH/catalog-info.yaml``) for github.com or ``githost.api =
+    github``; GitLab's (``…/-/blob/BRANCH/catalog-info.yaml``) for every other host.
+    """
+    if not repository.startswith(_SCHEMES) or _CONTROL.search(repository):
+        return None
+    base = repository.removesuffix("/").removesuffix(".git")
+    host = (urlsplit(base).hostname or "").lower()
+    github = api == "github" or (api != "gitlab" and host in {"github.com", "www.github.com"})
+    middle = "blob" if github else "-/blob"
+    return f"{base}/{middle}/{quote(branch)}/catalog-info.yaml"
+
+
+class Backstage:
+    """A Backstage catalog at ``url`` (the backend's base URL, without ``/api/catalog``)."""
+
+    def __init__(
+        self, url: str, token: str = "", *, githost_api: str = "", transport: Any = None
+    ) -> None:
+        self.url = url.rstrip("/")
+        self._token = token
+        self._githost_api = githost_api
+        self._transport = transport
+
+    def file_url(self, repository: str) -> str | None:
+        """Where Backstage reads the catalog-info.yaml of ``repository`` (see
+        :func:`catalog_file_url`)."""
+        return catalog_file_url(repository, api=self._githost_api)
+
+    def __repr__(self) -> str:  # never the token
+        return f"Backstage({self.url!r})"
+
+    # -- the calls -------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        import httpx
+
+        headers = {"accept": "application/json"}
+        if self._token:
+            headers["authorization"] = f"Bearer {self._token}"
+        try:
+            with httpx.Client(transport=self._transport, timeout=TIMEOUT) as client:
+                response = client.request(
+                    method, f"{self.url}/api/catalog{path}", json=body, headers=headers
+                )
+        except httpx.HTTPError as exc:
+            raise RemoteError(
+                f"Backstage {self.url} cannot be reached ({type(exc).__name__})",
+                hint="check backstage.url, or try again when Backstage is back",
+            ) from exc
+        try:
+            data = response.json() if response.content else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        if response.status_code in (401, 403):
+            raise AuthError(
+                f"Backstage {self.url} refused paved's credentials (HTTP {response.status_code})",
+                hint="set backstage.token (or PAVED_BACKSTAGE_TOKEN) to a token Backstage "
+                "accepts (backend.auth.externalAccess)",
+            )
+        if response.status_code >= 500:
+            raise RemoteError(
+                f"Backstage {self.url} failed (HTTP {response.status_code}: {_message(data)})"
+            )
+        return response.status_code, data
+
+    def entity_location(self, name: str) -> str | None:
+        """Where the Component ``name`` was registered from (``url:…``), ``None`` when there is
+        no such Component, ``""`` when it names no location."""
+        status, data = self._call("GET", f"/entities/by-name/component/default/{quote(name)}")
+        if status == 404:
+            return None
+        if status != 200 or not isinstance(data, dict):
+            raise RemoteError(f"Backstage {self.url} answered HTTP {status} for component {name}")
+        annotations = (data.get("metadata") or {}).get("annotations") or {}
+        where = annotations.get("backstage.io/managed-by-location", "")
+        return where if isinstance(where, str) else ""
+
+    def check_free(self, name: str, target: str) -> None:
+        """Raise :class:`ConflictError` when another location already provides the Component
+        ``name`` (Backstage would keep that one and only log a warning)."""
+        where = self.entity_location(name)
+        if where is not None and where != f"url:{target}":
+            raise ConflictError(
+                f"Backstage {self.url} already has a component '{name}' from "
+                f"{_shown(where) or 'another location'}, not from {target}",
+                hint="choose another service name, or remove that location from Backstage",
+            )
+
+    def register(self, target: str) -> bool:
+        """Register ``target`` (a ``catalog-info.yaml`` URL) as a ``url`` location: a dry run,
+        then the registration. True when registered now, False when it already was."""
+        location = {"type": "url", "target": target}
+        status, data = self._call("POST", "/locations?dryRun=true", location)
+        if status == 409:
+            return False
+        if status not in (200, 201):
+            raise InputError(
+                f"Backstage {self.url} refused {target}: {_message(data) or f'HTTP {status}'}",
+                hint="fix catalog-info.yaml (paved services validate), push, and run the "
+                "command again",
+            )
+        status, data = self._call("POST", "/locations", location)
+        if status == 409:
+            return False
+        if status != 201:
+            raise RemoteError(
+                f"Backstage {self.url} did not register {target} (HTTP {status}: {_message(data)})"
+            )
+        return True
+
+
+def _shown(text: str) -> str:
+    return text.encode("unicode_escape").decode("ascii")[:300]
+
+
+def _message(data: Any) -> str:
+    """The message of a Backstage error body, escaped and cut to one line."""
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        error = data["error"]
+        return _shown(f"{error.get('name', 'Error')}: {error.get('message', '')}")
+    return ""

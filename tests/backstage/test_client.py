@@ -1,0 +1,166 @@
+"""paved.backstage and its settings, against answers shaped like Backstage's (no backend)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from paved.backstage import Backstage, catalog_file_url, url_problem
+from paved.config import Paths, load_settings
+from paved.errors import AuthError, ConflictError, InputError, RemoteError
+
+TOKEN = "secret-token-0123456789abcdef0123456789"
+TARGET = "https://git.example.com/team/orders/-/blob/main/catalog-info.yaml"
+
+
+def error(status: int, name: str, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"error": {"name": name, "message": message}})
+
+
+def client(answers: dict[tuple[str, str], httpx.Response], seen: list[httpx.Request]) -> Backstage:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        key = (
+            request.method,
+            request.url.path + (f"?{request.url.query.decode()}" if request.url.query else ""),
+        )
+        return answers.get(key, httpx.Response(404))
+
+    return Backstage("https://backstage.example.com/", TOKEN, transport=httpx.MockTransport(handle))
+
+
+def test_register_dry_runs_first_then_registers_with_the_token() -> None:
+    seen: list[httpx.Request] = []
+    answers = {
+        ("POST", "/api/catalog/locations?dryRun=true"): httpx.Response(201, json={"entities": []}),
+        ("POST", "/api/catalog/locations"): httpx.Response(201, json={"location": {}}),
+    }
+    assert client(answers, seen).register(TARGET) is True
+    assert [str(r.url) for r in seen] == [
+        "https://backstage.example.com/api/catalog/locations?dryRun=true",
+        "https://backstage.example.com/api/catalog/locations",
+    ]
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in seen)
+    assert json.loads(seen[1].content) == {"type": "url", "target": TARGET}
+
+
+@pytest.mark.parametrize("which", ["dry run", "registration"])
+def test_the_same_target_again_is_already_registered(which: str) -> None:
+    answers = {
+        ("POST", "/api/catalog/locations?dryRun=true"): (
+            error(409, "ConflictError", "Location already exists")
+            if which == "dry run"
+            else httpx.Response(201, json={})
+        ),
+        ("POST", "/api/catalog/locations"): error(409, "ConflictError", "exists"),
+    }
+    assert client(answers, []).register(TARGET) is False
+
+
+def test_a_refused_dry_run_registers_nothing_and_says_why() -> None:
+    seen: list[httpx.Request] = []
+    answers = {
+        ("POST", "/api/catalog/locations?dryRun=true"): error(
+            400, "InputError", "Policy check failed; kind Group is not allowed"
+        )
+    }
+    with pytest.raises(InputError, match="kind Group is not allowed") as caught:
+        client(answers, seen).register(TARGET)
+    assert len(seen) == 1
+    assert TOKEN not in str(caught.value) + (caught.value.hint or "")
+
+
+def test_a_refused_token_is_an_auth_error_that_never_shows_it() -> None:
+    answers = {
+        ("GET", "/api/catalog/entities/by-name/component/default/orders"): error(
+            401, "AuthenticationError", "Illegal token"
+        )
+    }
+    with pytest.raises(AuthError) as caught:
+        client(answers, []).check_free("orders", TARGET)
+    assert TOKEN not in str(caught.value) + (caught.value.hint or "")
+    assert TOKEN not in repr(client({}, []))
+
+
+def test_another_location_with_the_name_is_a_conflict() -> None:
+    entity = {
+        "metadata": {"annotations": {"backstage.io/managed-by-location": "url:https://x/y.yaml"}}
+    }
+    answers = {
+        ("GET", "/api/catalog/entities/by-name/component/default/orders"): httpx.Response(
+            200, json=entity
+        )
+    }
+    with pytest.raises(ConflictError, match=r"from url:https://x/y\.yaml"):
+        client(answers, []).check_free("orders", TARGET)
+    mine = {"metadata": {"annotations": {"backstage.io/managed-by-location": f"url:{TARGET}"}}}
+    answers = {
+        ("GET", "/api/catalog/entities/by-name/component/default/orders"): httpx.Response(
+            200, json=mine
+        )
+    }
+    client(answers, []).check_free("orders", TARGET)  # this very registration: free
+    client({}, []).check_free("orders", TARGET)  # 404: free
+
+
+def test_an_unreachable_backstage_is_a_remote_error() -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    backstage = Backstage("https://backstage.example.com", transport=httpx.MockTransport(fail))
+    with pytest.raises(RemoteError, match="cannot be reached"):
+        backstage.register(TARGET)
+
+
+def test_catalog_file_url() -> None:
+    assert catalog_file_url("https://github.com/acme/orders.git") == (
+        "https://github.com/acme/orders/blob/main/catalog-info.yaml"
+    )
+    assert catalog_file_url("https://gitlab.example.com/acme/orders.git") == (
+        "https://gitlab.example.com/acme/orders/-/blob/main/catalog-info.yaml"
+    )
+    assert catalog_file_url("https://git.acme.io/acme/orders", api="github") == (
+        "https://git.acme.io/acme/orders/blob/main/catalog-info.yaml"
+    )
+    for local in (
+        "file:///srv/repos/orders.git",
+        "/srv/repos/orders.git",
+        "git@github.com:a/b.git",
+    ):
+        assert catalog_file_url(local) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://backstage",
+        "https://",
+        "https://user:pw@b.example.com",
+        "https://b/?q=1",
+        "https://b c",
+    ],
+)
+def test_a_bad_backstage_url_is_a_settings_error(url: str, tmp_path: Path) -> None:
+    assert url_problem(url) is not None
+    paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "k")
+    with pytest.raises(InputError, match=r"setting 'backstage\.url' in \$PAVED_BACKSTAGE_URL"):
+        load_settings(paths, {"PAVED_BACKSTAGE_URL": url})
+
+
+def test_the_token_comes_from_the_person_never_from_the_platform(tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "k")
+    settings = load_settings(
+        paths,
+        {"PAVED_BACKSTAGE_TOKEN": TOKEN},
+        organisation={"backstage": {"url": "https://backstage.example.com"}},
+    )
+    assert (settings.backstage_url, settings.backstage_token) == (
+        "https://backstage.example.com",
+        TOKEN,
+    )
+    assert TOKEN not in repr(settings)
+    with pytest.raises(InputError, match="never handed out by the platform"):
+        load_settings(paths, {}, organisation={"backstage": {"token": TOKEN}})
