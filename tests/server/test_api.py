@@ -273,7 +273,7 @@ def test_openapi_is_checked_in(platform: Platform) -> None:
     )
 
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
@@ -313,6 +313,7 @@ def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> 
                 ("service_layers", "layer", "C"),
                 ("service_layers", "service", "C"),
                 ("services", "name", "C"),
+                ("teams", "name", "C"),
             ]
     engine.dispose()
 

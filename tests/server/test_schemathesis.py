@@ -38,13 +38,20 @@ OPERATIONS = [
 ]
 
 
-def _checks() -> list[Any]:
-    return [
+#: Answers that are a YAML stream (many documents), which schemathesis reads as one document:
+#: their body is checked by the tests of its own (tests/server/test_teams.py parses each).
+_STREAMS = {("GET", "/v1/backstage/catalog.yaml")}
+
+
+def _checks(method: str = "", path: str = "") -> list[Any]:
+    checks = [
         schemathesis.checks.not_a_server_error,
         schemathesis.checks.status_code_conformance,
         schemathesis.checks.content_type_conformance,
-        schemathesis.checks.response_schema_conformance,
     ]
+    if (method, path) not in _STREAMS:
+        checks.append(schemathesis.checks.response_schema_conformance)
+    return checks
 
 
 @pytest.mark.parametrize("who", ["admin", "none"])
@@ -63,7 +70,7 @@ def test_no_server_errors_and_every_response_as_documented(
     operation = schema[path][method]
     assert operation.app is platform.client.app
     headers = platform.auth(who)
-    checks = _checks()
+    checks = _checks(method, path)
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(

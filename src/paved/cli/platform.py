@@ -1,6 +1,7 @@
 """``paved platform``: run the platform server and manage its tokens (on the server's host)."""
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -65,15 +66,38 @@ def _platform_config(runtime: "Runtime", settings_file: Path | None) -> "Platfor
         ScaffoldOffer(s.name, s.layer.value, (s.version,), s.version)
         for s in runtime.registry.all()
     )
+    reader = _backstage_reader(runtime)
     if settings_file is not None:
-        return PlatformConfig(scaffolds=offers, settings=organisation_settings(settings_file))
+        return PlatformConfig(
+            scaffolds=offers,
+            settings=organisation_settings(settings_file),
+            backstage_token=reader,
+        )
     settings = runtime.settings
     organisation: dict[str, object] = {}
     if settings.environments:
         organisation["environments"] = {k: dict(v) for k, v in settings.environments.items()}
     if settings.deploy_min_road_version:
         organisation["deploy"] = {"min_road_version": settings.deploy_min_road_version}
-    return PlatformConfig(scaffolds=offers, settings=organisation)
+    return PlatformConfig(scaffolds=offers, settings=organisation, backstage_token=reader)
+
+
+#: The variable holding the token a Backstage reads the organisation with (and nothing else).
+BACKSTAGE_READER = "PAVED_PLATFORM_BACKSTAGE_TOKEN"
+_READER_TOKEN = re.compile(r"^[A-Za-z0-9._~+/=-]{32,512}$")
+
+
+def _backstage_reader(runtime: "Runtime") -> str | None:
+    """The Backstage reader token of ``$PAVED_PLATFORM_BACKSTAGE_TOKEN``, checked, or ``None``."""
+    value = runtime.env.get(BACKSTAGE_READER, "")
+    if value == "":
+        return None
+    if _READER_TOKEN.match(value) is None:
+        raise InputError(
+            f"{BACKSTAGE_READER} must be 32 to 512 characters of A-Z, a-z, 0-9 and ._~+/=-",
+            hint="make one with: openssl rand -hex 32",
+        )
+    return value
 
 
 def _actor(runtime: "Runtime") -> str:

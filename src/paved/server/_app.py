@@ -13,7 +13,16 @@ from paved.server._db import connect, migrate
 from paved.server._errors import ERROR_RESPONSES, add_error_handlers
 from paved.server._state import Clock, PlatformConfig, ScaffoldOffer, keep
 from paved.server._store import Store
-from paved.server.routes import audit, deployments, metrics, platform, rollouts, services
+from paved.server.routes import (
+    audit,
+    backstage,
+    deployments,
+    metrics,
+    platform,
+    rollouts,
+    services,
+    teams,
+)
 
 __all__ = ["PlatformConfig", "ScaffoldOffer", "create_app", "openapi_document"]
 
@@ -43,12 +52,14 @@ def create_app(
     add_error_handlers(app)
     app.middleware("http")(guard)
     app.include_router(platform.router)
+    app.include_router(teams.router)
     app.include_router(services.router)
     app.include_router(deployments.router)
     app.include_router(rollouts.router)
     app.include_router(audit.router)
     app.include_router(platform.offers)
     app.include_router(metrics.router)
+    app.include_router(backstage.router)
     return app
 
 

@@ -89,6 +89,8 @@ def mutation_action(method: str, path: str) -> tuple[str, str] | None:
         return "service.register", "services"
     if path == "/v1/deployments":
         return "deployment.record", "deployments"
+    if path == "/v1/teams":
+        return "team.create", "teams"
     if (finish := _FINISH.match(path)) is not None:
         return "deployment.finish", f"deployment {finish.group(1)}"
     if (archive := _ARCHIVE.match(path)) is not None:

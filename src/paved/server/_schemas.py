@@ -46,6 +46,9 @@ __all__ = [
     "ServiceIn",
     "ServiceOut",
     "ServicePage",
+    "TeamIn",
+    "TeamList",
+    "TeamOut",
     "VersionAdoptionOut",
     "WhoamiOut",
     "repository_problem",
@@ -321,6 +324,30 @@ class DeploymentOut(BaseModel):
 class DeploymentPage(BaseModel):
     deployments: list[DeploymentOut]
     next_cursor: str | None
+
+
+class TeamIn(_In):
+    """A team for the platform to know: its name, and optionally how people call it."""
+
+    name: Name
+    display_name: Text200 = ""
+    description: Text500 = ""
+
+
+class TeamOut(BaseModel):
+    """A team the platform knows: created by an admin, or named by a token (``created_by``
+    is then ``token``, or ``migration`` for the teams a database named before teams were
+    kept)."""
+
+    name: str
+    display_name: str
+    description: str
+    created_by: str
+    created_at: dt.datetime
+
+
+class TeamList(BaseModel):
+    teams: list[TeamOut]
 
 
 class WhoamiOut(BaseModel):

@@ -48,6 +48,8 @@ class PlatformConfig:
     scaffolds: tuple[ScaffoldOffer, ...] = ()
     #: In the shape of config.toml: ``{"environments": {"prod": {...}}, "deploy": {...}}``.
     settings: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: A token that may read ``/v1/backstage/catalog.yaml`` and nothing else (for Backstage).
+    backstage_token: str | None = dataclasses.field(default=None, repr=False)
 
 
 def keep(app: FastAPI, store: Store, clock: Clock, config: PlatformConfig) -> None:

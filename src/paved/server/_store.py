@@ -27,6 +27,7 @@ from paved.server._tables import (
     rollouts,
     service_layers,
     services,
+    teams,
     tokens,
 )
 
@@ -108,6 +109,37 @@ def _insert_service(
             [{"service": body.name, **layer.model_dump()} for layer in layers],
         )
         _record_history(conn, body.name, layers, now)
+
+
+def _team_out(row: sa.Row[Any]) -> s.TeamOut:
+    return s.TeamOut.model_validate(row._mapping)
+
+
+def _known_teams(conn: sa.Connection, names: Iterable[str], now: dt.datetime) -> None:
+    """Make each of ``names`` a known team (created by ``token``) unless it is one already."""
+    rows = [{"name": name, "created_by": "token", "created_at": now} for name in sorted(set(names))]
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(teams).on_conflict_do_nothing(index_elements=["name"]), rows)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(teams).on_conflict_do_nothing(index_elements=["name"]), rows)
+
+
+def _team_known(conn: sa.Connection, name: str) -> bool:
+    return conn.execute(sa.select(teams.c.name).where(teams.c.name == name)).first() is not None
+
+
+def unknown_owner(owner: str) -> str:
+    """The platform's refusal of a registration whose owner is not a known team."""
+    return (
+        f"team '{owner}' is not known to the platform: a platform admin creates it "
+        "(POST /v1/teams), or a token naming it makes it known"
+    )
 
 
 def _rollout_counts(conn: sa.Connection, ids: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -209,9 +241,73 @@ class Store:
             return list(conn.execute(query).all())
 
     def add_token(self, values: Mapping[str, Any], event: AuditEvent) -> None:
+        """Insert the token ``values``; the teams it names become known, in one transaction."""
         with self._writer.begin() as conn:
             conn.execute(tokens.insert().values(**values))
+            _known_teams(conn, values["teams"], values["created_at"])
             self.audit(event, conn)
+
+    # -- teams ---------------------------------------------------------------------------
+
+    def teams(self) -> list[s.TeamOut]:
+        """Every team the platform knows, by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(teams).order_by(teams.c.name)).all()
+        return [_team_out(row) for row in rows]
+
+    def add_team(
+        self,
+        body: s.TeamIn,
+        now: dt.datetime,
+        *,
+        created_by: str,
+        event: Callable[[str], AuditEvent],
+    ) -> tuple[int, s.TeamOut | str]:
+        """Create the team ``body``: (201, new), (200, same as stored) or (409, why).
+
+        ``event(outcome)`` is its audit row (``created`` or ``unchanged``), in the same
+        transaction. A team made known by a token meanwhile is decided again.
+        """
+        for _attempt in range(3):
+            try:
+                return self._add_team(body, now, created_by=created_by, event=event)
+            except sa.exc.IntegrityError:
+                continue  # created meanwhile by another request: decide again
+        return 409, f"team '{body.name}' is being created"  # pragma: no cover
+
+    def _add_team(
+        self,
+        body: s.TeamIn,
+        now: dt.datetime,
+        *,
+        created_by: str,
+        event: Callable[[str], AuditEvent],
+    ) -> tuple[int, s.TeamOut | str]:
+        with self._writer.begin() as conn:
+            row = conn.execute(sa.select(teams).where(teams.c.name == body.name)).first()
+            if row is not None:
+                stored = _team_out(row)
+                if (stored.display_name, stored.description) != (
+                    body.display_name,
+                    body.description,
+                ):
+                    return 409, (
+                        f"team '{body.name}' exists with another display name or description"
+                    )
+                self.audit(event("unchanged"), conn)
+                return 200, stored
+            values = {**body.model_dump(), "created_by": created_by, "created_at": now}
+            conn.execute(teams.insert().values(**values))
+            self.audit(event("created"), conn)
+            created = conn.execute(sa.select(teams).where(teams.c.name == body.name)).one()
+        return 201, _team_out(created)
+
+    def organisation(self) -> tuple[list[s.TeamOut], list[s.ServiceOut]]:
+        """Every known team and every registered service (archived ones too), by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(teams).order_by(teams.c.name)).all()
+            found = conn.execute(sa.select(services).order_by(services.c.name)).all()
+            return [_team_out(row) for row in rows], _with_layers(conn, found)
 
     def revoke_tokens(
         self,
@@ -273,7 +369,8 @@ class Store:
         dry_run: bool,
         event: Callable[[str], AuditEvent] | None = None,
     ) -> tuple[int, s.ServiceOut | str]:
-        """Insert ``body`` unless its name is taken: (201, new), (200, same) or (409, why).
+        """Insert ``body`` unless its name is taken: (201, new), (200, same), (409, why), or
+        (422, why) when its owner is not a known team.
 
         ``event(outcome)`` is the audit row of a success (``created`` or ``unchanged``),
         written in the registration's own transaction. With ``dry_run``: the same answer,
@@ -310,6 +407,8 @@ class Store:
                 if event is not None and not dry_run:
                     self.audit(event("unchanged"), conn)
                 return 200, existing
+            if not _team_known(conn, body.owner):
+                return 422, unknown_owner(body.owner)
             layers = sorted({x.layer: x for x in body.layers}.values(), key=lambda x: x.layer)
             if dry_run:
                 fields = body.model_dump(exclude={"layers"})

@@ -21,6 +21,7 @@ __all__ = [
     "rollouts",
     "service_layers",
     "services",
+    "teams",
     "tokens",
 ]
 
@@ -181,4 +182,15 @@ rollout_services = sa.Table(
     sa.Column("detail", sa.String(500), nullable=False, server_default=""),
     sa.Column("branch", sa.String(200), nullable=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+#: The teams the platform knows: created by an admin, or named by a token when it was made.
+teams = sa.Table(
+    "teams",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("description", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
 )

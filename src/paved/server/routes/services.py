@@ -29,7 +29,8 @@ DryRun = Annotated[
     bool,
     Query(
         description=(
-            "Run every check of the registration (token, owner team, name taken or "
+            "Run every check of the registration (token, owner team and that it is "
+            "known, name taken or "
             "archived, repository rule) and write nothing: 201 with the entry it would "
             "create, 200 with the stored one when this exact registration exists."
         )
@@ -94,7 +95,8 @@ def register_service(
     """Register a service idempotently by name.
 
     201 when created; 200 with the stored entry when the same name is registered again
-    with the same owner and repository; 409 when the name is taken otherwise or archived.
+    with the same owner and repository; 409 when the name is taken otherwise or archived;
+    422 when the owner is not a team the platform knows (``GET /v1/teams``).
     The repository must be a URL other members can reach (not a path, not ``file:``).
     With ``dry_run`` nothing is written and a success is not audited.
     """
@@ -107,7 +109,7 @@ def register_service(
         event=lambda outcome: event(request, who, "service.register", target, outcome),
     )
     if isinstance(stored, str):
-        raise refused(request, who, "service.register", target, 409, stored, stored)
+        raise refused(request, who, "service.register", target, status, stored, stored)
     response.status_code = status
     return stored
 
