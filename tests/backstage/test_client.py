@@ -164,3 +164,12 @@ def test_the_token_comes_from_the_person_never_from_the_platform(tmp_path: Path)
     assert TOKEN not in repr(settings)
     with pytest.raises(InputError, match="never handed out by the platform"):
         load_settings(paths, {}, organisation={"backstage": {"token": TOKEN}})
+
+
+def test_verbose_output_never_shows_the_token(paved, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAVED_BACKSTAGE_URL", "https://backstage.example.com")
+    monkeypatch.setenv("PAVED_BACKSTAGE_TOKEN", TOKEN)
+    result = paved("-v", "services", "list")
+    assert "setting backstage_url = 'https://backstage.example.com'" in result.stderr
+    assert "setting backstage_token = (set, not shown)" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr

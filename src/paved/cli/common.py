@@ -77,7 +77,8 @@ def runtime_of(ctx: typer.Context, *, json_output: bool = False) -> "Runtime":
         apply_global_option(runtime, "--json")
     settings = runtime.settings
     for field, origin in settings.sources.items():
-        runtime.out.debug(f"setting {field} = {getattr(settings, field)!r} (from {origin})")
+        value = "(set, not shown)" if field == "backstage_token" else repr(getattr(settings, field))
+        runtime.out.debug(f"setting {field} = {value} (from {origin})")
     runtime.out.debug(f"data directory {runtime.paths.data_dir}")
     return runtime
 
