@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from paved.errors import InputError
-from paved.names import MAX_LENGTH, NAME_PATTERN
+from paved.names import MAX_LENGTH, NAME_PATTERN, name_problem
 from paved.text import text_problem
 
 __all__ = [
@@ -122,6 +122,10 @@ class Settings:
     #: The static token Backstage accepts (``backend.auth.externalAccess``); empty: none.
     #: Only the person's own file or ``PAVED_BACKSTAGE_TOKEN``, never the platform's settings.
     backstage_token: str = dataclasses.field(default="", repr=False)
+    #: The teams a local catalog knows (``[teams] names`` or ``PAVED_TEAMS``, comma-separated):
+    #: ``paved new service --owner`` takes one of them. Empty: any valid name. A platform
+    #: catalog knows its own teams (``GET /v1/teams``) and ignores these.
+    teams: tuple[str, ...] = ()
     #: Where each value came from, for ``paved doctor`` and error messages.
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
@@ -147,7 +151,35 @@ _KEYS: dict[str, tuple[str, str]] = {
 }
 
 #: Every setting a file may hold, for the hint of an unknown one.
-KNOWN_SETTINGS = (*sorted(_KEYS), "environments.NAME.FIELD", "scaffolds.NAME.url")
+KNOWN_SETTINGS = (
+    *sorted(_KEYS),
+    "environments.NAME.FIELD",
+    "scaffolds.NAME.url",
+    "teams.names",
+)
+#: The environment form of ``[teams] names``: names separated by commas.
+TEAMS_VARIABLE = "PAVED_TEAMS"
+
+
+def _teams(value: object, origin: str, *, from_env: bool = False) -> tuple[str, ...]:
+    """The team names of ``[teams] names`` (a list of strings) or ``PAVED_TEAMS`` (a string
+    of names separated by commas), each by the naming rule, each once, sorted."""
+    if from_env and isinstance(value, str):
+        names: list[object] = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, list):
+        names = value
+    else:
+        raise InputError(f"setting 'teams.names' in {origin} must be a list of team names")
+    for name in names:
+        if not isinstance(name, str):
+            raise InputError(f"setting 'teams.names' in {origin} must be a list of team names")
+        if (problem := name_problem(name)) is not None:
+            raise InputError(
+                f"setting 'teams.names' in {origin}: team '{name}' {problem}",
+                hint="a team name is lower-case letters, digits and '-', as in team-checkout",
+            )
+    return tuple(sorted({str(name) for name in names}))
+
 
 #: The fields of an ``[environments.NAME]`` table (docs/deploy.md).
 ENVIRONMENT_FIELDS = frozenset(
@@ -339,6 +371,10 @@ def load_settings(
 
     def take(layer: Mapping[str, Any], origin: str, *, local: bool = False) -> None:
         for key, value in layer.items():
+            if key == "teams.names":
+                values["teams"] = _teams(value, origin)
+                sources["teams"] = origin
+                continue
             if key.startswith("environments."):
                 _take_environment(key, value, origin, environments)
                 sources["environments"] = origin
@@ -382,6 +418,9 @@ def load_settings(
         if var in env:
             values[field] = env[var]
             sources[field] = f"${var}"
+    if TEAMS_VARIABLE in env:
+        values["teams"] = _teams(env[TEAMS_VARIABLE], f"${TEAMS_VARIABLE}", from_env=True)
+        sources["teams"] = f"${TEAMS_VARIABLE}"
     if environments:
         values["environments"] = environments
     if scaffold_urls:

@@ -310,3 +310,41 @@ def test_a_malformed_backstage_reader_token_stops_serve_in_one_line(
     assert value not in got.stderr
     assert got.stdout == ""
     assert not (tmp_path / "platform.db").exists()  # stopped before the database is opened
+
+
+def test_the_remote_catalog_reads_the_platform_s_teams(platform: Platform) -> None:
+    from paved.catalog.remote import RemoteCatalog
+
+    remote = RemoteCatalog("http://testserver", platform.tokens["other"], client=platform.client)
+    assert remote.teams() == ("team-checkout", "team-search")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (404, {"error": "not_found", "message": "Not Found"}, None),
+        (200, {"teams": [{"name": "team-a"}, {"name": "Bad Name"}, {"name": 3}]}, ("team-a",)),
+        (200, {"teams": [{"name": "team-b"}, {"name": "team-a"}]}, ("team-a", "team-b")),
+        (200, {"teams": "team-a"}, "error"),
+        (200, {"groups": []}, "error"),
+        (200, [1, 2], "error"),
+    ],
+)
+def test_the_remote_catalog_treats_the_teams_answer_as_input(
+    status: int, body: object, expected: object
+) -> None:
+    import httpx
+
+    from paved.catalog.remote import RemoteCatalog
+    from paved.errors import RemoteError
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=body)
+
+    client = httpx.Client(transport=httpx.MockTransport(answer), base_url="http://p")
+    remote = RemoteCatalog("http://p", "t", client=client)
+    if expected == "error":
+        with pytest.raises(RemoteError, match="answered the list of teams"):
+            remote.teams()
+    else:
+        assert remote.teams() == expected

@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Protocol, runtime_checkable
 
 from paved.catalog._layers import layers_problem
-from paved.catalog._registration import registration_conflict
+from paved.catalog._registration import registration_conflict, unknown_team
 from paved.models import (
     Caller,
     Deployment,
@@ -33,6 +33,7 @@ __all__ = [
     "layers_problem",
     "registration_conflict",
     "rollout_catalog",
+    "unknown_team",
 ]
 
 
@@ -50,6 +51,10 @@ class Catalog(Protocol):
 
     def caller(self) -> Caller | None:
         """Who the catalog knows the user as (their teams); ``None`` when it has no users."""
+        ...
+
+    def teams(self) -> tuple[str, ...] | None:
+        """The teams that may own services, by name; ``None`` when any valid name may."""
         ...
 
     def register(self, service: Service, *, dry_run: bool = False) -> tuple[Service, bool]:

@@ -7,7 +7,10 @@ name that was archived (it stays taken).
 
 from __future__ import annotations
 
-__all__ = ["registration_conflict"]
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["registration_conflict", "unknown_team"]
 
 
 def registration_conflict(
@@ -28,3 +31,15 @@ def registration_conflict(
     if archived:
         return f"service '{name}' was archived; choose another name"
     return None
+
+
+def unknown_team(owner: str, known: Iterable[str], where: str) -> str | None:
+    """Why ``owner`` cannot own a service in a catalog that knows the teams ``known`` (at
+    ``where``), naming the closest of them; ``None`` when it is one of them."""
+    names = sorted(set(known))
+    if owner in names:
+        return None
+    closest = sorted(difflib.get_close_matches(owner, names, n=3, cutoff=0.75)) or names[:3]
+    more = len(names) - len(closest)
+    shown = ", ".join(closest) + (f" (and {more} more)" if more > 0 else "")
+    return f"owner team '{owner}' is not a known team {where} (closest: {shown})"

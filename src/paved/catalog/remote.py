@@ -217,6 +217,25 @@ class RemoteCatalog:
         data = response.json()
         return None if data.get("archived_at") else _service(data)
 
+    def teams(self) -> tuple[str, ...] | None:
+        """The teams the platform knows (``GET /v1/teams``), by name; ``None`` from a platform
+        that keeps no teams (an older one: it answers 404). Names that break the naming rule
+        are left out; an answer of another shape is a :class:`RemoteError`."""
+        try:
+            response = self._call("GET", "/v1/teams", idempotent=True)
+        except InputError:
+            return None
+        try:
+            teams = response.json()["teams"]
+            names = [team["name"] for team in teams]
+        except (ValueError, KeyError, TypeError):
+            raise RemoteError(
+                f"platform {self.location} answered the list of teams with something paved "
+                "cannot use",
+                hint="the platform may run another version of paved; tell the platform team",
+            ) from None
+        return tuple(sorted({n for n in names if isinstance(n, str) and not name_problem(n)}))
+
     def settings(self) -> dict[str, Any]:
         """The organisation settings the platform hands its clients."""
         settings: dict[str, Any] = self._call("GET", "/v1/settings", idempotent=True).json()[

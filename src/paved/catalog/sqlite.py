@@ -9,12 +9,12 @@ import datetime as dt
 import json
 import sqlite3
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from paved.catalog._layers import layers_problem
-from paved.catalog._registration import registration_conflict
+from paved.catalog._registration import registration_conflict, unknown_team
 from paved.errors import ConflictError, InputError, RemoteError
 from paved.models import Caller, Deployment, LayerRef, Outcome, Service
 from paved.names import check_name, name_problem
@@ -198,11 +198,13 @@ class SqliteCatalog:
 
     shared = False
 
-    def __init__(self, path: Path, *, timeout: float = 10.0) -> None:
+    def __init__(self, path: Path, *, timeout: float = 10.0, teams: Sequence[str] = ()) -> None:
         self.path = path
         self.location = str(path)
         self._timeout = timeout
         self._db: sqlite3.Connection | None = None
+        #: The teams of the settings (``[teams] names``); empty: any valid name.
+        self._teams = tuple(sorted(set(teams)))
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -345,11 +347,23 @@ class SqliteCatalog:
     def caller(self) -> Caller | None:
         return None  # a file on this machine has no users: whoever can write it may
 
+    def teams(self) -> tuple[str, ...] | None:
+        """The teams of the settings, or ``None`` when they declare none (any name may)."""
+        return self._teams or None
+
+    def _check_owner(self, service: Service) -> None:
+        if self._teams:
+            problem = unknown_team(service.owner, self._teams, "in the settings ([teams] names)")
+            if problem is not None:
+                raise InputError(problem, hint="add it to [teams] names in config.toml")
+
     def register(self, service: Service, *, dry_run: bool = False) -> tuple[Service, bool]:
         if dry_run:
             existing = self.get(service.name)
             if existing is not None:
                 self._check_again(existing, service)
+            else:
+                self._check_owner(service)
             return existing or service, existing is None
         with self._transaction() as db:
             row = db.execute(
@@ -360,6 +374,7 @@ class SqliteCatalog:
                 existing = self._services(db, row)[0]
                 self._check_again(existing, service)
                 return existing, False
+            self._check_owner(service)
             db.execute(
                 "INSERT INTO services (name, owner, description, repository, created_at) "
                 "VALUES (?, ?, ?, ?, ?)",

@@ -132,7 +132,7 @@ class Runtime:
             else:
                 from paved.catalog.sqlite import SqliteCatalog
 
-                self._catalog = SqliteCatalog(self.paths.catalog_db)
+                self._catalog = SqliteCatalog(self.paths.catalog_db, teams=self.settings.teams)
         return self._catalog
 
     def githost(self, remote: str | None = None) -> GitHost:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from paved.backstage import Backstage
-from paved.catalog import Catalog
+from paved.catalog import Catalog, unknown_team
 from paved.errors import ConflictError, InputError, PavedError, StepFailed
 from paved.gitcmd import Git
 from paved.githost import GitHost, is_local_repository
@@ -386,6 +386,16 @@ def _check_catalog_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
             "paved login again), or pass --remote URL",
         )
     existing = catalog.get(plan.request.name)
+    # A new registration's owner is one of the teams the catalog knows (when it keeps any).
+    known = catalog.teams() if existing is None else None
+    if known is not None:
+        where = (
+            f"of the platform {catalog.location}"
+            if catalog.shared
+            else "in the settings ([teams] names)"
+        )
+        if (problem := unknown_team(plan.request.owner, known, where)) is not None:
+            raise InputError(problem)
     if existing is not None and not (
         plan.resuming
         and existing.owner == plan.request.owner
