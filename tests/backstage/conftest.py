@@ -196,6 +196,43 @@ def loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
 ORG_GROUPS = ("team-checkout", "team-payments", "team-platform")
 
 
+def platform_organisation(folder: Path) -> str:
+    """The organisation as the platform serves it to Backstage (``GET
+    /v1/backstage/catalog.yaml``): a platform whose token holds the test teams, so each is a
+    Group there."""
+    import datetime as dt
+    import warnings
+
+    from paved.server import PlatformConfig, create_app, issue_token
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+
+    now = dt.datetime.now(dt.UTC)
+    app = create_app(f"sqlite:///{folder / 'platform.db'}", lambda: now, PlatformConfig())
+    try:
+        token = issue_token(
+            app.state.engine,
+            user="tests",
+            teams=list(ORG_GROUPS),
+            admin=False,
+            lifetime=dt.timedelta(days=1),
+            now=now,
+            actor="tests",
+        ).token
+        with TestClient(app) as client:
+            got = client.get(
+                "/v1/backstage/catalog.yaml", headers={"Authorization": f"Bearer {token}"}
+            )
+    finally:
+        app.state.engine.dispose()
+    assert got.status_code == 200, got.text
+    for group in ORG_GROUPS:
+        assert f"name: {group}\n" in got.text, got.text
+    return got.text if got.text.endswith("\n") else got.text + "\n"
+
+
 @pytest.fixture(scope="session")
 def backstage(tmp_path_factory: pytest.TempPathFactory, loopback: Host) -> Iterator[Catalog]:
     if not INSTALLED:
@@ -203,10 +240,9 @@ def backstage(tmp_path_factory: pytest.TempPathFactory, loopback: Host) -> Itera
     run = tmp_path_factory.mktemp("backstage")
     (run / "package.json").write_text('{"name": "paved-backstage-run", "private": true}\n')
     org = run / "org.yaml"
-    org.write_text(  # a Group per team, and the System of the same name the road refers to
-        "".join(
-            f"---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: {g}\n"
-            "spec:\n  type: team\n  children: []\n"
+    org.write_text(  # the platform's Groups, and the System of each team the road refers to
+        platform_organisation(run)
+        + "".join(
             f"---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata:\n  name: {g}\n"
             f"spec:\n  owner: group:default/{g}\n"
             for g in ORG_GROUPS
@@ -236,7 +272,7 @@ catalog:
     - type: file
       target: {json.dumps(str(org))}
       rules:
-        - allow: [User, Group, System, Domain]
+        - allow: [User, Group, System, Domain, Component]
 """
         )
         log = (run / "backend.log").open("w")
