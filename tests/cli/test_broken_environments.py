@@ -58,6 +58,8 @@ COMMANDS: dict[str, list[str]] = {
     "platform token create": ["platform", "token", "create", "--user", "alice", "--team", "t-a"],
     "platform token revoke": ["platform", "token", "revoke", "--user", "alice"],
     "platform token list": ["platform", "token", "list"],
+    "platform team create": ["platform", "team", "create", "team-x"],
+    "platform team list": ["platform", "team", "list"],
 }
 
 #: Commands whose non-zero exit can be a report on stdout rather than an error line.

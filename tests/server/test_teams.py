@@ -348,3 +348,72 @@ def test_the_remote_catalog_treats_the_teams_answer_as_input(
             remote.teams()
     else:
         assert remote.teams() == expected
+
+
+def _schema(name: str) -> dict[str, Any]:
+    import json
+
+    from tests.helpers import REPO_ROOT
+
+    text = (REPO_ROOT / "docs" / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def test_platform_team_create_and_list_on_the_server_s_host(paved: Any, tmp_path: Path) -> None:
+    import json
+
+    import jsonschema
+
+    db = f"sqlite:///{tmp_path / 'platform.db'}"
+    assert paved("platform", "team", "list", "--db", db).exit_code == 0
+    made = paved("platform", "team", "create", "team-data", "--display-name", "Data", "--db", db)
+    assert (made.exit_code, made.stdout) == (0, "team team-data created\n")
+    again = paved(
+        "platform", "team", "create", "team-data", "--display-name", "Data", "--db", db, "--json"
+    )
+    assert again.exit_code == 0
+    document = json.loads(again.stdout)
+    jsonschema.validate(document, _schema("platform-team"))
+    assert (document["name"], document["display_name"], document["created"]) == (
+        "team-data",
+        "Data",
+        False,
+    )
+    other = paved("platform", "team", "create", "team-data", "--db", db)
+    assert other.exit_code == 6
+    assert other.stderr.startswith("error: team 'team-data' exists with another display name")
+    token = paved("platform", "token", "create", "--user", "a", "--team", "team-ops", "--db", db)
+    assert token.exit_code == 0
+    listed = paved("platform", "team", "list", "--db", db, "--json")
+    teams = json.loads(listed.stdout)
+    jsonschema.validate(teams, _schema("platform-teams"))
+    assert [(t["name"], t["created_by"]) for t in teams["teams"]] == [
+        ("team-data", document["created_by"]),
+        ("team-ops", "token"),
+    ]
+    assert document["created_by"].startswith("local:")
+    table = paved("platform", "team", "list", "--db", db)
+    assert "team-data" in table.stdout
+    assert "team-ops" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["Team-X"], "team name"),
+        (["team-x", "--display-name", "a\x1bb"], "--display-name"),
+        (["team-x", "--description", "x" * 501], "--description"),
+    ],
+)
+def test_platform_team_create_refuses_bad_input_in_one_line(
+    paved: Any, tmp_path: Path, args: list[str], message: str
+) -> None:
+    db = f"sqlite:///{tmp_path / 'platform.db'}"
+    got = paved("platform", "team", "create", *args, "--db", db)
+    assert got.exit_code == 2
+    assert got.stderr.startswith("error: ")
+    assert message in got.stderr
+    assert len(got.stderr.strip().splitlines()) == 1
+    listed = paved("platform", "team", "list", "--db", db, "--json")
+    assert '"teams": []' in listed.stdout

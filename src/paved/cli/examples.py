@@ -162,6 +162,16 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "The ids alone, for a script", "paved platform token list --json | jq -r '.tokens[].id'"
         ),
     ),
+    "platform team create": (
+        Example(
+            "A team services may be registered to",
+            "paved platform team create team-data --display-name Data",
+        ),
+    ),
+    "platform team list": (
+        Example("Every team this host's platform knows", "paved platform team list"),
+        Example("The names alone", "paved platform team list --json | jq -r '.teams[].name'"),
+    ),
     "platform token revoke": (
         Example(
             "Revoke one token, by the id printed at creation",

@@ -14,10 +14,13 @@ from paved.errors import InputError
 if TYPE_CHECKING:
     from paved.cli.runtime import Runtime
     from paved.server import PlatformConfig
+    from paved.server._schemas import TeamOut
 
 app = typer.Typer(help="Run the platform server and manage its tokens.", no_args_is_help=True)
 token_app = typer.Typer(help="Tokens for the platform API (run on the server's host).")
 app.add_typer(token_app, name="token")
+team_app = typer.Typer(help="The teams that own services (run on the server's host).")
+app.add_typer(team_app, name="team")
 
 DbOption = Annotated[
     str | None,
@@ -297,3 +300,84 @@ def revoke_token(
         return
     for revoked in ids:
         runtime.out.line(revoked)
+
+
+def _team_json(team: "TeamOut") -> dict[str, str]:
+    return {
+        "name": team.name,
+        "display_name": team.display_name,
+        "description": team.description,
+        "created_by": team.created_by,
+        "created_at": team.created_at.isoformat(),
+    }
+
+
+@team_app.command("create")
+@handle_errors
+def create_team(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The team's name (team-checkout).")],
+    display_name: Annotated[
+        str, typer.Option("--display-name", help="How people call it (Checkout).")
+    ] = "",
+    description: Annotated[str, typer.Option("--description", help="What it does.")] = "",
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Create a team that services may be registered to.
+
+    The same team again changes nothing; another display name or description is exit 6.
+    """
+    runtime = runtime_of(ctx, json_output=json_output)
+    _server()
+    from paved.server import create_team as make_team
+
+    team, created = make_team(
+        _db_url(runtime, db),
+        name=name,
+        display_name=display_name,
+        description=description,
+        now=runtime.clock(),
+        actor=_actor(runtime),
+    )
+    if runtime.out.json_mode:  # docs/schemas/platform-team.schema.json
+        runtime.out.json(
+            {"schema": "paved/platform-team/v1", **_team_json(team), "created": created}
+        )
+        return
+    runtime.out.line(f"team {team.name} {'created' if created else 'unchanged'}")
+
+
+@team_app.command("list")
+@handle_errors
+def list_teams(
+    ctx: typer.Context,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List the teams the platform knows.
+
+    Those created here or through the API, and those a token names.
+    """
+    runtime = runtime_of(ctx, json_output=json_output)
+    _server()
+    from paved.server import list_teams as stored_teams
+
+    teams = stored_teams(_db_url(runtime, db))
+    out = runtime.out
+    if out.json_mode:  # docs/schemas/platform-teams.schema.json
+        out.json({"schema": "paved/platform-teams/v1", "teams": [_team_json(t) for t in teams]})
+        return
+    out.table(
+        [
+            Column("NAME"),
+            Column("DISPLAY NAME", hide=2),
+            Column("CREATED BY", hide=1),
+            Column("CREATED"),
+        ],
+        [
+            (t.name, t.display_name or "-", t.created_by, t.created_at.date().isoformat())
+            for t in teams
+        ],
+        empty="No teams yet: make one with 'paved platform team create NAME'.",
+    )

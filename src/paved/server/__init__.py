@@ -24,7 +24,13 @@ from paved.server._serve import DropQueryString, log_config, serve
 from paved.server._settings import organisation_settings
 from paved.server._state import PlatformConfig, ScaffoldOffer
 from paved.server._tables import metadata
-from paved.server._tokens import create_token, list_tokens, revoke_tokens
+from paved.server._tokens import (
+    create_team,
+    create_token,
+    list_teams,
+    list_tokens,
+    revoke_tokens,
+)
 
 __all__ = [
     "DropQueryString",
@@ -37,9 +43,11 @@ __all__ = [
     "TokenRecord",
     "connect",
     "create_app",
+    "create_team",
     "create_token",
     "delivery_metrics",
     "issue_token",
+    "list_teams",
     "list_tokens",
     "log_config",
     "metadata",

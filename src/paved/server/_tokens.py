@@ -9,10 +9,15 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
+from paved.errors import ConflictError
+from paved.names import check_name
+from paved.server import _schemas as s
 from paved.server._auth import IssuedToken, TokenRecord, issue_token, revoke, token_records
 from paved.server._db import connect, migrate, unusable_database
+from paved.server._store import AuditEvent, Store
+from paved.text import check_text
 
-__all__ = ["create_token", "list_tokens", "revoke_tokens"]
+__all__ = ["create_team", "create_token", "list_teams", "list_tokens", "revoke_tokens"]
 
 
 def create_token(
@@ -44,6 +49,39 @@ def list_tokens(db_url: str) -> list[TokenRecord]:
     """Every token in the database at ``db_url``, oldest first (never a secret or a hash)."""
     with _database(db_url) as engine:
         return token_records(engine)
+
+
+def create_team(
+    db_url: str,
+    *,
+    name: str,
+    display_name: str,
+    description: str,
+    now: dt.datetime,
+    actor: str,
+) -> tuple[s.TeamOut, bool]:
+    """Create the team ``name`` in the database at ``db_url``: the stored team, and whether it
+    was created now (the same team again changes nothing; another display name or
+    description for a known team is a :class:`ConflictError`)."""
+    check_name(name, what="team")
+    check_text(display_name, what="--display-name", limit=200)
+    check_text(description, what="--description", limit=500)
+    body = s.TeamIn(name=name, display_name=display_name, description=description)
+
+    def event(outcome: str) -> AuditEvent:
+        return AuditEvent(now, actor, "team.create", f"team {name}", "local", outcome)
+
+    with _database(db_url) as engine:
+        status, stored = Store(engine).add_team(body, now, created_by=actor, event=event)
+    if isinstance(stored, str):
+        raise ConflictError(stored, hint="the team is kept as it is")
+    return stored, status == 201
+
+
+def list_teams(db_url: str) -> list[s.TeamOut]:
+    """Every team the database at ``db_url`` knows, by name."""
+    with _database(db_url) as engine:
+        return Store(engine).teams()
 
 
 @contextmanager
