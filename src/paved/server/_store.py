@@ -138,7 +138,7 @@ def unknown_owner(owner: str) -> str:
     """The platform's refusal of a registration whose owner is not a known team."""
     return (
         f"team '{owner}' is not known to the platform: a platform admin creates it "
-        "(POST /v1/teams), or a token naming it makes it known"
+        "(paved platform team create, or POST /v1/teams), or a token naming it makes it known"
     )
 
 
