@@ -44,14 +44,16 @@ def render_service(root: Path, where: Path, name: str) -> Path:
 
 
 def renamed(source: Path, target: Path, old: str, new: str) -> None:
-    """Copy the files of ``source`` (not its .git) with ``old`` replaced by ``new``."""
+    """Copy the files of ``source`` (not its .git) with ``old`` replaced by ``new`` (and the
+    name in words, the catalog entry's title: ``Svcaa`` by ``Svcab``)."""
     for path in sorted(source.rglob("*")):
         rel = path.relative_to(source)
         if rel.parts[0] == ".git" or not path.is_file():
             continue
         out = target / Path(str(rel).replace(old, new))
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(path.read_bytes().replace(old.encode(), new.encode()))
+        text = path.read_bytes().replace(old.encode(), new.encode())
+        out.write_bytes(text.replace(old.title().encode(), new.title().encode()))
         out.chmod(path.stat().st_mode)
 
 

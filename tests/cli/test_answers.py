@@ -38,8 +38,10 @@ def test_an_emoji_and_quotes_in_the_description_render_as_utf8(paved, pinned_env
     pyproject = (service / "pyproject.toml").read_text(encoding="utf-8")
     assert "\\ud83d" not in pyproject
     assert tomllib.loads(pyproject)["project"]["description"] == HOSTILE
-    catalog = yaml.safe_load((service / "catalog-info.yaml").read_text(encoding="utf-8"))
-    assert catalog["metadata"]["description"] == HOSTILE
+    component, *_ = yaml.safe_load_all((service / "catalog-info.yaml").read_text(encoding="utf-8"))
+    assert component["metadata"]["description"] == HOSTILE
+    mkdocs = yaml.safe_load((service / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert mkdocs["site_description"] == HOSTILE
     answers = yaml.safe_load((service / ".copier-answers.road.yml").read_text(encoding="utf-8"))
     assert answers["description"] == HOSTILE
     checked = paved("guardrails", "check", str(service), "--json")

@@ -37,7 +37,12 @@ def change(root: Path, version: str, line: str = CHANGE) -> None:
 
 
 def copy_scaffold(root: Path) -> None:
+    """The bundled scaffold, at 0.1.0 whatever version it is at in paved's own releases."""
     shutil.copytree(SCAFFOLDS / NAME, root / NAME, ignore=shutil.ignore_patterns("__pycache__"))
+    meta = root / NAME / "scaffold.yml"
+    text = meta.read_text(encoding="utf-8")
+    current = yaml.safe_load(text)["version"]
+    meta.write_text(text.replace(f"version: {current}", "version: 0.1.0"), encoding="utf-8")
 
 
 @pytest.fixture

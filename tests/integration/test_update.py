@@ -78,7 +78,7 @@ def _local_edits(service: Path) -> None:
     with (service / "SECURITY.md").open("a", encoding="utf-8") as handle:
         handle.write(f"\n{SECURITY_NOTE}\n")  # far from the line 0.2.0 changes
     git(service, "rm", "--quiet", "renovate.json")  # deleted here, unchanged by the road
-    (service / "docs").mkdir()
+    (service / "docs").mkdir(exist_ok=True)  # the road's TechDocs folder
     (service / "docs/runbook.md").write_text("# Runbook\n", encoding="utf-8")  # added here
     git(service, "add", "--all")
     git(service, "commit", "--quiet", "-m", "Local edits")
@@ -333,7 +333,7 @@ def test_an_update_without_local_edits_commits_and_records_the_catalog(
         catalog.close()
     assert stored is not None
     assert {(ref.layer, ref.version) for ref in stored.layers} == {
-        ("app", "0.1.0"),
+        ("app", "0.2.0"),
         ("road", "0.3.0"),
     }
     again = _update(world, pristine, "--json")
@@ -562,7 +562,7 @@ def test_the_platform_refuses_another_team_before_anything_changes_and_records_t
             audited = db.execute(
                 "SELECT actor, outcome FROM audit_events WHERE action = 'service.layers'"
             ).fetchall()
-        assert sorted(layers) == [("app", "0.1.0"), ("road", "0.3.0")]
+        assert sorted(layers) == [("app", "0.2.0"), ("road", "0.3.0")]
         assert ("ana", "recorded") in audited
 
 

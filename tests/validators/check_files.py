@@ -6,13 +6,15 @@
 - ``terraform fmt -check`` over ``terraform/`` when the sample has one;
 - ``renovate.json`` against check-jsonschema's vendored Renovate schema;
 - ``catalog-info.yaml`` against Backstage's entity rules (the rules of ``@backstage/catalog-model``:
-  entity envelope, metadata name, annotation keys, tags, links, Component spec).
+  entity envelope, metadata name, annotation keys, tags, links, the Component, API and Resource
+  specs), and every API, Resource and API definition file the entities point at is there.
 
 Exits 1 on any finding, on a missing tool, or when an expected file is missing.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -28,6 +30,16 @@ NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 TAG = re.compile(r"^[a-z0-9:+#]+(\-[a-z0-9:+#]+)*$")
 TOOLS = ("yamllint", "terraform", "check-jsonschema")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+#: An entity reference, [kind:][namespace/]name.
+REF = re.compile(
+    r"^([A-Za-z]+:)?([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"
+)
+#: The kinds a catalog-info.yaml may hold, and the spec fields each requires.
+KINDS = {
+    "Component": ("type", "lifecycle", "owner"),
+    "API": ("type", "lifecycle", "owner"),
+    "Resource": ("type", "owner"),
+}
 
 
 def key_problem(key: object) -> str | None:
@@ -51,8 +63,9 @@ def catalog_problems(doc: object) -> list[str]:
     problems = []
     if doc.get("apiVersion") != "backstage.io/v1alpha1":
         problems.append(f"apiVersion is {doc.get('apiVersion')!r}, not 'backstage.io/v1alpha1'")
-    if doc.get("kind") != "Component":
-        problems.append(f"kind is {doc.get('kind')!r}, not 'Component'")
+    kind = doc.get("kind")
+    if kind not in KINDS:
+        problems.append(f"kind is {kind!r}, not one of {', '.join(KINDS)}")
     meta = doc.get("metadata")
     if not isinstance(meta, dict):
         return [*problems, "metadata is missing or not a mapping"]
@@ -93,12 +106,53 @@ def catalog_problems(doc: object) -> list[str]:
     spec = doc.get("spec")
     if not isinstance(spec, dict):
         return [*problems, "spec is missing or not a mapping"]
-    for field in ("type", "lifecycle", "owner"):
+    for field in KINDS.get(kind, ("type", "owner")):
         if not (isinstance(spec.get(field), str) and spec[field]):
             problems.append(f"spec.{field} is missing or not a non-empty string")
     for field in ("system", "subcomponentOf"):
         if field in spec and not isinstance(spec[field], str):
             problems.append(f"spec.{field} is not a string")
+    for field in ("providesApis", "consumesApis", "dependsOn"):
+        refs = spec.get(field, [])
+        if not (isinstance(refs, list) and all(isinstance(r, str) and REF.match(r) for r in refs)):
+            problems.append(f"spec.{field} is not a list of entity references")
+    if kind == "API":
+        definition = spec.get("definition")
+        text = definition.get("$text") if isinstance(definition, dict) else definition
+        if not (isinstance(text, str) and text):
+            problems.append("spec.definition is missing (a string or {$text: PATH})")
+    return problems
+
+
+def catalog_references(docs: list[object], sample: Path) -> list[str]:
+    """What the entities of one file point at that is not there: an API or Resource the
+    Component names but the file does not define, an API definition file that is missing."""
+    problems = []
+    defined = {
+        (str(d.get("kind")).lower(), str((d.get("metadata") or {}).get("name")))
+        for d in docs
+        if isinstance(d, dict) and isinstance(d.get("metadata"), dict)
+    }
+    for doc in docs:
+        if not isinstance(doc, dict) or not isinstance(doc.get("spec"), dict):
+            continue
+        spec = doc["spec"]
+        for field, default_kind in (("providesApis", "api"), ("dependsOn", None)):
+            for ref in spec.get(field, []) if isinstance(spec.get(field), list) else []:
+                kind, _, name = str(ref).rpartition(":")
+                kind = (kind or default_kind or "component").lower()
+                if (kind, name.rpartition("/")[2]) not in defined:
+                    problems.append(f"spec.{field} entry {ref!r} is not defined in the file")
+        definition = spec.get("definition")
+        if isinstance(definition, dict) and isinstance(definition.get("$text"), str):
+            target = sample / definition["$text"]
+            if not target.is_file():
+                problems.append(f"spec.definition $text {definition['$text']!r} is missing")
+            else:
+                try:
+                    json.loads(target.read_text(encoding="utf-8"))
+                except ValueError as exc:
+                    problems.append(f"spec.definition {definition['$text']!r} is not JSON: {exc}")
     return problems
 
 
@@ -108,7 +162,9 @@ def check_catalog(sample: Path) -> bool:
     if not path.is_file():
         print(f"FAIL  {label}: file missing")
         return False
-    problems = [p for doc in yaml.safe_load_all(path.read_text()) for p in catalog_problems(doc)]
+    docs = list(yaml.safe_load_all(path.read_text()))
+    problems = [p for doc in docs for p in catalog_problems(doc)]
+    problems += catalog_references(docs, sample)
     for problem in problems:
         print(f"FAIL  {label}: {problem}")
     if not problems:

@@ -27,8 +27,16 @@ SAMPLES: dict[str, list[str]] = {
         "port=9000",
         "aws_account_id=210987654321",
         "aws_region=us-east-2",
+        "lifecycle=production",
+        "system=samples",
+        "repository_url=https://gitlab.com/samples/nested/sample-full",
     ],
-    "sample-internal": ["exposure=internal", f"resources={ALL_RESOURCES}", "environments=dev,prod"],
+    "sample-internal": [
+        "exposure=internal",
+        f"resources={ALL_RESOURCES}",
+        "environments=dev,prod",
+        "repository_url=https://github.com/samples/sample-internal",
+    ],
 }
 
 

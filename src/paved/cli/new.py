@@ -159,6 +159,7 @@ def _ask_owner(runtime: "Runtime") -> str:
 
 def _deps(runtime: "Runtime", remote: str | None) -> "NewServiceDeps":
     from paved.service.new import NewServiceDeps
+    from paved.service.repository_url import configured_git_host
 
     return NewServiceDeps(
         registry=runtime.registry,
@@ -169,6 +170,9 @@ def _deps(runtime: "Runtime", remote: str | None) -> "NewServiceDeps":
         cache_dir=runtime.paths.cache_dir,
         locks_dir=runtime.paths.locks_dir,
         data_dir=runtime.paths.data_dir,
+        git_host=configured_git_host(
+            runtime.settings.githost_api, runtime.settings.githost_api_url
+        ),
         clock=runtime.clock,
         progress=runtime.out.progress,
         backstage=lambda: _backstage(runtime),

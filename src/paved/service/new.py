@@ -36,6 +36,7 @@ from paved.scaffold.paths import planned_files
 from paved.scaffold.registry import RESERVED_ANSWERS, Layer, Scaffold, ScaffoldRegistry
 from paved.scaffold.store import TemplateStore
 from paved.service.layout import read_answers
+from paved.service.repository_url import repository_answers
 from paved.text import check_text
 
 __all__ = [
@@ -92,6 +93,9 @@ class NewServiceDeps:
     progress: Callable[[str], None] = lambda _message: None
     #: paved's data folder: no service is made inside it (its bare repositories live there).
     data_dir: Path | None = None
+    #: The settings' self-hosted git host, as (``githost.api``, the host of
+    #: ``githost.api_url``): its repositories get the CI slug in the catalog entry too.
+    git_host: tuple[str, str] | None = None
     #: The organisation's Backstage (``backstage.url``), where the register step registers the
     #: service's catalog-info.yaml too; ``None``: no Backstage.
     backstage: Callable[[], Backstage | None] = lambda: None
@@ -181,6 +185,11 @@ def _split_answers(
             value = question.coerce(text)
             (app_answers if scaffold is app else road_answers)[key] = value
     return app_answers, road_answers
+
+
+def _default(scaffold: Scaffold, name: str) -> Any:
+    question = scaffold.question(name)
+    return question.default if question is not None else None
 
 
 def _read_answers(root: Path, filename: str) -> dict[str, Any] | None:
@@ -291,12 +300,19 @@ def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewSer
         if githost
         else destination.as_uri()
     )
+    platform = repository_answers(
+        {q.name for q in road.questions},
+        repository,
+        road_extra.get("ci_provider", _default(road, "ci_provider")),
+        deps.git_host,
+    )
+    road.check_answers(platform)
     plan = NewServicePlan(
         request=request,
         app=app,
         road=road,
         app_answers={**common, **app_extra},
-        road_answers={**common, **road_extra},
+        road_answers={**common, **platform, **road_extra},
         destination=destination,
         repository=repository,
         resuming=resuming,
