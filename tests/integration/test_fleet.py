@@ -385,6 +385,8 @@ def test_the_platform_authorises_records_and_audits_a_roll_out(
         platform_server(tmp_path / "platform.db") as platform,
     ):
         admin = RemoteCatalog(platform.url, platform.token("root", admin=True))
+        ana = platform.token("ana", "team-a")  # a token's teams are known teams
+        platform.token("bo", "team-b")
         try:
             for name, owner in (("svcqa", "team-a"), ("svcqb", "team-a"), ("svcqc", "team-b")):
                 renamed(base, tmp_path / name, TEMPLATE_NAME, name)
@@ -400,7 +402,6 @@ def test_the_platform_authorises_records_and_audits_a_roll_out(
                 )  # fmt: skip
         finally:
             admin.close()
-        ana = platform.token("ana", "team-a")
         assert _run(root, "login", platform.url, "--token", ana).exit_code == 0
 
         everyone = _run(root, "fleet", "update")

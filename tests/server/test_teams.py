@@ -275,6 +275,8 @@ def test_the_backstage_catalog_reads_with_a_platform_or_reader_token(tmp_path: P
             # The reader token reads the catalog and nothing else.
             whoami = client.get("/v1/whoami", headers={"Authorization": f"Bearer {reader}"})
             assert whoami.status_code == 401
+            # Never in the URL, where proxies and Backstage's own logs would keep it.
+            assert client.get(path, params={"token": reader}).status_code == 400
     finally:
         app.state.engine.dispose()
 
@@ -417,3 +419,36 @@ def test_platform_team_create_refuses_bad_input_in_one_line(
     assert len(got.stderr.strip().splitlines()) == 1
     listed = paved("platform", "team", "list", "--db", db, "--json")
     assert '"teams": []' in listed.stdout
+
+
+def test_the_backstage_catalog_never_serves_credentials_nor_names_equal_but_for_case() -> None:
+    from paved.models import LayerRef
+    from paved.server import _schemas as s
+    from paved.server.routes.backstage import _source_location, catalog_entities
+
+    for repository in (
+        "https://user:secret@git.example.com/a/payments.git",
+        "https://token@git.example.com/a/payments.git",
+        "https://git.example.com/a/payments.git?ref=x",
+        "https://git.example.com/a/payments.git#frag",
+        "https://git.example.com/a/../b/payments.git",
+        "https://git.example.com:notaport/a.git",
+        "file:///srv/git/payments.git",
+    ):
+        assert _source_location(repository) is None, repository
+    assert _source_location("https://git.example.com/a/payments") == (
+        "url:https://git.example.com/a/payments/"
+    )
+
+    def service(name: str) -> s.ServiceOut:
+        return s.ServiceOut(
+            name=name, owner="team-a", description="", repository="", created_at=NOW,
+            archived_at=None,
+            layers=[s.LayerIn.model_validate(LayerRef("road", "paved-road", "0.3.0").to_json())],
+        )  # fmt: skip
+
+    kept = catalog_entities([], [service("svc"), service("Svc")])
+    assert [(e["kind"], e["metadata"]["name"]) for e in kept] == [
+        ("Group", "team-a"),
+        ("Component", "Svc"),
+    ]

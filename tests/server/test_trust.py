@@ -755,3 +755,18 @@ def test_a_registration_and_its_audit_row_are_written_together(
     assert [e["outcome"] for e in _events(platform) if e["target"] == "service ledger"] == [
         "created"
     ]
+
+
+@pytest.mark.parametrize(
+    "repository",
+    ["https://alice:s3cret@git.example.com/payments.git", "https://ghp_s3cret@github.com/a/p.git"],
+)
+def test_a_repository_url_with_credentials_is_refused_without_repeating_them(
+    platform: Platform, repository: str
+) -> None:
+    got = platform.client.post(
+        "/v1/services", json=service_body(repository=repository), headers=platform.auth("owner")
+    )
+    assert got.status_code == 422, got.text
+    assert "carries credentials" in got.json()["message"]
+    assert "s3cret" not in got.text

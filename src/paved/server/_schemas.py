@@ -119,6 +119,13 @@ def repository_problem(value: str) -> str | None:
             "githost.remote in the platform settings (paved platform serve --settings) so new "
             "services go to the organisation's git host"
         )
+    authority = value.split("/")[2] if value.count("/") >= 2 else ""
+    if scheme.group(1).lower() in ("http", "https") and "@" in authority:
+        # never repeated: the part before '@' is a user or a token
+        return (
+            "the repository URL carries credentials (USER@ or USER:PASSWORD@ before the host): "
+            "register it without them; git reads them from its credential helper"
+        )
     if scheme.group(1).lower() not in _REACHABLE or _HOST.match(value) is None:
         return (
             f"repository '{value}' is not the URL of a git host: use https://HOST/PATH, "

@@ -39,7 +39,8 @@ class YamlResponse(Response):
 
 
 def backstage_reader(request: Request) -> None:
-    """A platform token, or the Backstage reader token the server was started with."""
+    """A platform token, or the Backstage reader token the server was started with (in the
+    ``Authorization`` header: a token in the URL is refused for every route)."""
     token = bearer(request.headers.get("authorization", ""))
     if token is not None:
         configured = config_of(request).backstage_token
@@ -54,8 +55,17 @@ def _source_location(repository: str) -> str | None:
     """``url:REPO/`` for an http(s) repository URL, else ``None``."""
     if not repository.isprintable() or any(c.isspace() for c in repository):
         return None
-    parsed = urllib.parse.urlsplit(repository)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed = urllib.parse.urlsplit(repository)
+        userinfo = parsed.username is not None or parsed.password is not None
+        parsed.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:  # a port that is not a number, a bracket that does not close
+        return None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or userinfo:
+        return None  # credentials are never served, not even to the organisation's Backstage
+    if parsed.query or parsed.fragment or "#" in repository or "?" in repository:
+        return None
+    if any(part in (".", "..") for part in parsed.path.split("/")):
         return None
     return f"url:{repository.rstrip('/')}/"
 
@@ -104,15 +114,28 @@ def catalog_entities(teams: list[s.TeamOut], services: list[s.ServiceOut]) -> li
     """The Backstage entities of ``teams`` and ``services``: Groups by name, then
     Components by name; none whose name (or owner's name) Backstage would refuse."""
     known = {team.name: team for team in teams}
-    groups = sorted(
-        name for name in {*known, *(x.owner for x in services)} if ENTITY_NAME.match(name)
+    groups = _unique(
+        sorted(name for name in {*known, *(x.owner for x in services)} if ENTITY_NAME.match(name))
     )
+    named = {service.name: service for service in sorted(services, key=lambda x: x.name)}
     components = [
-        _component(service)
-        for service in sorted(services, key=lambda x: x.name)
-        if ENTITY_NAME.match(service.name) and ENTITY_NAME.match(service.owner)
+        _component(named[name])
+        for name in _unique(list(named))
+        if ENTITY_NAME.match(name) and ENTITY_NAME.match(named[name].owner)
     ]
     return [*(_group(name, known.get(name)) for name in groups), *components]
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` without any that Backstage would take for an earlier one: it compares names
+    regardless of case, and would keep one of two at random."""
+    seen: set[str] = set()
+    kept = []
+    for name in names:
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            kept.append(name)
+    return kept
 
 
 @router.get(
