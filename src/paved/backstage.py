@@ -12,14 +12,22 @@ message here names it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
 
-__all__ = ["Backstage", "catalog_file_url", "url_problem"]
+__all__ = [
+    "Backstage",
+    "catalog_file_url",
+    "cleartext_problem",
+    "repository_problem",
+    "shown_url",
+    "url_problem",
+]
 
 #: Seconds for one request: a dry run reads the file from the repository host.
 TIMEOUT = 30.0
@@ -43,15 +51,67 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def cleartext_problem(url: str) -> str | None:
+    """Why a token must not be sent to ``url``: an ``http://`` URL of another machine (the
+    token would cross the network in the clear); ``None`` for https or a loopback host."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return None
+    host = (parts.hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return "is an http:// URL of another machine: the token would be sent in the clear"
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed: without a user or password, escaped, cut."""
+    try:
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            netloc = parts.netloc.rpartition("@")[2]
+            url = parts._replace(netloc=f"***@{netloc}").geturl()
+    except ValueError:
+        return "(an unreadable URL)"
+    return _shown(url)
+
+
+def repository_problem(repository: str) -> str | None:
+    """Why Backstage cannot be given a location in ``repository``, or ``None``: not an
+    http(s) URL (a folder on this machine, ssh), or one holding a user or password, a query,
+    a fragment or ``.``/``..`` segments (Backstage stores and shows the target)."""
+    if not repository.startswith(_SCHEMES) or _CONTROL.search(repository):
+        return "is not an http(s) URL Backstage can read"
+    try:
+        parts = urlsplit(repository)
+        userinfo = parts.username is not None or parts.password is not None
+    except ValueError:
+        return "is not an http(s) URL Backstage can read"
+    if userinfo or "@" in parts.netloc:
+        return "holds a user or password"
+    if not parts.hostname:
+        return "names no host"
+    if parts.query or parts.fragment or "?" in repository or "#" in repository:
+        return "holds a query or fragment"
+    segments = [unquote(segment) for segment in parts.path.split("/")]
+    if any(segment in {".", ".."} for segment in segments):
+        return "holds . or .. segments"
+    return None
+
+
 def catalog_file_url(repository: str, *, api: str = "", branch: str = "main") -> str | None:
     """The address of ``catalog-info.yaml`` on ``branch`` of ``repository``, as Backstage
-    reads it; ``None`` when ``repository`` is not an http(s) URL (a folder on this machine,
-    ssh) that Backstage could read.
+    reads it; ``None`` when :func:`repository_problem` finds one (a folder on this machine,
+    ssh, a URL with credentials, query, fragment or dot segments).
 
     GitHub's form (``…/blob/BRANCH/catalog-info.yaml``) for github.com or ``githost.api =
     github``; GitLab's (``…/-/blob/BRANCH/catalog-info.yaml``) for every other host.
     """
-    if not repository.startswith(_SCHEMES) or _CONTROL.search(repository):
+    if repository_problem(repository) is not None:
         return None
     base = repository.removesuffix("/").removesuffix(".git")
     host = (urlsplit(base).hostname or "").lower()
@@ -67,6 +127,11 @@ class Backstage:
         self, url: str, token: str = "", *, githost_api: str = "", transport: Any = None
     ) -> None:
         self.url = url.rstrip("/")
+        if token and (problem := cleartext_problem(self.url)) is not None:
+            raise InputError(
+                f"Backstage {shown_url(self.url)} {problem}",
+                hint="use the https:// URL of the Backstage backend",
+            )
         self._token = token
         self._githost_api = githost_api
         self._transport = transport
@@ -113,28 +178,46 @@ class Backstage:
             )
         return response.status_code, data
 
-    def entity_location(self, name: str) -> str | None:
-        """Where the Component ``name`` was registered from (``url:…``), ``None`` when there is
-        no such Component, ``""`` when it names no location."""
-        status, data = self._call("GET", f"/entities/by-name/component/default/{quote(name)}")
+    def entity_location(
+        self, name: str, kind: str = "component", namespace: str = "default"
+    ) -> str | None:
+        """Where the entity ``kind:namespace/name`` was registered from (``url:…``), ``None``
+        when there is no such entity, ``""`` when it names no location."""
+        ref = f"{kind}:{namespace}/{name}"
+        path = "/".join(quote(part, safe="") for part in (kind.lower(), namespace, name))
+        status, data = self._call("GET", f"/entities/by-name/{path}")
         if status == 404:
             return None
         if status != 200 or not isinstance(data, dict):
-            raise RemoteError(f"Backstage {self.url} answered HTTP {status} for component {name}")
+            raise RemoteError(f"Backstage {self.url} answered HTTP {status} for {_shown(ref)}")
         annotations = (data.get("metadata") or {}).get("annotations") or {}
-        where = annotations.get("backstage.io/managed-by-location", "")
+        where = (
+            annotations.get("backstage.io/managed-by-location", "")
+            if isinstance(annotations, dict)
+            else ""
+        )
         return where if isinstance(where, str) else ""
 
     def check_free(self, name: str, target: str) -> None:
         """Raise :class:`ConflictError` when another location already provides the Component
-        ``name`` (Backstage would keep that one and only log a warning)."""
-        where = self.entity_location(name)
-        if where is not None and where != f"url:{target}":
-            raise ConflictError(
-                f"Backstage {self.url} already has a component '{name}' from "
-                f"{_shown(where) or 'another location'}, not from {target}",
-                hint="choose another service name, or remove that location from Backstage",
-            )
+        ``name`` or its API ``name-api`` (Backstage would keep that one and only log a
+        warning)."""
+        self._check_entities(
+            [("component", "default", name), ("api", "default", f"{name}-api")], target
+        )
+
+    def _check_entities(self, refs: list[tuple[str, str, str]], target: str) -> None:
+        for kind, namespace, name in refs:
+            where = self.entity_location(name, kind, namespace)
+            if where is not None and where != f"url:{target}":
+                kind = kind.lower()
+                article = "an" if kind[:1] in "aeiou" else "a"
+                ref = name if namespace == "default" else f"{namespace}/{name}"
+                raise ConflictError(
+                    f"Backstage {self.url} already has {article} {_shown(kind)} '{_shown(ref)}' "
+                    f"from {_shown(where) or 'another location'}, not from {target}",
+                    hint="choose another service name, or remove that location from Backstage",
+                )
 
     def register(self, target: str) -> bool:
         """Register ``target`` (a ``catalog-info.yaml`` URL) as a ``url`` location: a dry run,
@@ -149,6 +232,7 @@ class Backstage:
                 hint="fix catalog-info.yaml (paved services validate), push, and run the "
                 "command again",
             )
+        self._check_entities(_entity_refs(data), target)
         status, data = self._call("POST", "/locations", location)
         if status == 409:
             return False
@@ -157,6 +241,23 @@ class Backstage:
                 f"Backstage {self.url} did not register {target} (HTTP {status}: {_message(data)})"
             )
         return True
+
+
+def _entity_refs(data: Any) -> list[tuple[str, str, str]]:
+    """``(kind, namespace, name)`` of each entity a location dry run answered with."""
+    entities = data.get("entities") if isinstance(data, dict) else None
+    refs: list[tuple[str, str, str]] = []
+    for entity in entities if isinstance(entities, list) else []:
+        if not isinstance(entity, dict):
+            continue
+        kind = entity.get("kind")
+        metadata = entity.get("metadata")
+        if not isinstance(kind, str) or not isinstance(metadata, dict):
+            continue
+        name, namespace = metadata.get("name"), metadata.get("namespace") or "default"
+        if isinstance(name, str) and name and isinstance(namespace, str) and kind:
+            refs.append((kind, namespace, name))
+    return refs
 
 
 def _shown(text: str) -> str:

@@ -439,7 +439,31 @@ def load_settings(
                 "URL (or leave it empty for api.github.com or gitlab.com)",
             )
     _check_backstage_url(values.get("backstage_url", ""), sources.get("backstage_url", ""))
+    _check_backstage_token_target(values, sources)
     return Settings(**values, sources=sources)
+
+
+def _check_backstage_token_target(values: Mapping[str, Any], sources: Mapping[str, str]) -> None:
+    """The person's Backstage token goes only to a Backstage URL the person set (their own
+    config.toml or ``$PAVED_BACKSTAGE_URL``), never to one the platform's settings name, and
+    never in the clear over ``http://`` to another machine."""
+    from paved.backstage import cleartext_problem
+
+    url, token = values.get("backstage_url", ""), values.get("backstage_token", "")
+    if not (url and token):
+        return
+    if sources.get("backstage_url") == "the platform settings":
+        raise InputError(
+            "backstage.url comes from the platform's settings; a token of yours is sent only "
+            "to a Backstage URL you set yourself",
+            hint="set backstage.url in your own config.toml (or PAVED_BACKSTAGE_URL), or unset "
+            "backstage.token / PAVED_BACKSTAGE_TOKEN",
+        )
+    if (problem := cleartext_problem(url)) is not None:
+        raise InputError(
+            f"setting 'backstage.url' in {sources.get('backstage_url', '')}: {problem}",
+            hint="use the https:// URL of the Backstage backend",
+        )
 
 
 def _check_backstage_url(url: str, origin: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from paved.backstage import Backstage, catalog_file_url, url_problem
+from paved.backstage import Backstage, catalog_file_url, repository_problem, shown_url, url_problem
 from paved.config import Paths, load_settings
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
 
@@ -152,18 +152,89 @@ def test_a_bad_backstage_url_is_a_settings_error(url: str, tmp_path: Path) -> No
 
 def test_the_token_comes_from_the_person_never_from_the_platform(tmp_path: Path) -> None:
     paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "k")
-    settings = load_settings(
-        paths,
-        {"PAVED_BACKSTAGE_TOKEN": TOKEN},
-        organisation={"backstage": {"url": "https://backstage.example.com"}},
+    platform = {"backstage": {"url": "https://backstage.example.com"}}
+    with pytest.raises(InputError, match="never handed out by the platform"):
+        load_settings(paths, {}, organisation={"backstage": {"token": TOKEN}})
+    # The platform's URL with no token of the person's: usable, nothing to hand over.
+    settings = load_settings(paths, {}, organisation=platform)
+    assert settings.backstage_url == "https://backstage.example.com"
+    assert settings.sources["backstage_url"] == "the platform settings"
+
+
+@pytest.mark.parametrize("where", ["environment", "config.toml"])
+def test_a_token_is_never_sent_to_the_platforms_backstage_url(where: str, tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "k")
+    env = {}
+    if where == "environment":
+        env["PAVED_BACKSTAGE_TOKEN"] = TOKEN
+    else:
+        paths.config_file.parent.mkdir(parents=True)
+        paths.config_file.write_text(f'[backstage]\ntoken = "{TOKEN}"\n')
+    platform = {"backstage": {"url": "https://evil.example.com"}}
+    with pytest.raises(InputError) as caught:
+        load_settings(paths, env, organisation=platform)
+    assert str(caught.value).startswith(
+        "backstage.url comes from the platform's settings; a token of yours is sent only to a "
+        "Backstage URL you set yourself"
     )
+    assert caught.value.exit_code == 2
+    assert TOKEN not in str(caught.value) + (caught.value.hint or "")
+
+
+@pytest.mark.parametrize("layer", ["environment", "config.toml"])
+def test_a_url_the_person_sets_takes_the_token(layer: str, tmp_path: Path) -> None:
+    paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "k")
+    env = {"PAVED_BACKSTAGE_TOKEN": TOKEN}
+    if layer == "environment":
+        env["PAVED_BACKSTAGE_URL"] = "https://backstage.example.com"
+    else:
+        paths.config_file.parent.mkdir(parents=True)
+        paths.config_file.write_text('[backstage]\nurl = "https://backstage.example.com"\n')
+    platform = {"backstage": {"url": "https://other.example.com"}}
+    settings = load_settings(paths, env, organisation=platform)
     assert (settings.backstage_url, settings.backstage_token) == (
         "https://backstage.example.com",
         TOKEN,
     )
     assert TOKEN not in repr(settings)
-    with pytest.raises(InputError, match="never handed out by the platform"):
-        load_settings(paths, {}, organisation={"backstage": {"token": TOKEN}})
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("http://backstage.example.com", True),
+        ("http://10.0.0.5:7007", True),
+        ("http://127.0.0.1:7007", False),
+        ("http://[::1]:7007", False),
+        ("http://localhost:7007", False),
+        ("https://backstage.example.com", False),
+    ],
+)
+def test_a_token_never_goes_over_http_to_another_machine(
+    url: str, refused: bool, tmp_path: Path
+) -> None:
+    paths = Paths(tmp_path / "c", tmp_path / "d", tmp_path / "k")
+    env = {"PAVED_BACKSTAGE_URL": url, "PAVED_BACKSTAGE_TOKEN": TOKEN}
+    if refused:
+        with pytest.raises(InputError, match="in the clear"):
+            load_settings(paths, env)
+        with pytest.raises(InputError, match="in the clear"):
+            Backstage(url, TOKEN)
+        load_settings(paths, {"PAVED_BACKSTAGE_URL": url})  # no token: nothing to protect
+    else:
+        assert load_settings(paths, env).backstage_url == url
+        Backstage(url, TOKEN)
+
+
+def test_a_token_over_http_refuses_the_command_before_anything_happens(
+    paved, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PAVED_BACKSTAGE_TOKEN", TOKEN)
+    monkeypatch.setenv("PAVED_BACKSTAGE_URL", "http://backstage.example.com")
+    result = paved("services", "list")
+    assert result.exit_code == 2, result.stderr
+    assert "in the clear" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
 
 
 def test_verbose_output_never_shows_the_token(paved, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,3 +244,78 @@ def test_verbose_output_never_shows_the_token(paved, monkeypatch: pytest.MonkeyP
     assert "setting backstage_url = 'https://backstage.example.com'" in result.stderr
     assert "setting backstage_token = (set, not shown)" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
+
+
+def test_the_api_entity_is_checked_too() -> None:
+    entity = {
+        "metadata": {"annotations": {"backstage.io/managed-by-location": "url:https://x/y.yaml"}}
+    }
+    answers = {
+        ("GET", "/api/catalog/entities/by-name/api/default/orders-api"): httpx.Response(
+            200, json=entity
+        )
+    }
+    with pytest.raises(
+        ConflictError, match=r"already has an api 'orders-api' from url:https://x/y"
+    ):
+        client(answers, []).check_free("orders", TARGET)
+
+
+def test_register_checks_every_entity_of_the_dry_run_before_registering() -> None:
+    seen: list[httpx.Request] = []
+    dry_run = {
+        "entities": [
+            {"kind": "Component", "metadata": {"name": "orders", "namespace": "default"}},
+            {"kind": "Resource", "metadata": {"name": "orders-db"}},
+            {"kind": "Location", "metadata": {"name": "generated-1"}},
+        ]
+    }
+    elsewhere = {
+        "metadata": {"annotations": {"backstage.io/managed-by-location": "url:https://x/y.yaml"}}
+    }
+    answers = {
+        ("POST", "/api/catalog/locations?dryRun=true"): httpx.Response(201, json=dry_run),
+        ("GET", "/api/catalog/entities/by-name/resource/default/orders-db"): httpx.Response(
+            200, json=elsewhere
+        ),
+        ("POST", "/api/catalog/locations"): httpx.Response(201, json={}),
+    }
+    with pytest.raises(
+        ConflictError, match="a resource 'orders-db' from url:https://x/y"
+    ) as caught:
+        client(answers, seen).register(TARGET)
+    assert caught.value.exit_code == 6
+    assert ("POST", "/api/catalog/locations") not in [
+        (r.method, r.url.path) for r in seen if not r.url.query
+    ]
+    assert "/api/catalog/entities/by-name/component/default/orders" in [r.url.path for r in seen]
+    # Each of them free (404) or from this very target: registered.
+    mine = {"metadata": {"annotations": {"backstage.io/managed-by-location": f"url:{TARGET}"}}}
+    answers[("GET", "/api/catalog/entities/by-name/resource/default/orders-db")] = httpx.Response(
+        200, json=mine
+    )
+    seen.clear()
+    assert client(answers, seen).register(TARGET) is True
+    assert seen[-1].method == "POST"
+    assert not seen[-1].url.query
+
+
+@pytest.mark.parametrize(
+    ("repository", "problem"),
+    [
+        ("https://user:s3cret@git.example.com/team/orders.git", "user or password"),
+        ("https://oauth2@git.example.com/team/orders.git", "user or password"),
+        ("https://git.example.com/team/orders.git?ref=x", "query or fragment"),
+        ("https://git.example.com/team/orders.git#x", "query or fragment"),
+        ("https://git.example.com/team/../admin/orders.git", ". or .. segments"),
+        ("https://git.example.com/team/%2e%2e/orders.git", ". or .. segments"),
+        ("https://git.example.com/./orders.git", ". or .. segments"),
+    ],
+)
+def test_a_repository_url_backstage_would_store_badly_is_not_registered(
+    repository: str, problem: str
+) -> None:
+    assert problem in (repository_problem(repository) or "")
+    assert catalog_file_url(repository) is None
+    assert "s3cret" not in shown_url(repository)
+    assert repository_problem("https://git.example.com/team/orders.git") is None

@@ -102,3 +102,46 @@ def test_an_embedded_repository_is_not_registered_and_says_so_once(
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("not registered in Backstage") == 1, result.stderr
     assert "is not an http(s) URL" in result.stderr
+
+
+def test_an_api_another_location_provides_is_a_conflict_before_anything_is_written(
+    paved, pinned_env: Path, with_backstage: Host, backstage: Catalog, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere-api"
+    elsewhere.mkdir()
+    (elsewhere / "catalog-info.yaml").write_text(
+        "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: payouts-api\n"
+        "spec:\n  type: openapi\n  lifecycle: production\n  owner: group:default/team-payments\n"
+        "  definition: '{}'\n"
+    )
+    other = with_backstage.publish("payouts-api-elsewhere", elsewhere)
+    status, body = backstage.call("POST", "/locations", {"type": "url", "target": other})
+    assert status == 201, body
+    backstage.wait_entity("api:default/payouts-api")
+    with_backstage.new_repository("payouts")
+
+    result = paved("new", "service", "payouts", "--owner", "team-payments")
+    assert result.exit_code == ExitCode.CONFLICT, result.stderr
+    assert "already has an api 'payouts-api'" in result.stderr
+    assert not (pinned_env / "payouts").exists()
+    assert git("for-each-ref", cwd=with_backstage.server.root / "payouts.git") == ""
+
+
+def test_a_repository_url_with_credentials_is_not_registered_and_never_shown(
+    paved, with_backstage: Host, backstage: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_backstage.new_repository("rebates")
+    remote = with_backstage.base.replace("://", "://deploy:s3cret-pw@", 1)
+    monkeypatch.setenv("PAVED_GITHOST_REMOTE", f"{remote}/git/{{name}}.git")
+    result = paved("new", "service", "rebates", "--owner", "team-checkout")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("not registered in Backstage") == 1, result.stderr
+    assert "holds a user or password" in result.stderr
+    # The Backstage step never shows the password (the repository line of the summary is not
+    # Backstage's: paved new service shows the remote as given).
+    [line] = [x for x in result.stderr.splitlines() if "not registered in Backstage" in x]
+    assert "s3cret-pw" not in line
+    assert "***@127.0.0.1" in line
+    status, locations = backstage.call("GET", "/locations")
+    assert status == 200
+    assert not [x for x in locations if "rebates" in x["data"]["target"]], locations

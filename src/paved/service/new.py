@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from paved.backstage import Backstage
+from paved.backstage import Backstage, repository_problem, shown_url
 from paved.catalog import Catalog, unknown_team
 from paved.errors import ConflictError, InputError, PavedError, StepFailed
 from paved.gitcmd import Git
@@ -550,8 +550,9 @@ def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
 
 
 def _check_backstage_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
-    """No other location in Backstage provides a Component of this name (Backstage would keep
-    that one and only log a warning): a conflict, before anything is written."""
+    """No other location in Backstage provides a Component of this name or its API
+    ``NAME-api`` (Backstage would keep that one and only log a warning): a conflict, before
+    anything is written."""
     backstage = deps.backstage()
     target = backstage.file_url(plan.repository) if backstage else None
     if backstage is not None and target is not None:
@@ -566,9 +567,10 @@ def _register(
     if backstage is not None:
         target = backstage.file_url(plan.repository)
         if target is None:
+            problem = repository_problem(plan.repository) or "cannot be read by Backstage"
             deps.progress(
-                f"not registered in Backstage {backstage.url}: repository {plan.repository} is "
-                "not an http(s) URL Backstage can read"
+                f"not registered in Backstage {backstage.url}: repository "
+                f"{shown_url(plan.repository)} {problem}"
             )
         elif backstage.register(target):
             created = True
