@@ -439,17 +439,20 @@ def load_settings(
                 "URL (or leave it empty for api.github.com or gitlab.com)",
             )
     _check_backstage_url(values.get("backstage_url", ""), sources.get("backstage_url", ""))
-    _check_backstage_token_target(values, sources)
     return Settings(**values, sources=sources)
 
 
-def _check_backstage_token_target(values: Mapping[str, Any], sources: Mapping[str, str]) -> None:
+def check_backstage_target(settings: Settings) -> None:
     """The person's Backstage token goes only to a Backstage URL the person set (their own
     config.toml or ``$PAVED_BACKSTAGE_URL``), never to one the platform's settings name, and
-    never in the clear over ``http://`` to another machine."""
+    never in the clear over ``http://`` to another machine.
+
+    Checked where Backstage is about to be called (``paved new service``'s plan), not when the
+    settings load: a platform that names a Backstage must not stop every other command of a
+    person who keeps a token."""
     from paved.backstage import cleartext_problem
 
-    url, token = values.get("backstage_url", ""), values.get("backstage_token", "")
+    url, token, sources = settings.backstage_url, settings.backstage_token, settings.sources
     if not (url and token):
         return
     if sources.get("backstage_url") == "the platform settings":

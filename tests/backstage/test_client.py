@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from paved.backstage import Backstage, catalog_file_url, repository_problem, shown_url, url_problem
-from paved.config import Paths, load_settings
+from paved.config import Paths, check_backstage_target, load_settings
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
 
 TOKEN = "secret-token-0123456789abcdef0123456789"
@@ -171,8 +171,9 @@ def test_a_token_is_never_sent_to_the_platforms_backstage_url(where: str, tmp_pa
         paths.config_file.parent.mkdir(parents=True)
         paths.config_file.write_text(f'[backstage]\ntoken = "{TOKEN}"\n')
     platform = {"backstage": {"url": "https://evil.example.com"}}
+    settings = load_settings(paths, env, organisation=platform)  # other commands still run
     with pytest.raises(InputError) as caught:
-        load_settings(paths, env, organisation=platform)
+        check_backstage_target(settings)
     assert str(caught.value).startswith(
         "backstage.url comes from the platform's settings; a token of yours is sent only to a "
         "Backstage URL you set yourself"
@@ -192,6 +193,7 @@ def test_a_url_the_person_sets_takes_the_token(layer: str, tmp_path: Path) -> No
         paths.config_file.write_text('[backstage]\nurl = "https://backstage.example.com"\n')
     platform = {"backstage": {"url": "https://other.example.com"}}
     settings = load_settings(paths, env, organisation=platform)
+    check_backstage_target(settings)
     assert (settings.backstage_url, settings.backstage_token) == (
         "https://backstage.example.com",
         TOKEN,
@@ -217,12 +219,13 @@ def test_a_token_never_goes_over_http_to_another_machine(
     env = {"PAVED_BACKSTAGE_URL": url, "PAVED_BACKSTAGE_TOKEN": TOKEN}
     if refused:
         with pytest.raises(InputError, match="in the clear"):
-            load_settings(paths, env)
+            check_backstage_target(load_settings(paths, env))
         with pytest.raises(InputError, match="in the clear"):
             Backstage(url, TOKEN)
-        load_settings(paths, {"PAVED_BACKSTAGE_URL": url})  # no token: nothing to protect
+        # no token: nothing to protect
+        check_backstage_target(load_settings(paths, {"PAVED_BACKSTAGE_URL": url}))
     else:
-        assert load_settings(paths, env).backstage_url == url
+        check_backstage_target(load_settings(paths, env))
         Backstage(url, TOKEN)
 
 
@@ -231,10 +234,12 @@ def test_a_token_over_http_refuses_the_command_before_anything_happens(
 ) -> None:
     monkeypatch.setenv("PAVED_BACKSTAGE_TOKEN", TOKEN)
     monkeypatch.setenv("PAVED_BACKSTAGE_URL", "http://backstage.example.com")
-    result = paved("services", "list")
+    result = paved("new", "service", "payments", "--owner", "team-checkout", "--dry-run")
     assert result.exit_code == 2, result.stderr
     assert "in the clear" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
+    assert not (tmp_path / "payments").exists()
+    assert paved("services", "list").exit_code == 0  # what does not call Backstage still runs
 
 
 def test_verbose_output_never_shows_the_token(paved, monkeypatch: pytest.MonkeyPatch) -> None:

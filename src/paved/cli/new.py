@@ -184,6 +184,9 @@ def _backstage(runtime: "Runtime") -> "Backstage | None":
     if not settings.backstage_url:
         return None
     from paved.backstage import Backstage
+    from paved.config import check_backstage_target
+
+    check_backstage_target(settings)
 
     return Backstage(
         settings.backstage_url, settings.backstage_token, githost_api=settings.githost_api
