@@ -188,19 +188,19 @@ def _show(runtime: "Runtime", result: "DeployResult") -> None:
     out.fields(pairs)
 
 
+#: ``--env``, the same for deploy and rollback.
+EnvOption = Annotated[
+    str,
+    typer.Option(
+        "--env", "-e", metavar="ENV", help=_ENV_HELP, autocompletion=complete_environments
+    ),
+]
+
+
 @handle_errors
 def deploy(
     ctx: typer.Context,
-    env: Annotated[
-        str,
-        typer.Option(
-            "--env",
-            "-e",
-            metavar="ENV",
-            help=_ENV_HELP,
-            autocompletion=complete_environments,
-        ),
-    ] = "dev",
+    env: EnvOption = "dev",
     image: Annotated[
         str | None,
         typer.Option(
@@ -272,16 +272,7 @@ def deploy(
 @handle_errors
 def rollback(
     ctx: typer.Context,
-    env: Annotated[
-        str,
-        typer.Option(
-            "--env",
-            "-e",
-            metavar="ENV",
-            help=_ENV_HELP,
-            autocompletion=complete_environments,
-        ),
-    ] = "dev",
+    env: EnvOption = "dev",
     to: Annotated[
         int | None,
         typer.Option(

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.completion import complete_docs_pages
 from paved.cli.output import Column
 from paved.docs import reference
 
@@ -12,12 +13,6 @@ if TYPE_CHECKING:
     from paved.cli.runtime import Runtime
 
 __all__ = ["docs", "reference"]
-
-
-def _complete_pages(incomplete: str) -> list[str]:
-    from paved.cli.completion import complete_docs_pages
-
-    return complete_docs_pages(incomplete)
 
 
 @handle_errors
@@ -28,7 +23,7 @@ def docs(
         typer.Argument(
             metavar="PAGE",
             help="A page, or a section of one: guardrails, exit-codes, guardrails#waivers.",
-            autocompletion=_complete_pages,
+            autocompletion=complete_docs_pages,
             show_default=False,
         ),
     ] = None,

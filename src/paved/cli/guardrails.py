@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.completion import complete_rule_ids
 from paved.cli.output import Column
 from paved.docs import reference
 from paved.errors import GuardrailBlocked, InputError
@@ -109,12 +110,6 @@ def check_service(
     )
 
 
-def _complete_rule_ids(incomplete: str) -> list[str]:
-    from paved.cli.completion import complete_rule_ids
-
-    return complete_rule_ids(incomplete)
-
-
 @app.command("explain")
 @handle_errors
 def explain_rule(
@@ -124,7 +119,7 @@ def explain_rule(
         typer.Argument(
             metavar="RULE-ID",
             help="A rule's id, as paved guardrails list or a finding shows it: PAVED-K8S-007.",
-            autocompletion=_complete_rule_ids,
+            autocompletion=complete_rule_ids,
             show_default=False,
         ),
     ],

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from paved.cli.common import JsonOption, handle_errors, runtime_of
+from paved.cli.completion import complete_templates
 from paved.cli.output import Column, Output
 from paved.errors import InputError
 
@@ -91,12 +92,6 @@ def store(
         out.info(f"{entry['name']}: {', '.join(entry['versions'])}")
 
 
-def _complete_templates(incomplete: str) -> list[str]:
-    from paved.cli.completion import complete_templates
-
-    return complete_templates(incomplete)
-
-
 @app.command("show")
 @handle_errors
 def show_template(
@@ -106,7 +101,7 @@ def show_template(
         typer.Argument(
             metavar="NAME",
             help="The scaffold, as paved templates list names it.",
-            autocompletion=_complete_templates,
+            autocompletion=complete_templates,
             show_default=False,
         ),
     ],
