@@ -192,8 +192,8 @@ def test_the_backstage_catalog_is_the_organisation_as_entities(platform: Platfor
         "description": hostile,
         "annotations": {
             "backstage.io/source-location": "url:https://git.example.com/repos/payments.git/",
-            "paved.dev/road-scaffold": "paved-road",
-            "paved.dev/road-version": "1.1.0",
+            "paved.dev/road-template": "paved-road",
+            "paved.dev/road-template-version": "1.1.0",
         },
     }
     assert payments["spec"] == {

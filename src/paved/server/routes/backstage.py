@@ -91,8 +91,8 @@ def _component(service: s.ServiceOut) -> dict[str, Any]:
         annotations["backstage.io/source-location"] = location
     for layer in service.layers:
         if layer.layer == ROAD:
-            annotations["paved.dev/road-scaffold"] = layer.scaffold
-            annotations["paved.dev/road-version"] = layer.version
+            annotations["paved.dev/road-template"] = layer.scaffold
+            annotations["paved.dev/road-template-version"] = layer.version
     metadata: dict[str, Any] = {"name": service.name}
     if service.description:
         metadata["description"] = service.description
