@@ -26,6 +26,7 @@ __all__ = [
     "KNOWN_SETTINGS",
     "Paths",
     "Settings",
+    "check_backstage_target",
     "githost_api_problem",
     "load_settings",
     "scaffold_url_problem",

@@ -110,6 +110,7 @@ def test_new_service_for_a_team_that_is_not_yours_is_refused_before_rendering(
     pinned_env: Path, platform: Platform, githost: GitDaemon
 ) -> None:
     bare = githost.create("stock")
+    platform.token("carol", "team-other")  # a known team, only not bo's
     bo = _as(platform, pinned_env / "bo", platform.token("bo", "team-b"))
     done = run_paved("new", "service", "stock", "--owner", "team-other", env=bo, cwd=pinned_env)
     _error(done, ExitCode.AUTH)
