@@ -87,20 +87,9 @@ def plan(
 
     Each service is cloned and dry-run updated, in parallel; nothing is pushed or recorded.
     """
-    from paved.fleet import fleet_plan
-
     runtime = runtime_of(ctx, json_output=json_output)
     request = _request(layer, to, owner, template, parallel)
-    with runtime.out.working(f"planning the {layer} update of the fleet"):
-        result = fleet_plan(
-            request,
-            runtime.catalog(),
-            runtime.registry,
-            _deps(runtime),
-            runtime.paths.data_dir / "fleet",
-            progress=_progress(runtime.out),
-        )
-    _show(runtime.out, result, kind="plan")
+    _plan_and_show(runtime, request, layer)
 
 
 def _confirm_direct(
@@ -134,6 +123,22 @@ def _confirm_direct(
         declined(
             f"not pushed: the {layer} update was not confirmed; nothing was pushed or recorded"
         )
+
+
+def _plan_and_show(runtime: "Runtime", request: "FleetRequest", layer: str) -> None:
+    """What ``fleet plan`` and ``fleet update --dry-run`` both print: the plan, computed once."""
+    from paved.fleet import fleet_plan
+
+    with runtime.out.working(f"planning the {layer} update of the fleet"):
+        result = fleet_plan(
+            request,
+            runtime.catalog(),
+            runtime.registry,
+            _deps(runtime),
+            runtime.paths.data_dir / "fleet",
+            progress=_progress(runtime.out),
+        )
+    _show(runtime.out, result, kind="plan")
 
 
 @app.command("update")
@@ -197,18 +202,7 @@ def update(
         waves=parse_waves(waves), max_failures=max_failures, mode=Mode(mode), dry_run=dry_run,
     )  # fmt: skip
     if dry_run:
-        from paved.fleet import fleet_plan
-
-        with runtime.out.working(f"planning the {layer} update of the fleet"):
-            result = fleet_plan(
-                request,
-                runtime.catalog(),
-                runtime.registry,
-                _deps(runtime),
-                runtime.paths.data_dir / "fleet",
-                progress=_progress(runtime.out),
-            )
-        _show(runtime.out, result, kind="plan")
+        _plan_and_show(runtime, request, layer)
         return
     catalog = runtime.catalog()
     if request.mode is Mode.DIRECT and not (yes or runtime.yes):
