@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from paved.errors import ExitCode
-from paved.service.repository_url import browse_url, configured_git_host
+from paved.repository_url import browse_url, configured_git_host
 from tests.cli.test_new_bad_input import assert_nothing_written, one_line_error
 from tests.helpers import SCAFFOLDS
 

@@ -158,8 +158,8 @@ def _ask_owner(runtime: "Runtime") -> str:
 
 
 def _deps(runtime: "Runtime", remote: str | None) -> "NewServiceDeps":
+    from paved.repository_url import configured_git_host
     from paved.service.new import NewServiceDeps
-    from paved.service.repository_url import configured_git_host
 
     return NewServiceDeps(
         registry=runtime.registry,
