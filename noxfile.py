@@ -166,7 +166,11 @@ def backstage(session: nox.Session) -> None:
     (tests/backstage; docs/backstage.md). Needs tools/backstage's packages installed: .ci/run
     installs them (a cache keyed by the lockfile) and says where in PAVED_CI_BACKSTAGE_MODULES,
     else tools/backstage/node_modules (``npm ci --prefix tools/backstage``). Only this
-    session's pytest gets PAVED_BACKSTAGE_MODULES: elsewhere tests/backstage is skipped."""
+    session's pytest gets PAVED_BACKSTAGE_MODULES: elsewhere tests/backstage is skipped.
+
+    The proxy test runs nginx (``apt-get install nginx-light``): without one it is skipped,
+    except in CI (``CI`` or PAVED_CI_REQUIRE_NGINX set, as .ci/run does), where the session
+    fails before it starts."""
     modules = os.environ.get("PAVED_CI_BACKSTAGE_MODULES") or str(
         Path("tools/backstage/node_modules").resolve()
     )
@@ -175,7 +179,16 @@ def backstage(session: nox.Session) -> None:
             f"no Backstage installed in {modules}: run npm ci --prefix tools/backstage "
             "(3-8 minutes the first time: better-sqlite3 compiles), or bash .ci/run"
         )
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin") or ""
+    required = bool(os.environ.get("CI") or os.environ.get("PAVED_CI_REQUIRE_NGINX"))
+    if required and not nginx:
+        session.error(
+            "no nginx installed, and CI requires the proxy test: apt-get install nginx-light"
+        )
     session.install("-e", ".[test,server]")
-    session.run(
-        "pytest", "tests/backstage", *session.posargs, env={"PAVED_BACKSTAGE_MODULES": modules}
-    )
+    env = {
+        "PAVED_BACKSTAGE_MODULES": modules,
+        "PAVED_NGINX": nginx,
+        "PAVED_NGINX_REQUIRED": "1" if required else "",
+    }
+    session.run("pytest", "tests/backstage", *session.posargs, env=env)

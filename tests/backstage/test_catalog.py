@@ -1,59 +1,63 @@
 """Services paved renders, registered in a real Backstage through its own REST API.
 
-Each sample (the defaults; GitLab CI with every resource; internal) is rendered by
-``paved new service``, its folder served over loopback HTTP, and its ``catalog-info.yaml``
-registered as a ``url`` location, dry run first, as an organisation's Backstage reads it from
-the repository. Backstage then holds every entity of the file, every relation of every
-entity points at an entity that exists (the owner at a Group), nothing failed to process,
-and nothing written in the file was lost.
+Each sample (the defaults; GitLab CI with every resource; internal; a GitHub repository URL
+and a System) is rendered by ``paved new service``, its folder served over loopback HTTP, and
+its ``catalog-info.yaml`` registered as a ``url`` location, dry run first, as an
+organisation's Backstage reads it from the repository. Backstage then holds every entity of
+the file, processed with no error, with the relations the file asks for, every relation of
+every entity pointing at an entity that exists (the owner at a Group, the System at the
+organisation's), and nothing written in the file lost: its whole ``metadata`` and ``spec``.
 """
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from tests.backstage.conftest import ORG_GROUPS, TIMEOUT, Catalog, Host
+from tests.backstage.conftest import (
+    ORG_GROUPS,
+    TIMEOUT,
+    Catalog,
+    Host,
+    assert_processed_whole,
+    ref_of,
+)
 
 pytestmark = pytest.mark.slow
 
 ALL_RESOURCES = "s3-read,sqs-send,dynamodb-rw,secret-read"
 
-#: name -> (owner, --set answers), as tests/validators/render_samples.py renders them.
-SAMPLES: dict[str, tuple[str, list[str]]] = {
-    "bs-default": ("team-checkout", []),
+
+#: name -> (owner, --set answers, the relation types its entities must have), as
+#: tests/validators/render_samples.py renders them.
+SAMPLES: dict[str, tuple[str, list[str], set[str]]] = {
+    "bs-default": ("team-checkout", [], {"ownedBy", "providesApi"}),
     "bs-full": (
         "team-payments",
         ["ci_provider=gitlab", f"resources={ALL_RESOURCES}", "python_version=3.13", "port=9000"],
+        {"ownedBy", "providesApi", "dependsOn"},
     ),
     "bs-internal": (
         "team-platform",
         ["exposure=internal", f"resources={ALL_RESOURCES}", "environments=dev,prod"],
+        {"ownedBy", "providesApi", "dependsOn"},
+    ),
+    "bs-system": (
+        "team-payments",
+        ["repository_url=https://github.com/acme/bs-system", "system=team-payments"],
+        {"ownedBy", "providesApi", "partOf"},
     ),
 }
-
-
-def ref_of(entity: dict[str, Any]) -> str:
-    metadata = entity["metadata"]
-    return f"{entity['kind']}:{metadata.get('namespace', 'default')}/{metadata['name']}".lower()
-
-
-def settled(backstage: Catalog, ref: str) -> dict[str, Any]:
-    """The entity once the engine has processed it again (relations and status filled in)."""
-    backstage.wait_entity(ref)
-    time.sleep(2.5)  # more than two processing intervals
-    return backstage.wait_entity(ref)
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_a_rendered_service_registers_whole(
     name: str, paved, pinned_env: Path, backstage: Catalog, loopback: Host
 ) -> None:
-    owner, answers = SAMPLES[name]
+    owner, answers, relations = SAMPLES[name]
     assert owner in ORG_GROUPS
     sets = [arg for answer in answers for arg in ("--set", answer)]
     made = paved(
@@ -63,7 +67,7 @@ def test_a_rendered_service_registers_whole(
     folder = pinned_env / name
     text = (folder / "catalog-info.yaml").read_text(encoding="utf-8")
     written = [doc for doc in yaml.safe_load_all(text) if doc]
-    assert any(doc["kind"] == "Component" for doc in written)
+    component = next(doc for doc in written if doc["kind"] == "Component")
     target = loopback.publish(name, folder)
 
     status, dry = backstage.call(
@@ -74,45 +78,38 @@ def test_a_rendered_service_registers_whole(
     status, registered = backstage.call("POST", "/locations", {"type": "url", "target": target})
     assert status == 201, registered
 
-    for want in written:
-        ref = ref_of(want)
-        got = settled(backstage, ref)
-        assert got["kind"] == want["kind"]
-        assert got.get("status", {}).get("items", []) == [], (ref, got["status"])
-        for field in ("links", "tags"):
-            assert got["metadata"].get(field) == want["metadata"].get(field), (ref, field)
-        annotations = got["metadata"].get("annotations", {})
-        for key, value in want["metadata"].get("annotations", {}).items():
-            assert annotations.get(key) == value, (ref, key)
-        assert annotations["backstage.io/managed-by-location"] == f"url:{target}"
-        # every relation of every entity points at an entity that exists
-        relations = got.get("relations", [])
-        if "owner" in want.get("spec", {}):
-            owners = [r["targetRef"] for r in relations if r["type"] == "ownedBy"]
-            assert owners == [f"group:default/{owner}"], (ref, owners)
-        for relation in relations:
-            target_ref = relation["targetRef"]
-            assert backstage.wait_entity(target_ref, timeout=TIMEOUT / 3), (ref, relation)
+    checked = assert_processed_whole(backstage, written, f"url:{target}")
+    assert relations <= set(checked), (name, checked)
+    served = backstage.entity(ref_of(component)) or {}
+    owners = [r["targetRef"] for r in served["relations"] if r["type"] == "ownedBy"]
+    assert owners == [f"group:default/{owner}"], (name, owners)
+    annotations = served["metadata"]["annotations"]
+    if "system" in component["spec"]:
+        assert [r["targetRef"] for r in served["relations"] if r["type"] == "partOf"] == [
+            f"system:default/{component['spec']['system']}"
+        ]
+    if "repository_url=https://github.com/acme/bs-system" in answers:
+        assert annotations["github.com/project-slug"] == "acme/bs-system"
+        assert (
+            annotations["backstage.io/source-location"] == "url:https://github.com/acme/bs-system/"
+        )
+    if "ci_provider=gitlab" in answers:
+        assert "github.com/project-slug" not in annotations
 
-    component = next(e for e in written if e["kind"] == "Component")
-    group = backstage.entity(f"group:default/{owner}")
-    assert group is not None
-    deadline = time.monotonic() + TIMEOUT / 3
-    while not any(  # the Group sees what it owns: the relation resolved both ways
-        r["type"] == "ownerOf" and r["targetRef"] == ref_of(component)
-        for r in (group.get("relations") or [])
-    ):
-        assert time.monotonic() < deadline, group.get("relations")
-        time.sleep(0.5)
-        group = backstage.entity(f"group:default/{owner}") or {}
-
-    ours = {ref_of(e) for e in written} | {f"url:{target}"}
-    failed = [
-        e
-        for e in backstage.failed()
-        if str(e.get("entity_ref", "")).lower() in ours or e.get("location_key") in ours
-    ]
-    assert failed == []
+    # the Group sees what it owns, the System what it holds: the relations resolved both ways
+    back = {f"group:default/{owner}": "ownerOf"}
+    if "system" in component["spec"]:
+        back[f"system:default/{component['spec']['system']}"] = "hasPart"
+    for ref, relation in back.items():
+        deadline = time.monotonic() + TIMEOUT
+        seen = backstage.entity(ref) or {}
+        while not any(
+            r["type"] == relation and r["targetRef"] == ref_of(component)
+            for r in seen.get("relations") or []
+        ):
+            assert time.monotonic() < deadline, (ref, seen.get("relations"))
+            time.sleep(0.5)
+            seen = backstage.entity(ref) or {}
 
 
 def test_the_dry_run_names_a_file_backstage_cannot_read(backstage: Catalog, loopback: Host) -> None:
