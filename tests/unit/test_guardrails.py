@@ -32,6 +32,7 @@ from paved.guardrails._rules.iam import resource_too_wide
 from paved.guardrails._yaml import YamlError, load_all
 from paved.kustomize import Limits
 from paved.kustomize import builder as kustomize_builder
+from tests.unit.test_guardrails_data import DATA_BAD
 from tests.unit.test_kustomize import alias_bomb, bomb_overlay
 
 TODAY = dt.date(2026, 3, 1)
@@ -398,6 +399,8 @@ BAD: list[tuple[str, dict[str, str | None], str, int | None]] = [
         2,
     ),
 ]
+
+BAD += DATA_BAD  # the data rules' cases, over the hardened Terraform (test_guardrails_data.py)
 
 
 def test_the_good_tree_passes_every_rule(tmp_path: Path) -> None:

@@ -59,7 +59,11 @@ def codeowners_missing(tree: ServiceTree) -> Iterator[Violation]:
 def unparsable(tree: ServiceTree) -> Iterator[Violation]:
     for pattern in _PARSED:
         for path in tree.glob(pattern):
-            if path.endswith(".tf"):
+            if tree.inside(path) and tree.text(path) is None:
+                yield Violation(
+                    f"{path} cannot be read (binary, or over 1 MB): no rule checks it", path
+                )
+            elif path.endswith(".tf"):
                 tree.hcl(path)
             else:
                 tree.yaml(path)
