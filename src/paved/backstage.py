@@ -16,9 +16,11 @@ import ipaddress
 import json
 import re
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
+from paved.repository_url import backstage_problem as repository_problem
+from paved.repository_url import shown_url
 
 __all__ = [
     "Backstage",
@@ -68,45 +70,10 @@ def cleartext_problem(url: str) -> str | None:
     return "is an http:// URL of another machine: the token would be sent in the clear"
 
 
-def shown_url(url: str) -> str:
-    """``url`` as it may be printed: without a user or password, escaped, cut."""
-    try:
-        parts = urlsplit(url)
-        if parts.username is not None or parts.password is not None:
-            netloc = parts.netloc.rpartition("@")[2]
-            url = parts._replace(netloc=f"***@{netloc}").geturl()
-    except ValueError:
-        return "(an unreadable URL)"
-    return _shown(url)
-
-
-def repository_problem(repository: str) -> str | None:
-    """Why Backstage cannot be given a location in ``repository``, or ``None``: not an
-    http(s) URL (a folder on this machine, ssh), or one holding a user or password, a query,
-    a fragment or ``.``/``..`` segments (Backstage stores and shows the target)."""
-    if not repository.startswith(_SCHEMES) or _CONTROL.search(repository):
-        return "is not an http(s) URL Backstage can read"
-    try:
-        parts = urlsplit(repository)
-        userinfo = parts.username is not None or parts.password is not None
-    except ValueError:
-        return "is not an http(s) URL Backstage can read"
-    if userinfo or "@" in parts.netloc:
-        return "holds a user or password"
-    if not parts.hostname:
-        return "names no host"
-    if parts.query or parts.fragment or "?" in repository or "#" in repository:
-        return "holds a query or fragment"
-    segments = [unquote(segment) for segment in parts.path.split("/")]
-    if any(segment in {".", ".."} for segment in segments):
-        return "holds . or .. segments"
-    return None
-
-
 def catalog_file_url(repository: str, *, api: str = "", branch: str = "main") -> str | None:
     """The address of ``catalog-info.yaml`` on ``branch`` of ``repository``, as Backstage
-    reads it; ``None`` when :func:`repository_problem` finds one (a folder on this machine,
-    ssh, a URL with credentials, query, fragment or dot segments).
+    reads it; ``None`` when :func:`paved.repository_url.backstage_problem` finds one (a folder
+    on this machine, ssh, a URL with credentials, query, fragment or dot segments).
 
     GitHub's form (``…/blob/BRANCH/catalog-info.yaml``) for github.com or ``githost.api =
     github``; GitLab's (``…/-/blob/BRANCH/catalog-info.yaml``) for every other host.

@@ -191,7 +191,7 @@ def test_the_backstage_catalog_is_the_organisation_as_entities(platform: Platfor
         "name": "payments",
         "description": hostile,
         "annotations": {
-            "backstage.io/source-location": "url:https://git.example.com/repos/payments.git/",
+            "backstage.io/source-location": "url:https://git.example.com/repos/payments/",
             "paved.dev/road-template": "paved-road",
             "paved.dev/road-template-version": "1.1.0",
         },

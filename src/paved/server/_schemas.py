@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -20,6 +19,7 @@ from pydantic import (
 from paved.catalog import layers_problem
 from paved.models import ROLLOUT_ID_SCHEMA_PATTERN, LayerRef, RolloutMode, RolloutStatus
 from paved.names import MAX_LENGTH, MIN_LENGTH, NAME_SCHEMA_PATTERN, name_problem
+from paved.repository_url import clone_problem
 from paved.text import text_problem
 from paved.versions import VERSION_SCHEMA_PATTERN
 
@@ -51,7 +51,6 @@ __all__ = [
     "TeamOut",
     "VersionAdoptionOut",
     "WhoamiOut",
-    "repository_problem",
 ]
 
 NAME_REGEX = NAME_SCHEMA_PATTERN
@@ -91,51 +90,8 @@ def _line(value: str, info: ValidationInfo) -> str:
     return value
 
 
-#: ``user@host:path``, the scp-like form git reads as ssh.
-_SCP = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?:.+$")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
-_REACHABLE = frozenset({"https", "http", "ssh", "git"})
-_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+")
-
-
-def repository_problem(value: str) -> str | None:
-    """Why other members cannot clone ``value``, or ``None`` for a URL of a git host.
-
-    A path (``/srv/x.git``, ``~/x``, ``./x``, anything without a scheme) or a ``file:`` URL
-    names a folder on one machine; https, http, ssh, git URLs and ``git@host:path`` name a
-    host everyone can reach.
-    """
-    if _SCP.match(value):
-        return None
-    scheme = _SCHEME.match(value)
-    if (
-        value.startswith(("/", "~", "."))
-        or scheme is None
-        or len(scheme.group(1)) == 1  # a drive letter: C:\repos
-        or scheme.group(1).lower() == "file"
-    ):
-        return (
-            f"repository '{value}' is a local path other members cannot reach: set "
-            "githost.remote in the platform settings (paved platform serve --settings) so new "
-            "services go to the organisation's git host"
-        )
-    authority = value.split("/")[2] if value.count("/") >= 2 else ""
-    if scheme.group(1).lower() in ("http", "https") and "@" in authority:
-        # never repeated: the part before '@' is a user or a token
-        return (
-            "the repository URL carries credentials (USER@ or USER:PASSWORD@ before the host): "
-            "register it without them; git reads them from its credential helper"
-        )
-    if scheme.group(1).lower() not in _REACHABLE or _HOST.match(value) is None:
-        return (
-            f"repository '{value}' is not the URL of a git host: use https://HOST/PATH, "
-            "ssh://HOST/PATH, git://HOST/PATH or git@HOST:PATH"
-        )
-    return None
-
-
 def _repository(value: str) -> str:
-    if (problem := repository_problem(value)) is not None:
+    if (problem := clone_problem(value)) is not None:
         raise ValueError(problem)
     return value
 

@@ -29,7 +29,7 @@ from paved.config import (
 from paved.errors import InputError
 from paved.githost import pattern_problem
 from paved.githost.change_requests import redacted
-from paved.server._schemas import repository_problem
+from paved.repository_url import clone_problem, shown_url
 
 __all__ = ["organisation_settings"]
 
@@ -51,9 +51,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _reachable(key: str, value: str, origin: str) -> None:
-    if repository_problem(value) is not None:
+    if clone_problem(value) is not None:
         raise InputError(
-            f"setting '{key}' in {origin} is '{value}', which other members cannot reach",
+            f"setting '{key}' in {origin} is '{shown_url(value)}', which other members cannot "
+            "reach",
             hint="use a URL of the organisation's git host: https://, ssh://, git:// "
             "or git@host:path",
         )

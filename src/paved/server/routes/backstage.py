@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 import secrets
-import urllib.parse
 from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, Depends, Request, Response
 
+from paved.repository_url import source_location
 from paved.server import _schemas as s
 from paved.server._auth import authenticate, bearer
 from paved.server._errors import ApiError
@@ -52,22 +52,9 @@ def backstage_reader(request: Request) -> None:
 
 
 def _source_location(repository: str) -> str | None:
-    """``url:REPO/`` for an http(s) repository URL, else ``None``."""
-    if not repository.isprintable() or any(c.isspace() for c in repository):
-        return None
-    try:
-        parsed = urllib.parse.urlsplit(repository)
-        userinfo = parsed.username is not None or parsed.password is not None
-        parsed.port  # noqa: B018 - a port that is not a number raises here
-    except ValueError:  # a port that is not a number, a bracket that does not close
-        return None
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or userinfo:
-        return None  # credentials are never served, not even to the organisation's Backstage
-    if parsed.query or parsed.fragment or "#" in repository or "?" in repository:
-        return None
-    if any(part in (".", "..") for part in parsed.path.split("/")):
-        return None
-    return f"url:{repository.rstrip('/')}/"
+    """``url:REPO/`` for a repository URL Backstage can read, else ``None`` (the rule is
+    :func:`paved.repository_url.source_location`'s)."""
+    return source_location(repository)
 
 
 def _group(name: str, team: s.TeamOut | None) -> dict[str, Any]:
