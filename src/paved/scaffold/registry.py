@@ -115,10 +115,10 @@ class Question:
                 value = raw
         except (ValueError, yaml.YAMLError) as exc:
             raise InputError(
-                f"--set {self.name}={raw!r} is not a valid {self.type}",
+                f"--set {self.name}={_shown_raw(raw)!r} is not a valid {self.type}",
                 hint=f"{self.name}: {self.help}" if self.help else None,
             ) from exc
-        return self.check(value, shown=f"--set {self.name}={raw!r}")
+        return self.check(value, shown=f"--set {self.name}={_shown_raw(raw)!r}")
 
     @property
     def free_text(self) -> bool:
@@ -258,6 +258,14 @@ class Scaffold:
             question = self.question(key)
             if question is not None:
                 question.check(value, shown=f"{RESERVED_ANSWERS.get(key, key)} {value!r}")
+
+
+def _shown_raw(raw: str) -> str:
+    """The text of ``--set KEY=VALUE`` as a message may repeat it: a URL's user or password
+    (``https://USER:TOKEN@host/...``) is never repeated."""
+    from paved.repository_url import has_credentials, shown_url
+
+    return shown_url(raw) if has_credentials(raw) else raw
 
 
 def _choices(raw: Any) -> tuple[Any, ...] | None:

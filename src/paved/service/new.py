@@ -32,6 +32,7 @@ from paved.githost import GitHost, is_local_repository
 from paved.locks import file_lock
 from paved.models import LayerRef, Service
 from paved.names import check_name
+from paved.repository_url import without_credentials
 from paved.scaffold.paths import planned_files
 from paved.scaffold.registry import RESERVED_ANSWERS, Layer, Scaffold, ScaffoldRegistry
 from paved.scaffold.store import TemplateStore
@@ -349,11 +350,11 @@ def _check_remote_free(plan: NewServicePlan, githost: GitHost | None) -> None:
             return
     if plan.request.remote is not None:
         raise ConflictError(
-            f"repository {plan.repository} already exists and is not empty",
+            f"repository {shown_url(plan.repository)} already exists and is not empty",
             hint="point --remote at an empty repository, or choose another service name",
         )
     raise ConflictError(
-        f"repository {plan.repository} of service '{name}' already exists and is not "
+        f"repository {shown_url(plan.repository)} of service '{name}' already exists and is not "
         f"empty: a service called {name} was created before, in another folder than "
         f"{plan.destination}",
         hint=_taken_hint(name, plan.repository),
@@ -379,7 +380,7 @@ def _service_of(plan: NewServicePlan, layers: tuple[LayerRef, ...], now: dt.date
         name=plan.request.name,
         owner=plan.request.owner,
         description=str(plan.road_answers["description"]),
-        repository=plan.repository,
+        repository=without_credentials(plan.repository),  # git asks its credential helper
         layers=layers,
         created_at=now,
     )
@@ -395,7 +396,7 @@ def _check_catalog_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
     catalog = deps.catalog()
     if catalog.shared and is_local_repository(plan.repository):
         raise InputError(
-            f"repository {plan.repository} is on this machine, where no one else in the "
+            f"repository {shown_url(plan.repository)} is on this machine, where no one else in the "
             f"organisation can reach it, and the catalog {catalog.location} is the "
             "organisation's",
             hint="the platform team sets githost.remote in the platform settings (then run "
@@ -415,10 +416,12 @@ def _check_catalog_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
     if existing is not None and not (
         plan.resuming
         and existing.owner == plan.request.owner
-        and existing.repository == plan.repository
+        and existing.repository == without_credentials(plan.repository)
     ):
         name = plan.request.name
-        if existing.owner == plan.request.owner and existing.repository == plan.repository:
+        if existing.owner == plan.request.owner and existing.repository == without_credentials(
+            plan.repository
+        ):
             raise ConflictError(  # this very service, made before from another folder
                 f"service '{name}' already exists: it is registered in the catalog "
                 f"{catalog.location} (owner {existing.owner}, repository "
@@ -539,11 +542,12 @@ def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
             if main == head or git.is_ancestor(main, head):
                 return "already done"
             raise ConflictError(
-                f"repository {plan.repository} has a main branch that is not this service's",
+                f"repository {shown_url(plan.repository)} has a main branch that is not this "
+                "service's",
                 hint="point --remote at an empty repository",
             )
         if refs:
-            raise ConflictError(f"repository {plan.repository} is not empty")
+            raise ConflictError(f"repository {shown_url(plan.repository)} is not empty")
     target = "origin" if origin == plan.repository else plan.repository
     git.push(plan.repository, "--set-upstream", target, "main:main")
     return "done"
@@ -651,7 +655,7 @@ def describe(result: NewServiceResult, *, files: list[str] | None = None) -> dic
         "owner": plan.request.owner,
         "description": str(plan.road_answers["description"]),
         "path": str(plan.destination),
-        "repository": plan.repository,
+        "repository": without_credentials(plan.repository),
         "commit": result.commit,
         "layers": [ref.to_json() for ref in result.layers],
         "steps": [{"step": o.step.value, "status": o.status} for o in result.steps],
