@@ -8,12 +8,14 @@ or password.
 
 from __future__ import annotations
 
+import doctest
 import string
 
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import paved.repository_url
 from paved.repository_url import (
     backstage_problem,
     browse_url,
@@ -71,6 +73,12 @@ TABLE: list[tuple[str, str, str | None, str | None, str | None]] = [
     ("C:/repos/orders", "", "not an http(s) URL", None, "local path"),
     ("ftp://h.example/a/b", "", "not an http(s) URL", None, "not the URL of a git host"),
 ]  # fmt: skip
+
+
+def test_the_examples_in_the_docstrings_hold() -> None:
+    found = doctest.testmod(paved.repository_url)
+    assert found.attempted >= 10
+    assert found.failed == 0
 
 
 @pytest.mark.parametrize(("url", "browse", "backstage", "location", "clone"), TABLE)
