@@ -37,7 +37,7 @@ from paved.scaffold.paths import planned_files
 from paved.scaffold.registry import RESERVED_ANSWERS, Layer, Scaffold, ScaffoldRegistry
 from paved.scaffold.store import TemplateStore
 from paved.service.layout import read_answers
-from paved.service.repository_url import repository_answers
+from paved.service.road_answers import API_DOCUMENT, platform_answers
 from paved.text import check_text
 
 __all__ = [
@@ -301,11 +301,12 @@ def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewSer
         if githost
         else destination.as_uri()
     )
-    platform = repository_answers(
+    platform = platform_answers(
         {q.name for q in road.questions},
-        repository,
-        road_extra.get("ci_provider", _default(road, "ci_provider")),
-        deps.git_host,
+        repository=repository,
+        ci_provider=road_extra.get("ci_provider", _default(road, "ci_provider")),
+        git_host=deps.git_host,
+        api_document=API_DOCUMENT in planned_files(app, {**common, **app_extra}),
     )
     road.check_answers(platform)
     plan = NewServicePlan(
