@@ -11,12 +11,18 @@ organisation's), and nothing written in the file lost: its whole ``metadata`` an
 
 from __future__ import annotations
 
+import io
+import shutil
+import subprocess
+import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from paved.scaffold.registry import bundled_root
 from tests.backstage.conftest import (
     ORG_GROUPS,
     TIMEOUT,
@@ -25,10 +31,12 @@ from tests.backstage.conftest import (
     assert_processed_whole,
     ref_of,
 )
+from tests.update_helpers import runtime_at
 
 pytestmark = pytest.mark.slow
 
 ALL_RESOURCES = "s3-read,sqs-send,dynamodb-rw,secret-read"
+APP = "service-python"
 
 
 #: name -> (owner, --set answers, the relation types its entities must have), as
@@ -53,18 +61,33 @@ SAMPLES: dict[str, tuple[str, list[str], set[str]]] = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_a_rendered_service_registers_whole(
-    name: str, paved, pinned_env: Path, backstage: Catalog, loopback: Host
-) -> None:
-    owner, answers, relations = SAMPLES[name]
+def register_sample(
+    paved,
+    folder: Path,
+    backstage: Catalog,
+    loopback: Host,
+    name: str,
+    owner: str,
+    answers: list[str],
+    **kw: Any,
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Render ``name`` with paved, register its catalog-info.yaml in Backstage (dry run first)
+    and check it was processed whole; return its Component and the relations checked."""
     assert owner in ORG_GROUPS
     sets = [arg for answer in answers for arg in ("--set", answer)]
     made = paved(
-        "--quiet", "new", "service", name, "--owner", owner, "--no-push", "--no-register", *sets
+        "--quiet",
+        "new",
+        "service",
+        name,
+        "--owner",
+        owner,
+        "--no-push",
+        "--no-register",
+        *sets,
+        **kw,
     )
     assert made.exit_code == 0, made.stderr
-    folder = pinned_env / name
     text = (folder / "catalog-info.yaml").read_text(encoding="utf-8")
     written = [doc for doc in yaml.safe_load_all(text) if doc]
     component = next(doc for doc in written if doc["kind"] == "Component")
@@ -77,8 +100,17 @@ def test_a_rendered_service_registers_whole(
     assert {ref_of(e) for e in written} <= {ref_of(e) for e in dry["entities"]}
     status, registered = backstage.call("POST", "/locations", {"type": "url", "target": target})
     assert status == 201, registered
+    return component, assert_processed_whole(backstage, written, f"url:{target}")
 
-    checked = assert_processed_whole(backstage, written, f"url:{target}")
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_a_rendered_service_registers_whole(
+    name: str, paved, pinned_env: Path, backstage: Catalog, loopback: Host
+) -> None:
+    owner, answers, relations = SAMPLES[name]
+    component, checked = register_sample(
+        paved, pinned_env / name, backstage, loopback, name, owner, answers
+    )
     assert relations <= set(checked), (name, checked)
     served = backstage.entity(ref_of(component)) or {}
     owners = [r["targetRef"] for r in served["relations"] if r["type"] == "ownedBy"]
@@ -110,6 +142,47 @@ def test_a_rendered_service_registers_whole(
             assert time.monotonic() < deadline, (ref, seen.get("relations"))
             time.sleep(0.5)
             seen = backstage.entity(ref) or {}
+
+
+def app_released_at(version: str, folder: Path) -> Path:
+    """A scaffolds folder with service-python as released at ``version`` (the tag of its
+    shipped bundle) and the road, and the releases, as bundled: paved's registry reads the
+    app layer's version there, as a paved that shipped that version would."""
+    root = folder / f"scaffolds-app-{version}"
+    shutil.copytree(bundled_root(), root, ignore=shutil.ignore_patterns(APP))
+    bare = folder / "app-releases.git"
+    subprocess.run(["git", "init", "--quiet", "--bare", str(bare)], check=True)
+    bundle = root / "releases" / f"{APP}.bundle"
+    tag = f"refs/tags/{version}"
+    subprocess.run(
+        ["git", "-C", str(bare), "fetch", "--quiet", str(bundle), f"{tag}:{tag}"], check=True
+    )
+    archive = subprocess.run(
+        ["git", "-C", str(bare), "archive", "--format=tar", version],
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(root / APP, filter="data")
+    return root
+
+
+def test_a_service_on_the_first_app_release_and_the_newest_road_registers_whole(
+    paved, pinned_env: Path, tmp_path: Path, backstage: Catalog, loopback: Host
+) -> None:
+    """service-python 0.1.0 ships no openapi.json: the road emits no API entity for it (a
+    ``$text`` pointing at a missing file would be a processing error)."""
+    root = app_released_at("0.1.0", tmp_path)
+    runtime = runtime_at(root)
+    assert runtime.registry.get(APP).version == "0.1.0"
+    assert not (root / APP / "template" / "openapi.json").exists()
+    name = "bs-first-app"
+    component, checked = register_sample(
+        paved, pinned_env / name, backstage, loopback, name, "team-checkout", [], runtime=runtime
+    )
+    assert "ownedBy" in checked, checked
+    assert "providesApis" not in component["spec"], component["spec"]
+    assert not (pinned_env / name / "openapi.json").exists()
 
 
 def test_the_dry_run_names_a_file_backstage_cannot_read(backstage: Catalog, loopback: Host) -> None:
