@@ -160,6 +160,7 @@ def _date(text: str) -> dt.date:
 
 def update_deps(runtime: "Runtime") -> "UpdateDeps":
     """What an update works with, from the runtime (paved fleet uses it too)."""
+    from paved.repository_url import configured_git_host
     from paved.update import UpdateDeps
 
     return UpdateDeps(
@@ -170,6 +171,9 @@ def update_deps(runtime: "Runtime") -> "UpdateDeps":
         clock=runtime.clock,
         env=runtime.env,
         progress=runtime.out.progress,
+        git_host=configured_git_host(
+            runtime.settings.githost_api, runtime.settings.githost_api_url
+        ),
     )
 
 

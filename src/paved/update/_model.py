@@ -86,6 +86,9 @@ class UpdateDeps:
     #: Render the old and the new version in two processes at once (a fleet's workers, which
     #: run side by side already, render in their own process).
     parallel_renders: bool = True
+    #: The settings' self-hosted GitHub or GitLab (kind, host), for the road's ``git_host``
+    #: (:func:`paved.repository_url.configured_git_host`).
+    git_host: tuple[str, str] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +103,10 @@ class LayerPlan:
     current: str
     target: str
     answers: Mapping[str, Any]
+    #: The answers the platform gives the target version's questions (the road's repository
+    #: and API answers, :func:`paved.service.road_answers.platform_answers`), over the
+    #: recorded ones when the target version is rendered.
+    platform: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def ref(self) -> LayerRef:

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from paved.errors import ConflictError, InputError
+from paved.errors import ConflictError, InputError, PavedError
 from paved.gitcmd import Git
 from paved.models import LayerRef
+from paved.repository_url import browse_url
 from paved.scaffold.registry import Layer, Scaffold, load_scaffold
 from paved.scaffold.store import STABLE_URL_PREFIX
 from paved.service.layout import APP_ANSWERS, ROAD_ANSWERS, find_service, read_answers
+from paved.service.road_answers import API_DOCUMENT, has_api_document, platform_answers
 from paved.text import escaped, text_problem
 from paved.update._model import LayerPlan, UpdateDeps, UpdatePlan, UpdateRequest
 from paved.versions import Version
@@ -276,9 +278,68 @@ def plan_update(request: UpdateRequest, deps: UpdateDeps) -> UpdatePlan:
     service = road.get("service_name")
     if not isinstance(service, str):
         raise InputError(f"{ROAD_ANSWERS}: service_name is missing")
+    plans = _with_platform_answers(root, git, service, plans, deps)
     if not request.dry_run and any(plan.current != plan.target for plan in plans):
         Git(root).identity()
     return UpdatePlan(request, root, service, head, plans, _recorded(root, plans, deps))
+
+
+def _ships(deps: UpdateDeps, plan: LayerPlan, name: str) -> bool:
+    """Whether ``plan``'s target version renders ``name`` at the service's root."""
+    scaffold = definition(deps, plan.scaffold, plan.target)
+    files = (f"template/{name}", f"template/{name}.jinja")
+    if scaffold.url is not None or plan.target == plan.scaffold.version:
+        return any((scaffold.path / file).is_file() for file in files)
+    repo = deps.store.repository(scaffold.name)
+    git = Git(repo, {"GIT_DIR": str(repo)})
+    return bool(git("ls-tree", "--name-only", f"refs/tags/{plan.target}", "--", *files))
+
+
+def _repository(git: Git, service: str, deps: UpdateDeps) -> str:
+    """Where the service's repository lives: its ``origin`` remote when that is one Backstage
+    can browse, else the repository the catalog records (both input: only
+    :func:`~paved.repository_url.browse_url`'s forms give a URL)."""
+    origin = git("remote", "get-url", "origin", check=False)
+    if browse_url(origin):
+        return origin
+    try:
+        registered = deps.catalog().get(service)
+    except PavedError:  # no catalog to ask: the entry then has no source location
+        return ""
+    return registered.repository if registered is not None else ""
+
+
+def _with_platform_answers(
+    root: Path, git: Git, service: str, plans: tuple[LayerPlan, ...], deps: UpdateDeps
+) -> tuple[LayerPlan, ...]:
+    """The plans, the moving road layer given the platform's answers for its target version:
+    the recorded ``repository_url`` and ``git_host`` when not empty (else the service's remote
+    and the settings), and ``api_definition`` from the app layer at its target version.
+    Checked by the road's rules before anything is written."""
+    road = next((p for p in plans if p.layer is Layer.ROAD and p.current != p.target), None)
+    if road is None:
+        return plans
+    questions = {q.name for q in road.scaffold.questions}
+    if not questions & {"repository_url", "git_host", "api_definition"}:
+        return plans
+    app = next((p for p in plans if p.layer is Layer.APP and p.current != p.target), None)
+    document = has_api_document(root) or (app is not None and _ships(deps, app, API_DOCUMENT))
+    repository = ""
+    if "repository_url" in questions and not road.answers.get("repository_url"):
+        repository = _repository(git, service, deps)
+    ci = road.scaffold.question("ci_provider")
+    answers = platform_answers(
+        questions,
+        repository=repository,
+        ci_provider=road.answers.get("ci_provider", ci.default if ci else None),
+        git_host=deps.git_host,
+        api_document=document,
+        recorded=road.answers,
+    )
+    road.scaffold.check_answers(answers)
+    shown = ", ".join(f"{key}={escaped(repr(value))}" for key, value in sorted(answers.items()))
+    deps.progress(f"the platform's answers for {road.scaffold.name} {road.target}: {shown}")
+    return tuple(dataclasses.replace(p, platform=answers) if p is road else p for p in plans)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -103,10 +103,11 @@ def _render(plan: UpdatePlan, deps: UpdateDeps, scratch: Path) -> list[tuple[Pat
         pair = []
         for version in (layer.current, layer.target):
             scaffold = definition(deps, layer.scaffold, version)
+            given = (
+                {**layer.answers, **layer.platform} if version == layer.target else layer.answers
+            )
             answers = {
-                key: value
-                for key, value in layer.answers.items()
-                if scaffold.question(key) is not None
+                key: value for key, value in given.items() if scaffold.question(key) is not None
             }
             folder = scratch / f"{layer.layer.value}-{version}"
             source = TemplateSource(layer.scaffold.name, layer.source_url, version, url_env)
