@@ -26,7 +26,11 @@ def _config(pinned_env: Path, text: str) -> None:
     config.write_text(text, encoding="utf-8")
 
 
-@pytest.mark.parametrize("dry_run", [["--dry-run"], []], ids=["dry-run", "run"])
+@pytest.mark.parametrize(
+    "dry_run",
+    [["--dry-run"], [], ["--no-register"], ["--no-register", "--no-push"]],
+    ids=["dry-run", "run", "no-register", "no-register-no-push"],
+)
 def test_an_owner_the_settings_do_not_declare_is_refused_naming_the_closest(
     paved, pinned_env: Path, before: set[str], monkeypatch: pytest.MonkeyPatch, dry_run: list[str]
 ) -> None:

@@ -331,6 +331,8 @@ def _check_free(plan: NewServicePlan, deps: NewServiceDeps) -> NewServicePlan:
     if plan.request.register:  # the catalog (the platform) decides first
         _check_catalog_free(plan, deps)
         _check_backstage_free(plan, deps)
+    else:  # the service is registered later: its owner is still one the platform knows
+        _check_owner_known(plan, deps.catalog())
     _check_remote_free(plan, deps.githost() if plan.request.push else None)
     return plan
 
@@ -387,6 +389,21 @@ def _service_of(plan: NewServicePlan, layers: tuple[LayerRef, ...], now: dt.date
     )
 
 
+def _check_owner_known(plan: NewServicePlan, catalog: Catalog) -> None:
+    """A new service's owner is one of the teams the catalog knows, when it keeps any (the
+    platform's teams, or the settings' ``[teams] names``), with ``--no-register`` too: the
+    service is registered later, by the same rule."""
+    known = catalog.teams()
+    if known is not None:
+        where = (
+            f"of the platform {catalog.location}"
+            if catalog.shared
+            else "in the settings ([teams] names)"
+        )
+        if (problem := unknown_team(plan.request.owner, known, where)) is not None:
+            raise InputError(problem)
+
+
 def _check_catalog_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
     """Ask the catalog, before anything is made, whether this registration would be taken.
 
@@ -404,16 +421,8 @@ def _check_catalog_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
             "paved login again), or pass --remote URL",
         )
     existing = catalog.get(plan.request.name)
-    # A new registration's owner is one of the teams the catalog knows (when it keeps any).
-    known = catalog.teams() if existing is None else None
-    if known is not None:
-        where = (
-            f"of the platform {catalog.location}"
-            if catalog.shared
-            else "in the settings ([teams] names)"
-        )
-        if (problem := unknown_team(plan.request.owner, known, where)) is not None:
-            raise InputError(problem)
+    if existing is None:
+        _check_owner_known(plan, catalog)
     if existing is not None and not (
         plan.resuming
         and existing.owner == plan.request.owner
