@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -23,9 +24,11 @@ from paved.repository_url import backstage_problem as repository_problem
 from paved.repository_url import shown_url
 
 __all__ = [
+    "RESOURCE_SUFFIXES",
     "Backstage",
     "catalog_file_url",
     "cleartext_problem",
+    "entity_refs",
     "repository_problem",
     "shown_url",
     "url_problem",
@@ -104,9 +107,20 @@ class Backstage:
         self._transport = transport
 
     def file_url(self, repository: str) -> str | None:
-        """Where Backstage reads the catalog-info.yaml of ``repository`` (see
-        :func:`catalog_file_url`)."""
-        return catalog_file_url(repository, api=self._githost_api)
+        """Where Backstage reads the catalog-info.yaml of the repository paved pushes to at
+        ``repository`` (see :func:`catalog_file_url`), or ``None`` when it cannot read it.
+
+        The repository's https browse URL (:func:`paved.repository_url.browse_url`: git's
+        ``user@host:path`` and ``ssh://`` forms written as https, credentials dropped) when
+        it has one; else the remote itself when Backstage can read it as it is (an
+        ``http://`` repository host, as on loopback in the tests).
+        """
+        from paved.repository_url import browse_url
+
+        for candidate in (browse_url(repository), repository):
+            if candidate and (url := catalog_file_url(candidate, api=self._githost_api)):
+                return url
+        return None
 
     def __repr__(self) -> str:  # never the token
         return f"Backstage({self.url!r})"
@@ -165,13 +179,12 @@ class Backstage:
         )
         return where if isinstance(where, str) else ""
 
-    def check_free(self, name: str, target: str) -> None:
-        """Raise :class:`ConflictError` when another location already provides the Component
-        ``name`` or its API ``name-api`` (Backstage would keep that one and only log a
-        warning)."""
-        self._check_entities(
-            [("component", "default", name), ("api", "default", f"{name}-api")], target
-        )
+    def check_free(self, name: str, target: str, answers: Mapping[str, Any] | None = None) -> None:
+        """Raise :class:`ConflictError` when another location than ``target`` already provides
+        an entity the service ``name``'s catalog-info.yaml holds (:func:`entity_refs` of its
+        road ``answers``: the Component, its API, its Resources): Backstage would keep that
+        one and only log a warning."""
+        self._check_entities(entity_refs(name, answers or {}), target)
 
     def _check_entities(self, refs: list[tuple[str, str, str]], target: str) -> None:
         for kind, namespace, name in refs:
@@ -186,11 +199,11 @@ class Backstage:
                     hint="choose another service name, or remove that location from Backstage",
                 )
 
-    def register(self, target: str) -> bool:
-        """Register ``target`` (a ``catalog-info.yaml`` URL) as a ``url`` location: a dry run,
-        then the registration. True when registered now, False when it already was."""
-        location = {"type": "url", "target": target}
-        status, data = self._call("POST", "/locations?dryRun=true", location)
+    def check_location(self, target: str) -> bool:
+        """Dry-run the registration of ``target`` (a ``catalog-info.yaml`` URL) and check every
+        entity it answers with against other locations; write nothing. True when
+        :meth:`add_location` would add it, False when it is registered already."""
+        status, data = self._call("POST", "/locations?dryRun=true", _location(target))
         if status == 409:
             return False
         if status not in (200, 201):
@@ -200,7 +213,12 @@ class Backstage:
                 "command again",
             )
         self._check_entities(_entity_refs(data), target)
-        status, data = self._call("POST", "/locations", location)
+        return True
+
+    def add_location(self, target: str) -> bool:
+        """Register ``target`` as a ``url`` location, without a dry run (call
+        :meth:`check_location` first). True when registered now, False when it already was."""
+        status, data = self._call("POST", "/locations", _location(target))
         if status == 409:
             return False
         if status != 201:
@@ -208,6 +226,41 @@ class Backstage:
                 f"Backstage {self.url} did not register {target} (HTTP {status}: {_message(data)})"
             )
         return True
+
+    def register(self, target: str) -> bool:
+        """Register ``target`` (a ``catalog-info.yaml`` URL) as a ``url`` location: a dry run,
+        then the registration. True when registered now, False when it already was."""
+        return self.check_location(target) and self.add_location(target)
+
+
+#: The Resource each road ``resources`` answer declares: its entity name is ``NAME-SUFFIX``.
+#: The same table as ``kinds`` in scaffolds/paved-road/template/catalog-info.yaml.jinja (a test
+#: renders a service with every resource and compares :func:`entity_refs` to its file).
+RESOURCE_SUFFIXES: Mapping[str, str] = {
+    "s3-read": "s3",
+    "sqs-send": "sqs",
+    "dynamodb-rw": "dynamodb",
+    "secret-read": "secret",
+}
+
+
+def entity_refs(name: str, answers: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(kind, namespace, name)`` of every entity the road layer writes in the
+    ``catalog-info.yaml`` of service ``name`` with road ``answers``: the Component; the API
+    ``NAME-api`` when ``api_definition`` is set, or when the road asks no such question (roads
+    before it always write the API); a Resource per known ``resources`` answer."""
+    refs = [("component", "default", name)]
+    if answers.get("api_definition", True):
+        refs.append(("api", "default", f"{name}-api"))
+    resources = answers.get("resources") or []
+    for resource in resources if isinstance(resources, list | tuple) else []:
+        if isinstance(resource, str) and resource in RESOURCE_SUFFIXES:
+            refs.append(("resource", "default", f"{name}-{RESOURCE_SUFFIXES[resource]}"))
+    return refs
+
+
+def _location(target: str) -> dict[str, str]:
+    return {"type": "url", "target": target}
 
 
 def _entity_refs(data: Any) -> list[tuple[str, str, str]]:

@@ -8,6 +8,7 @@ gives Backstage, which reads the file from there itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,47 @@ def with_backstage(monkeypatch: pytest.MonkeyPatch, backstage: Catalog, loopback
     return loopback
 
 
+@pytest.fixture
+def elsewhere(backstage: Catalog, loopback: Host, tmp_path: Path) -> Callable[[str, str], str]:
+    """Register, from a location of its own, a file holding one entity (``kind``, ``name``)
+    and wait until Backstage serves it; return that location's URL."""
+
+    def provide(kind: str, name: str) -> str:
+        folder = tmp_path / f"elsewhere-{name}"
+        folder.mkdir()
+        spec = {
+            "Component": "  type: service\n  lifecycle: production\n",
+            "API": "  type: openapi\n  lifecycle: production\n  definition: '{}'\n",
+            "Resource": "  type: sqs-queue\n",
+        }[kind]
+        (folder / "catalog-info.yaml").write_text(
+            f"apiVersion: backstage.io/v1alpha1\nkind: {kind}\nmetadata:\n  name: {name}\n"
+            f"spec:\n{spec}  owner: group:default/team-payments\n"
+        )
+        other = loopback.publish(f"{name}-elsewhere", folder)
+        status, body = backstage.call("POST", "/locations", {"type": "url", "target": other})
+        assert status == 201, body
+        backstage.wait_entity(f"{kind.lower()}:default/{name}")
+        return other
+
+    return provide
+
+
+def assert_nothing_made(root: Path, host: Host, name: str, before: set[str]) -> None:
+    """No file outside paved's home, no folder, nothing pushed, nothing in the catalog."""
+    added = snapshot(root) - before
+    assert {p for p in added if not p.startswith("paved-home/")} == set()
+    assert not (root / name).exists()
+    assert git("for-each-ref", cwd=host.server.root / f"{name}.git") == ""
+    assert SqliteCatalog(root / "paved-home/data/catalog.db").get(name) is None
+
+
+def locations_of(backstage: Catalog, name: str) -> list[str]:
+    status, locations = backstage.call("GET", "/locations")
+    assert status == 200, locations
+    return [x["data"]["target"] for x in locations if f"/{name}/-/blob/" in x["data"]["target"]]
+
+
 def test_new_service_registers_in_backstage_once(
     paved, with_backstage: Host, backstage: Catalog
 ) -> None:
@@ -46,40 +88,46 @@ def test_new_service_registers_in_backstage_once(
     again = paved("new", "service", "orders", "--owner", "team-checkout", "--json")
     assert again.exit_code == 0, again.stderr
     assert json.loads(again.stdout)["status"] == "unchanged"
-    status, locations = backstage.call("GET", "/locations")
-    assert status == 200
-    mine = [x for x in locations if x["data"]["target"] == target]
-    assert len(mine) == 1, locations
+    assert locations_of(backstage, "orders") == [target]
     for output in (first.stdout, first.stderr, again.stdout, again.stderr):
         assert TOKEN not in output
 
 
-def test_a_name_another_location_provides_is_a_conflict_before_anything_is_written(
-    paved, pinned_env: Path, with_backstage: Host, backstage: Catalog, tmp_path: Path
+@pytest.mark.parametrize(
+    ("kind", "entity", "name", "sets", "message"),
+    [
+        ("Component", "ledger", "ledger", [], "already has a component 'ledger'"),
+        ("API", "payouts-api", "payouts", [], "already has an api 'payouts-api'"),
+        (
+            "Resource",
+            "shipments-sqs",
+            "shipments",
+            ["--set", "resources=s3-read,sqs-send"],
+            "already has a resource 'shipments-sqs'",
+        ),
+    ],
+)
+def test_an_entity_another_location_provides_is_a_conflict_before_anything_is_written(
+    paved,
+    pinned_env: Path,
+    with_backstage: Host,
+    elsewhere: Callable[[str, str], str],
+    kind: str,
+    entity: str,
+    name: str,
+    sets: list[str],
+    message: str,
 ) -> None:
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    (elsewhere / "catalog-info.yaml").write_text(
-        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: ledger\n"
-        "spec:\n  type: service\n  lifecycle: production\n  owner: group:default/team-payments\n"
-    )
-    other = with_backstage.publish("ledger-elsewhere", elsewhere)
-    status, body = backstage.call("POST", "/locations", {"type": "url", "target": other})
-    assert status == 201, body
-    backstage.wait_entity("component:default/ledger")
-    with_backstage.new_repository("ledger")
+    other = elsewhere(kind, entity)
+    with_backstage.new_repository(name)
     before = snapshot(pinned_env)
 
-    result = paved("new", "service", "ledger", "--owner", "team-payments")
+    result = paved("new", "service", name, "--owner", "team-payments", *sets)
     assert result.exit_code == ExitCode.CONFLICT, result.stderr
-    assert "already has a component 'ledger'" in result.stderr
+    assert message in result.stderr
     assert other in result.stderr
     assert TOKEN not in result.stderr + result.stdout
-    added = snapshot(pinned_env) - before
-    assert {p for p in added if not p.startswith("paved-home/")} == set()
-    assert not (pinned_env / "ledger").exists()
-    assert git("for-each-ref", cwd=with_backstage.server.root / "ledger.git") == ""
-    assert SqliteCatalog(pinned_env / "paved-home/data/catalog.db").get("ledger") is None
+    assert_nothing_made(pinned_env, with_backstage, name, before)
 
 
 def test_a_wrong_token_is_refused_before_anything_is_written(
@@ -104,29 +152,6 @@ def test_an_embedded_repository_is_not_registered_and_says_so_once(
     assert "is not an http(s) URL" in result.stderr
 
 
-def test_an_api_another_location_provides_is_a_conflict_before_anything_is_written(
-    paved, pinned_env: Path, with_backstage: Host, backstage: Catalog, tmp_path: Path
-) -> None:
-    elsewhere = tmp_path / "elsewhere-api"
-    elsewhere.mkdir()
-    (elsewhere / "catalog-info.yaml").write_text(
-        "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata:\n  name: payouts-api\n"
-        "spec:\n  type: openapi\n  lifecycle: production\n  owner: group:default/team-payments\n"
-        "  definition: '{}'\n"
-    )
-    other = with_backstage.publish("payouts-api-elsewhere", elsewhere)
-    status, body = backstage.call("POST", "/locations", {"type": "url", "target": other})
-    assert status == 201, body
-    backstage.wait_entity("api:default/payouts-api")
-    with_backstage.new_repository("payouts")
-
-    result = paved("new", "service", "payouts", "--owner", "team-payments")
-    assert result.exit_code == ExitCode.CONFLICT, result.stderr
-    assert "already has an api 'payouts-api'" in result.stderr
-    assert not (pinned_env / "payouts").exists()
-    assert git("for-each-ref", cwd=with_backstage.server.root / "payouts.git") == ""
-
-
 def test_a_repository_url_with_credentials_is_not_registered_and_never_shown(
     paved, with_backstage: Host, backstage: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,6 +167,47 @@ def test_a_repository_url_with_credentials_is_not_registered_and_never_shown(
     [line] = [x for x in result.stderr.splitlines() if "not registered in Backstage" in x]
     assert "s3cret-pw" not in line
     assert "***@127.0.0.1" in line
-    status, locations = backstage.call("GET", "/locations")
-    assert status == 200
-    assert not [x for x in locations if "rebates" in x["data"]["target"]], locations
+    assert locations_of(backstage, "rebates") == []
+
+
+def test_a_refused_dry_run_registers_the_service_nowhere(
+    paved, pinned_env: Path, with_backstage: Host, backstage: Catalog
+) -> None:
+    # /git/team/NAME/-/blob/... is not served: Backstage's dry run cannot read the file.
+    remote = with_backstage.new_repository("team/credits")
+    result = paved("new", "service", "credits", "--owner", "team-checkout", "--remote", remote)
+    assert result.exit_code == ExitCode.USAGE, result.stderr
+    assert "refused" in result.stderr
+    assert f"{with_backstage.base}/git/team/credits/-/blob/main/catalog-info.yaml" in result.stderr
+    # Backstage said no before the platform's catalog was asked: registered in neither.
+    assert SqliteCatalog(pinned_env / "paved-home/data/catalog.db").get("credits") is None
+    assert locations_of(backstage, "credits") == []
+
+
+def test_no_push_says_once_why_backstage_is_left_and_a_run_with_push_registers(
+    paved, pinned_env: Path, with_backstage: Host, backstage: Catalog
+) -> None:
+    repository = with_backstage.new_repository("coupons")
+    args = ("new", "service", "coupons", "--owner", "team-checkout", "--remote", repository)
+    first = paved(*args, "--no-push", "--json")
+    assert first.exit_code == 0, first.stderr
+    steps = {s["step"]: s["status"] for s in json.loads(first.stdout)["steps"]}
+    assert steps == {"render": "done", "commit": "done", "push": "skipped", "register": "done"}
+    [line] = [x for x in first.stderr.splitlines() if "not registered in Backstage" in x]
+    assert "--no-push" in line
+    assert "without --no-push" in line
+    assert locations_of(backstage, "coupons") == []
+
+    again = paved(*args, "--json")
+    assert again.exit_code == 0, again.stderr
+    steps = {s["step"]: s["status"] for s in json.loads(again.stdout)["steps"]}
+    assert steps == {
+        "render": "already done",
+        "commit": "already done",
+        "push": "done",
+        "register": "done",  # in Backstage now; the catalog had it already
+    }
+    target = f"{with_backstage.base}/git/coupons/-/blob/main/catalog-info.yaml"
+    assert locations_of(backstage, "coupons") == [target]
+    assert backstage.wait_entity("component:default/coupons")
+    assert "not registered in Backstage" not in again.stderr

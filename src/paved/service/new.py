@@ -563,31 +563,59 @@ def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
     return "done"
 
 
+def _road_answers(plan: NewServicePlan) -> dict[str, Any]:
+    """The road answers the catalog-info.yaml is rendered with, the road's defaults included
+    for the questions that decide its entities (``api_definition``, ``resources``)."""
+    defaults = {
+        q.name: q.default for q in plan.road.questions if q.name in {"api_definition", "resources"}
+    }
+    return {**defaults, **plan.road_answers}
+
+
+def _backstage_target(plan: NewServicePlan, backstage: Backstage) -> tuple[str | None, str]:
+    """Where Backstage reads this service's catalog-info.yaml (:meth:`Backstage.file_url`), or
+    ``None`` and the line saying why it is not registered there."""
+    why = f"not registered in Backstage {shown_url(backstage.url)}: "
+    if not plan.request.push:
+        return None, (
+            f"{why}--no-push: catalog-info.yaml is not in the repository yet; run the same "
+            "command again without --no-push to push and register it"
+        )
+    target = backstage.file_url(plan.repository)
+    if target is None:
+        problem = repository_problem(plan.repository) or "cannot be read by Backstage"
+        return None, f"{why}repository {shown_url(plan.repository)} {problem}"
+    return target, ""
+
+
 def _check_backstage_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
-    """No other location in Backstage provides a Component of this name or its API
-    ``NAME-api`` (Backstage would keep that one and only log a warning): a conflict, before
-    anything is written."""
+    """No other location in Backstage provides an entity the service's catalog-info.yaml will
+    hold (its Component, API and Resources: Backstage would keep that one and only log a
+    warning): a conflict, before anything is written. Nothing to check when it will not be
+    registered there (``--no-push``, a repository Backstage cannot read)."""
     backstage = deps.backstage()
-    target = backstage.file_url(plan.repository) if backstage else None
-    if backstage is not None and target is not None:
-        backstage.check_free(plan.request.name, target)
+    if backstage is None:
+        return
+    target, _why = _backstage_target(plan, backstage)
+    if target is not None:
+        backstage.check_free(plan.request.name, target, _road_answers(plan))
 
 
 def _register(
     plan: NewServicePlan, deps: NewServiceDeps, layers: tuple[LayerRef, ...]
 ) -> tuple[str, Service]:
-    stored, created = deps.catalog().register(_service_of(plan, layers, deps.clock()))
+    """Register the service in the catalog and in Backstage: Backstage's dry run and entity
+    check first (a refusal leaves it registered nowhere), then the catalog, then Backstage."""
     backstage = deps.backstage()
-    if backstage is not None:
-        target = backstage.file_url(plan.repository)
-        if target is None:
-            problem = repository_problem(plan.repository) or "cannot be read by Backstage"
-            deps.progress(
-                f"not registered in Backstage {backstage.url}: repository "
-                f"{shown_url(plan.repository)} {problem}"
-            )
-        elif backstage.register(target):
-            created = True
+    target, why = _backstage_target(plan, backstage) if backstage else (None, "")
+    if why:
+        deps.progress(why)
+    new_in_backstage = False
+    if backstage is not None and target is not None:
+        new_in_backstage = backstage.check_location(target)
+    stored, created = deps.catalog().register(_service_of(plan, layers, deps.clock()))
+    if backstage is not None and target is not None and new_in_backstage:
+        created = backstage.add_location(target) or created
     return ("done" if created else "already done"), stored
 
 
