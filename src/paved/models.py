@@ -9,18 +9,23 @@ from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 __all__ = [
+    "LIFECYCLES",
+    "RESOURCE_KINDS",
     "ROLLOUT_ID_SCHEMA_PATTERN",
     "ROLLOUT_STATUSES",
     "Caller",
+    "CatalogEntry",
     "Deployment",
     "LayerRef",
     "Outcome",
+    "ResourceKind",
     "Rollout",
     "RolloutMode",
     "RolloutService",
     "RolloutStatus",
     "Service",
     "VersionAdoption",
+    "catalog_entry_problem",
     "rollout_id_problem",
 ]
 
@@ -37,6 +42,139 @@ class LayerRef:
         return dataclasses.asdict(self)
 
 
+# -- the service's catalog entry (the road layer's catalog answers) -----------------------
+
+#: The road's ``lifecycle`` choices (``scaffolds/paved-road/copier.yml``).
+LIFECYCLES = ("experimental", "production", "deprecated")
+#: The road's rule for ``system``: empty, or an entity name Backstage takes.
+_SYSTEM = re.compile(r"^(?=.{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+#: The road's rule for ``api_definition``: a relative path of plain segments, ending .json,
+#: .yaml or .yml (at most 200 characters).
+_API_DEFINITION = re.compile(
+    r"^(?![.][.]?(/|$))[-A-Za-z0-9_.]+(/(?![.][.]?(/|$))[-A-Za-z0-9_.]+)*[.](json|yaml|yml)$"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceKind:
+    """What one of the road's ``resources`` choices is in the catalog: a Resource entity
+    named ``SERVICE-SUFFIX`` of Backstage ``spec.type`` ``type``."""
+
+    suffix: str
+    type: str
+    #: The entity's description, ``{service}`` standing for the service's name.
+    description: str
+
+    def name(self, service: str) -> str:
+        return f"{service}-{self.suffix}"
+
+
+#: The road's ``resources`` choices, in the road's order, as the road's catalog-info.yaml
+#: renders them (a test renders every one and compares).
+RESOURCE_KINDS: Mapping[str, ResourceKind] = {
+    "s3-read": ResourceKind("s3", "s3-bucket", "The S3 bucket {service} reads."),
+    "sqs-send": ResourceKind("sqs", "sqs-queue", "The SQS queue {service} sends to."),
+    "dynamodb-rw": ResourceKind(
+        "dynamodb", "dynamodb-table", "The DynamoDB table {service} reads and writes."
+    ),
+    "secret-read": ResourceKind("secret", "secretsmanager-secret", "The secret {service} reads."),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class CatalogEntry:
+    """A service's catalog entry as its road layer answers it (``.copier-answers.road.yml``).
+
+    The defaults are what the organisation URL served before the platform kept the entry:
+    ``production``, no System, no API, no Resources. A service registered before (or by a
+    client that does not send it) has them.
+    """
+
+    lifecycle: str = "production"
+    system: str = ""
+    #: The API document's path in the repository (``openapi.json``), or empty: no API.
+    api_definition: str = ""
+    #: The road's ``resources`` choices, each once, in the order answered.
+    resources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if (problem := catalog_entry_problem(self)) is not None:
+            raise ValueError(problem)
+
+    @classmethod
+    def from_answers(cls, answers: Mapping[str, Any]) -> CatalogEntry:
+        """The entry in the road layer's ``answers``, checked by the road's own rules (a
+        key an older road did not ask takes the default, but paved-road 0.3.0, which asks
+        ``lifecycle`` and not ``api_definition``, always wrote ``openapi.json``'s API); a
+        :class:`ValueError` says which answer is wrong."""
+        values: dict[str, Any] = {}
+        if "lifecycle" in answers and "api_definition" not in answers:
+            values["api_definition"] = "openapi.json"  # paved-road 0.3.0 always wrote it
+        for key in ("lifecycle", "system", "api_definition"):
+            if key in answers:
+                if not isinstance(answers[key], str):
+                    raise ValueError(f"road answer {key} is not text")
+                values[key] = answers[key]
+        if "resources" in answers:
+            resources = answers["resources"]
+            if not isinstance(resources, list | tuple) or not all(
+                isinstance(x, str) for x in resources
+            ):
+                raise ValueError("road answer resources is not a list of text")
+            values["resources"] = tuple(dict.fromkeys(resources))
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "resources": list(self.resources)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> CatalogEntry:
+        """The entry in ``data`` (the shape of :meth:`to_json`); ``None`` is the default
+        entry (a record from before the entry existed)."""
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise ValueError("catalog entry is not an object")
+        return cls.from_answers(data)
+
+    def entity_refs(self, service: str) -> tuple[tuple[str, str, str], ...]:
+        """``(kind, namespace, name)`` of each entity the road writes in the
+        ``catalog-info.yaml`` of ``service`` with this entry: its Component, its API
+        ``SERVICE-api`` (with an ``api_definition``) and a Resource per resource."""
+        refs = [("component", "default", service)]
+        if self.api_definition:
+            refs.append(("api", "default", f"{service}-api"))
+        refs.extend(
+            ("resource", "default", RESOURCE_KINDS[x].name(service)) for x in self.resources
+        )
+        return tuple(refs)
+
+
+def catalog_entry_problem(entry: CatalogEntry) -> str | None:
+    """Why ``entry`` breaks the road's rules for its answers, or ``None``."""
+    if not isinstance(entry.lifecycle, str) or entry.lifecycle not in LIFECYCLES:
+        return f"lifecycle must be one of {', '.join(LIFECYCLES)}"
+    if not isinstance(entry.system, str) or (entry.system and not _SYSTEM.match(entry.system)):
+        return (
+            "system must be empty or a catalog entity name: at most 63 letters, digits, '-',"
+            " '_' and '.', starting and ending with a letter or digit"
+        )
+    definition = entry.api_definition
+    if not isinstance(definition, str) or (
+        definition and (len(definition) > 200 or not _API_DEFINITION.match(definition))
+    ):
+        return (
+            "api_definition must be empty or a relative path of at most 200 characters such as"
+            " openapi.json (plain segments, no '.' or '..', ending .json, .yaml or .yml)"
+        )
+    resources = entry.resources
+    if not isinstance(resources, tuple) or any(x not in RESOURCE_KINDS for x in resources):
+        return f"resources must each be one of {', '.join(RESOURCE_KINDS)}"
+    if len(set(resources)) != len(resources):
+        return "resources must name each resource once"
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Service:
     """A service registered in the catalog."""
@@ -47,6 +185,8 @@ class Service:
     repository: str
     layers: tuple[LayerRef, ...]
     created_at: dt.datetime
+    #: The road's catalog answers (the default for a record from before the platform kept it).
+    catalog: CatalogEntry = CatalogEntry()
 
     def layer(self, layer: str) -> LayerRef | None:
         return next((ref for ref in self.layers if ref.layer == layer), None)

@@ -13,6 +13,9 @@ from tests.helpers import REPO_ROOT
 from tests.server.conftest import NOW as NOW_STAMP
 from tests.server.conftest import Platform, deployment_body, service_body
 
+#: The catalog entry of a registration without one (an older client).
+DEFAULT_ENTRY = {"lifecycle": "production", "system": "", "api_definition": "", "resources": []}
+
 
 def test_register_is_idempotent_by_name(platform: Platform) -> None:
     auth = platform.auth("owner")
@@ -27,6 +30,7 @@ def test_register_is_idempotent_by_name(platform: Platform) -> None:
             {"layer": "app", "scaffold": "service-python", "version": "1.0.0"},
             {"layer": "road", "scaffold": "paved-road", "version": "1.1.0"},
         ],
+        "catalog": DEFAULT_ENTRY,
         "created_at": "2025-03-01T12:00:00Z",
         "archived_at": None,
     }
@@ -273,7 +277,7 @@ def test_openapi_is_checked_in(platform: Platform) -> None:
     )
 
 
-HEAD = "0005"
+HEAD = "0006"
 
 
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
@@ -497,6 +501,7 @@ RECORDED = {
         {"layer": "app", "scaffold": "service-python", "version": "1.0.1"},
         {"layer": "road", "scaffold": "paved-road", "version": "1.2.0"},
     ],
+    "catalog": DEFAULT_ENTRY,
     "created_at": "2025-03-01T12:00:00Z",
     "archived_at": None,
 }

@@ -17,7 +17,14 @@ from pydantic import (
 )
 
 from paved.catalog import layers_problem
-from paved.models import ROLLOUT_ID_SCHEMA_PATTERN, LayerRef, RolloutMode, RolloutStatus
+from paved.models import (
+    RESOURCE_KINDS,
+    ROLLOUT_ID_SCHEMA_PATTERN,
+    CatalogEntry,
+    LayerRef,
+    RolloutMode,
+    RolloutStatus,
+)
 from paved.names import MAX_LENGTH, MIN_LENGTH, NAME_SCHEMA_PATTERN, name_problem
 from paved.repository_url import clone_problem
 from paved.text import text_problem
@@ -26,6 +33,7 @@ from paved.versions import VERSION_SCHEMA_PATTERN
 __all__ = [
     "AuditEventOut",
     "AuditPage",
+    "CatalogEntryIn",
     "DeploymentFinishIn",
     "DeploymentIn",
     "DeploymentOut",
@@ -174,19 +182,56 @@ def _layers(value: list[LayerIn]) -> list[LayerIn]:
     return value
 
 
+ResourceChoice = Literal["s3-read", "sqs-send", "dynamodb-rw", "secret-read"]
+assert set(ResourceChoice.__args__) == set(RESOURCE_KINDS)  # type: ignore[attr-defined]
+
+
+class CatalogEntryIn(_In):
+    """The service's catalog entry: its road layer's ``lifecycle``, ``system``,
+    ``api_definition`` and ``resources`` answers, checked by the road's own rules."""
+
+    lifecycle: Literal["experimental", "production", "deprecated"] = "production"
+    system: Annotated[str, Field(max_length=63)] = ""
+    api_definition: Annotated[str, Field(max_length=200)] = ""
+    resources: Annotated[list[ResourceChoice], Field(max_length=len(RESOURCE_KINDS))] = Field(
+        default_factory=list
+    )
+
+    @model_validator(mode="after")
+    def _road_rules(self) -> Self:
+        self.entry()  # CatalogEntry checks the road's rules (catalog_entry_problem)
+        return self
+
+    def entry(self) -> CatalogEntry:
+        """The entry as :class:`paved.models.CatalogEntry` (a :class:`ValueError` if it
+        breaks the road's rules)."""
+        return CatalogEntry(self.lifecycle, self.system, self.api_definition, tuple(self.resources))
+
+    @classmethod
+    def of(cls, entry: CatalogEntry) -> CatalogEntryIn:
+        return cls(**entry.to_json())
+
+
 class LayersIn(_In):
     """The layers a service has now (``paved update`` committed them): they replace the
-    stored ones. Each layer once, at a version paved can compare (such as ``1.4.0``)."""
+    stored ones. Each layer once, at a version paved can compare (such as ``1.4.0``).
+    With ``catalog``, the service's catalog entry is replaced too; without it (an older
+    client), the stored entry is kept."""
 
     layers: Annotated[list[LayerIn], Field(min_length=1, max_length=10), AfterValidator(_layers)]
+    catalog: CatalogEntryIn | None = None
 
 
 class ServiceIn(_In):
+    """A registration. Without ``catalog`` (an older client) the service gets the default
+    entry: ``production``, no System, no API, no Resources."""
+
     name: Name
     owner: Name
     description: Text500 = ""
     repository: Repository
     layers: list[LayerIn] = Field(default_factory=list, max_length=10)
+    catalog: CatalogEntryIn = Field(default_factory=lambda: CatalogEntryIn())
 
 
 class ServiceOut(BaseModel):
@@ -195,6 +240,7 @@ class ServiceOut(BaseModel):
     description: str
     repository: str
     layers: list[LayerIn]
+    catalog: CatalogEntryIn = Field(default_factory=lambda: CatalogEntryIn())
     created_at: dt.datetime
     archived_at: dt.datetime | None
 

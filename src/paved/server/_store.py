@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import pydantic
 import sqlalchemy as sa
 
 from paved.catalog import registration_conflict
@@ -47,6 +48,30 @@ class AuditEvent:
     detail: str = ""
 
 
+def _catalog_of(row: sa.Row[Any]) -> s.CatalogEntryIn:
+    """The catalog entry stored in ``row``. The database is input: an entry that breaks the
+    road's rules (written by hand, say) is served as the default entry."""
+    try:
+        return s.CatalogEntryIn(
+            lifecycle=row.lifecycle,
+            system=row.system,
+            api_definition=row.api_definition,
+            resources=[x for x in row.resources.split(",") if x] if row.resources else [],
+        )
+    except (pydantic.ValidationError, AttributeError, TypeError):
+        return s.CatalogEntryIn()
+
+
+def _catalog_values(entry: s.CatalogEntryIn) -> dict[str, str]:
+    """The columns that keep ``entry``."""
+    return {
+        "lifecycle": entry.lifecycle,
+        "system": entry.system,
+        "api_definition": entry.api_definition,
+        "resources": ",".join(entry.resources),
+    }
+
+
 def _service_out(row: sa.Row[Any], layers: list[s.LayerIn]) -> s.ServiceOut:
     return s.ServiceOut(
         name=row.name,
@@ -54,6 +79,7 @@ def _service_out(row: sa.Row[Any], layers: list[s.LayerIn]) -> s.ServiceOut:
         description=row.description,
         repository=row.repository,
         layers=layers,
+        catalog=_catalog_of(row),
         created_at=row.created_at,
         archived_at=row.archived_at,
     )
@@ -101,7 +127,8 @@ def _record_history(
 def _insert_service(
     conn: sa.Connection, body: s.ServiceIn, layers: list[s.LayerIn], now: dt.datetime
 ) -> None:
-    values = body.model_dump(exclude={"layers"})
+    values = body.model_dump(exclude={"layers", "catalog"})
+    values.update(_catalog_values(body.catalog))
     conn.execute(services.insert().values(**values, created_at=now))
     if layers:
         conn.execute(
@@ -411,8 +438,10 @@ class Store:
                 return 422, unknown_owner(body.owner)
             layers = sorted({x.layer: x for x in body.layers}.values(), key=lambda x: x.layer)
             if dry_run:
-                fields = body.model_dump(exclude={"layers"})
-                return 201, s.ServiceOut(**fields, layers=layers, created_at=now, archived_at=None)
+                fields = body.model_dump(exclude={"layers", "catalog"})
+                return 201, s.ServiceOut(
+                    **fields, layers=layers, catalog=body.catalog, created_at=now, archived_at=None
+                )
             _insert_service(conn, body, layers, now)
             created = _service(conn, body.name)
             if event is not None:
@@ -441,8 +470,10 @@ class Store:
         *,
         dry_run: bool,
         event: AuditEvent,
+        catalog: s.CatalogEntryIn | None = None,
     ) -> tuple[int, s.ServiceOut | str]:
-        """Replace the layers of the service ``name``: (200, updated), (404, why) or (409, why).
+        """Replace the layers of the service ``name`` (and its catalog entry, when
+        ``catalog`` is given): (200, updated), (404, why) or (409, why).
 
         ``event`` is the audit row of the change and the layers that changed (another
         scaffold or version, or a layer it did not have) go into the layer history at
@@ -460,8 +491,15 @@ class Store:
                 return 404, f"service '{name}' is not in the catalog"
             if existing.archived_at is not None:
                 return 409, f"service '{name}' is archived: its layers are kept as they were"
+            kept = existing.catalog if catalog is None else catalog
             if dry_run:
-                return 200, existing.model_copy(update={"layers": ordered})
+                return 200, existing.model_copy(update={"layers": ordered, "catalog": kept})
+            if catalog is not None:
+                conn.execute(
+                    services.update()
+                    .where(services.c.name == name)
+                    .values(**_catalog_values(catalog))
+                )
             conn.execute(service_layers.delete().where(service_layers.c.service == name))
             conn.execute(
                 service_layers.insert(),

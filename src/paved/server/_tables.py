@@ -57,6 +57,12 @@ services = sa.Table(
     sa.Column("repository", sa.String(500), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("archived_at", UtcDateTime(), nullable=True),
+    # The catalog entry (migration 0006; the defaults are a registration's from before).
+    sa.Column("lifecycle", sa.String(20), nullable=False, server_default="production"),
+    sa.Column("system", sa.String(63), nullable=False, server_default=""),
+    sa.Column("api_definition", sa.String(200), nullable=False, server_default=""),
+    #: The resources answered, comma-separated, in order.
+    sa.Column("resources", sa.String(200), nullable=False, server_default=""),
 )
 
 service_layers = sa.Table(

@@ -140,10 +140,11 @@ def record_layers(
 ) -> s.ServiceOut:
     """Record the layer versions a service has now (``paved update`` committed them).
 
-    They replace the stored layers: 200 with the updated entry; the layers that changed go
-    into the layer history (time to patch). 404 when the service is not in the catalog, 409
-    when it is archived; only the owning team's members and admins may (403). With
-    ``dry_run`` nothing is written and a success is not audited.
+    They replace the stored layers (and, with ``catalog``, the service's catalog entry;
+    without it the stored entry is kept): 200 with the updated entry; the layers that
+    changed go into the layer history (time to patch). 404 when the service is not in the
+    catalog, 409 when it is archived; only the owning team's members and admins may (403).
+    With ``dry_run`` nothing is written and a success is not audited.
     """
     action, target = "service.layers", f"service {name}"
     found = store.get_service(name)
@@ -154,6 +155,7 @@ def record_layers(
         clock(),
         dry_run=dry_run,
         event=event(request, who, action, target, "recorded"),
+        catalog=body.catalog,
     )
     if isinstance(stored, str):
         raise refused(request, who, action, target, status, stored)
