@@ -240,11 +240,29 @@ def loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
 #: The teams the services are owned by: a Group each (the platform's) and a System each.
 ORG_GROUPS = ("team-checkout", "team-payments", "team-platform")
 #: The services registered in the platform, as the organisation URL serves them: name ->
-#: (owner, archived). Their names are not those of any sample, so no entity comes from two
-#: locations.
-ORG_SERVICES: dict[str, tuple[str, bool]] = {
-    "org-live": ("team-checkout", False),
-    "org-archived": ("team-payments", True),
+#: (owner, archived, catalog entry as registered). Their names are not those of any sample, so
+#: no entity comes from two locations.
+ORG_SERVICES: dict[str, tuple[str, bool, dict[str, Any]]] = {
+    "org-live": (
+        "team-checkout",
+        False,
+        {
+            "lifecycle": "experimental",
+            "system": "team-checkout",
+            "api_definition": "openapi.json",
+            "resources": ["s3-read", "sqs-send", "dynamodb-rw", "secret-read"],
+        },
+    ),
+    "org-archived": (
+        "team-payments",
+        True,
+        {
+            "lifecycle": "production",
+            "system": "",
+            "api_definition": "openapi.json",
+            "resources": [],
+        },
+    ),
 }
 SYSTEMS = "".join(
     f"---\napiVersion: backstage.io/v1alpha1\nkind: System\nmetadata:\n  name: {g}\n"
@@ -319,7 +337,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, loopback: Host) -> Iterat
             assert time.monotonic() < deadline, "the platform did not start"
             time.sleep(0.05)
         platform = Platform(f"http://127.0.0.1:{sock.getsockname()[1]}", token)
-        for name, (owner, archived) in ORG_SERVICES.items():
+        for name, (owner, archived, entry) in ORG_SERVICES.items():
             repository = loopback.new_repository(name, {"openapi.json": openapi_document(name)})
             platform.call(
                 "POST",
@@ -331,8 +349,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory, loopback: Host) -> Iterat
                     "repository": repository,
                     "layers": [
                         {"layer": "app", "scaffold": "service-python", "version": "0.2.0"},
-                        {"layer": "road", "scaffold": "paved-road", "version": "0.3.0"},
+                        {"layer": "road", "scaffold": "paved-road", "version": "0.3.1"},
                     ],
+                    "catalog": entry,
                 },
             )
             if archived:

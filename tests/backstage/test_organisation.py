@@ -32,13 +32,16 @@ def test_backstage_processes_every_entity_of_the_organisation_url(
     assert got.status_code == 200, got.text
     served = [doc for doc in yaml.safe_load_all(got.text) if doc]
     kinds = {doc["kind"] for doc in served}
-    assert {"Group", "Component"} <= kinds, kinds
+    assert {"Group", "Component", "API", "Resource"} <= kinds, kinds
     components = {doc["metadata"]["name"]: doc for doc in served if doc["kind"] == "Component"}
     assert set(components) == set(ORG_SERVICES)
-    for name, (owner, archived) in ORG_SERVICES.items():
+    for name, (owner, archived, entry) in ORG_SERVICES.items():
         spec = components[name]["spec"]
         assert spec["owner"] == f"group:default/{owner}"
-        assert (spec["lifecycle"] == "deprecated") is archived, (name, spec)
+        assert spec["lifecycle"] == ("deprecated" if archived else entry["lifecycle"]), name
+        assert spec.get("system", "") == entry["system"], name
+        assert spec.get("providesApis") == [f"{name}-api"], name
+        assert len(spec.get("dependsOn", [])) == len(entry["resources"]), name
     assert {doc["metadata"]["name"] for doc in served if doc["kind"] == "Group"} >= set(ORG_GROUPS)
 
     checked = assert_processed_whole(backstage, served, f"url:{proxy.url}")
