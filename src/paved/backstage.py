@@ -20,11 +20,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
+from paved.models import RESOURCE_KINDS
 from paved.repository_url import backstage_problem as repository_problem
 from paved.repository_url import shown_url
 
 __all__ = [
-    "RESOURCE_SUFFIXES",
     "Backstage",
     "catalog_file_url",
     "cleartext_problem",
@@ -233,29 +233,21 @@ class Backstage:
         return self.check_location(target) and self.add_location(target)
 
 
-#: The Resource each road ``resources`` answer declares: its entity name is ``NAME-SUFFIX``.
-#: The same table as ``kinds`` in scaffolds/paved-road/template/catalog-info.yaml.jinja (a test
-#: renders a service with every resource and compares :func:`entity_refs` to its file).
-RESOURCE_SUFFIXES: Mapping[str, str] = {
-    "s3-read": "s3",
-    "sqs-send": "sqs",
-    "dynamodb-rw": "dynamodb",
-    "secret-read": "secret",
-}
-
-
 def entity_refs(name: str, answers: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     """``(kind, namespace, name)`` of every entity the road layer writes in the
     ``catalog-info.yaml`` of service ``name`` with road ``answers``: the Component; the API
     ``NAME-api`` when ``api_definition`` is set, or when the road asks no such question (roads
-    before it always write the API); a Resource per known ``resources`` answer."""
+    before it always write the API); a Resource per known ``resources`` answer, named by
+    :data:`paved.models.RESOURCE_KINDS` (the ``kinds`` table of
+    scaffolds/paved-road/template/catalog-info.yaml.jinja; a test renders a service with every
+    resource and compares these refs to its file)."""
     refs = [("component", "default", name)]
     if answers.get("api_definition", True):
         refs.append(("api", "default", f"{name}-api"))
     resources = answers.get("resources") or []
     for resource in resources if isinstance(resources, list | tuple) else []:
-        if isinstance(resource, str) and resource in RESOURCE_SUFFIXES:
-            refs.append(("resource", "default", f"{name}-{RESOURCE_SUFFIXES[resource]}"))
+        if isinstance(resource, str) and resource in RESOURCE_KINDS:
+            refs.append(("resource", "default", RESOURCE_KINDS[resource].name(name)))
     return refs
 
 

@@ -12,10 +12,11 @@ import httpx
 import pytest
 import yaml
 
-from paved.backstage import RESOURCE_SUFFIXES, Backstage, entity_refs
+from paved.backstage import Backstage, entity_refs
 from paved.errors import ConflictError
+from paved.models import RESOURCE_KINDS
 
-ALL_RESOURCES = ",".join(RESOURCE_SUFFIXES)
+ALL_RESOURCES = ",".join(RESOURCE_KINDS)
 ELSEWHERE = {"metadata": {"annotations": {"backstage.io/managed-by-location": "url:https://x/y"}}}
 
 
@@ -39,7 +40,7 @@ def test_the_refs_are_the_entities_of_the_rendered_file(
     answers = yaml.safe_load((service / ".copier-answers.road.yml").read_text(encoding="utf-8"))
     assert entity_refs("payments", answers) == rendered
     kinds = [kind for kind, _, _ in rendered]
-    assert kinds.count("resource") == (len(RESOURCE_SUFFIXES) if sets else 0)
+    assert kinds.count("resource") == (len(RESOURCE_KINDS) if sets else 0)
 
 
 @pytest.mark.parametrize(
