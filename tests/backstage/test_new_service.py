@@ -2,19 +2,26 @@
 
 The repository is on a loopback git host over HTTP (git's own ``http-backend``), which also
 serves each file on a branch at ``/NAME/-/blob/BRANCH/PATH`` as GitLab does: the address paved
-gives Backstage, which reads the file from there itself.
+gives Backstage, which reads the file from there itself. One test needs a Backstage that fails
+on cue (a 500 to the registration after its dry run passed): an httpx ``MockTransport`` there.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
+from paved.backstage import Backstage
 from paved.catalog.sqlite import SqliteCatalog
-from paved.errors import ExitCode
+from paved.cli.new import _deps
+from paved.cli.runtime import Runtime
+from paved.errors import ExitCode, StepFailed
+from paved.service.new import NewServiceRequest, create_service, plan_new_service
 from tests.backstage.conftest import TOKEN, Catalog, Host
 from tests.helpers import git, snapshot
 
@@ -211,3 +218,47 @@ def test_no_push_says_once_why_backstage_is_left_and_a_run_with_push_registers(
     assert locations_of(backstage, "coupons") == [target]
     assert backstage.wait_entity("component:default/coupons")
     assert "not registered in Backstage" not in again.stderr
+
+
+def test_a_backstage_failure_after_the_catalog_is_finished_by_the_same_command(
+    pinned_env: Path, loopback: Host
+) -> None:
+    """Backstage answering 500 to the registration itself (after its dry run passed and the
+    catalog registered the service): the same command run again registers it in Backstage."""
+    remote = loopback.new_repository("vouchers")
+    target = f"{loopback.base}/git/vouchers/-/blob/main/catalog-info.yaml"
+    seen: list[str] = []
+    answers = {"registration": 500}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/api/catalog")
+        if path != "/locations":
+            return httpx.Response(404)  # entity look-ups: every name free
+        seen.append(request.url.query.decode() or "registration")
+        assert json.loads(request.content) == {"type": "url", "target": target}
+        if request.url.query:
+            return httpx.Response(201, json={"entities": []})
+        return httpx.Response(answers["registration"], json={})
+
+    backstage = Backstage("https://backstage.example.com", transport=httpx.MockTransport(handle))
+    runtime = Runtime.from_process()
+    deps = dataclasses.replace(_deps(runtime, remote), backstage=lambda: backstage)
+    request = NewServiceRequest(name="vouchers", owner="team-checkout", remote=remote)
+    catalog = SqliteCatalog(pinned_env / "paved-home/data/catalog.db")
+
+    with pytest.raises(StepFailed, match="step 'register' failed"):
+        create_service(plan_new_service(request, deps), deps)
+    assert seen == ["dryRun=true", "registration"]
+    assert catalog.get("vouchers") is not None  # the catalog had said yes
+
+    answers["registration"] = 201
+    seen.clear()
+    result = create_service(plan_new_service(request, deps), deps)
+    assert seen == ["dryRun=true", "registration"]
+    assert [(o.step.value, o.status) for o in result.steps] == [
+        ("render", "already done"),
+        ("commit", "already done"),
+        ("push", "already done"),
+        ("register", "done"),
+    ]
+    assert result.status == "resumed"
