@@ -115,3 +115,20 @@ def test_bad_layers_are_refused_and_nothing_is_stored(
 def test_a_bad_service_name_is_refused(catalog: SqliteCatalog) -> None:
     with pytest.raises(InputError, match=re.escape("service name '../payments'")):
         catalog.record_layers("../payments", UPDATED)
+
+
+def test_a_catalog_before_the_entry_reads_the_default_and_a_bad_entry_is_refused(
+    catalog: SqliteCatalog,
+) -> None:
+    from paved.errors import RemoteError
+    from paved.models import CatalogEntry
+
+    with sqlite3.connect(catalog.path) as connection:
+        connection.execute("UPDATE services SET catalog = NULL")  # as the migration leaves it
+    connection.close()
+    assert catalog.get("payments").catalog == CatalogEntry()  # type: ignore[union-attr]
+    with sqlite3.connect(catalog.path) as connection:
+        connection.execute("""UPDATE services SET catalog = '{"lifecycle": "retired"}'""")
+    connection.close()
+    with pytest.raises(RemoteError, match=r"catalog entry.*lifecycle must be one of"):
+        catalog.get("payments")

@@ -546,3 +546,24 @@ def test_a_rollout_record_the_platform_answers_with_is_checked(
         remote.rollout(ROLLOUT)
     assert refused.value.exit_code == 5
     assert str(refused.value).startswith("the platform answered with a rollout record")
+
+
+def test_the_catalog_entry_is_kept_with_the_registration_and_the_layers(catalog: Catalog) -> None:
+    from paved.models import CatalogEntry
+
+    entry = CatalogEntry("experimental", "checkout", "openapi.json", ("sqs-send", "s3-read"))
+    stored, _ = catalog.register(dataclasses.replace(_service(), catalog=entry))
+    assert stored.catalog == entry
+    assert catalog.get("payments") == stored
+    road = (LayerRef("road", "paved-road", "1.2.0"),)
+    kept = catalog.record_layers("payments", road)  # no entry: the stored one is kept
+    assert kept.catalog == entry
+    moved = CatalogEntry("production")
+    dry = catalog.record_layers("payments", road, dry_run=True, catalog=moved)
+    assert dry.catalog == moved
+    assert catalog.get("payments").catalog == entry  # type: ignore[union-attr]
+    assert catalog.record_layers("payments", road, catalog=moved).catalog == moved
+    assert catalog.get("payments").catalog == moved  # type: ignore[union-attr]
+    other, _ = catalog.register(_service("orders"))  # without an entry: the default
+    assert other.catalog == CatalogEntry()
+    assert catalog.get("orders").catalog == CatalogEntry("production", "", "", ())  # type: ignore[union-attr]

@@ -16,6 +16,7 @@ from paved.catalog._layers import layers_problem
 from paved.catalog._registration import registration_conflict, unknown_team
 from paved.models import (
     Caller,
+    CatalogEntry,
     Deployment,
     LayerRef,
     Outcome,
@@ -69,11 +70,17 @@ class Catalog(Protocol):
         ...
 
     def record_layers(
-        self, name: str, layers: tuple[LayerRef, ...], *, dry_run: bool = False
+        self,
+        name: str,
+        layers: tuple[LayerRef, ...],
+        *,
+        dry_run: bool = False,
+        catalog: CatalogEntry | None = None,
     ) -> Service:
         """Record the layer versions a service now has (after an update is committed).
 
-        Replaces the stored layers of the service ``name`` and returns the stored service.
+        Replaces the stored layers of the service ``name`` (and its catalog entry, when
+        ``catalog`` is given; otherwise the stored one is kept) and returns the stored service.
         Each layer is named once, by the naming rule, at a version paved can compare
         (:func:`layers_problem`); anything else is an :class:`~paved.errors.InputError`, and
         so is a service that is not in the catalog. An archived service is a

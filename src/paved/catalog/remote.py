@@ -24,6 +24,7 @@ from paved.catalog._layers import layers_problem
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
 from paved.models import (
     Caller,
+    CatalogEntry,
     Deployment,
     LayerRef,
     Outcome,
@@ -96,7 +97,20 @@ def _service(data: dict[str, Any]) -> Service:
         repository=data["repository"],
         layers=tuple(LayerRef(x["layer"], x["scaffold"], x["version"]) for x in data["layers"]),
         created_at=dt.datetime.fromisoformat(data["created_at"]),
+        catalog=_entry(data.get("catalog")),
     )
+
+
+def _entry(data: Any) -> CatalogEntry:
+    """The catalog entry in the platform's answer (an older platform sends none: the
+    default entry)."""
+    try:
+        return CatalogEntry.from_json(data)
+    except ValueError as exc:
+        raise RemoteError(
+            f"the platform answered with a catalog entry paved cannot use: {exc}",
+            hint="the platform may run another version of paved; tell the platform team",
+        ) from None
 
 
 class _WhoamiError(ValueError):
@@ -264,13 +278,19 @@ class RemoteCatalog:
             "description": service.description,
             "repository": service.repository,
             "layers": [ref.to_json() for ref in service.layers],
+            "catalog": service.catalog.to_json(),
         }
         params = {"dry_run": "true"} if dry_run else None
         response = self._call("POST", "/v1/services", idempotent=True, json=body, params=params)
         return _service(response.json()), response.status_code == 201
 
     def record_layers(
-        self, name: str, layers: tuple[LayerRef, ...], *, dry_run: bool = False
+        self,
+        name: str,
+        layers: tuple[LayerRef, ...],
+        *,
+        dry_run: bool = False,
+        catalog: CatalogEntry | None = None,
     ) -> Service:
         check_name(name)
         if (problem := layers_problem(layers)) is not None:  # the platform's rule too
@@ -278,7 +298,9 @@ class RemoteCatalog:
                 f"the layers of service '{name}' cannot be recorded: {problem}",
                 hint="record each layer once, at a version such as 1.4.0",
             )
-        body = {"layers": [ref.to_json() for ref in layers]}
+        body: dict[str, Any] = {"layers": [ref.to_json() for ref in layers]}
+        if catalog is not None:
+            body["catalog"] = catalog.to_json()
         params = {"dry_run": "true"} if dry_run else None
         try:
             response = self._call(

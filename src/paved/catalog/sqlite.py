@@ -16,7 +16,7 @@ from typing import Any
 from paved.catalog._layers import layers_problem
 from paved.catalog._registration import registration_conflict, unknown_team
 from paved.errors import ConflictError, InputError, RemoteError
-from paved.models import Caller, Deployment, LayerRef, Outcome, Service
+from paved.models import Caller, CatalogEntry, Deployment, LayerRef, Outcome, Service
 from paved.names import check_name, name_problem
 from paved.versions import VERSION_TEXT
 
@@ -98,7 +98,24 @@ _MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deployments_service_environment ON deployments(service, environment, id);
     CREATE INDEX deployments_environment ON deployments(environment, id)
     """,
+    # The service's catalog entry (paved.models.CatalogEntry.to_json); NULL: the default.
+    """
+    ALTER TABLE services ADD COLUMN catalog TEXT
+    """,
 )
+
+
+def _entry(row: _Row, value: object) -> CatalogEntry:
+    """The catalog entry kept in ``value`` (JSON; ``NULL`` for a service registered before
+    the catalog kept it: the default entry)."""
+    if value is None:
+        return CatalogEntry()
+    try:
+        if not isinstance(value, str):
+            raise ValueError("not text")
+        return CatalogEntry.from_json(json.loads(value))
+    except ValueError as exc:
+        raise row.bad("catalog", value, f"is not a catalog entry ({exc})") from None
 
 
 def _stamp(value: dt.datetime | None) -> str | None:
@@ -295,7 +312,7 @@ class SqliteCatalog:
 
     def _services(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Service]:
         found = []
-        for name, owner, description, repository, created_at in rows:
+        for name, owner, description, repository, created_at, catalog in rows:
             row = _Row(self.location, f"service '{name!s:.40}'")
             found.append(
                 Service(
@@ -305,12 +322,13 @@ class SqliteCatalog:
                     repository=row.text("repository", repository),
                     layers=(),
                     created_at=row.time("created_at", created_at),
+                    catalog=_entry(row, catalog),
                 )
             )
         layers = self._layers(db, [service.name for service in found])
         return [dataclasses.replace(s, layers=tuple(layers[s.name])) for s in found]
 
-    _COLUMNS = "name, owner, description, repository, created_at"
+    _COLUMNS = "name, owner, description, repository, created_at, catalog"
 
     def get(self, name: str) -> Service | None:
         if self._db is None and not self.path.exists():
@@ -376,14 +394,15 @@ class SqliteCatalog:
                 return existing, False
             self._check_owner(service)
             db.execute(
-                "INSERT INTO services (name, owner, description, repository, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO services (name, owner, description, repository, created_at, catalog)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     service.name,
                     service.owner,
                     service.description,
                     service.repository,
                     service.created_at.isoformat(),
+                    json.dumps(service.catalog.to_json()),
                 ),
             )
             db.executemany(
@@ -393,7 +412,12 @@ class SqliteCatalog:
         return service, True
 
     def record_layers(
-        self, name: str, layers: tuple[LayerRef, ...], *, dry_run: bool = False
+        self,
+        name: str,
+        layers: tuple[LayerRef, ...],
+        *,
+        dry_run: bool = False,
+        catalog: CatalogEntry | None = None,
     ) -> Service:
         check_name(name)
         if (problem := layers_problem(layers)) is not None:
@@ -406,10 +430,17 @@ class SqliteCatalog:
         if existing is None:
             raise self._unknown(name)
         if dry_run:
-            return dataclasses.replace(existing, layers=ordered)
+            return dataclasses.replace(
+                existing, layers=ordered, catalog=catalog or existing.catalog
+            )
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM services WHERE name = ?", (name,)).fetchone() is None:
                 raise self._unknown(name)
+            if catalog is not None:
+                db.execute(
+                    "UPDATE services SET catalog = ? WHERE name = ?",
+                    (json.dumps(catalog.to_json()), name),
+                )
             db.execute("DELETE FROM service_layers WHERE service = ?", (name,))
             db.executemany(
                 "INSERT INTO service_layers (service, layer, scaffold, version) VALUES (?,?,?,?)",
