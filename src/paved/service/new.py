@@ -30,7 +30,7 @@ from paved.errors import ConflictError, InputError, PavedError, StepFailed
 from paved.gitcmd import Git
 from paved.githost import GitHost, is_local_repository
 from paved.locks import file_lock
-from paved.models import LayerRef, Service
+from paved.models import CatalogEntry, LayerRef, Service
 from paved.names import check_name
 from paved.repository_url import without_credentials
 from paved.scaffold.paths import planned_files
@@ -386,7 +386,25 @@ def _service_of(plan: NewServicePlan, layers: tuple[LayerRef, ...], now: dt.date
         repository=without_credentials(plan.repository),  # git asks its credential helper
         layers=layers,
         created_at=now,
+        catalog=_catalog_entry(plan),
     )
+
+
+def _catalog_entry(plan: NewServicePlan) -> CatalogEntry:
+    """The service's catalog entry: from its road answers file once rendered, else (a dry
+    run) from the answers it will be rendered with, the road's defaults included."""
+    answers = _read_answers(plan.destination, plan.road.answers_file)
+    if answers is None:
+        keys = {"lifecycle", "system", "api_definition", "resources"}
+        defaults = {q.name: q.default for q in plan.road.questions if q.name in keys}
+        answers = {**defaults, **plan.road_answers}
+    try:
+        return CatalogEntry.from_answers(answers)
+    except ValueError as exc:
+        raise InputError(
+            f"the road answers of service '{plan.request.name}' are not a catalog entry: {exc}",
+            hint=f"correct {plan.road.answers_file} in {plan.destination}",
+        ) from None
 
 
 def _check_owner_known(plan: NewServicePlan, catalog: Catalog) -> None:

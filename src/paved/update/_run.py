@@ -23,9 +23,10 @@ from paved.errors import ConflictError, InputError, PavedError
 from paved.gitcmd import Git
 from paved.guardrails import conflict_markers
 from paved.locks import file_lock
-from paved.models import LayerRef
+from paved.models import CatalogEntry, LayerRef
 from paved.scaffold.store import TemplateSource
 from paved.service.declines import DECLINES_FILE, Decline, read_declines, with_decline
+from paved.service.layout import ROAD_ANSWERS, read_answers
 from paved.text import escaped
 from paved.update._merge import (
     Merge,
@@ -210,16 +211,34 @@ def _commit(git: Git, message: str) -> str:
     return head
 
 
-def _record(service: str, layers: tuple[LayerRef, ...], deps: UpdateDeps, *, dry_run: bool) -> str:
-    """Tell the catalog the layers' new versions; what happened, in a word or two."""
+def _record(
+    service: str,
+    layers: tuple[LayerRef, ...],
+    deps: UpdateDeps,
+    *,
+    dry_run: bool,
+    root: Path | None = None,
+) -> str:
+    """Tell the catalog the layers' new versions (and, given the service's ``root``, the
+    catalog entry its road answers file now holds); what happened, in a word or two."""
     catalog = deps.catalog()
     existing = catalog.get(service)
     if existing is None:
         return "not registered"
-    if set(existing.layers) == set(layers):
+    entry = _catalog_entry(root) if root is not None else None
+    if set(existing.layers) == set(layers) and entry in (None, existing.catalog):
         return "unchanged"
-    catalog.record_layers(service, layers, dry_run=dry_run)
+    catalog.record_layers(service, layers, dry_run=dry_run, catalog=entry)
     return "planned" if dry_run else "recorded"
+
+
+def _catalog_entry(root: Path) -> CatalogEntry:
+    """The catalog entry in the road answers file of the service at ``root`` (input: a
+    value the road's rules refuse is an :class:`InputError` naming the file)."""
+    try:
+        return CatalogEntry.from_answers(read_answers(root, ROAD_ANSWERS))
+    except ValueError as exc:
+        raise InputError(f"{root / ROAD_ANSWERS} is not a catalog entry: {exc}") from None
 
 
 def run_update(request: UpdateRequest, deps: UpdateDeps) -> UpdateResult:
@@ -302,7 +321,7 @@ def _record_after(plan: UpdatePlan, deps: UpdateDeps) -> str:
     """Record the versions once committed; a catalog that fails now does not undo the commit
     (paved update, run again, records them)."""
     try:
-        return _record(plan.service, plan.recorded, deps, dry_run=False)
+        return _record(plan.service, plan.recorded, deps, dry_run=False, root=plan.root)
     except PavedError as exc:
         return f"failed: {exc}"
 
@@ -371,7 +390,7 @@ def continue_update(path: Path, deps: UpdateDeps) -> UpdateResult:
     commit = _commit(git, state.message)
     state_file.unlink()
     try:
-        catalog = _record(state.service, state.recorded, deps, dry_run=False)
+        catalog = _record(state.service, state.recorded, deps, dry_run=False, root=root)
     except PavedError as exc:
         catalog = f"failed: {exc}"
     return UpdateResult(
