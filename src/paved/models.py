@@ -199,6 +199,7 @@ class Service:
             "repository": self.repository,
             "layers": [ref.to_json() for ref in self.layers],
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "catalog": self.catalog.to_json(),
         }
 
 
