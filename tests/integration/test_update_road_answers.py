@@ -163,3 +163,44 @@ def test_a_bad_recorded_api_definition_is_refused_and_nothing_is_written(
     assert "api_definition" in line
     assert "../../etc/passwd" in line
     assert snapshot(service) == before
+
+
+def _record_api_definition(service: Path, document: str) -> None:
+    """Record ``document`` as the road's answer where copier writes it (the keys in order), so
+    the update merges the answers file without a conflict."""
+    path = service / ANSWERS
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if not line.startswith(("#", "_")))
+    lines.insert(at, f"api_definition: {document}\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    git(service, "add", "-A")
+    git(service, "commit", "--quiet", "-m", "the API document is kept elsewhere")
+
+
+def test_a_recorded_api_document_the_tree_holds_is_kept(pinned_env: Path) -> None:
+    service = _made(pinned_env, "0.2.0", "0.2.0")
+    (service / "api").mkdir()
+    (service / "api" / "openapi.yaml").write_text("openapi: 3.1.0\n", encoding="utf-8")
+    _record_api_definition(service, "api/openapi.yaml")
+    _update(service)
+    definition = _entities(service)["API:payments-api"]["spec"]["definition"]
+    assert definition == {"$text": "./api/openapi.yaml"}
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["missing", "behind-a-link"])
+def test_a_recorded_api_document_the_tree_lacks_gives_way_to_the_apps(
+    pinned_env: Path, linked: bool
+) -> None:
+    service = _made(pinned_env, "0.2.0", "0.2.0")
+    if linked:  # the folder is a link out of the repository: not the service's document
+        outside = pinned_env / "outside"
+        outside.mkdir()
+        (outside / "openapi.yaml").write_text("openapi: 3.1.0\n", encoding="utf-8")
+        (service / "api").symlink_to(outside)
+    _record_api_definition(service, "api/openapi.yaml")
+    # The answer changes under a hand-edited line of the answers file, which the merge then
+    # leaves to the person as a conflict: the platform's answer is what the dry run shows.
+    dry = _run(bundled_root(), "update", str(service), "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert "api_definition='openapi.json'" in dry.stderr
+    assert "api/openapi.yaml" not in dry.stderr

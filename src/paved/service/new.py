@@ -306,7 +306,9 @@ def plan_new_service(request: NewServiceRequest, deps: NewServiceDeps) -> NewSer
         repository=repository,
         ci_provider=road_extra.get("ci_provider", _default(road, "ci_provider")),
         git_host=deps.git_host,
-        api_document=API_DOCUMENT in planned_files(app, {**common, **app_extra}),
+        api_document=(
+            API_DOCUMENT if API_DOCUMENT in planned_files(app, {**common, **app_extra}) else ""
+        ),
     )
     road.check_answers(platform)
     plan = NewServicePlan(

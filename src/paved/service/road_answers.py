@@ -23,14 +23,22 @@ __all__ = ["API_DOCUMENT", "has_api_document", "platform_answers"]
 API_DOCUMENT = "openapi.json"
 
 
-def has_api_document(root: Path) -> bool:
-    """Whether the service at ``root`` has :data:`API_DOCUMENT` as a regular file.
+def has_api_document(root: Path, document: str = API_DOCUMENT) -> bool:
+    """Whether the service at ``root`` has ``document`` (a relative path the road's
+    ``api_definition`` rule accepts) as a regular file inside it.
 
-    The tree is input: paved names the path, never the repository, and a symbolic link (which
-    could point anywhere, even out of the repository) does not count.
+    The tree is input: a symbolic link anywhere on the way (which could point anywhere, even
+    out of the repository) does not count.
     """
-    path = root / API_DOCUMENT
-    return not path.is_symlink() and path.is_file()
+    relative = Path(document)
+    if relative.is_absolute() or ".." in relative.parts:
+        return False
+    path = root
+    for part in relative.parts:
+        path = path / part
+        if path.is_symlink():
+            return False
+    return path.is_file()
 
 
 def platform_answers(
@@ -39,7 +47,7 @@ def platform_answers(
     repository: str,
     ci_provider: Any,
     git_host: tuple[str, str] | None,
-    api_document: bool,
+    api_document: str,
     recorded: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """The answers paved fills in for the road questions among ``questions``.
@@ -48,9 +56,10 @@ def platform_answers(
     the answer; another remote gives none). ``git_host`` is the settings' hosting API
     (``githost.api`` and the host of ``githost.api_url``): its host is the road's ``git_host``
     when the service's CI runs on the same kind of host (``ci_provider``), so a self-hosted
-    GitHub or GitLab gets the CI slug. ``api_document`` says whether the app layer ships
-    :data:`API_DOCUMENT`. A non-empty ``repository_url`` or ``git_host`` among ``recorded``
-    (the answers an update replays) is kept; ``api_definition`` always follows the app.
+    GitHub or GitLab gets the CI slug. ``api_document`` is the service's API document
+    (``""``: none), which the catalog's API entity points at. A non-empty ``repository_url`` or
+    ``git_host`` among ``recorded`` (the answers an update replays) is kept; ``api_definition``
+    always follows ``api_document``.
     """
     recorded = recorded or {}
     answers: dict[str, str] = {}
@@ -64,5 +73,5 @@ def platform_answers(
     if "git_host" in questions and "git_host" not in answers and git_host and own_host:
         answers["git_host"] = git_host[1]
     if "api_definition" in questions:
-        answers["api_definition"] = API_DOCUMENT if api_document else ""
+        answers["api_definition"] = api_document
     return answers

@@ -323,7 +323,7 @@ def _with_platform_answers(
     if not questions & {"repository_url", "git_host", "api_definition"}:
         return plans
     app = next((p for p in plans if p.layer is Layer.APP and p.current != p.target), None)
-    document = has_api_document(root) or (app is not None and _ships(deps, app, API_DOCUMENT))
+    document = _api_document(root, road.answers.get("api_definition"), deps, app)
     repository = ""
     if "repository_url" in questions and not road.answers.get("repository_url"):
         repository = _repository(git, service, deps)
@@ -340,6 +340,18 @@ def _with_platform_answers(
     shown = ", ".join(f"{key}={escaped(repr(value))}" for key, value in sorted(answers.items()))
     deps.progress(f"the platform's answers for {road.scaffold.name} {road.target}: {shown}")
     return tuple(dataclasses.replace(p, platform=answers) if p is road else p for p in plans)
+
+
+def _api_document(root: Path, recorded: Any, deps: UpdateDeps, app: LayerPlan | None) -> str:
+    """The API document the road's entity points at: the recorded one while the tree still
+    holds it (a service may keep its document elsewhere), else the app layer's
+    :data:`API_DOCUMENT` when the tree has it or the app's target version ships it, else none.
+    The recorded answer was checked by the road's rules with the others."""
+    if isinstance(recorded, str) and recorded and has_api_document(root, recorded):
+        return recorded
+    if has_api_document(root) or (app is not None and _ships(deps, app, API_DOCUMENT)):
+        return API_DOCUMENT
+    return ""
 
 
 @dataclasses.dataclass(frozen=True)
