@@ -15,12 +15,11 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
-from paved.models import RESOURCE_KINDS
+from paved.models import CatalogEntry
 from paved.repository_url import backstage_problem as repository_problem
 from paved.repository_url import shown_url
 
@@ -28,7 +27,6 @@ __all__ = [
     "Backstage",
     "catalog_file_url",
     "cleartext_problem",
-    "entity_refs",
     "repository_problem",
     "shown_url",
     "url_problem",
@@ -179,12 +177,12 @@ class Backstage:
         )
         return where if isinstance(where, str) else ""
 
-    def check_free(self, name: str, target: str, answers: Mapping[str, Any] | None = None) -> None:
+    def check_free(self, name: str, target: str, entry: CatalogEntry) -> None:
         """Raise :class:`ConflictError` when another location than ``target`` already provides
-        an entity the service ``name``'s catalog-info.yaml holds (:func:`entity_refs` of its
-        road ``answers``: the Component, its API, its Resources): Backstage would keep that
-        one and only log a warning."""
-        self._check_entities(entity_refs(name, answers or {}), target)
+        an entity the catalog-info.yaml of service ``name`` with the catalog ``entry`` holds
+        (:meth:`CatalogEntry.entity_refs`: the Component, its API, its Resources): Backstage
+        would keep that one and only log a warning."""
+        self._check_entities(list(entry.entity_refs(name)), target)
 
     def _check_entities(self, refs: list[tuple[str, str, str]], target: str) -> None:
         for kind, namespace, name in refs:
@@ -231,24 +229,6 @@ class Backstage:
         """Register ``target`` (a ``catalog-info.yaml`` URL) as a ``url`` location: a dry run,
         then the registration. True when registered now, False when it already was."""
         return self.check_location(target) and self.add_location(target)
-
-
-def entity_refs(name: str, answers: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """``(kind, namespace, name)`` of every entity the road layer writes in the
-    ``catalog-info.yaml`` of service ``name`` with road ``answers``: the Component; the API
-    ``NAME-api`` when ``api_definition`` is set, or when the road asks no such question (roads
-    before it always write the API); a Resource per known ``resources`` answer, named by
-    :data:`paved.models.RESOURCE_KINDS` (the ``kinds`` table of
-    scaffolds/paved-road/template/catalog-info.yaml.jinja; a test renders a service with every
-    resource and compares these refs to its file)."""
-    refs = [("component", "default", name)]
-    if answers.get("api_definition", True):
-        refs.append(("api", "default", f"{name}-api"))
-    resources = answers.get("resources") or []
-    for resource in resources if isinstance(resources, list | tuple) else []:
-        if isinstance(resource, str) and resource in RESOURCE_KINDS:
-            refs.append(("resource", "default", RESOURCE_KINDS[resource].name(name)))
-    return refs
 
 
 def _location(target: str) -> dict[str, str]:

@@ -145,7 +145,9 @@ class CatalogEntry:
         if self.api_definition:
             refs.append(("api", "default", f"{service}-api"))
         refs.extend(
-            ("resource", "default", RESOURCE_KINDS[x].name(service)) for x in self.resources
+            ("resource", "default", RESOURCE_KINDS[x].name(service))
+            for x in self.resources
+            if x in RESOURCE_KINDS  # catalog_entry_problem refuses any other
         )
         return tuple(refs)
 

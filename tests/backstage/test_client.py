@@ -11,9 +11,12 @@ import pytest
 from paved.backstage import Backstage, catalog_file_url, repository_problem, shown_url, url_problem
 from paved.config import Paths, check_backstage_target, load_settings
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
+from paved.models import CatalogEntry
 
 TOKEN = "secret-token-0123456789abcdef0123456789"
 TARGET = "https://git.example.com/team/orders/-/blob/main/catalog-info.yaml"
+#: The entry of a service whose catalog-info.yaml holds its Component and API.
+WITH_API = CatalogEntry(api_definition="openapi.json")
 
 
 def error(status: int, name: str, message: str) -> httpx.Response:
@@ -80,7 +83,7 @@ def test_a_refused_token_is_an_auth_error_that_never_shows_it() -> None:
         )
     }
     with pytest.raises(AuthError) as caught:
-        client(answers, []).check_free("orders", TARGET)
+        client(answers, []).check_free("orders", TARGET, WITH_API)
     assert TOKEN not in str(caught.value) + (caught.value.hint or "")
     assert TOKEN not in repr(client({}, []))
 
@@ -95,15 +98,15 @@ def test_another_location_with_the_name_is_a_conflict() -> None:
         )
     }
     with pytest.raises(ConflictError, match=r"from url:https://x/y\.yaml"):
-        client(answers, []).check_free("orders", TARGET)
+        client(answers, []).check_free("orders", TARGET, WITH_API)
     mine = {"metadata": {"annotations": {"backstage.io/managed-by-location": f"url:{TARGET}"}}}
     answers = {
         ("GET", "/api/catalog/entities/by-name/component/default/orders"): httpx.Response(
             200, json=mine
         )
     }
-    client(answers, []).check_free("orders", TARGET)  # this very registration: free
-    client({}, []).check_free("orders", TARGET)  # 404: free
+    client(answers, []).check_free("orders", TARGET, WITH_API)  # this very registration: free
+    client({}, []).check_free("orders", TARGET, WITH_API)  # 404: free
 
 
 def test_an_unreachable_backstage_is_a_remote_error() -> None:
@@ -263,7 +266,7 @@ def test_the_api_entity_is_checked_too() -> None:
     with pytest.raises(
         ConflictError, match=r"already has an api 'orders-api' from url:https://x/y"
     ):
-        client(answers, []).check_free("orders", TARGET)
+        client(answers, []).check_free("orders", TARGET, WITH_API)
 
 
 def test_register_checks_every_entity_of_the_dry_run_before_registering() -> None:

@@ -1,63 +1,42 @@
 """What ``paved new service`` asks Backstage about before anything is written: the entities of
-the service's catalog-info.yaml (:func:`paved.backstage.entity_refs`, compared to a really
-rendered file) and the address Backstage reads it at (:meth:`Backstage.file_url`). Refusals
-against an httpx ``MockTransport``; the real Backstage is tests/backstage's."""
+the service's catalog-info.yaml (:meth:`paved.models.CatalogEntry.entity_refs`; the really
+rendered file is compared to it in test_resource_kinds.py) and the address Backstage reads it
+at (:meth:`Backstage.file_url`). Refusals against an httpx ``MockTransport``; the real Backstage
+is tests/backstage's."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from paved.backstage import Backstage, entity_refs
+from paved.backstage import Backstage
 from paved.errors import ConflictError
-from paved.models import RESOURCE_KINDS
+from paved.models import CatalogEntry
 
-ALL_RESOURCES = ",".join(RESOURCE_KINDS)
+WITH_API = CatalogEntry(api_definition="openapi.json")
 ELSEWHERE = {"metadata": {"annotations": {"backstage.io/managed-by-location": "url:https://x/y"}}}
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("sets", [[], ["--set", f"resources={ALL_RESOURCES}"]], ids=["none", "all"])
-def test_the_refs_are_the_entities_of_the_rendered_file(
-    paved, pinned_env: Path, sets: list[str]
-) -> None:
-    made = paved(
-        "--quiet", "new", "service", "payments", "--owner", "team-a", "--no-push", "--no-register",
-        *sets,
-    )  # fmt: skip
-    assert made.exit_code == 0, made.stderr
-    service = pinned_env / "payments"
-    text = (service / "catalog-info.yaml").read_text(encoding="utf-8")
-    rendered = [
-        (doc["kind"].lower(), doc["metadata"].get("namespace", "default"), doc["metadata"]["name"])
-        for doc in yaml.safe_load_all(text)
-        if doc
-    ]
-    answers = yaml.safe_load((service / ".copier-answers.road.yml").read_text(encoding="utf-8"))
-    assert entity_refs("payments", answers) == rendered
-    kinds = [kind for kind, _, _ in rendered]
-    assert kinds.count("resource") == (len(RESOURCE_KINDS) if sets else 0)
 
 
 @pytest.mark.parametrize(
     ("answers", "wanted"),
     [
-        ({}, ["component:orders", "api:orders-api"]),  # a road that asks no api_definition
+        ({}, ["component:orders"]),  # a road before 0.3.0 writes no API
+        ({"lifecycle": "production"}, ["component:orders", "api:orders-api"]),  # 0.3.0 always did
         ({"api_definition": "openapi.json"}, ["component:orders", "api:orders-api"]),
         ({"api_definition": ""}, ["component:orders"]),
         (
-            {"api_definition": "", "resources": ["secret-read", "s3-read", "unknown"]},
+            {"api_definition": "", "resources": ["secret-read", "s3-read"]},
             ["component:orders", "resource:orders-secret", "resource:orders-s3"],
         ),
-        ({"resources": "s3-read"}, ["component:orders", "api:orders-api"]),  # not a list
     ],
 )
-def test_entity_refs(answers: dict[str, object], wanted: list[str]) -> None:
-    assert [f"{kind}:{name}" for kind, _, name in entity_refs("orders", answers)] == wanted
+def test_the_entities_of_a_catalog_entry(answers: dict[str, object], wanted: list[str]) -> None:
+    """The one rule for which entities the road writes (the rendered file is compared to it in
+    tests/integration/test_resource_kinds.py)."""
+    refs = CatalogEntry.from_answers(answers).entity_refs("orders")
+    assert [f"{kind}:{name}" for kind, _, name in refs] == wanted
 
 
 @pytest.mark.parametrize(
@@ -100,9 +79,9 @@ def _backstage(found: dict[str, Any], seen: list[str]) -> Backstage:
 def test_a_resource_another_location_provides_is_a_conflict() -> None:
     seen: list[str] = []
     backstage = _backstage({"resource/default/orders-sqs": ELSEWHERE}, seen)
-    answers = {"api_definition": "", "resources": ["s3-read", "sqs-send"]}
+    entry = CatalogEntry(resources=("s3-read", "sqs-send"))
     with pytest.raises(ConflictError, match=r"already has a resource 'orders-sqs' from url:https"):
-        backstage.check_free("orders", "https://git/x/-/blob/main/catalog-info.yaml", answers)
+        backstage.check_free("orders", "https://git/x/-/blob/main/catalog-info.yaml", entry)
     assert seen == [
         "/api/catalog/entities/by-name/component/default/orders",
         "/api/catalog/entities/by-name/resource/default/orders-s3",
@@ -113,9 +92,7 @@ def test_a_resource_another_location_provides_is_a_conflict() -> None:
 def test_no_api_is_asked_for_when_the_file_has_none() -> None:
     seen: list[str] = []
     backstage = _backstage({"api/default/orders-api": ELSEWHERE}, seen)
-    backstage.check_free(
-        "orders", "https://git/x/-/blob/main/catalog-info.yaml", {"api_definition": ""}
-    )
+    backstage.check_free("orders", "https://git/x/-/blob/main/catalog-info.yaml", CatalogEntry())
     assert seen == ["/api/catalog/entities/by-name/component/default/orders"]
     with pytest.raises(ConflictError, match="an api 'orders-api'"):
-        backstage.check_free("orders", "https://git/x/-/blob/main/catalog-info.yaml")
+        backstage.check_free("orders", "https://git/x/-/blob/main/catalog-info.yaml", WITH_API)

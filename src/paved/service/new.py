@@ -583,15 +583,6 @@ def _push(plan: NewServicePlan, deps: NewServiceDeps, head: str) -> str:
     return "done"
 
 
-def _road_answers(plan: NewServicePlan) -> dict[str, Any]:
-    """The road answers the catalog-info.yaml is rendered with, the road's defaults included
-    for the questions that decide its entities (``api_definition``, ``resources``)."""
-    defaults = {
-        q.name: q.default for q in plan.road.questions if q.name in {"api_definition", "resources"}
-    }
-    return {**defaults, **plan.road_answers}
-
-
 def _backstage_target(plan: NewServicePlan, backstage: Backstage) -> tuple[str | None, str]:
     """Where Backstage reads this service's catalog-info.yaml (:meth:`Backstage.file_url`), or
     ``None`` and the line saying why it is not registered there."""
@@ -618,7 +609,7 @@ def _check_backstage_free(plan: NewServicePlan, deps: NewServiceDeps) -> None:
         return
     target, _why = _backstage_target(plan, backstage)
     if target is not None:
-        backstage.check_free(plan.request.name, target, _road_answers(plan))
+        backstage.check_free(plan.request.name, target, _catalog_entry(plan))
 
 
 def _register(
