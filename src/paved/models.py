@@ -46,12 +46,13 @@ class LayerRef:
 
 #: The road's ``lifecycle`` choices (``scaffolds/paved-road/copier.yml``).
 LIFECYCLES = ("experimental", "production", "deprecated")
-#: The road's rule for ``system``: empty, or an entity name Backstage takes.
-_SYSTEM = re.compile(r"^(?=.{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+#: The road's rule for ``system``: empty, or an entity name Backstage takes (``\Z``, not
+#: ``$``, which also matches before a final newline).
+_SYSTEM = re.compile(r"^(?=.{1,63}\Z)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
 #: The road's rule for ``api_definition``: a relative path of plain segments, ending .json,
 #: .yaml or .yml (at most 200 characters).
 _API_DEFINITION = re.compile(
-    r"^(?![.][.]?(/|$))[-A-Za-z0-9_.]+(/(?![.][.]?(/|$))[-A-Za-z0-9_.]+)*[.](json|yaml|yml)$"
+    r"^(?![.][.]?(/|\Z))[-A-Za-z0-9_.]+(/(?![.][.]?(/|\Z))[-A-Za-z0-9_.]+)*[.](json|yaml|yml)\Z"
 )
 
 

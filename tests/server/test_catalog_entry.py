@@ -145,10 +145,12 @@ def test_an_older_client_registers_and_records_layers_without_the_entry(
         {"lifecycle": "retired"},
         {"system": "-checkout"},
         {"system": "x" * 64},
+        {"system": "checkout\n"},  # Python's $ matches before a final newline
         {"api_definition": "../openapi.json"},
         {"api_definition": "/openapi.json"},
         {"api_definition": "openapi.txt"},
         {"api_definition": "a/./openapi.json"},
+        {"api_definition": "openapi.json\n"},
         {"resources": ["s3-write"]},
         {"resources": ["s3-read", "s3-read"]},
         {"owner": "team-x"},

@@ -228,6 +228,8 @@ def test_the_backstage_catalog_leaves_out_names_backstage_refuses(platform: Plat
                 {**row, "name": "orphan", "owner": "team-gone"},
                 {**row, "name": "owned-badly", "owner": "bad owner"},
                 {**row, "name": "fine", "owner": "ok.team_1"},
+                {**row, "name": "newline\n", "owner": "ok.team_1"},
+                {**row, "name": "owned-newline", "owner": "team-search\n"},
             ],
         )
     got = platform.client.get("/v1/backstage/catalog.yaml", headers=platform.auth("owner"))

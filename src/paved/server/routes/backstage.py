@@ -32,8 +32,9 @@ __all__ = ["ENTITY_NAME", "catalog_entities", "router"]
 router = APIRouter(tags=["backstage"])
 
 API_VERSION = "backstage.io/v1alpha1"
-#: Backstage's rule for an entity's ``metadata.name`` (1 to 63 characters).
-ENTITY_NAME = re.compile(r"^(?=.{1,63}$)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+#: Backstage's rule for an entity's ``metadata.name`` (1 to 63 characters; ``\Z``, not ``$``,
+#: which also matches before a final newline).
+ENTITY_NAME = re.compile(r"^(?=.{1,63}\Z)([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
 #: The layer whose version the Components carry as annotations.
 ROAD = "road"
 
