@@ -486,6 +486,22 @@ def test_a_huge_tf_file_is_not_read_and_says_so(tmp_path: Path) -> None:
     ]
 
 
+def test_terraform_written_as_json_is_not_a_way_around_the_rules(tmp_path: Path) -> None:
+    """Terraform reads ``*.tf.json`` as configuration too; the rules read only ``.tf``, so such
+    a file (here a public, unencrypted database) is reported instead of passing unchecked."""
+    database = {"publicly_accessible": True, "storage_encrypted": False}
+    text = json.dumps({"resource": {"aws_db_instance": {"db": database}}})
+    report = run(tmp_path, added("terraform/db.tf.json", text))
+    assert found(report) == [
+        (
+            "PAVED-REPO-002",
+            "terraform/db.tf.json",
+            "terraform/db.tf.json is Terraform written as JSON, which no rule reads: write it"
+            " as a .tf file",
+        )
+    ]
+
+
 def test_a_tf_file_linked_out_of_the_service_is_never_read(tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere.tf"
     outside.write_text('resource "aws_db_instance" "db" {\n  publicly_accessible = true\n}\n')

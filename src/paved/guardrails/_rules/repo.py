@@ -59,7 +59,14 @@ def codeowners_missing(tree: ServiceTree) -> Iterator[Violation]:
 def unparsable(tree: ServiceTree) -> Iterator[Violation]:
     for pattern in _PARSED:
         for path in tree.glob(pattern):
-            if tree.inside(path) and tree.text(path) is None:
+            if path.endswith(".tf.json") and tree.inside(path):
+                # Terraform reads it as configuration; the rules read only .tf files
+                yield Violation(
+                    f"{path} is Terraform written as JSON, which no rule reads: write it as a"
+                    " .tf file",
+                    path,
+                )
+            elif tree.inside(path) and tree.text(path) is None:
                 yield Violation(
                     f"{path} cannot be read (binary, or over 1 MB): no rule checks it", path
                 )
