@@ -279,6 +279,39 @@ def test_each_environment_is_checked_with_its_own_settings(tmp_path: Path) -> No
     ]
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("terraform.tfvars", "backup_retention_days = { dev = 1, staging = 7, prod = 35 }\n"),
+        (
+            "terraform.tfvars.json",
+            '{"backup_retention_days": {"dev": 1, "staging": 7, "prod": 35}}',
+        ),
+        ("short.auto.tfvars", "backup_retention_days = { dev = 1, staging = 7, prod = 35 }\n"),
+        ("x.auto.tfvars.json", '{"backup_retention_days": {"dev": 1, "staging": 7, "prod": 35}}'),
+    ],
+)
+def test_a_variable_set_in_a_tfvars_file_terraform_loads_is_read_from_it(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    """Terraform loads terraform.tfvars(.json) and *.auto.tfvars(.json) over the variables'
+    defaults: a hardened default taken back there is found, not read from variables.tf."""
+    changes = added(f"terraform/{name}", text)
+    changes[".copier-answers.road.yml"] = "exposure: public\nresources: [s3-read]\nowner: team-a\n"
+    assert found(run(tmp_path, changes)) == [
+        (
+            "PAVED-DATA-004",
+            "terraform/aurora.tf",
+            'aws_rds_cluster.aurora["dev"] keeps backups 1 day(s) (at least 7)',
+        ),
+        (
+            "PAVED-DATA-004",
+            "terraform/database.tf",
+            'aws_db_instance.database["dev"] keeps backups 1 day(s) (at least 7)',
+        ),
+    ]
+
+
 def test_deletion_protection_is_required_in_prod_only(tmp_path: Path) -> None:
     prod_only = changed(
         "database.tf",

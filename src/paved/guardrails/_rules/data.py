@@ -117,17 +117,37 @@ def in_prod(tree: ServiceTree, instance: Instance) -> bool:
     return instance.env in PROD
 
 
+def _tfvars_order(path: str) -> tuple[int, str] | None:
+    """Where Terraform loads ``path`` among a folder's variable files on its own (after the
+    defaults: terraform.tfvars, terraform.tfvars.json, then *.auto.tfvars(.json) by name),
+    or ``None`` for any other file."""
+    name = PurePosixPath(path).name
+    if name in ("terraform.tfvars", "terraform.tfvars.json"):
+        return (0, name)
+    if name.endswith((".auto.tfvars", ".auto.tfvars.json")):
+        return (1, name)
+    return None
+
+
 def _variables(tree: ServiceTree, folder: str) -> dict[str, Any]:
-    """The defaults of the variables declared in ``folder``'s .tf files."""
+    """The values of the variables declared in ``folder``'s .tf files: their defaults, and
+    over them what the variable files Terraform loads on its own set (a hardened default
+    taken back in terraform.tfvars is what is deployed)."""
     found: dict[str, Any] = {}
-    for path in tree.files:
-        if not path.endswith(".tf") or str(PurePosixPath(path).parent) != folder:
+    in_folder = [p for p in tree.files if str(PurePosixPath(p).parent) == folder]
+    for path in in_folder:
+        if not path.endswith(".tf"):
             continue
         for top in blocks(tree.hcl(path).get("variable")):
             for name, body in top.items():
                 default = first(body).get("default", _UNKNOWN)
                 if default is not _UNKNOWN:
                     found[str(name)] = default
+    loaded = sorted((o, p) for p in in_folder if (o := _tfvars_order(p)) is not None)
+    for _order, path in loaded:
+        values = tree.json(path) if path.endswith(".json") else tree.hcl(path)
+        if isinstance(values, Mapping):
+            found.update((str(name), value) for name, value in values.items())
     return found
 
 
