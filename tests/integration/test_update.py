@@ -385,6 +385,19 @@ def test_answers_from_the_repository_are_checked_before_anything_runs(
     assert not Path("/tmp/paved-pwned").exists()
 
 
+def test_a_bad_catalog_entry_is_refused_before_an_update_of_the_app_layer(world, service) -> None:
+    """The road layer does not move, so no road rule reads its answers file; the catalog
+    entry recorded after the commit is that file's, so it is checked first."""
+    pristine = service("pristine")
+    _edit(pristine / ".copier-answers.road.yml", "system: ''", "system: -bad")
+    git(pristine, "commit", "--quiet", "-am", "Tamper with the catalog answers")
+    before = snapshot(pristine)
+    result = _update(world, pristine, "--layer", "app")
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert ".copier-answers.road.yml is not a catalog entry: system must be" in result.stderr
+    assert snapshot(pristine) == before
+
+
 def test_an_update_runs_from_any_folder_of_the_service(world, service) -> None:
     pristine = service("pristine")
     result = _run(world["road-0.3.0"], "update", "--dry-run", cwd=pristine / "k8s/base")

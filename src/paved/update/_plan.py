@@ -13,7 +13,7 @@ from typing import Any
 
 from paved.errors import ConflictError, InputError, PavedError
 from paved.gitcmd import Git
-from paved.models import LayerRef
+from paved.models import CatalogEntry, LayerRef
 from paved.repository_url import browse_url
 from paved.scaffold.registry import Layer, Scaffold, load_scaffold
 from paved.scaffold.store import STABLE_URL_PREFIX
@@ -278,10 +278,25 @@ def plan_update(request: UpdateRequest, deps: UpdateDeps) -> UpdatePlan:
     service = road.get("service_name")
     if not isinstance(service, str):
         raise InputError(f"{ROAD_ANSWERS}: service_name is missing")
+    if request.record and not any(p.layer is Layer.ROAD and p.current != p.target for p in plans):
+        _check_catalog_entry(road)
     plans = _with_platform_answers(root, git, service, plans, deps)
     if not request.dry_run and any(plan.current != plan.target for plan in plans):
         Git(root).identity()
     return UpdatePlan(request, root, service, head, plans, _recorded(root, plans, deps))
+
+
+def _check_catalog_entry(road: Mapping[str, Any]) -> None:
+    """Refuse a road answers file whose catalog entry breaks the road's rules before anything
+    is written: the road layer does not move, so the file is the one the catalog is told
+    after the commit (a moving road's answers are checked by its questions' rules)."""
+    try:
+        CatalogEntry.from_answers(road)
+    except ValueError as exc:
+        raise InputError(
+            f"{ROAD_ANSWERS} is not a catalog entry: {escaped(str(exc))}",
+            hint="fix the answer, or restore the file from git",
+        ) from None
 
 
 def _ships(deps: UpdateDeps, plan: LayerPlan, name: str) -> bool:
