@@ -567,3 +567,43 @@ def test_the_catalog_entry_is_kept_with_the_registration_and_the_layers(catalog:
     other, _ = catalog.register(_service("orders"))  # without an entry: the default
     assert other.catalog == CatalogEntry()
     assert catalog.get("orders").catalog == CatalogEntry("production", "", "", ())  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("call", "answer", "problem"),
+    [
+        ("get", httpx.Response(200, content=b""), "not JSON"),
+        ("get", httpx.Response(200, content=b"<html>proxy</html>"), "not JSON"),
+        ("get", httpx.Response(200, content=b"\xff\xfe"), "not JSON"),
+        ("get", httpx.Response(200, json=["payments"]), "service record paved cannot use"),
+        ("get", httpx.Response(200, json={"name": "payments"}), "service record paved cannot use"),
+        ("list", httpx.Response(200, json={"services": {}}), "page of services"),
+        ("list", httpx.Response(200, json={"services": [], "next_cursor": 3}), "page of services"),
+        ("deployments", httpx.Response(200, json=[]), "page of deployments"),
+        ("rollouts", httpx.Response(200, content=b"{"), "not JSON"),
+        ("settings", httpx.Response(200, json={"settings": []}), "settings paved cannot use"),
+        ("patching", httpx.Response(200, json={"versions": None}), "version adoption"),
+    ],
+)
+def test_an_answer_that_is_not_the_documented_shape_is_a_remote_error(
+    call: str, answer: httpx.Response, problem: str
+) -> None:
+    """What the platform answers is input: an empty body, a proxy's HTML page or another shape
+    is one line and exit 5, never a traceback."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answer
+
+    client = httpx.Client(base_url="http://p", transport=httpx.MockTransport(handler))
+    remote = RemoteCatalog("http://p", "t", client=client)
+    calls = {
+        "get": lambda: remote.get("payments"),
+        "list": remote.list,
+        "deployments": remote.deployments,
+        "rollouts": remote.rollouts,
+        "settings": remote.settings,
+        "patching": lambda: remote.patching("road"),
+    }
+    with pytest.raises(RemoteError, match=problem) as refused:
+        calls[call]()
+    assert refused.value.exit_code == 5

@@ -62,6 +62,32 @@ def _answer(read: Callable[[Mapping[str, Any]], _Answer], data: Any, what: str) 
         ) from None
 
 
+def _body(response: httpx.Response) -> Any:
+    """The JSON of a successful answer; anything else (an empty body, HTML from a proxy) is a
+    :class:`RemoteError`, never a traceback: what the platform answers is input."""
+    try:
+        return response.json()
+    except ValueError:  # a JSON decoding error, or bytes that are not UTF-8
+        raise RemoteError(
+            f"the platform answered HTTP {response.status_code} with something that is not JSON",
+            hint="check the platform URL ('paved login'); if it is right, tell the platform team",
+        ) from None
+
+
+def _page(data: Any, key: str, what: str) -> tuple[list[Any], str | None]:
+    """The items under ``key`` of one page of a list, and the next page's cursor."""
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get(key), list)
+        or not isinstance(data.get("next_cursor"), str | None)
+    ):
+        raise RemoteError(
+            f"the platform answered with a page of {what} paved cannot use",
+            hint="the platform may run another version of paved; tell the platform team",
+        )
+    return data[key], data["next_cursor"]
+
+
 def _rollout_path(rollout_id: str) -> str:
     # The id goes into the URL's path: never a '/', a '..' or a '?'.
     if (problem := rollout_id_problem(rollout_id)) is not None:
@@ -89,7 +115,18 @@ def _deployment(data: Any) -> Deployment:
         ) from None
 
 
-def _service(data: dict[str, Any]) -> Service:
+def _service(data: Any) -> Service:
+    """A service record the platform answered with, checked like any input."""
+    try:
+        return _answer(_service_of, data, "service record")
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise RemoteError(
+            f"the platform answered with a service record paved cannot use: {exc!r}",
+            hint="the platform may run another version of paved; tell the platform team",
+        ) from None
+
+
+def _service_of(data: Mapping[str, Any]) -> Service:
     return Service(
         name=data["name"],
         owner=data["owner"],
@@ -196,9 +233,10 @@ class RemoteCatalog:
         if response.is_success:
             return response
         try:
-            message = str(response.json().get("message", ""))
+            body = response.json()
         except ValueError:
-            message = ""
+            body = None
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
         message = message or response.reason_phrase
         status = response.status_code
         if status == 401:
@@ -228,8 +266,9 @@ class RemoteCatalog:
             response = self._call("GET", f"/v1/services/{name}", idempotent=True)
         except InputError:
             return None
-        data = response.json()
-        return None if data.get("archived_at") else _service(data)
+        data = _body(response)
+        service = _service(data)
+        return None if data.get("archived_at") else service
 
     def teams(self) -> tuple[str, ...] | None:
         """The teams the platform knows (``GET /v1/teams``), by name; ``None`` from a platform
@@ -252,9 +291,13 @@ class RemoteCatalog:
 
     def settings(self) -> dict[str, Any]:
         """The organisation settings the platform hands its clients."""
-        settings: dict[str, Any] = self._call("GET", "/v1/settings", idempotent=True).json()[
-            "settings"
-        ]
+        data = _body(self._call("GET", "/v1/settings", idempotent=True))
+        if not isinstance(data, dict) or not isinstance(data.get("settings"), dict):
+            raise RemoteError(
+                "the platform answered with settings paved cannot use",
+                hint="the platform may run another version of paved; tell the platform team",
+            )
+        settings: dict[str, Any] = data["settings"]
         return settings
 
     def caller(self) -> Caller:
@@ -282,7 +325,7 @@ class RemoteCatalog:
         }
         params = {"dry_run": "true"} if dry_run else None
         response = self._call("POST", "/v1/services", idempotent=True, json=body, params=params)
-        return _service(response.json()), response.status_code == 201
+        return _service(_body(response)), response.status_code == 201
 
     def record_layers(
         self,
@@ -309,11 +352,11 @@ class RemoteCatalog:
         except ConflictError as exc:
             hint = "the update stays committed in its repository"
             raise ConflictError(exc.message, hint=hint) from None
-        return _service(response.json())
+        return _service(_body(response))
 
     def archive(self, name: str) -> Service:
         check_name(name)
-        return _service(self._call("POST", f"/v1/services/{name}/archive", idempotent=True).json())
+        return _service(_body(self._call("POST", f"/v1/services/{name}/archive", idempotent=True)))
 
     def list(self, *, owner: str | None = None, template: str | None = None) -> list[Service]:
         params: dict[str, str | int] = {"limit": 1000}
@@ -323,18 +366,19 @@ class RemoteCatalog:
             params["template"] = template
         found: list[Service] = []
         while True:
-            page = self._call("GET", "/v1/services", idempotent=True, params=params).json()
-            found += [_service(item) for item in page["services"]]
-            if page["next_cursor"] is None:
+            page = _body(self._call("GET", "/v1/services", idempotent=True, params=params))
+            items, cursor = _page(page, "services", "services")
+            found += [_service(item) for item in items]
+            if cursor is None:
                 return found
-            params["cursor"] = page["next_cursor"]
+            params["cursor"] = cursor
 
     def record_deployment(self, deployment: Deployment) -> Deployment:
         body = deployment.to_json(manifests=True)
         body.pop("id")
         body.pop("actor")  # the platform sets it: the token's user
         response = self._call("POST", "/v1/deployments", idempotent=False, json=body)
-        return _deployment(response.json())
+        return _deployment(_body(response))
 
     def start_deployment(self, deployment: Deployment) -> Deployment:
         return self.record_deployment(
@@ -361,7 +405,7 @@ class RemoteCatalog:
         response = self._call(
             "POST", f"/v1/deployments/{deployment_id}/finish", idempotent=False, json=body
         )
-        return _deployment(response.json())
+        return _deployment(_body(response))
 
     def deployments(
         self, *, service: str | None = None, environment: str | None = None
@@ -373,11 +417,12 @@ class RemoteCatalog:
             params["environment"] = environment
         found: builtins.list[Deployment] = []
         while True:
-            page = self._call("GET", "/v1/deployments", idempotent=True, params=params).json()
-            found += [_deployment(item) for item in page["deployments"]]
-            if page["next_cursor"] is None:
+            page = _body(self._call("GET", "/v1/deployments", idempotent=True, params=params))
+            items, cursor = _page(page, "deployments", "deployments")
+            found += [_deployment(item) for item in items]
+            if cursor is None:
                 return found
-            params["cursor"] = page["next_cursor"]
+            params["cursor"] = cursor
 
     # -- roll-outs (RolloutCatalog) ------------------------------------------------------
 
@@ -392,7 +437,7 @@ class RemoteCatalog:
             response = self._call("PUT", path, idempotent=True, json=body)
         except ConflictError as exc:
             raise ConflictError(exc.message, hint="choose another rollout id") from None
-        return _answer(Rollout.from_json, response.json(), "rollout record"), (
+        return _answer(Rollout.from_json, _body(response), "rollout record"), (
             response.status_code == 201
         )
 
@@ -412,12 +457,12 @@ class RemoteCatalog:
             response = self._call("PUT", f"{path}/services/{service}", idempotent=True, json=body)
         except ConflictError as exc:
             raise ConflictError(exc.message, hint="the service's update stays as it is") from None
-        return _answer(RolloutService.from_json, response.json(), "rollout result")
+        return _answer(RolloutService.from_json, _body(response), "rollout result")
 
     def finish_rollout(self, rollout_id: str) -> Rollout:
         path = _rollout_path(rollout_id)
         response = self._call("POST", f"{path}/finish", idempotent=True)
-        return _answer(Rollout.from_json, response.json(), "rollout record")
+        return _answer(Rollout.from_json, _body(response), "rollout record")
 
     def rollouts(self, *, layer: str | None = None) -> builtins.list[Rollout]:
         params: dict[str, str | int] = {"limit": 1000}
@@ -425,24 +470,26 @@ class RemoteCatalog:
             params["layer"] = check_name(layer, what="layer")
         found: builtins.list[Rollout] = []
         while True:
-            page = self._call("GET", "/v1/rollouts", idempotent=True, params=params).json()
-            found += [
-                _answer(Rollout.from_json, item, "rollout record") for item in page["rollouts"]
-            ]
-            if page["next_cursor"] is None:
+            page = _body(self._call("GET", "/v1/rollouts", idempotent=True, params=params))
+            items, cursor = _page(page, "rollouts", "roll-outs")
+            found += [_answer(Rollout.from_json, item, "rollout record") for item in items]
+            if cursor is None:
                 return found
-            params["cursor"] = page["next_cursor"]
+            params["cursor"] = cursor
 
     def rollout(self, rollout_id: str) -> Rollout:
         response = self._call("GET", _rollout_path(rollout_id), idempotent=True)
-        return _answer(Rollout.from_json, response.json(), "rollout record")
+        return _answer(Rollout.from_json, _body(response), "rollout record")
 
     def patching(self, layer: str) -> builtins.list[VersionAdoption]:
         check_name(layer, what="layer")
-        data = self._call(
-            "GET", "/v1/metrics/patching", idempotent=True, params={"layer": layer}
-        ).json()
-        return [
-            _answer(VersionAdoption.from_json, item, "version adoption")
-            for item in data["versions"]
-        ]
+        data = _body(
+            self._call("GET", "/v1/metrics/patching", idempotent=True, params={"layer": layer})
+        )
+        versions = data.get("versions") if isinstance(data, dict) else None
+        if not isinstance(versions, list):
+            raise RemoteError(
+                "the platform answered with version adoption paved cannot use",
+                hint="the platform may run another version of paved; tell the platform team",
+            )
+        return [_answer(VersionAdoption.from_json, item, "version adoption") for item in versions]
