@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -596,7 +596,7 @@ def test_an_answer_that_is_not_the_documented_shape_is_a_remote_error(
 
     client = httpx.Client(base_url="http://p", transport=httpx.MockTransport(handler))
     remote = RemoteCatalog("http://p", "t", client=client)
-    calls = {
+    calls: dict[str, Callable[[], object]] = {
         "get": lambda: remote.get("payments"),
         "list": remote.list,
         "deployments": remote.deployments,
