@@ -8,13 +8,20 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
+from paved.names import name_problem
+
 __all__ = [
+    "DATA_RESOURCE_OPTIONS",
+    "DATA_RESOURCE_TYPES",
     "LIFECYCLES",
+    "RESERVED_RESOURCE_NAMES",
     "RESOURCE_KINDS",
+    "RESOURCE_NAME_MAX",
     "ROLLOUT_ID_SCHEMA_PATTERN",
     "ROLLOUT_STATUSES",
     "Caller",
     "CatalogEntry",
+    "DataResource",
     "Deployment",
     "LayerRef",
     "Outcome",
@@ -26,6 +33,8 @@ __all__ = [
     "Service",
     "VersionAdoption",
     "catalog_entry_problem",
+    "data_resource_problem",
+    "resource_name_problem",
     "rollout_id_problem",
 ]
 
@@ -82,6 +91,142 @@ RESOURCE_KINDS: Mapping[str, ResourceKind] = {
 }
 
 
+# -- data resources (``paved add``: the road's ``data_resources`` answer) -----------------
+
+#: Each kind ``paved add`` makes, with its options and their choices (the first is the
+#: default), as the road's ``data_resources`` question takes them.
+DATA_RESOURCE_OPTIONS: Mapping[str, Mapping[str, tuple[Any, ...]]] = {
+    "database": {"engine": ("postgres", "mysql"), "size": ("small", "medium", "large")},
+    "bucket": {},
+    "queue": {"dead_letter": (True, False)},
+}
+#: The Backstage ``spec.type`` of each kind's Resource entity.
+DATA_RESOURCE_TYPES: Mapping[str, str] = {
+    "database": "database",
+    "bucket": "s3-bucket",
+    "queue": "sqs-queue",
+}
+#: Names a data resource cannot take: the road's other entities end in them
+#: (``SERVICE-api``, ``SERVICE-s3``, ...).
+RESERVED_RESOURCE_NAMES = frozenset({"api", *(kind.suffix for kind in RESOURCE_KINDS.values())})
+RESOURCE_NAME_MAX = 20
+#: What each identifier made from a resource's name may be at most, in characters, and how it
+#: is made (``{s}`` the service, ``{e}`` an environment, ``{n}`` the name, ``{a}`` the account).
+_IDENTIFIERS: Mapping[str, tuple[tuple[str, str, int], ...]] = {
+    "database": (("RDS instance", "{s}-{e}-{n}", 63), ("catalog entity", "{s}-{n}", 63)),
+    "bucket": (("S3 bucket", "{s}-{e}-{n}-{a}", 63), ("catalog entity", "{s}-{n}", 63)),
+    "queue": (("SQS dead-letter queue", "{s}-{e}-{n}-dlq", 80), ("catalog entity", "{s}-{n}", 63)),
+}
+
+
+def resource_name_problem(name: Any) -> str | None:
+    """What is wrong with ``name`` as a data resource's name, or ``None``: the service-name
+    rule, at most 20 characters, and not a name the road's other entities take."""
+    if not isinstance(name, str):
+        return "is not text"
+    problem = name_problem(name)
+    if problem is None and len(name) > RESOURCE_NAME_MAX:
+        problem = f"is longer than {RESOURCE_NAME_MAX} characters ({len(name)})"
+    if problem is None and name in RESERVED_RESOURCE_NAMES:
+        problem = (
+            f"is taken by the road's own entities ({', '.join(sorted(RESERVED_RESOURCE_NAMES))})"
+        )
+    return problem
+
+
+@dataclasses.dataclass(frozen=True)
+class DataResource:
+    """One resource ``paved add`` made: a database, a bucket or a queue, with its options.
+
+    The road renders it from the ``data_resources`` answer; :meth:`to_answer` is that
+    answer's entry, every option of the kind written out."""
+
+    kind: str
+    name: str
+    #: The kind's options (:data:`DATA_RESOURCE_OPTIONS`), as ``(key, value)`` pairs.
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if (problem := data_resource_problem(self)) is not None:
+            raise ValueError(problem)
+
+    @classmethod
+    def make(cls, kind: str, name: str, **options: Any) -> DataResource:
+        """The resource with every option of ``kind``, an option not given taking its
+        default; a :class:`ValueError` says what is wrong."""
+        known = DATA_RESOURCE_OPTIONS.get(kind)
+        if known is None:
+            raise ValueError(f"kind must be one of {', '.join(DATA_RESOURCE_OPTIONS)}")
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(f"a {kind} has no option {', '.join(unknown)}")
+        values = {key: options.get(key, choices[0]) for key, choices in known.items()}
+        return cls(kind, name, tuple(values.items()))
+
+    @classmethod
+    def from_answer(cls, data: Any) -> DataResource:
+        """The entry ``data`` of a ``data_resources`` answer (input: a :class:`ValueError`
+        says what is wrong)."""
+        if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
+            raise ValueError("a data resource is not a mapping of text keys")
+        if set(data) - {"kind", "name"} - set(DATA_RESOURCE_OPTIONS.get(data.get("kind"), {})):
+            extra = sorted(set(data) - {"kind", "name"})
+            raise ValueError(f"a data resource has an unknown key ({', '.join(extra)})")
+        kind, name = data.get("kind"), data.get("name")
+        if not isinstance(kind, str) or kind not in DATA_RESOURCE_OPTIONS:
+            raise ValueError(
+                f"a data resource's kind must be one of {', '.join(DATA_RESOURCE_OPTIONS)}"
+            )
+        options = {k: v for k, v in data.items() if k not in ("kind", "name")}
+        return cls.make(kind, name, **options)
+
+    @property
+    def option(self) -> Mapping[str, Any]:
+        return dict(self.options)
+
+    def to_answer(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, **dict(self.options)}
+
+    @property
+    def type(self) -> str:
+        """The Backstage ``spec.type`` of its Resource entity."""
+        return DATA_RESOURCE_TYPES[self.kind]
+
+    def entity_name(self, service: str) -> str:
+        return f"{service}-{self.name}"
+
+    def fit_problem(self, service: str, environments: tuple[str, ...], account: str) -> str | None:
+        """Which identifier made from this resource's name is too long for its provider in
+        ``service``'s ``environments``, or ``None``."""
+        for what, form, limit in _IDENTIFIERS[self.kind]:
+            for env in environments or ("",):
+                made = form.format(s=service, e=env, n=self.name, a=account)
+                if len(made) > limit:
+                    return (
+                        f"makes the {what} name {made} ({len(made)} characters; at most {limit}):"
+                        " choose a shorter name"
+                    )
+        return None
+
+
+def data_resource_problem(resource: DataResource) -> str | None:
+    """Why ``resource`` breaks the road's rules for a ``data_resources`` entry, or ``None``."""
+    known = DATA_RESOURCE_OPTIONS.get(resource.kind) if isinstance(resource.kind, str) else None
+    if known is None:
+        return f"a data resource's kind must be one of {', '.join(DATA_RESOURCE_OPTIONS)}"
+    if (problem := resource_name_problem(resource.name)) is not None:
+        return f"the {resource.kind} name {resource.name!r} {problem}"
+    options = dict(resource.options) if isinstance(resource.options, tuple) else None
+    if options is None or list(options) != list(known):
+        return f"a {resource.kind} has the options {', '.join(known) or 'none'}"
+    for key, choices in known.items():
+        value = options[key]
+        if type(value) is not type(choices[0]) or value not in choices:
+            shown = ", ".join(str(c).lower() for c in choices)
+            return f"the {resource.kind} {resource.name}'s {key} must be one of {shown}"
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class CatalogEntry:
     """A service's catalog entry as its road layer answers it (``.copier-answers.road.yml``).
@@ -97,6 +242,8 @@ class CatalogEntry:
     api_definition: str = ""
     #: The road's ``resources`` choices, each once, in the order answered.
     resources: tuple[str, ...] = ()
+    #: What ``paved add`` made (the road's ``data_resources`` answer), in the order added.
+    data_resources: tuple[DataResource, ...] = ()
 
     def __post_init__(self) -> None:
         if (problem := catalog_entry_problem(self)) is not None:
@@ -123,10 +270,21 @@ class CatalogEntry:
             ):
                 raise ValueError("road answer resources is not a list of text")
             values["resources"] = tuple(dict.fromkeys(resources))
+        if "data_resources" in answers:
+            made = answers["data_resources"]
+            if not isinstance(made, list | tuple):
+                raise ValueError("road answer data_resources is not a list")
+            values["data_resources"] = tuple(DataResource.from_answer(x) for x in made)
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "resources": list(self.resources)}
+        return {
+            "lifecycle": self.lifecycle,
+            "system": self.system,
+            "api_definition": self.api_definition,
+            "resources": list(self.resources),
+            "data_resources": [x.to_answer() for x in self.data_resources],
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> CatalogEntry:
@@ -150,7 +308,12 @@ class CatalogEntry:
             for x in self.resources
             if x in RESOURCE_KINDS  # catalog_entry_problem refuses any other
         )
+        refs.extend(("resource", "default", x.entity_name(service)) for x in self.data_resources)
         return tuple(refs)
+
+    def data_resource(self, name: str) -> DataResource | None:
+        """The data resource named ``name`` (whatever its kind), or ``None``."""
+        return next((x for x in self.data_resources if x.name == name), None)
 
 
 def catalog_entry_problem(entry: CatalogEntry) -> str | None:
@@ -175,6 +338,13 @@ def catalog_entry_problem(entry: CatalogEntry) -> str | None:
         return f"resources must each be one of {', '.join(RESOURCE_KINDS)}"
     if len(set(resources)) != len(resources):
         return "resources must name each resource once"
+    made = entry.data_resources
+    if not isinstance(made, tuple) or not all(isinstance(x, DataResource) for x in made):
+        return "data_resources must be data resources"
+    names = [x.name for x in made]
+    if len(set(names)) != len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        return f"data_resources must name each resource once ({twice} is there twice)"
     return None
 
 
