@@ -169,14 +169,16 @@ class DataResource:
         says what is wrong)."""
         if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
             raise ValueError("a data resource is not a mapping of text keys")
-        if set(data) - {"kind", "name"} - set(DATA_RESOURCE_OPTIONS.get(data.get("kind"), {})):
-            extra = sorted(set(data) - {"kind", "name"})
-            raise ValueError(f"a data resource has an unknown key ({', '.join(extra)})")
         kind, name = data.get("kind"), data.get("name")
         if not isinstance(kind, str) or kind not in DATA_RESOURCE_OPTIONS:
             raise ValueError(
                 f"a data resource's kind must be one of {', '.join(DATA_RESOURCE_OPTIONS)}"
             )
+        extra = sorted(set(data) - {"kind", "name", *DATA_RESOURCE_OPTIONS[kind]})
+        if extra:
+            raise ValueError(f"a {kind} has no option {', '.join(extra)}")
+        if not isinstance(name, str):
+            raise ValueError(f"a {kind}'s name is not text")
         options = {k: v for k, v in data.items() if k not in ("kind", "name")}
         return cls.make(kind, name, **options)
 
