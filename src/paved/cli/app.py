@@ -90,11 +90,13 @@ def _register_commands() -> None:
         login,
         new,
         platform,
+        resources,
         services,
         templates,
         update,
     )
 
+    app.add_typer(resources.add_app, name="add")
     app.command("deploy")(deploy.deploy)
     app.add_typer(deployments.app, name="deployments")
     app.command("docs")(docs.docs)
@@ -105,6 +107,8 @@ def _register_commands() -> None:
     app.command("logout")(login.logout)
     app.add_typer(new.app, name="new")
     app.add_typer(platform.app, name="platform")
+    app.add_typer(resources.remove_app, name="remove")
+    app.add_typer(resources.resources_app, name="resources")
     app.add_typer(services.app, name="services")
     app.add_typer(templates.app, name="templates")
     app.command("rollback")(deploy.rollback)

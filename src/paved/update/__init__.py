@@ -7,6 +7,7 @@ is committed while one remains (docs/update.md).
 """
 
 from paved.update._model import (
+    AnswerChange,
     Change,
     FileChange,
     LayerPlan,
@@ -16,11 +17,18 @@ from paved.update._model import (
     UpdateResult,
     describe,
 )
-from paved.update._plan import STATE_FILE, plan_update
+from paved.update._plan import (
+    STATE_FILE,
+    check_clean,
+    pending_update,
+    plan_update,
+    service_root,
+)
 from paved.update._run import abort_update, continue_update, decline_update, run_update
 
 __all__ = [
     "STATE_FILE",
+    "AnswerChange",
     "Change",
     "FileChange",
     "LayerPlan",
@@ -29,9 +37,12 @@ __all__ = [
     "UpdateRequest",
     "UpdateResult",
     "abort_update",
+    "check_clean",
     "continue_update",
     "decline_update",
     "describe",
+    "pending_update",
     "plan_update",
     "run_update",
+    "service_root",
 ]

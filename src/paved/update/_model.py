@@ -15,6 +15,7 @@ from paved.scaffold.registry import Layer, Scaffold, ScaffoldRegistry
 from paved.scaffold.store import TemplateStore
 
 __all__ = [
+    "AnswerChange",
     "Change",
     "FileChange",
     "LayerPlan",
@@ -61,6 +62,17 @@ class FileChange:
 
 
 @dataclasses.dataclass(frozen=True)
+class AnswerChange:
+    """Road answers to change, the road layer rendered again at the version it has with them
+    and merged as an update is (``paved add`` and ``paved remove``)."""
+
+    answers: Mapping[str, Any]
+    #: The commit's subject, and its trailers after the layer's.
+    subject: str
+    trailers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class UpdateRequest:
     path: Path
     layers: tuple[Layer, ...] = (Layer.ROAD,)
@@ -70,6 +82,9 @@ class UpdateRequest:
     #: Record the new versions in the catalog once committed (a fleet roll-out records them
     #: itself, when the default branch holds the update).
     record: bool = True
+    #: Change these road answers at the road's own version instead of moving it (``to`` and
+    #: ``layers`` are then the road's alone).
+    change: AnswerChange | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +122,13 @@ class LayerPlan:
     #: and API answers, :func:`paved.service.road_answers.platform_answers`), over the
     #: recorded ones when the target version is rendered.
     platform: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Answers that change at the same version (:class:`AnswerChange`), over the others.
+    changes: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def moves(self) -> bool:
+        """Whether the update changes this layer: a new version, or new answers."""
+        return self.current != self.target or bool(self.changes)
 
     @property
     def ref(self) -> LayerRef:
@@ -136,7 +158,7 @@ class UpdatePlan:
 
     @property
     def moving(self) -> tuple[LayerPlan, ...]:
-        return tuple(layer for layer in self.layers if layer.current != layer.target)
+        return tuple(layer for layer in self.layers if layer.moves)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,6 +29,7 @@ __all__ = [
     "check_clean",
     "definition",
     "git_of",
+    "pending_update",
     "plan_update",
     "read_state",
     "service_root",
@@ -228,9 +229,23 @@ def _layer(request: UpdateRequest, root: Path, layer: Layer, deps: UpdateDeps) -
         )
     wanted = (current,) if request.to is None else (current, request.to)
     target = _target(request, scaffold, current, *versions(deps, scaffold, wanted=wanted))
+    if request.change is not None:
+        target = current  # new answers at the version it has
     old, new = definition(deps, scaffold, current), definition(deps, scaffold, target)
     checked = _checked_answers(answers, filename, old, new)
-    return LayerPlan(layer, filename, new, url, current, target, checked)
+    if request.change is None:
+        return LayerPlan(layer, filename, new, url, current, target, checked)
+    for key, value in request.change.answers.items():
+        question = new.question(key)
+        if question is None:
+            raise InputError(
+                f"{scaffold.name} {current}, the road layer of this service, has no "
+                f"{escaped(key)} question",
+                hint="paved update brings the service to the newest road first",
+            )
+        question.check(value, shown=f"{key}={escaped(repr(value))}")
+    changes = dict(request.change.answers)
+    return LayerPlan(layer, filename, new, url, current, target, checked, changes=changes)
 
 
 def _recorded(root: Path, plans: tuple[LayerPlan, ...], deps: UpdateDeps) -> tuple[LayerRef, ...]:
@@ -269,6 +284,8 @@ def plan_update(request: UpdateRequest, deps: UpdateDeps) -> UpdatePlan:
     check_clean(root, git)
     if request.to is not None and len(request.layers) > 1:
         raise InputError("--to needs one layer", hint="add --layer road or --layer app")
+    if request.change is not None and (request.to is not None or request.layers != (Layer.ROAD,)):
+        raise InputError("changing road answers needs the road layer alone, at its version")
     plans = tuple(
         _layer(request, root, layer, deps)
         for layer in request.layers
@@ -278,10 +295,10 @@ def plan_update(request: UpdateRequest, deps: UpdateDeps) -> UpdatePlan:
     service = road.get("service_name")
     if not isinstance(service, str):
         raise InputError(f"{ROAD_ANSWERS}: service_name is missing")
-    if request.record and not any(p.layer is Layer.ROAD and p.current != p.target for p in plans):
+    if request.record and not any(p.layer is Layer.ROAD and p.moves for p in plans):
         _check_catalog_entry(road)
     plans = _with_platform_answers(root, git, service, plans, deps)
-    if not request.dry_run and any(plan.current != plan.target for plan in plans):
+    if not request.dry_run and any(plan.moves for plan in plans):
         Git(root).identity()
     return UpdatePlan(request, root, service, head, plans, _recorded(root, plans, deps))
 
@@ -331,13 +348,13 @@ def _with_platform_answers(
     the recorded ``repository_url`` and ``git_host`` when not empty (else the service's remote
     and the settings), and ``api_definition`` from the app layer at its target version.
     Checked by the road's rules before anything is written."""
-    road = next((p for p in plans if p.layer is Layer.ROAD and p.current != p.target), None)
+    road = next((p for p in plans if p.layer is Layer.ROAD and p.moves), None)
     if road is None:
         return plans
     questions = {q.name for q in road.scaffold.questions}
     if not questions & {"repository_url", "git_host", "api_definition"}:
         return plans
-    app = next((p for p in plans if p.layer is Layer.APP and p.current != p.target), None)
+    app = next((p for p in plans if p.layer is Layer.APP and p.moves), None)
     document = _api_document(root, road.answers.get("api_definition"), deps, app)
     repository = ""
     if "repository_url" in questions and not road.answers.get("repository_url"):
@@ -442,3 +459,10 @@ def read_state(path: Path) -> UpdateState:
         )
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{path} cannot be read ({exc})", hint=hint) from None
+
+
+def pending_update(root: Path, env: Mapping[str, str]) -> UpdateState | None:
+    """The update of the service at ``root`` that stopped before its commit (at conflicts,
+    or interrupted), or ``None``."""
+    path = state_path(git_of(root, env))
+    return read_state(path) if path.exists() else None

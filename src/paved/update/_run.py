@@ -102,15 +102,17 @@ def _render(plan: UpdatePlan, deps: UpdateDeps, scratch: Path) -> list[tuple[Pat
     for layer in plan.moving:
         url_env = deps.store.env_for(layer.source_url)
         pair = []
-        for version in (layer.current, layer.target):
+        for side, version in (("old", layer.current), ("new", layer.target)):
             scaffold = definition(deps, layer.scaffold, version)
             given = (
-                {**layer.answers, **layer.platform} if version == layer.target else layer.answers
+                {**layer.answers, **layer.platform, **layer.changes}
+                if side == "new"
+                else layer.answers
             )
             answers = {
                 key: value for key, value in given.items() if scaffold.question(key) is not None
             }
-            folder = scratch / f"{layer.layer.value}-{version}"
+            folder = scratch / f"{layer.layer.value}-{side}-{version}"
             source = TemplateSource(layer.scaffold.name, layer.source_url, version, url_env)
             jobs.append((source, answers, folder))
             pair.append(folder)
@@ -189,6 +191,17 @@ def _layer_of(plan: UpdatePlan, folders: Sequence[tuple[Path, Path]]) -> dict[st
 
 def _message(plan: UpdatePlan) -> str:
     moving = plan.moving
+    change = plan.request.change
+    if change is not None:
+        trailers = "\n".join(
+            f"{key}: {value}"
+            for key, value in (
+                *zip(_TRAILERS, ("road", moving[0].scaffold.name, moving[0].current,
+                                 moving[0].target), strict=True),
+                *change.trailers,
+            )
+        )  # fmt: skip
+        return f"{change.subject}\n\n{trailers}\n"
     names = " and ".join(f"{layer.layer.value}" for layer in moving)
     subject = f"Update the {names} layer{'s' if len(moving) > 1 else ''} on the paved road"
     body = "\n".join(f"{layer.scaffold.name} {layer.current} -> {layer.target}" for layer in moving)
@@ -297,15 +310,18 @@ def _run(request: UpdateRequest, deps: UpdateDeps) -> UpdateResult:
         apply_merge(git, merged)
     message = _message(plan)
     touched = changed_paths(git, merged.head, merged.result_tree)
+    layer_json = tuple(layer.to_json() for layer in plan.moving)
+    state = UpdateState(
+        plan.head, plan.service, message, tuple(touched), tuple(sorted(merged.conflicts)),
+        layer_json, plan.recorded,
+    )  # fmt: skip
+    # Kept until the commit, conflicts or not: a run killed before it leaves what
+    # --continue (or the same command, run again) needs to finish.
+    _write_state(git, state)
     if merged.conflicts:
-        layer_json = tuple(layer.to_json() for layer in plan.moving)
-        state = UpdateState(
-            plan.head, plan.service, message, tuple(touched), tuple(sorted(merged.conflicts)),
-            layer_json, plan.recorded,
-        )  # fmt: skip
-        _write_state(git, state)
         return UpdateResult("conflicts", plan.root, plan.service, layers, files, diff=diff)
     commit = _commit(git, message)
+    state_path(git).unlink()
     catalog = _record_after(plan, deps) if recording else "skipped"
     return UpdateResult("updated", plan.root, plan.service, layers, files, commit, catalog, diff)
 
@@ -355,6 +371,10 @@ def _in_progress(path: Path) -> tuple[Path, Git, Path, UpdateState]:
 
 def continue_update(path: Path, deps: UpdateDeps) -> UpdateResult:
     """Commit an update whose conflicts are resolved; refuse while any remains."""
+    root = service_root(path)
+    done = _committed_already(root)
+    if done is not None:
+        return done
     root, git, state_file, state = _in_progress(path)
     unmerged = sorted({line.split("\t", 1)[1] for line in git("ls-files", "-u").splitlines()})
     if unmerged:
@@ -396,6 +416,24 @@ def continue_update(path: Path, deps: UpdateDeps) -> UpdateResult:
     return UpdateResult(
         "continued", root, state.service, state.layers, commit=commit, catalog=catalog
     )
+
+
+def _committed_already(root: Path) -> UpdateResult | None:
+    """The result of an update killed between its commit and the removal of its state file
+    (HEAD is its commit, on the commit it started from), the file now removed; else ``None``."""
+    git = git_of(root, {})
+    state_file = state_path(git)
+    if not state_file.exists():
+        return None
+    state = read_state(state_file)
+    head = git.head()
+    if head is None or head == state.head:
+        return None
+    parent = git("rev-parse", "--verify", "--quiet", f"{head}^", check=False)
+    if parent != state.head or git("log", "-1", "--format=%B", head) != state.message.strip():
+        return None
+    state_file.unlink()
+    return UpdateResult("continued", root, state.service, state.layers, commit=head)
 
 
 def abort_update(path: Path) -> UpdateResult:

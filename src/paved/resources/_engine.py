@@ -1,0 +1,313 @@
+"""Adding and removing a data resource: check everything, then one road-answers change.
+
+Everything is checked before anything is written: the service is on the road, its answers
+are the road's, the name follows the rule and fits every identifier made from it, it is free
+(or the same resource is there already: nothing to do), and, to remove one from a protected
+environment, ``--break-glass`` with a reason. Then :func:`paved.update.run_update` renders
+the road layer again with the new ``data_resources`` answer and commits the merge, or stops
+at conflicts (exit 6) for ``paved update --continue``. A run killed before its commit is
+finished by the same command run again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from paved.errors import ConflictError, InputError
+from paved.gitcmd import Git
+from paved.models import CatalogEntry, DataResource
+from paved.names import name_problem
+from paved.scaffold.registry import Layer
+from paved.service.layout import ROAD_ANSWERS, read_answers
+from paved.text import escaped
+from paved.update import (
+    AnswerChange,
+    FileChange,
+    UpdateDeps,
+    UpdateRequest,
+    UpdateResult,
+    check_clean,
+    continue_update,
+    pending_update,
+    run_update,
+    service_root,
+)
+
+__all__ = [
+    "TRAILER",
+    "ResourceRequest",
+    "ResourceResult",
+    "add_resource",
+    "list_resources",
+    "remove_resource",
+    "resource_rows",
+]
+
+#: The commit trailer that names what an add or a remove did: ``add database orders``.
+TRAILER = "Paved-Resource"
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceRequest:
+    path: Path
+    resource: DataResource
+    #: Commit on this new branch (from HEAD), not on the current one.
+    branch: str | None = None
+    dry_run: bool = False
+    diff: bool = False
+    #: Environments a removal needs ``break_glass`` in (the settings' protected ones).
+    protected: frozenset[str] = frozenset({"prod"})
+    #: The reason given with ``--break-glass``, or ``None``.
+    break_glass: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceResult:
+    #: ``added``, ``removed``, ``unchanged``, ``planned``, ``conflicts`` or ``resumed``.
+    status: str
+    action: str
+    root: Path
+    service: str
+    resource: DataResource
+    branch: str | None = None
+    commit: str | None = None
+    files: tuple[FileChange, ...] = ()
+    catalog: str = "skipped"
+    diff: str | None = None
+    environments: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "status": self.status,
+            "action": self.action,
+            "service": self.service,
+            "path": str(self.root),
+            "resource": self.resource.to_answer(),
+            "entity": f"resource:{self.resource.entity_name(self.service)}",
+            "environments": list(self.environments),
+            "branch": self.branch,
+            "commit": self.commit,
+            "catalog": self.catalog,
+            "files": [change.to_json() for change in self.files],
+        }
+        if self.diff is not None:
+            data["diff"] = self.diff
+        return data
+
+
+@dataclasses.dataclass(frozen=True)
+class _Service:
+    root: Path
+    git: Git
+    name: str
+    environments: tuple[str, ...]
+    account: str
+    entry: CatalogEntry
+
+
+def _service(path: Path, deps: UpdateDeps) -> _Service:
+    root = service_root(path)
+    if not (root / ROAD_ANSWERS).is_file() and not (root / ROAD_ANSWERS).is_symlink():
+        raise InputError(
+            f"{root} has no road layer ({ROAD_ANSWERS} is missing)",
+            hint="paved add works in a service made by paved new service",
+        )
+    road = read_answers(root, ROAD_ANSWERS)
+    name = road.get("service_name")
+    if not isinstance(name, str) or name_problem(name) is not None:
+        raise InputError(f"{ROAD_ANSWERS}: service_name is not a service name")
+    environments = road.get("environments")
+    if not isinstance(environments, list) or not all(
+        isinstance(env, str) and name_problem(env) is None for env in environments
+    ):
+        raise InputError(f"{ROAD_ANSWERS}: environments is not a list of environment names")
+    account = road.get("aws_account_id", "")
+    if not isinstance(account, str) or not (account.isascii() and account.isdigit()):
+        raise InputError(f"{ROAD_ANSWERS}: aws_account_id is not 12 digits")
+    try:
+        entry = CatalogEntry.from_answers(road)
+    except ValueError as exc:
+        raise InputError(
+            f"{ROAD_ANSWERS} is not a catalog entry: {escaped(str(exc))}",
+            hint="fix the answer, or restore the file from git",
+        ) from None
+    git = Git(root, deps.env)
+    return _Service(root, git, name, tuple(environments), account, entry)
+
+
+def _check_branch(git: Git, branch: str) -> bool:
+    """Whether ``branch`` exists; :class:`InputError` when it is not a branch name."""
+    checked = git("check-ref-format", "--branch", branch, check=False)
+    if not checked or branch.startswith("-") or checked != branch:
+        raise InputError(f"--branch {escaped(branch)} is not a branch name git accepts")
+    return bool(git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False))
+
+
+def _resumed(found: _Service, action: str, resource: DataResource, deps: UpdateDeps) -> Any:
+    """Finish a run of this same add or remove killed before its commit, or ``None``."""
+    state = pending_update(found.root, deps.env)
+    if state is None or state.conflicts:
+        return None
+    if f"\n{TRAILER}: {action} {resource.kind} {resource.name}\n" not in state.message:
+        return None
+    deps.progress(
+        f"finishing the interrupted paved {action} of the {resource.kind} {resource.name}"
+    )
+    return continue_update(found.root, deps)
+
+
+def _on_branch(found: _Service, request: ResourceRequest) -> None:
+    """Start ``request.branch`` at HEAD and switch to it (the tree is clean: checked)."""
+    assert request.branch is not None
+    found.git("switch", "--quiet", "--create", request.branch)
+
+
+def _run(
+    found: _Service, request: ResourceRequest, action: str, after: list[DataResource],
+    deps: UpdateDeps,
+) -> ResourceResult:  # fmt: skip
+    resource = request.resource
+    subject = (
+        f"Add the {resource.kind} {resource.name} to {found.name}"
+        if action == "add"
+        else f"Remove the {resource.kind} {resource.name} from {found.name}"
+    )
+    trailers: tuple[tuple[str, str], ...] = (
+        (TRAILER, f"{action} {resource.kind} {resource.name}"),
+    )
+    if request.break_glass is not None:
+        trailers += (("Paved-Break-Glass", escaped(request.break_glass)),)
+    change = AnswerChange({"data_resources": [x.to_answer() for x in after]}, subject, trailers)
+    update = UpdateRequest(
+        found.root, (Layer.ROAD,), None, request.dry_run, request.diff,
+        record=request.branch is None, change=change,
+    )  # fmt: skip
+    if request.branch is not None and not request.dry_run:
+        if _check_branch(found.git, request.branch):
+            raise ConflictError(
+                f"the branch {escaped(request.branch)} exists already and does not have the "
+                f"{action} of the {resource.kind} {resource.name}",
+                hint="choose another --branch, or delete that branch",
+            )
+        check_clean(found.root, found.git)
+        _on_branch(found, request)
+    result: UpdateResult = run_update(update, deps)
+    status = {"updated": "added" if action == "add" else "removed"}.get(
+        result.status, result.status
+    )
+    return ResourceResult(
+        status, action, found.root, found.name, resource, request.branch, result.commit,
+        result.files, result.catalog, result.diff, found.environments,
+    )  # fmt: skip
+
+
+def _unchanged(found: _Service, request: ResourceRequest, action: str) -> ResourceResult:
+    return ResourceResult(
+        "unchanged", action, found.root, found.name, request.resource, request.branch,
+        environments=found.environments,
+    )  # fmt: skip
+
+
+def _branch_has(found: _Service, request: ResourceRequest, action: str) -> bool:
+    """Whether ``request.branch`` exists and its tip commit did this add or remove."""
+    if request.branch is None or not _check_branch(found.git, request.branch):
+        return False
+    body = found.git("log", "-1", "--format=%B", f"refs/heads/{request.branch}", "--")
+    resource = request.resource
+    return f"{TRAILER}: {action} {resource.kind} {resource.name}" in body.splitlines()
+
+
+def add_resource(request: ResourceRequest, deps: UpdateDeps) -> ResourceResult:
+    """Add ``request.resource`` to the service at ``request.path`` (or say what it would do)."""
+    found = _service(request.path, deps)
+    resource = request.resource
+    if (done := _resumed(found, "add", resource, deps)) is not None:
+        return _from_update(found, request, "add", done)
+    if _branch_has(found, request, "add"):
+        return _unchanged(found, request, "add")
+    existing = found.entry.data_resource(resource.name)
+    if existing == resource:
+        return _unchanged(found, request, "add")
+    if existing is not None:
+        raise ConflictError(
+            f"{found.name} has a {existing.kind} named {resource.name} already"
+            + (" with other options" if existing.kind == resource.kind else ""),
+            hint=f"choose another name, or paved remove {existing.kind} {resource.name} first",
+        )
+    if (problem := resource.fit_problem(found.name, found.environments, found.account)) is not None:
+        raise InputError(f"the {resource.kind} name {resource.name} {problem}")
+    after = [*found.entry.data_resources, resource]
+    return _run(found, request, "add", after, deps)
+
+
+def remove_resource(request: ResourceRequest, deps: UpdateDeps) -> ResourceResult:
+    """Remove the data resource ``request.resource`` names (its kind and name) from the
+    service. The final snapshot setting stays on in the road's templates: the database's
+    Terraform is removed, and deleting it keeps its final snapshot."""
+    found = _service(request.path, deps)
+    wanted = request.resource
+    if (done := _resumed(found, "remove", wanted, deps)) is not None:
+        return _from_update(found, request, "remove", done)
+    if _branch_has(found, request, "remove"):
+        return _unchanged(found, request, "remove")
+    existing = found.entry.data_resource(wanted.name)
+    if existing is None:
+        log = found.git(
+            "log", "-1", "--format=%H", "--fixed-strings",
+            f"--grep={TRAILER}: remove {wanted.kind} {wanted.name}", check=False,
+        )  # fmt: skip
+        if log:
+            return _unchanged(found, request, "remove")
+        raise InputError(
+            f"{found.name} has no {wanted.kind} named {wanted.name}",
+            hint="paved resources list shows the service's resources",
+        )
+    if existing.kind != wanted.kind:
+        raise InputError(f"{wanted.name} in {found.name} is a {existing.kind}, not a {wanted.kind}")
+    protected = sorted(set(found.environments) & request.protected)
+    if protected and request.break_glass is None:
+        raise InputError(
+            f"removing the {existing.kind} {wanted.name} deletes it in {', '.join(protected)}, "
+            "a protected environment",
+            hint="if it must go, add --break-glass --reason TEXT (recorded in the commit); its "
+            "final snapshot is kept",
+        )
+    request = dataclasses.replace(request, resource=existing)
+    after = [x for x in found.entry.data_resources if x.name != wanted.name]
+    return _run(found, request, "remove", after, deps)
+
+
+def _from_update(
+    found: _Service, request: ResourceRequest, action: str, result: UpdateResult
+) -> ResourceResult:
+    return ResourceResult(
+        "resumed", action, found.root, found.name, request.resource, request.branch,
+        result.commit, result.files, result.catalog, None, found.environments,
+    )  # fmt: skip
+
+
+def list_resources(path: Path, deps: UpdateDeps) -> tuple[str, CatalogEntry]:
+    """The service at ``path``: its name and the catalog entry its road answers hold."""
+    found = _service(path, deps)
+    return found.name, found.entry
+
+
+def resource_rows(
+    service: str, files: CatalogEntry | None, catalog: CatalogEntry | None
+) -> list[Mapping[str, Any]]:
+    """One row per data resource, from the service's files and from the catalog, saying
+    where each is (``files``, ``catalog`` or ``both``): a resource only in the files is not
+    recorded yet; one only in the catalog was removed here, or is on another branch."""
+    rows: dict[str, dict[str, Any]] = {}
+    for where, entry in (("files", files), ("catalog", catalog)):
+        for resource in entry.data_resources if entry is not None else ():
+            row = rows.setdefault(
+                resource.name,
+                {**resource.to_answer(), "entity": f"resource:{resource.entity_name(service)}",
+                 "in": []},
+            )  # fmt: skip
+            row["in"].append(where)
+    return [{**row, "in": "both" if len(row["in"]) == 2 else row["in"][0]} for row in rows.values()]
