@@ -125,7 +125,7 @@ def test_templates_show_prints_type_default_choices_and_help(paved) -> None:
     done = paved("templates", "show", "service-python")
     assert done.exit_code == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[:3] == ["name\tservice-python", "layer\tapp", "version\t0.2.0"]
+    assert lines[:3] == ["name\tservice-python", "layer\tapp", "version\t0.3.0"]
     assert (
         "python_version\tstr\t3.12\t3.11, 3.12, 3.13\tThe Python version the service runs on."
         in lines
