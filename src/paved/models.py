@@ -201,13 +201,18 @@ class DataResource:
         """Which identifier made from this resource's name is too long for its provider in
         ``service``'s ``environments``, or ``None``."""
         for what, form, limit in _IDENTIFIERS[self.kind]:
-            for env in environments or ("",):
-                made = form.format(s=service, e=env, n=self.name, a=account)
-                if len(made) > limit:
-                    return (
-                        f"makes the {what} name {made} ({len(made)} characters; at most {limit}):"
-                        " choose a shorter name"
-                    )
+            made = max(
+                (
+                    form.format(s=service, e=env, n=self.name, a=account)
+                    for env in environments or ("",)
+                ),
+                key=len,
+            )  # the longest, so the message says how much shorter the name must be
+            if len(made) > limit:
+                return (
+                    f"makes the {what} name {made} ({len(made)} characters; at most {limit}):"
+                    " choose a shorter name"
+                )
         return None
 
 

@@ -81,6 +81,7 @@ class ResourceResult:
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
+            "schema": "paved/resource/v1",
             "status": self.status,
             "action": self.action,
             "service": self.service,
@@ -109,12 +110,13 @@ class _Service:
 
 
 def _service(path: Path, deps: UpdateDeps) -> _Service:
-    root = service_root(path)
-    if not (root / ROAD_ANSWERS).is_file() and not (root / ROAD_ANSWERS).is_symlink():
+    try:
+        root = service_root(path)
+    except InputError:
         raise InputError(
-            f"{root} has no road layer ({ROAD_ANSWERS} is missing)",
-            hint="paved add works in a service made by paved new service",
-        )
+            f"{path} has no road layer ({ROAD_ANSWERS} is missing in it and above it)",
+            hint="run it inside a service made by paved new service, or give --path DIR",
+        ) from None
     road = read_answers(root, ROAD_ANSWERS)
     name = road.get("service_name")
     if not isinstance(name, str) or name_problem(name) is not None:
