@@ -49,6 +49,13 @@ COMMANDS: dict[str, list[str]] = {
     "templates show": ["templates", "show", "service-python"],
     "docs": ["docs", "guardrails#waivers"],
     "update": ["update", "{service}", "--dry-run"],  # a dry run: the service is shared
+    "add database": ["add", "database", "orders", "--path", "{service}", "--dry-run"],
+    "add bucket": ["add", "bucket", "uploads", "--path", "{service}", "--dry-run"],
+    "add queue": ["add", "queue", "jobs", "--path", "{service}", "--dry-run"],
+    "remove database": ["remove", "database", "orders", "--path", "{service}", "--dry-run"],
+    "remove bucket": ["remove", "bucket", "uploads", "--path", "{service}", "--dry-run"],
+    "remove queue": ["remove", "queue", "jobs", "--path", "{service}", "--dry-run"],
+    "resources list": ["resources", "list", "--path", "{service}"],
     "fleet plan": ["fleet", "plan"],
     "fleet update": ["fleet", "update", "--dry-run"],
     "fleet status": ["fleet", "status"],

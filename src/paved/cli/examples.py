@@ -74,6 +74,46 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             'paved update --decline 0.3.0 --reason "Q3 freeze" --until 2027-01-15',
         ),
     ),
+    "add database": (
+        Example("A PostgreSQL database named orders, committed here", "paved add database orders"),
+        Example(
+            "A larger MySQL one, on a branch for a pull request",
+            "paved add database ledger --engine mysql --size large --branch add-ledger",
+        ),
+        Example("See every file it would change", "paved add database orders --dry-run --diff"),
+    ),
+    "add bucket": (
+        Example("An S3 bucket named uploads", "paved add bucket uploads"),
+        Example("The same, as JSON for a script", "paved add bucket uploads --json"),
+    ),
+    "add queue": (
+        Example("An SQS queue with a dead-letter queue", "paved add queue jobs"),
+        Example("One without a dead-letter queue", "paved add queue events --no-dead-letter"),
+    ),
+    "remove database": (
+        Example(
+            "Remove a database the service has only in dev and staging",
+            "paved remove database scratch --yes",
+        ),
+        Example(
+            "Remove one from prod too (recorded in the commit)",
+            'paved remove database orders --yes --break-glass --reason "INC-42"',
+        ),
+    ),
+    "remove bucket": (
+        Example("See what removing a bucket would change", "paved remove bucket uploads --dry-run"),
+        Example("Remove it", "paved remove bucket uploads --yes"),
+    ),
+    "remove queue": (
+        Example(
+            "Remove a queue, on a branch for review",
+            "paved remove queue jobs --yes --branch rm-jobs",
+        ),
+    ),
+    "resources list": (
+        Example("This service's databases, buckets and queues", "paved resources list"),
+        Example("Another service's, as JSON", "paved resources list --path ../billing --json"),
+    ),
     "deployments list": (
         Example("Every deploy and rollback, newest first", "paved deployments list"),
         Example(
