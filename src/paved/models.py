@@ -127,6 +127,8 @@ def resource_name_problem(name: Any) -> str | None:
     problem = name_problem(name)
     if problem is None and len(name) > RESOURCE_NAME_MAX:
         problem = f"is longer than {RESOURCE_NAME_MAX} characters ({len(name)})"
+    if problem is None and name.endswith("-dlq"):
+        problem = "must not end with -dlq (a queue's dead-letter queue is named so)"
     if problem is None and name in RESERVED_RESOURCE_NAMES:
         problem = (
             f"is taken by the road's own entities ({', '.join(sorted(RESERVED_RESOURCE_NAMES))})"

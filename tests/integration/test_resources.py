@@ -109,6 +109,7 @@ def test_the_same_add_again_does_nothing_and_another_kind_of_the_name_is_a_confl
         (("bucket", "api"), "is taken by the road's own entities"),
         (("queue", "jobs--dlq"), "must not contain '--'"),
         (("queue", "x" * 21), "is longer than 20 characters"),
+        (("bucket", "jobs-dlq"), "must not end with -dlq"),
         (("database", "orders", "--engine", "oracle"), "--engine 'oracle' is not one of"),
         (("database", "orders", "--size", "huge"), "--size 'huge' is not one of"),
         (("bucket", "uploads", "--branch", "-x"), "is not a branch name"),
