@@ -14,7 +14,13 @@ from tests.server.conftest import NOW as NOW_STAMP
 from tests.server.conftest import Platform, deployment_body, service_body
 
 #: The catalog entry of a registration without one (an older client).
-DEFAULT_ENTRY = {"lifecycle": "production", "system": "", "api_definition": "", "resources": []}
+DEFAULT_ENTRY = {
+    "lifecycle": "production",
+    "system": "",
+    "api_definition": "",
+    "resources": [],
+    "data_resources": [],
+}
 
 
 def test_register_is_idempotent_by_name(platform: Platform) -> None:
@@ -277,7 +283,7 @@ def test_openapi_is_checked_in(platform: Platform) -> None:
     )
 
 
-HEAD = "0006"
+HEAD = "0007"
 
 
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
@@ -311,6 +317,8 @@ def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> 
             assert sorted(collations) == [
                 ("layer_history", "layer", "C"),
                 ("layer_history", "service", "C"),
+                ("resource_requests", "name", "C"),
+                ("resource_requests", "service", "C"),
                 ("rollout_services", "rollout_id", "C"),
                 ("rollout_services", "service", "C"),
                 ("rollouts", "id", "C"),

@@ -19,6 +19,12 @@ ROLLOUT_1, ROLLOUT_2 = "/v1/rollouts/road-1-2-0-rollout-1", "/v1/rollouts/road-1
 RELEASE_1 = {"layer": "road", "scaffold": "paved-road", "version": "1.2.0", "mode": "branch"}
 RELEASE_2 = {**RELEASE_1, "version": "1.3.0"}
 RESULT = {"status": "ready", "detail": "branch pushed", "branch": "paved/update-road-1.2.0"}
+#: Resource request 1 is alice's (the owner's), of billing's database orders, opened before
+#: each test; the bucket is new.
+RESOURCES, REQUEST_1 = "/v1/services/billing/resources", "/v1/services/billing/resources/1"
+DATABASE = {"kind": "database", "name": "orders", "options": {"engine": "postgres"}}
+BUCKET = {"kind": "bucket", "name": "uploads", "branch": "paved/add-uploads"}
+COMMITTED = {"state": "committed", "commit": "abc1234", "detail": "committed on main"}
 
 # (method, path, body, expected status for another team's token, for the owner's token).
 # Deployment 1 is a started deployment of billing (team-checkout's), made by an admin.
@@ -36,6 +42,9 @@ ENDPOINTS = [
     ("PUT", ROLLOUT_1, RELEASE_2, 409, 409),
     ("PUT", f"{ROLLOUT_1}/services/billing", RESULT, 403, 200),
     ("POST", f"{ROLLOUT_1}/finish", None, 403, 200),
+    ("POST", RESOURCES, BUCKET, 403, 201),
+    ("POST", f"{RESOURCES}?dry_run=true", BUCKET, 403, 200),
+    ("PATCH", REQUEST_1, COMMITTED, 403, 200),
     ("GET", "/v1/whoami", None, 200, 200),
     ("GET", "/v1/services", None, 200, 200),
     ("GET", "/v1/services/billing", None, 200, 200),
@@ -46,6 +55,7 @@ ENDPOINTS = [
     ("GET", "/v1/metrics/patching?layer=road", None, 200, 200),
     ("GET", "/v1/rollouts", None, 200, 200),
     ("GET", ROLLOUT_1, None, 200, 200),
+    ("GET", RESOURCES, None, 200, 200),
     ("GET", "/v1/audit", None, 403, 403),
 ]
 
@@ -75,6 +85,9 @@ def test_authorization_matrix(
     assert started.json()["id"] == 1, started.text
     rollout = platform.client.put(ROLLOUT_1, json=RELEASE_1, headers=platform.auth("owner"))
     assert rollout.status_code == 201, rollout.text
+    asked = platform.client.post(RESOURCES, json=DATABASE, headers=platform.auth("owner"))
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["id"] == 1
 
     def audited() -> list[dict[str, str]]:
         events: list[dict[str, str]] = platform.client.get("/v1/audit", headers=admin).json()[
@@ -88,7 +101,7 @@ def test_authorization_matrix(
     assert got.status_code == expected[who], got.text
     if got.status_code >= 400:
         assert set(got.json()) == {"error", "message"}
-    if method in ("POST", "PUT"):
+    if method in ("POST", "PUT", "PATCH"):
         events = audited()[before:]
         if "dry_run" in path and got.is_success:
             assert events == []  # a dry run that passes leaves no trace
@@ -106,6 +119,9 @@ def test_authorization_matrix(
             ROLLOUT_2: "rollout.start",
             f"{ROLLOUT_1}/services/billing": "rollout.service",
             f"{ROLLOUT_1}/finish": "rollout.finish",
+            RESOURCES: "resource.request",
+            f"{RESOURCES}?dry_run=true": "resource.request",
+            REQUEST_1: "resource.close",
         }[path]
         assert events[0]["action"] == action
         assert (
@@ -119,8 +135,13 @@ def test_authorization_matrix(
                     "service.layers": "recorded",
                     "rollout.start": "unchanged",
                     "rollout.service": "recorded",
+                    "resource.close": "committed",
                 }.get(action, "finished"),
-                201: "created" if action in ("service.register", "rollout.start") else "recorded",
+                201: {
+                    "service.register": "created",
+                    "rollout.start": "created",
+                    "resource.request": "started",
+                }.get(action, "recorded"),
             }[got.status_code]
         )
 

@@ -120,7 +120,13 @@ def test_an_older_client_registers_and_records_layers_without_the_entry(
     platform: Platform,
 ) -> None:
     _register(platform, service_body())  # no catalog: the entry from before it existed
-    default = {"lifecycle": "production", "system": "", "api_definition": "", "resources": []}
+    default = {
+        "lifecycle": "production",
+        "system": "",
+        "api_definition": "",
+        "resources": [],
+        "data_resources": [],
+    }
     admin = platform.auth("admin")
     assert platform.client.get("/v1/services/payments", headers=admin).json()["catalog"] == default
     assert _organisation(platform)["Component", "payments"]["spec"] == {
@@ -130,7 +136,7 @@ def test_an_older_client_registers_and_records_layers_without_the_entry(
     }
     layers = {"layers": [{"layer": "road", "scaffold": "paved-road", "version": "1.1.0"}]}
     url = "/v1/services/payments/layers"
-    entry = {**ENTRY, "resources": ["s3-read"]}
+    entry = {**ENTRY, "resources": ["s3-read"], "data_resources": []}
     got = platform.client.put(url, json={**layers, "catalog": entry}, headers=admin)
     assert got.status_code == 200, got.text
     assert got.json()["catalog"] == entry

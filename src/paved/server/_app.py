@@ -19,6 +19,7 @@ from paved.server.routes import (
     deployments,
     metrics,
     platform,
+    resources,
     rollouts,
     services,
     teams,
@@ -47,6 +48,7 @@ def create_app(
         version=__version__,
         description="The catalog of an organisation's services, deployments and audit trail.",
         responses=ERROR_RESPONSES,
+        separate_input_output_schemas=False,
     )
     keep(app, Store(engine, audited=log_event), clock, config or PlatformConfig())
     add_error_handlers(app)
@@ -54,6 +56,7 @@ def create_app(
     app.include_router(platform.router)
     app.include_router(teams.router)
     app.include_router(services.router)
+    app.include_router(resources.router)
     app.include_router(deployments.router)
     app.include_router(rollouts.router)
     app.include_router(audit.router)

@@ -47,6 +47,8 @@ _LAYERS = re.compile(r"^/v1/services/(.+)/layers$")
 _ROLLOUT_SERVICE = re.compile(r"^/v1/rollouts/([^/]+)/services/(.+)$")
 _ROLLOUT = re.compile(r"^/v1/rollouts/([^/]+)$")
 _ROLLOUT_FINISH = re.compile(r"^/v1/rollouts/([^/]+)/finish$")
+_RESOURCES = re.compile(r"^/v1/services/([^/]+)/resources$")
+_RESOURCE_REQUEST = re.compile(r"^/v1/services/([^/]+)/resources/([^/]+)$")
 
 
 def printable(text: str, limit: int) -> str:
@@ -83,6 +85,10 @@ def mutation_action(method: str, path: str) -> tuple[str, str] | None:
         return "rollout.start", f"rollout {start.group(1)}"
     if method == "POST" and (done := _ROLLOUT_FINISH.match(path)) is not None:
         return "rollout.finish", f"rollout {done.group(1)}"
+    if method == "PATCH" and (closed := _RESOURCE_REQUEST.match(path)) is not None:
+        return "resource.close", f"resource request {closed.group(1)}/{closed.group(2)}"
+    if method == "POST" and (asked := _RESOURCES.match(path)) is not None:
+        return "resource.request", f"resources of {asked.group(1)}"
     if method != "POST":
         return None
     if path == "/v1/services":
@@ -163,7 +169,7 @@ def _refusal(request: Request) -> tuple[int, str, str] | None:
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
         return 413, "too_large", f"request bodies are limited to {MAX_BODY} bytes"
     if (
-        request.method in ("POST", "PUT")
+        request.method in ("POST", "PUT", "PATCH")
         and length is None
         and "chunked" in request.headers.get("transfer-encoding", "")
     ):

@@ -12,15 +12,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
+    model_serializer,
     model_validator,
 )
 
 from paved.catalog import layers_problem
 from paved.models import (
     RESOURCE_KINDS,
+    RESOURCE_NAME_MAX,
     ROLLOUT_ID_SCHEMA_PATTERN,
     CatalogEntry,
+    DataResource,
     LayerRef,
     RolloutMode,
     RolloutStatus,
@@ -34,6 +38,7 @@ __all__ = [
     "AuditEventOut",
     "AuditPage",
     "CatalogEntryIn",
+    "DataResourceIn",
     "DeploymentFinishIn",
     "DeploymentIn",
     "DeploymentOut",
@@ -44,6 +49,9 @@ __all__ = [
     "MetricsOut",
     "PatchingOut",
     "PlatformSettingsOut",
+    "ResourceRequestCloseIn",
+    "ResourceRequestIn",
+    "ResourceRequestOut",
     "RolloutDetailOut",
     "RolloutIn",
     "RolloutOut",
@@ -54,6 +62,7 @@ __all__ = [
     "ServiceIn",
     "ServiceOut",
     "ServicePage",
+    "ServiceResourcesOut",
     "TeamIn",
     "TeamList",
     "TeamOut",
@@ -186,14 +195,60 @@ ResourceChoice = Literal["s3-read", "sqs-send", "dynamodb-rw", "secret-read"]
 assert set(ResourceChoice.__args__) == set(RESOURCE_KINDS)  # type: ignore[attr-defined]
 
 
+#: How many data resources one service may have (far more than any service needs).
+MAX_DATA_RESOURCES = 50
+
+
+class DataResourceIn(_In):
+    """One entry of the road's ``data_resources`` answer: a database (``engine``, ``size``),
+    a bucket (no options) or a queue (``dead_letter``). An option of another kind is refused;
+    one not given takes its default. Answered with every option of its kind, none other."""
+
+    kind: Literal["database", "bucket", "queue"]
+    name: Annotated[str, Field(min_length=2, max_length=RESOURCE_NAME_MAX, pattern=NAME_REGEX)]
+    engine: Literal["postgres", "mysql"] | None = None
+    size: Literal["small", "medium", "large"] | None = None
+    dead_letter: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _road_rules(self) -> Self:
+        self.resource()  # DataResource checks the road's rules (data_resource_problem)
+        return self
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_mode_override="validation")
+
+    @model_serializer(mode="plain")
+    def _answer(self) -> dict[str, Any]:
+        # The answer as the road keeps it: every option of the kind, no other key.
+        return self.resource().to_answer()
+
+    def resource(self) -> DataResource:
+        """The entry as :class:`paved.models.DataResource` (a :class:`ValueError` if it breaks
+        the road's rules)."""
+        given = {key: getattr(self, key) for key in ("engine", "size", "dead_letter")}
+        return DataResource.from_answer(
+            {"kind": self.kind, "name": self.name}
+            | {key: value for key, value in given.items() if value is not None}
+        )
+
+    @classmethod
+    def of(cls, resource: DataResource) -> DataResourceIn:
+        return cls(**resource.to_answer())
+
+
 class CatalogEntryIn(_In):
     """The service's catalog entry: its road layer's ``lifecycle``, ``system``,
-    ``api_definition`` and ``resources`` answers, checked by the road's own rules."""
+    ``api_definition``, ``resources`` and ``data_resources`` answers, checked by the road's
+    own rules (each data resource's name once)."""
 
     lifecycle: Literal["experimental", "production", "deprecated"] = "production"
     system: Annotated[str, Field(max_length=63)] = ""
     api_definition: Annotated[str, Field(max_length=200)] = ""
     resources: Annotated[list[ResourceChoice], Field(max_length=len(RESOURCE_KINDS))] = Field(
+        default_factory=list
+    )
+    #: What ``paved add`` made, in the order added (an older client sends none).
+    data_resources: Annotated[list[DataResourceIn], Field(max_length=MAX_DATA_RESOURCES)] = Field(
         default_factory=list
     )
 
@@ -205,7 +260,13 @@ class CatalogEntryIn(_In):
     def entry(self) -> CatalogEntry:
         """The entry as :class:`paved.models.CatalogEntry` (a :class:`ValueError` if it
         breaks the road's rules)."""
-        return CatalogEntry(self.lifecycle, self.system, self.api_definition, tuple(self.resources))
+        return CatalogEntry(
+            self.lifecycle,
+            self.system,
+            self.api_definition,
+            tuple(self.resources),
+            tuple(x.resource() for x in self.data_resources),
+        )
 
     @classmethod
     def of(cls, entry: CatalogEntry) -> CatalogEntryIn:
@@ -216,7 +277,8 @@ class LayersIn(_In):
     """The layers a service has now (``paved update`` committed them): they replace the
     stored ones. Each layer once, at a version paved can compare (such as ``1.4.0``).
     With ``catalog``, the service's catalog entry is replaced too; without it (an older
-    client), the stored entry is kept."""
+    client), the stored entry is kept, and a ``catalog`` without ``data_resources`` (a
+    client from before them) keeps the stored data resources."""
 
     layers: Annotated[list[LayerIn], Field(min_length=1, max_length=10), AfterValidator(_layers)]
     catalog: CatalogEntryIn | None = None
@@ -511,3 +573,76 @@ class PatchingOut(BaseModel):
     layer: str
     #: Each scaffold's versions of the layer, by scaffold, oldest version first.
     versions: list[VersionAdoptionOut]
+
+
+# -- data resources and the requests for them ------------------------------------------------
+
+#: The states of a resource request: open (``started``, ``requested``), then closed.
+ResourceRequestState = Literal["started", "requested", "committed", "failed"]
+
+
+class ResourceOptionsIn(_In):
+    """A data resource's options: ``engine`` and ``size`` of a database, ``dead_letter`` of a
+    queue (a bucket has none). One not given takes its default."""
+
+    engine: Literal["postgres", "mysql"] | None = None
+    size: Literal["small", "medium", "large"] | None = None
+    dead_letter: StrictBool | None = None
+
+
+class ResourceRequestIn(_In):
+    """A request for a data resource of a service: its kind, name and options, checked by the
+    road's rules (an option of another kind is refused), and the branch the change goes on."""
+
+    kind: Literal["database", "bucket", "queue"]
+    name: Annotated[str, Field(min_length=2, max_length=RESOURCE_NAME_MAX, pattern=NAME_REGEX)]
+    options: ResourceOptionsIn = Field(default_factory=lambda: ResourceOptionsIn())
+    branch: Branch | None = None
+
+    @model_validator(mode="after")
+    def _road_rules(self) -> Self:
+        self.resource()  # DataResource checks the road's rules (data_resource_problem)
+        return self
+
+    def resource(self) -> DataResource:
+        """The resource asked for (a :class:`ValueError` if it breaks the road's rules)."""
+        given = self.options.model_dump(exclude_none=True)
+        return DataResource.from_answer({"kind": self.kind, "name": self.name, **given})
+
+
+class ResourceRequestCloseIn(_In):
+    """How a request ended: ``committed`` (the change is in the service's repository, and
+    the resource joins its catalog entry) or ``failed``."""
+
+    state: Literal["committed", "failed"]
+    commit: Revision | None = None
+    branch: Branch | None = None
+    detail: Text500 = ""
+
+
+class ResourceRequestOut(BaseModel):
+    #: ``null`` in the answer to a dry run (nothing was stored).
+    id: int | None
+    service: str
+    kind: str
+    name: str
+    #: Every option of the kind, as the road's ``data_resources`` answer has them.
+    options: dict[str, Any]
+    state: ResourceRequestState
+    branch: str | None
+    commit: str | None
+    #: The user of the token that asked.
+    requested_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    detail: str
+
+
+class ServiceResourcesOut(BaseModel):
+    """A service's data resources (its catalog entry, in the order added) and a page of the
+    requests for them, newest first."""
+
+    service: str
+    data_resources: list[DataResourceIn]
+    requests: list[ResourceRequestOut]
+    next_cursor: str | None

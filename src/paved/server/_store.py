@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,14 +17,16 @@ import pydantic
 import sqlalchemy as sa
 
 from paved.catalog import registration_conflict
-from paved.models import ROLLOUT_STATUSES
+from paved.models import ROLLOUT_STATUSES, DataResource
 from paved.server import _schemas as s
 from paved.server._db import writer
 from paved.server._metrics import LayerRecord, Record
 from paved.server._tables import (
+    OPEN_REQUEST_STATES,
     audit_events,
     deployments,
     layer_history,
+    resource_requests,
     rollout_services,
     rollouts,
     service_layers,
@@ -48,18 +51,36 @@ class AuditEvent:
     detail: str = ""
 
 
+def _data_resources_of(value: Any) -> list[s.DataResourceIn]:
+    """The data resources stored as ``value`` (JSON text). The database is input: text that
+    is not a list of data resources the road takes reads as none."""
+    try:
+        made = json.loads(value)
+        if not isinstance(made, list):
+            return []
+        return [s.DataResourceIn.model_validate(x) for x in made]
+    except (ValueError, TypeError, RecursionError):  # a pydantic.ValidationError is one too
+        return []
+
+
 def _catalog_of(row: sa.Row[Any]) -> s.CatalogEntryIn:
     """The catalog entry stored in ``row``. The database is input: an entry that breaks the
-    road's rules (written by hand, say) is served as the default entry."""
+    road's rules (written by hand, say) is served as the default entry, and data resources
+    that do not read as the road's as none."""
     try:
         return s.CatalogEntryIn(
             lifecycle=row.lifecycle,
             system=row.system,
             api_definition=row.api_definition,
             resources=[x for x in row.resources.split(",") if x] if row.resources else [],
+            data_resources=_data_resources_of(row.data_resources),
         )
     except (pydantic.ValidationError, AttributeError, TypeError):
         return s.CatalogEntryIn()
+
+
+def _data_resources_value(made: Iterable[s.DataResourceIn]) -> str:
+    return json.dumps([x.model_dump() for x in made], separators=(",", ":"))
 
 
 def _catalog_values(entry: s.CatalogEntryIn) -> dict[str, str]:
@@ -69,6 +90,7 @@ def _catalog_values(entry: s.CatalogEntryIn) -> dict[str, str]:
         "system": entry.system,
         "api_definition": entry.api_definition,
         "resources": ",".join(entry.resources),
+        "data_resources": _data_resources_value(entry.data_resources),
     }
 
 
@@ -211,6 +233,36 @@ def _rollout_service_out(row: sa.Row[Any]) -> s.RolloutServiceOut:
         branch=row.branch,
         updated_at=row.updated_at,
     )
+
+
+def _request_out(row: sa.Row[Any]) -> s.ResourceRequestOut:
+    values = dict(row._mapping)
+    if not isinstance(values["options"], dict):  # the database is input
+        values["options"] = {}
+    return s.ResourceRequestOut.model_validate(values)
+
+
+def _requested_resource(row: sa.Row[Any]) -> s.DataResourceIn | None:
+    """The data resource request ``row`` asks for, or ``None`` if it breaks the road's rules."""
+    options = row.options if isinstance(row.options, dict) else {}
+    try:
+        return s.DataResourceIn.model_validate({**options, "kind": row.kind, "name": row.name})
+    except (pydantic.ValidationError, TypeError):
+        return None
+
+
+def _resource_request(conn: sa.Connection, request_id: int) -> sa.Row[Any] | None:
+    query = sa.select(resource_requests).where(resource_requests.c.id == request_id)
+    return conn.execute(query).first()
+
+
+def _lock_service(conn: sa.Connection, name: str) -> sa.Row[Any] | None:
+    """The row of service ``name``; on PostgreSQL locked until the transaction ends, so the
+    requests and the catalog entry of one service change one at a time on every replica."""
+    query = sa.select(services).where(services.c.name == name)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).first()
 
 
 #: What makes two starts of one roll-out the same start.
@@ -491,6 +543,12 @@ class Store:
                 return 404, f"service '{name}' is not in the catalog"
             if existing.archived_at is not None:
                 return 409, f"service '{name}' is archived: its layers are kept as they were"
+            if catalog is not None and "data_resources" not in catalog.model_fields_set:
+                # A client from before data resources: the ones recorded stay.
+                made = existing.catalog.data_resources
+                catalog = s.CatalogEntryIn.model_validate(
+                    {**catalog.model_dump(), "data_resources": [x.model_dump() for x in made]}
+                )
             kept = existing.catalog if catalog is None else catalog
             if dry_run:
                 return 200, existing.model_copy(update={"layers": ordered, "catalog": kept})
@@ -807,3 +865,189 @@ class Store:
             on = [(row.scaffold, row.version) for row in conn.execute(current)]
             started = [(scaffold, version, at) for scaffold, version, at in conn.execute(first)]
         return records, on, started
+
+    # -- data resources and their requests -----------------------------------------------
+
+    def request_resource(
+        self,
+        service: str,
+        resource: DataResource,
+        *,
+        branch: str | None,
+        requested_by: str,
+        now: dt.datetime,
+        dry_run: bool,
+        event: Callable[[int], AuditEvent],
+    ) -> tuple[int, s.ResourceRequestOut | str]:
+        """Open a request (state ``started``) for ``resource`` of ``service``: (201, the
+        request), (200, the request it would be) with ``dry_run``, (404, why) for a service
+        not in the catalog or archived, (409, why) for a name in its catalog entry or in one
+        of its open requests. ``event(id)`` is the audit row, in the same transaction.
+
+        One open request per service and name holds on every replica: the database's
+        partial unique index refuses a second one whatever the checks here saw."""
+        try:
+            return self._request_resource(
+                service,
+                resource,
+                branch=branch,
+                requested_by=requested_by,
+                now=now,
+                dry_run=dry_run,
+                event=event,
+            )
+        except sa.exc.IntegrityError:  # opened meanwhile by another request (or replica)
+            return 409, _open_request_conflict(service, resource.name)
+
+    def _request_resource(
+        self,
+        service: str,
+        resource: DataResource,
+        *,
+        branch: str | None,
+        requested_by: str,
+        now: dt.datetime,
+        dry_run: bool,
+        event: Callable[[int], AuditEvent],
+    ) -> tuple[int, s.ResourceRequestOut | str]:
+        with self._writer.begin() as conn:
+            row = _lock_service(conn, service)
+            if row is None or row.archived_at is not None:
+                state = "not in the catalog" if row is None else "archived"
+                return 404, f"service '{service}' is {state}"
+            made = _catalog_of(row).data_resources
+            known = next((x for x in made if x.name == resource.name), None)
+            if known is not None:
+                return 409, (
+                    f"service '{service}' has a {known.kind} named {resource.name} already: "
+                    "choose another name"
+                )
+            if len(made) >= s.MAX_DATA_RESOURCES:
+                return 409, (
+                    f"service '{service}' has {len(made)} data resources, the most one "
+                    "service may have"
+                )
+            open_query = sa.select(resource_requests.c.id).where(
+                resource_requests.c.service == service,
+                resource_requests.c.name == resource.name,
+                resource_requests.c.state.in_(OPEN_REQUEST_STATES),
+            )
+            if conn.execute(open_query).first() is not None:
+                return 409, _open_request_conflict(service, resource.name)
+            answer = resource.to_answer()
+            values: dict[str, Any] = {
+                "service": service,
+                "kind": resource.kind,
+                "name": resource.name,
+                "options": {k: v for k, v in answer.items() if k not in ("kind", "name")},
+                "state": "started",
+                "branch": branch,
+                "commit": None,
+                "requested_by": requested_by,
+                "created_at": now,
+                "updated_at": now,
+                "detail": "",
+            }
+            if dry_run:
+                return 200, s.ResourceRequestOut(id=None, **values)
+            new_id = conn.execute(
+                resource_requests.insert().values(**values).returning(resource_requests.c.id)
+            ).scalar_one()
+            self.audit(event(new_id), conn)
+            created = _resource_request(conn, new_id)
+        assert created is not None
+        return 201, _request_out(created)
+
+    def resource_request(self, service: str, request_id: int) -> s.ResourceRequestOut | None:
+        """The request ``request_id`` of ``service``, or ``None``."""
+        with self.engine.connect() as conn:
+            row = _resource_request(conn, request_id)
+        return _request_out(row) if row is not None and row.service == service else None
+
+    def close_resource_request(
+        self,
+        service: str,
+        request_id: int,
+        values: Mapping[str, Any],
+        now: dt.datetime,
+        event: AuditEvent,
+    ) -> tuple[int, s.ResourceRequestOut | str]:
+        """Close the open request with ``values`` (``state`` ``committed`` or ``failed``,
+        ``commit``, ``branch``, ``detail``): (200, the request) or (404, why), or (409, why)
+        when it is closed already. ``committed`` adds the resource to the service's catalog
+        entry (unless it is there already), in the same transaction as the close and its
+        audit row ``event``."""
+        with self._writer.begin() as conn:
+            service_row = _lock_service(conn, service)
+            row = _resource_request(conn, request_id)
+            if service_row is None or row is None or row.service != service:
+                return 404, f"service '{service}' has no resource request {request_id}"
+            added = None
+            if values["state"] == "committed":
+                added = _requested_resource(row)
+                if added is None:  # the database is input: a row written by hand, say
+                    return 409, (
+                        f"resource request {request_id} holds a resource that breaks the "
+                        "road's rules: close it as failed"
+                    )
+            changes = {k: v for k, v in values.items() if v is not None or k == "detail"}
+            changed = conn.execute(
+                resource_requests.update()
+                .where(
+                    resource_requests.c.id == request_id,
+                    resource_requests.c.state.in_(OPEN_REQUEST_STATES),
+                )
+                .values(**changes, updated_at=now)
+            ).rowcount
+            if not changed:
+                return 409, _closed_conflict(request_id, row.state)
+            if added is not None:
+                self._add_data_resource(conn, service_row, added)
+            self.audit(event, conn)
+            closed = _resource_request(conn, request_id)
+        assert closed is not None
+        return 200, _request_out(closed)
+
+    def _add_data_resource(
+        self, conn: sa.Connection, service_row: sa.Row[Any], added: s.DataResourceIn
+    ) -> None:
+        entry = _catalog_of(service_row)
+        if any(x.name == added.name for x in entry.data_resources):
+            return  # recorded meanwhile (paved update sends the road's answers)
+        conn.execute(
+            services.update()
+            .where(services.c.name == service_row.name)
+            .values(data_resources=_data_resources_value([*entry.data_resources, added]))
+        )
+
+    def resources(
+        self, service: str, *, before: int | None, limit: int
+    ) -> tuple[list[s.DataResourceIn], list[s.ResourceRequestOut], bool] | None:
+        """The data resources of ``service`` and up to ``limit`` of its requests with an id
+        below ``before``, newest first; whether more follow. ``None``: no such service."""
+        query = (
+            sa.select(resource_requests)
+            .where(resource_requests.c.service == service)
+            .order_by(resource_requests.c.id.desc())
+            .limit(limit + 1)
+        )
+        if before is not None:
+            query = query.where(resource_requests.c.id < before)
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(services).where(services.c.name == service)).first()
+            if row is None:
+                return None
+            rows = conn.execute(query).all()
+        requests = [_request_out(x) for x in rows[:limit]]
+        return _catalog_of(row).data_resources, requests, len(rows) > limit
+
+
+def _open_request_conflict(service: str, name: str) -> str:
+    return (
+        f"service '{service}' has an open request for a resource named {name}: "
+        "let it finish (or close it), or choose another name"
+    )
+
+
+def _closed_conflict(request_id: int, state: str) -> str:
+    return f"resource request {request_id} is closed already ({state}): it cannot change"

@@ -12,11 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 
 __all__ = [
+    "OPEN_REQUEST_STATES",
     "UtcDateTime",
     "audit_events",
     "deployments",
     "layer_history",
     "metadata",
+    "resource_requests",
     "rollout_services",
     "rollouts",
     "service_layers",
@@ -63,6 +65,8 @@ services = sa.Table(
     sa.Column("api_definition", sa.String(200), nullable=False, server_default=""),
     #: The resources answered, comma-separated, in order.
     sa.Column("resources", sa.String(200), nullable=False, server_default=""),
+    #: What ``paved add`` made (migration 0007): the road's ``data_resources`` answer, JSON.
+    sa.Column("data_resources", sa.Text, nullable=False, server_default="[]"),
 )
 
 service_layers = sa.Table(
@@ -199,4 +203,42 @@ teams = sa.Table(
     sa.Column("description", sa.String(500), nullable=False, server_default=""),
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+#: The states of a resource request that is not closed: one per service and name at a time.
+OPEN_REQUEST_STATES = ("started", "requested")
+_OPEN = sa.text("state IN ('started', 'requested')")
+
+#: A journal of requests for data resources (migration 0007): opened ``started`` before the
+#: change is made, closed ``committed`` (the resource joins the catalog entry) or ``failed``.
+resource_requests = sa.Table(
+    "resource_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "service",
+        sa.String(40),
+        sa.ForeignKey("services.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("name", sa.String(40), nullable=False),
+    #: The kind's options (engine, size, dead_letter), as the road's answer has them.
+    sa.Column("options", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("branch", sa.String(200), nullable=True),
+    sa.Column("commit", sa.String(64), nullable=True),
+    sa.Column("requested_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False, server_default=""),
+    sa.Index("resource_requests_service", "service", "id"),
+    sa.Index(
+        "resource_requests_open",
+        "service",
+        "name",
+        unique=True,
+        sqlite_where=_OPEN,
+        postgresql_where=_OPEN,
+    ),
 )

@@ -3,7 +3,8 @@
 One YAML stream: a ``Group`` per team the platform knows (and per owner a service names,
 should the database hold one that is not), then a ``Component`` per registered service, then
 an ``API`` per service with an API document in a repository Backstage can read, then a
-``Resource`` per resource a service declares (its catalog entry, as its road answers). The
+``Resource`` per resource a service declares and per data resource ``paved add`` made (its
+catalog entry, as its road answers: ``SERVICE-NAME``, after the others, in the order added). The
 shape is documented in docs/backstage.md and kept stable: a Backstage instance reads it as a
 ``url`` location. Every name and value comes from the database and is treated as input: an
 entity whose name Backstage would refuse is left out, and the stream is written by
@@ -146,16 +147,29 @@ def _api(service: s.ServiceOut, name: str, url: str) -> dict[str, Any]:
 
 
 def _resource(service: s.ServiceOut, choice: str) -> dict[str, Any]:
-    kind = RESOURCE_KINDS[choice]
+    """The Resource entity of one of the road's ``resources`` choices, or of a data resource
+    (``data:NAME``: what ``paved add`` made), as the road's catalog-info.yaml writes it."""
+    if choice.startswith(_DATA):
+        made = service.catalog.entry().data_resource(choice.removeprefix(_DATA))
+        assert made is not None  # catalog_entities named it from the same entry
+        name = made.entity_name(service.name)
+        description = f"The {made.kind} {made.name} of {service.name}."
+        kind_type = made.type
+    else:
+        kind = RESOURCE_KINDS[choice]
+        name = kind.name(service.name)
+        description = kind.description.format(service=service.name)
+        kind_type = kind.type
     return {
         "apiVersion": API_VERSION,
         "kind": "Resource",
-        "metadata": {
-            "name": kind.name(service.name),
-            "description": kind.description.format(service=service.name),
-        },
-        "spec": _owned_spec(service, type=kind.type),
+        "metadata": {"name": name, "description": description},
+        "spec": _owned_spec(service, type=kind_type),
     }
+
+
+#: How :func:`catalog_entities` tells a data resource from a ``resources`` choice.
+_DATA = "data:"
 
 
 def catalog_entities(teams: list[s.TeamOut], services: list[s.ServiceOut]) -> list[dict[str, Any]]:
@@ -180,6 +194,10 @@ def catalog_entities(teams: list[s.TeamOut], services: list[s.ServiceOut]) -> li
             wanted_apis.append((f"{service.name}-api", service, url))
         wanted_resources.extend(
             (RESOURCE_KINDS[x].name(service.name), service, x) for x in service.catalog.resources
+        )
+        wanted_resources.extend(
+            (f"{service.name}-{x.name}", service, f"{_DATA}{x.name}")
+            for x in service.catalog.data_resources
         )
     apis = _named(wanted_apis)
     resources = _named(wanted_resources)
@@ -239,7 +257,8 @@ def backstage_catalog(
     """The organisation as Backstage entities, one YAML document each: a ``Group`` per team,
     a ``Component`` per registered service (its catalog entry's lifecycle, archived ones
     ``deprecated``), an ``API`` per service whose API document Backstage can read from its
-    repository, and a ``Resource`` per resource a service declares. Readable with any
+    repository, and a ``Resource`` per resource a service declares or ``paved add`` made
+    (the Component ``dependsOn`` each). Readable with any
     platform token, or with the Backstage reader token the server was started with."""
     teams, services = store.organisation()
     entities = catalog_entities(teams, services)
