@@ -17,7 +17,26 @@ from pathlib import Path
 
 ALL_RESOURCES = "s3-read,sqs-send,dynamodb-rw,secret-read"
 
-#: name -> --set answers. Defaults; every option on (GitLab CI, all resources); internal.
+#: Every data resource kind with every option: both engines and every size, a queue with and
+#: one without a dead-letter queue. ``--set`` reads a ``yaml`` question's answer as YAML.
+ALL_DATA_RESOURCES = (
+    "[{kind: database, name: orders, engine: postgres, size: small},"
+    " {kind: database, name: ledger-db, engine: mysql, size: medium},"
+    " {kind: database, name: events, engine: postgres, size: large},"
+    " {kind: bucket, name: uploads},"
+    " {kind: queue, name: jobs, dead_letter: true},"
+    " {kind: queue, name: audit-log, dead_letter: false}]"
+)
+#: A subset: one of each kind, the other engine and size.
+SOME_DATA_RESOURCES = (
+    "[{kind: queue, name: jobs, dead_letter: false},"
+    " {kind: database, name: orders, engine: mysql, size: large},"
+    " {kind: bucket, name: reports}]"
+)
+
+#: name -> --set answers. Defaults; every option on (GitLab CI, all resources); internal; data
+#: resources of every kind with every option in dev, staging and prod, beside the declared
+#: resources, and some of them alone in two environments of an internal service.
 SAMPLES: dict[str, list[str]] = {
     "sample-default": [],
     "sample-full": [
@@ -36,6 +55,19 @@ SAMPLES: dict[str, list[str]] = {
         f"resources={ALL_RESOURCES}",
         "environments=dev,prod",
         "repository_url=https://github.com/samples/sample-internal",
+    ],
+    "sample-data": [
+        f"resources={ALL_RESOURCES}",
+        f"data_resources={ALL_DATA_RESOURCES}",
+        "system=samples",
+        "repository_url=https://github.com/samples/sample-data",
+    ],
+    "sample-data-internal": [
+        "exposure=internal",
+        "ci_provider=gitlab",
+        f"data_resources={SOME_DATA_RESOURCES}",
+        "environments=dev,prod",
+        "aws_region=us-east-2",
     ],
 }
 

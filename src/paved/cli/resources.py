@@ -15,11 +15,11 @@ if TYPE_CHECKING:
     from paved.resources import ResourceResult
 
 add_app = typer.Typer(
-    help="Add a database, a bucket or a queue to this service, compliant by construction.",
+    help="Add a database, a bucket or a queue to this service.",
     no_args_is_help=True,
 )
 remove_app = typer.Typer(
-    help="Remove a database, a bucket or a queue from this service, deliberately.",
+    help="Remove a database, a bucket or a queue from this service.",
     no_args_is_help=True,
 )
 resources_app = typer.Typer(help="Read a service's data resources.", no_args_is_help=True)
@@ -121,12 +121,13 @@ def add_database(
     diff: DiffOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Add a database (RDS) with the organisation's defaults, in every environment.
+    """Add a database (RDS) with the organisation's defaults.
 
-    Encrypted with its own KMS key, private subnets only, TLS and IAM authentication, the
-    master password in Secrets Manager, backups, and in prod Multi-AZ and deletion
-    protection. The service's role gains rds-db:connect as its own database user, and the
-    overlays get the connection settings. One commit; review it, push, apply the Terraform.
+    One in every environment of the service, encrypted with its own KMS key, private
+    subnets only, TLS and IAM authentication, the master password in Secrets Manager,
+    backups, and in prod Multi-AZ and deletion protection. The service's role gains
+    rds-db:connect as its own database user, and the overlays get the connection settings.
+    One commit; review it, push, apply the Terraform.
     """
     for option, value, choices in (
         ("--engine", engine, ("postgres", "mysql")),
@@ -149,11 +150,11 @@ def add_bucket(
     diff: DiffOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Add an S3 bucket with the organisation's defaults, in every environment.
+    """Add an S3 bucket with the organisation's defaults.
 
-    Public access blocked, encrypted with its own KMS key, versioned, TLS only, access
-    logged, old versions expired, object ownership enforced. The service's role gains the
-    object actions on that bucket only.
+    One in every environment of the service: public access blocked, encrypted with its
+    own KMS key, versioned, TLS only, access logged, old versions expired, object
+    ownership enforced. The service's role gains the object actions on that bucket only.
     """
     _add(ctx, _resource("bucket", name), path, branch, dry_run, diff, json_output)
 
@@ -176,10 +177,11 @@ def add_queue(
     diff: DiffOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Add an SQS queue with the organisation's defaults, in every environment.
+    """Add an SQS queue with the organisation's defaults.
 
-    Encrypted with its own KMS key, TLS only, with a dead-letter queue. The service's role
-    gains sending, receiving and deleting on that queue only.
+    One in every environment of the service, encrypted with its own KMS key, TLS only,
+    with a dead-letter queue. The service's role gains sending, receiving and deleting
+    on that queue only.
     """
     resource = _resource("queue", name, dead_letter=dead_letter)
     _add(ctx, resource, path, branch, dry_run, diff, json_output)
@@ -315,10 +317,11 @@ def list_resources(
     path: PathOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List this service's data resources, from its files and from the catalog.
+    """List this service's data resources.
 
-    IN says where each is: files (not in the catalog yet: on a branch, or not recorded),
-    catalog (removed here, or added on another branch) or both.
+    From its files and from the catalog; IN says where each is: files (not in the catalog
+    yet: on a branch, or not recorded), catalog (removed here, or added on another branch)
+    or both.
     """
     from paved.cli.update import update_deps
     from paved.resources import list_resources as read_files
