@@ -3,20 +3,28 @@
 Two backends share it: :class:`~paved.catalog.sqlite.SqliteCatalog`, a local SQLite file
 used in-process (the embedded default), and the platform's HTTP API. Only the platform
 records roll-outs (:class:`RolloutCatalog`); :func:`rollout_catalog` says whether a catalog
-does.
+does. Requests for data resources (:class:`ResourceCatalog`) are the same:
+:func:`resource_catalog` says whether a catalog keeps them.
 """
 
 from __future__ import annotations
 
 import builtins
 import datetime as dt
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from paved.catalog._layers import layers_problem
 from paved.catalog._registration import registration_conflict, unknown_team
+from paved.catalog._resources import (
+    RESOURCE_REQUEST_STATES,
+    ResourceRequest,
+    ResourceRequestState,
+    ServiceResources,
+)
 from paved.models import (
     Caller,
     CatalogEntry,
+    DataResource,
     Deployment,
     LayerRef,
     Outcome,
@@ -29,10 +37,16 @@ from paved.models import (
 )
 
 __all__ = [
+    "RESOURCE_REQUEST_STATES",
     "Catalog",
+    "ResourceCatalog",
+    "ResourceRequest",
+    "ResourceRequestState",
     "RolloutCatalog",
+    "ServiceResources",
     "layers_problem",
     "registration_conflict",
+    "resource_catalog",
     "rollout_catalog",
     "unknown_team",
 ]
@@ -177,5 +191,57 @@ class RolloutCatalog(Catalog, Protocol):
 def rollout_catalog(catalog: Catalog) -> RolloutCatalog | None:
     """``catalog`` when it records roll-outs (the platform's catalog), else ``None``."""
     if catalog.shared and isinstance(catalog, RolloutCatalog):
+        return catalog
+    return None
+
+
+@runtime_checkable
+class ResourceCatalog(Catalog, Protocol):
+    """A catalog that keeps the journal of requests for data resources: the platform's.
+
+    Get one with :func:`resource_catalog`. ``paved add`` opens a request before it changes
+    the service's repository and closes it after. Errors are paved errors: a service of
+    another team, or a request of another user, is an :class:`~paved.errors.AuthError`; a
+    name the service has already (in its catalog entry or an open request), or a request
+    closed already, a :class:`~paved.errors.ConflictError`; a service not in the catalog (or
+    archived), or a request it does not have, an :class:`~paved.errors.InputError`; an
+    answer of another shape a :class:`~paved.errors.RemoteError`.
+    """
+
+    def request_resource(
+        self,
+        service: str,
+        resource: DataResource,
+        *,
+        branch: str | None = None,
+        dry_run: bool = False,
+    ) -> int | None:
+        """Open a request (state ``started``) for ``resource`` of ``service``, the change to
+        go on ``branch`` (``None``: the default branch); its id. With ``dry_run`` every check
+        runs, nothing is stored and the answer is ``None``."""
+        ...
+
+    def close_resource_request(
+        self,
+        service: str,
+        request_id: int,
+        state: Literal["committed", "failed"],
+        commit: str | None = None,
+        branch: str | None = None,
+        detail: str = "",
+    ) -> ResourceRequest:
+        """Close the open request ``request_id`` of ``service``: ``committed`` (the resource
+        joins the service's catalog entry) or ``failed``; the request as closed."""
+        ...
+
+    def resources(self, service: str) -> ServiceResources:
+        """The data resources of ``service`` and every request for them, newest first."""
+        ...
+
+
+def resource_catalog(catalog: Catalog) -> ResourceCatalog | None:
+    """``catalog`` when it keeps requests for data resources (the platform's catalog), else
+    ``None``: the local catalog keeps none (``paved add`` then writes the change alone)."""
+    if catalog.shared and isinstance(catalog, ResourceCatalog):
         return catalog
     return None

@@ -2,8 +2,9 @@
 
 One ``httpx.Client`` is reused for every call. Network errors and 5xx answers are retried
 with backoff only where the call is idempotent (reads, registration by name, archiving,
-recording a service's layers, starting, recording in and finishing a roll-out); recording a
-deployment is sent once. HTTP errors become
+recording a service's layers, starting, recording in and finishing a roll-out, a dry run of a
+resource request); recording a deployment, opening and closing a resource request are sent
+once. HTTP errors become
 paved errors: 401 and 403 :class:`AuthError`, 409 :class:`ConflictError`, anything else
 :class:`RemoteError`.
 """
@@ -16,15 +17,17 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
 from paved.catalog._layers import layers_problem
+from paved.catalog._resources import ResourceRequest, ServiceResources
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
 from paved.models import (
     Caller,
     CatalogEntry,
+    DataResource,
     Deployment,
     LayerRef,
     Outcome,
@@ -493,3 +496,100 @@ class RemoteCatalog:
                 hint="the platform may run another version of paved; tell the platform team",
             )
         return [_answer(VersionAdoption.from_json, item, "version adoption") for item in versions]
+
+    # -- data resources (ResourceCatalog) ------------------------------------------------
+
+    def request_resource(
+        self,
+        service: str,
+        resource: DataResource,
+        *,
+        branch: str | None = None,
+        dry_run: bool = False,
+    ) -> int | None:
+        check_name(service)  # it goes into the URL's path: never a '..' or a '?'
+        answer = resource.to_answer()
+        body: dict[str, Any] = {
+            "kind": answer.pop("kind"),
+            "name": answer.pop("name"),
+            "options": answer,
+        }
+        if branch is not None:
+            body["branch"] = branch
+        params = {"dry_run": "true"} if dry_run else None
+        try:
+            response = self._call(
+                "POST",
+                f"/v1/services/{service}/resources",
+                idempotent=dry_run,  # a second request would find the first one open
+                json=body,
+                params=params,
+            )
+        except ConflictError as exc:
+            raise ConflictError(exc.message, hint="choose another name") from None
+        made = _answer(ResourceRequest.from_json, _body(response), "resource request")
+        if made.service != service or made.resource != resource or (made.id is None) != dry_run:
+            raise RemoteError(
+                f"the platform answered the request for {resource.kind} {resource.name} of "
+                f"{service} with another request",
+                hint="the platform may run another version of paved; tell the platform team",
+            )
+        return made.id
+
+    def close_resource_request(
+        self,
+        service: str,
+        request_id: int,
+        state: Literal["committed", "failed"],
+        commit: str | None = None,
+        branch: str | None = None,
+        detail: str = "",
+    ) -> ResourceRequest:
+        check_name(service)
+        if isinstance(request_id, bool) or not isinstance(request_id, int) or request_id < 1:
+            raise InputError(f"resource request id {request_id!r} is not a positive number")
+        body = {"state": state, "commit": commit, "branch": branch, "detail": _one_line(detail)}
+        try:
+            response = self._call(
+                "PATCH",
+                f"/v1/services/{service}/resources/{request_id}",
+                idempotent=False,  # a second close of one request is refused
+                json=body,
+            )
+        except ConflictError as exc:
+            raise ConflictError(exc.message, hint="a closed request stays as it is") from None
+        closed = _answer(ResourceRequest.from_json, _body(response), "resource request")
+        if closed.id != request_id or closed.service != service or closed.state != state:
+            raise RemoteError(
+                f"the platform answered the close of resource request {request_id} of "
+                f"{service} with another request",
+                hint="the platform may run another version of paved; tell the platform team",
+            )
+        return closed
+
+    def resources(self, service: str) -> ServiceResources:
+        check_name(service)
+        params: dict[str, str | int] = {"limit": 1000}
+        made: tuple[DataResource, ...] | None = None
+        requests: builtins.list[ResourceRequest] = []
+        while True:
+            page = _body(
+                self._call(
+                    "GET", f"/v1/services/{service}/resources", idempotent=True, params=params
+                )
+            )
+            items, cursor = _page(page, "requests", "resource requests")
+            if made is None:
+                made = _answer(_data_resources, page, "list of data resources")
+            requests += [_answer(ResourceRequest.from_json, x, "resource request") for x in items]
+            if cursor is None:
+                return ServiceResources(service, made, tuple(requests))
+            params["cursor"] = cursor
+
+
+def _data_resources(data: Mapping[str, Any]) -> tuple[DataResource, ...]:
+    """The ``data_resources`` of the platform's answer, by the road's rules (each name once)."""
+    made = data.get("data_resources")
+    if not isinstance(made, list):
+        raise ValueError("data_resources is not a list")
+    return CatalogEntry.from_answers({"data_resources": made}).data_resources
