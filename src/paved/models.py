@@ -110,6 +110,8 @@ DATA_RESOURCE_TYPES: Mapping[str, str] = {
 #: (``SERVICE-api``, ``SERVICE-s3``, ...).
 RESERVED_RESOURCE_NAMES = frozenset({"api", *(kind.suffix for kind in RESOURCE_KINDS.values())})
 RESOURCE_NAME_MAX = 20
+#: MySQL's limit on a user name: the database user is the service's name, ``-`` as ``_``.
+_MYSQL_USER_MAX = 32
 #: What each identifier made from a resource's name may be at most, in characters, and how it
 #: is made (``{s}`` the service, ``{e}`` an environment, ``{n}`` the name, ``{a}`` the account).
 _IDENTIFIERS: Mapping[str, tuple[tuple[str, str, int], ...]] = {
@@ -199,6 +201,18 @@ class DataResource:
     def entity_name(self, service: str) -> str:
         return f"{service}-{self.name}"
 
+    def description(self, service: str) -> str:
+        """Its Resource entity's description, as the road's catalog-info.yaml writes it."""
+        what = {
+            "database": f"{'PostgreSQL' if self.option.get('engine') == 'postgres' else 'MySQL'}"
+            " database",
+            "bucket": "S3 bucket",
+            "queue": "SQS queue",
+        }[self.kind]
+        return (
+            f"The {what} {self.name} of {service}, one per environment (terraform/{self.kind}s.tf)."
+        )
+
     def fit_problem(self, service: str, environments: tuple[str, ...], account: str) -> str | None:
         """Which identifier made from this resource's name is too long for its provider in
         ``service``'s ``environments``, or ``None``."""
@@ -215,6 +229,13 @@ class DataResource:
                     f"makes the {what} name {made} ({len(made)} characters; at most {limit}):"
                     " choose a shorter name"
                 )
+        user = service.replace("-", "_")
+        if self.option.get("engine") == "mysql" and len(user) > _MYSQL_USER_MAX:
+            return (
+                f"is a MySQL database, whose user {user} (the service's name) would be"
+                f" {len(user)} characters; MySQL takes at most {_MYSQL_USER_MAX}: use"
+                " --engine postgres"
+            )
         return None
 
 

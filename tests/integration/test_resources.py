@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -34,11 +35,11 @@ def _service(pinned_env: Path, *sets: str, name: str = "payments") -> Path:
     return pinned_env / name
 
 
-def _answers(root: Path) -> dict:
+def _answers(root: Path) -> dict[str, Any]:
     return yaml.safe_load((root / ".copier-answers.road.yml").read_text(encoding="utf-8"))
 
 
-def _stored(pinned_env: Path) -> list[dict]:
+def _stored(pinned_env: Path) -> list[dict[str, Any]]:
     record = SqliteCatalog(pinned_env / "paved-home" / "data" / "catalog.db").get("payments")
     assert record is not None
     return [x.to_answer() for x in record.catalog.data_resources]
@@ -143,6 +144,17 @@ def test_a_name_too_long_for_a_provider_is_refused_naming_the_identifier(
     fits = run_paved("add", "bucket", "b" * 14, cwd=root)  # 63 characters: the limit
     assert fits.returncode == 0, fits.stderr
     assert "choose a shorter name" in refused.stderr
+
+
+def test_a_mysql_database_needs_a_service_name_its_user_can_take(pinned_env: Path) -> None:
+    service = "payments-settlement-reconciliation"  # 34 characters: too long a MySQL user
+    root = _service(pinned_env, name=service)
+    before = snapshot(root)
+    refused = run_paved("add", "database", "ledger", "--engine", "mysql", cwd=root)
+    assert refused.returncode == ExitCode.USAGE, refused.stderr
+    assert "MySQL takes at most 32: use --engine postgres" in refused.stderr
+    assert snapshot(root) == before
+    assert run_paved("add", "database", "ledger", cwd=root).returncode == 0
 
 
 def test_a_folder_without_the_road_layer_is_refused(pinned_env: Path) -> None:

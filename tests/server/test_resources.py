@@ -397,11 +397,24 @@ def test_the_organisation_url_serves_a_resource_per_data_resource(platform: Plat
             "spec": {"type": kind_type, "owner": owner, "system": "checkout"},
         }
         for name, kind_type, description in (
-            ("orders", "database", "The database orders of payments."),
-            ("uploads", "s3-bucket", "The bucket uploads of payments."),
-            ("jobs", "sqs-queue", "The queue jobs of payments."),
+            ("orders", "database", DB_DESCRIPTION),
+            (
+                "uploads",
+                "s3-bucket",
+                "The S3 bucket uploads of payments, one per environment (terraform/buckets.tf).",
+            ),
+            (
+                "jobs",
+                "sqs-queue",
+                "The SQS queue jobs of payments, one per environment (terraform/queues.tf).",
+            ),
         )
     ]
+
+
+DB_DESCRIPTION = (
+    "The MySQL database orders of payments, one per environment (terraform/databases.tf)."
+)
 
 
 def test_recording_layers_keeps_or_replaces_the_data_resources(platform: Platform) -> None:

@@ -153,7 +153,7 @@ def _resource(service: s.ServiceOut, choice: str) -> dict[str, Any]:
         made = service.catalog.entry().data_resource(choice.removeprefix(_DATA))
         assert made is not None  # catalog_entities named it from the same entry
         name = made.entity_name(service.name)
-        description = f"The {made.kind} {made.name} of {service.name}."
+        description = made.description(service.name)
         kind_type = made.type
     else:
         kind = RESOURCE_KINDS[choice]
