@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -275,3 +276,58 @@ def test_killed_at_any_moment_then_run_again_gives_one_commit(
     assert "Paved-Resource: add database orders" in git("log", "-1", "--format=%B", cwd=root)
     assert [x["name"] for x in _answers(root)["data_resources"]] == ["orders"]
     assert not (root / ".git" / "paved-update.json").exists()
+
+
+# -- with the platform: the request is opened before anything changes, closed after -------
+
+
+def test_logged_in_the_platform_decides_first_and_keeps_the_request(pinned_env: Path) -> None:
+    pytest.importorskip("fastapi", reason="the platform server needs the 'server' extra")
+    from tests.platform_helpers import git_daemon, platform_server
+
+    with (
+        git_daemon(pinned_env / "githost") as githost,
+        platform_server(pinned_env / "platform.db") as platform,
+    ):
+        githost.create("payments")
+        ours, theirs = platform.token("ana", "team-a"), platform.token("bo", "team-b")
+        assert run_paved("login", platform.url, "--token", ours).returncode == 0
+        made = run_paved(
+            "new", "service", "payments", "--owner", "team-a", "--remote",
+            githost.url("payments"),
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        root = pinned_env / "payments"
+        before = snapshot(root)
+
+        assert run_paved("login", platform.url, "--token", theirs).returncode == 0
+        refused = run_paved("add", "database", "orders", cwd=root)
+        assert refused.returncode == ExitCode.AUTH, refused.stderr
+        planned = run_paved("add", "database", "orders", "--dry-run", cwd=root)
+        assert planned.returncode == ExitCode.AUTH, planned.stderr  # a dry run asks too
+        assert snapshot(root) == before  # refused before the render: nothing changed
+
+        assert run_paved("login", platform.url, "--token", ours).returncode == 0
+        dry = run_paved("add", "database", "orders", "--dry-run", cwd=root)
+        assert dry.returncode == 0, dry.stderr
+        added = run_paved("add", "database", "orders", "--json", cwd=root)
+        assert added.returncode == 0, added.stderr
+        commit = json.loads(added.stdout)["commit"]
+        with sqlite3.connect(platform.database) as db:
+            requests = db.execute(
+                'SELECT kind, name, state, requested_by, "commit" FROM resource_requests'
+            ).fetchall()
+            audited = db.execute(
+                "SELECT action, actor, outcome FROM audit_events WHERE action LIKE 'resource.%'"
+                " ORDER BY id"
+            ).fetchall()
+        assert requests == [("database", "orders", "committed", "ana", commit)]
+        assert audited[-2:] == [
+            ("resource.request", "ana", "started"),
+            ("resource.close", "ana", "committed"),
+        ]
+        refusals = audited[:-2]
+        assert refusals  # the other team's attempt is on the record, and was refused
+        assert all(actor == "bo" and outcome != "started" for _, actor, outcome in refusals)
+        listed = run_paved("resources", "list", "--json", cwd=root)
+        assert [r["in"] for r in json.loads(listed.stdout)["resources"]] == ["both"]

@@ -53,6 +53,11 @@ SCHEMA = json.loads(
 )
 
 
+def _newest_app() -> str:
+    """The app layer these tests' services are made with: the one this paved bundles."""
+    return ScaffoldRegistry(bundled_root()).get("service-python").version
+
+
 def _run(root: Path, *args: str, cwd: Path | None = None) -> Invocation:
     runtime = runtime_at(root)
     if cwd is not None:
@@ -333,7 +338,7 @@ def test_an_update_without_local_edits_commits_and_records_the_catalog(
         catalog.close()
     assert stored is not None
     assert {(ref.layer, ref.version) for ref in stored.layers} == {
-        ("app", "0.2.0"),
+        ("app", _newest_app()),
         ("road", "0.3.0"),
     }
     again = _update(world, pristine, "--json")
@@ -575,7 +580,7 @@ def test_the_platform_refuses_another_team_before_anything_changes_and_records_t
             audited = db.execute(
                 "SELECT actor, outcome FROM audit_events WHERE action = 'service.layers'"
             ).fetchall()
-        assert sorted(layers) == [("app", "0.2.0"), ("road", "0.3.0")]
+        assert sorted(layers) == [("app", _newest_app()), ("road", "0.3.0")]
         assert ("ana", "recorded") in audited
 
 

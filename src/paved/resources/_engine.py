@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from paved.errors import ConflictError, InputError
+from paved.catalog import resource_catalog
+from paved.errors import ConflictError, InputError, PavedError
 from paved.gitcmd import Git
 from paved.models import CatalogEntry, DataResource
 from paved.names import name_problem
@@ -222,9 +223,74 @@ def _branch_has(found: _Service, request: ResourceRequest, action: str) -> bool:
     return f"{TRAILER}: {action} {resource.kind} {resource.name}" in body.splitlines()
 
 
+class _Journal:
+    """The platform's request for the resource (when the catalog is the platform's and has
+    the service): opened, or found open from a run of the same request that did not
+    finish, before the service changes; closed after. The platform decides first: another
+    team's service, or a name in another open request, stops the add before it renders."""
+
+    def __init__(self, found: _Service, request: ResourceRequest, deps: UpdateDeps) -> None:
+        self.catalog = resource_catalog(deps.catalog())
+        if self.catalog is not None and self.catalog.get(found.name) is None:
+            self.catalog = None  # not registered: nothing to record, as paved update does
+        self.found, self.request = found, request
+        self.id: int | None = None
+
+    def _mine(self) -> int | None:
+        assert self.catalog is not None
+        caller = self.catalog.caller()
+        me = caller.user if caller is not None else ""
+        for old in self.catalog.resources(self.found.name).requests:
+            if old.open and old.resource.name == self.request.resource.name:
+                same = old.resource == self.request.resource and old.branch == self.request.branch
+                return old.id if same and old.requested_by == me else None
+        return None
+
+    def open(self) -> None:
+        if self.catalog is None:
+            return
+        if self.request.dry_run:
+            self.catalog.request_resource(
+                self.found.name, self.request.resource, branch=self.request.branch, dry_run=True
+            )
+            return
+        self.id = self._mine()
+        if self.id is None:
+            self.id = self.catalog.request_resource(
+                self.found.name, self.request.resource, branch=self.request.branch
+            )
+
+    def close(self, result: ResourceResult | None, failure: str = "") -> None:
+        """Close the request: committed with ``result``'s commit, or failed."""
+        if self.catalog is None or self.request.dry_run:
+            return
+        if self.id is None and result is not None and result.status in ("unchanged", "resumed"):
+            self.id = self._mine()  # a run killed after its commit left it open
+        if self.id is None or (result is not None and result.status == "conflicts"):
+            return  # at conflicts it stays open: the same add, run again, finds it
+        if result is None:
+            self.catalog.close_resource_request(
+                self.found.name, self.id, "failed", detail=escaped(failure)[:500]
+            )
+            return
+        commit = result.commit or self.found.git.head()
+        self.catalog.close_resource_request(
+            self.found.name, self.id, "committed", commit=commit, branch=self.request.branch
+        )
+
+
 def add_resource(request: ResourceRequest, deps: UpdateDeps) -> ResourceResult:
     """Add ``request.resource`` to the service at ``request.path`` (or say what it would do)."""
     found = _service(request.path, deps)
+    journal = _Journal(found, request, deps)
+    result = _add(found, request, journal, deps)
+    journal.close(result)
+    return result
+
+
+def _add(
+    found: _Service, request: ResourceRequest, journal: _Journal, deps: UpdateDeps
+) -> ResourceResult:
     resource = request.resource
     if (done := _resumed(found, "add", resource, deps)) is not None:
         return _from_update(found, request, "add", done)
@@ -242,7 +308,12 @@ def add_resource(request: ResourceRequest, deps: UpdateDeps) -> ResourceResult:
     if (problem := resource.fit_problem(found.name, found.environments, found.account)) is not None:
         raise InputError(f"the {resource.kind} name {resource.name} {problem}")
     after = [*found.entry.data_resources, resource]
-    return _run(found, request, "add", after, deps)
+    journal.open()
+    try:
+        return _run(found, request, "add", after, deps)
+    except PavedError as exc:
+        journal.close(None, str(exc))
+        raise
 
 
 def remove_resource(request: ResourceRequest, deps: UpdateDeps) -> ResourceResult:
