@@ -8,6 +8,7 @@ import json
 from fastapi import FastAPI
 
 from paved import __version__
+from paved.server._apply import ResourceApplier
 from paved.server._audit import guard, log_event
 from paved.server._db import connect, migrate
 from paved.server._errors import ERROR_RESPONSES, add_error_handlers
@@ -33,13 +34,17 @@ def _utc_now() -> dt.datetime:
 
 
 def create_app(
-    db_url: str, clock: Clock = _utc_now, config: PlatformConfig | None = None
+    db_url: str,
+    clock: Clock = _utc_now,
+    config: PlatformConfig | None = None,
+    applier: ResourceApplier | None = None,
 ) -> FastAPI:
     """The platform API over the database at ``db_url``, migrated forward on creation.
 
     A request goes through the guard (a token in the URL, a body too large), the caller
     dependency (who holds the token), its router, and the store; every attempt at a
-    mutation leaves an audit row, refused or not.
+    mutation leaves an audit row, refused or not. ``applier`` applies requested data
+    resources (by default one in the data folder of the user the server runs as).
     """
     engine = connect(db_url)
     migrate(engine)
@@ -50,7 +55,7 @@ def create_app(
         responses=ERROR_RESPONSES,
         separate_input_output_schemas=False,
     )
-    keep(app, Store(engine, audited=log_event), clock, config or PlatformConfig())
+    keep(app, Store(engine, audited=log_event), clock, config or PlatformConfig(), applier)
     add_error_handlers(app)
     app.middleware("http")(guard)
     app.include_router(platform.router)

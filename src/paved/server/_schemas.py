@@ -592,12 +592,15 @@ class ResourceOptionsIn(_In):
 
 class ResourceRequestIn(_In):
     """A request for a data resource of a service: its kind, name and options, checked by the
-    road's rules (an option of another kind is refused), and the branch the change goes on."""
+    road's rules (an option of another kind is refused), and the branch the change goes on.
+    With ``apply`` the platform makes the change itself, on that branch (by default
+    ``paved/add-KIND-NAME``) of the service's repository; without it the caller does."""
 
     kind: Literal["database", "bucket", "queue"]
     name: Annotated[str, Field(min_length=2, max_length=RESOURCE_NAME_MAX, pattern=NAME_REGEX)]
     options: ResourceOptionsIn = Field(default_factory=lambda: ResourceOptionsIn())
     branch: Branch | None = None
+    apply: StrictBool = False
 
     @model_validator(mode="after")
     def _road_rules(self) -> Self:

@@ -13,16 +13,19 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
+from paved.server._apply import ResourceApplier
 from paved.server._auth import Identity, authenticate, bearer
 from paved.server._store import Store
 
 __all__ = [
+    "ApplierDep",
     "Clock",
     "ClockDep",
     "ConfigDep",
     "PlatformConfig",
     "ScaffoldOffer",
     "StoreDep",
+    "applier_of",
     "caller_of",
     "clock_of",
     "config_of",
@@ -52,8 +55,15 @@ class PlatformConfig:
     backstage_token: str | None = dataclasses.field(default=None, repr=False)
 
 
-def keep(app: FastAPI, store: Store, clock: Clock, config: PlatformConfig) -> None:
+def keep(
+    app: FastAPI,
+    store: Store,
+    clock: Clock,
+    config: PlatformConfig,
+    applier: ResourceApplier | None = None,
+) -> None:
     """Put the app-wide state where requests find it."""
+    app.state.applier = applier
     app.state.engine = store.engine
     app.state.store = store
     app.state.clock = clock
@@ -75,9 +85,20 @@ def config_of(request: Request) -> PlatformConfig:
     return config
 
 
+def applier_of(request: Request) -> ResourceApplier:
+    """What applies requested data resources (built on first use from the server's
+    environment when :func:`create_app` was given none)."""
+    applier: ResourceApplier | None = request.app.state.applier
+    if applier is None:
+        applier = ResourceApplier.from_process(config_of(request).settings)
+        request.app.state.applier = applier
+    return applier
+
+
 StoreDep = Annotated[Store, Depends(store_of)]
 ClockDep = Annotated[Clock, Depends(clock_of)]
 ConfigDep = Annotated[PlatformConfig, Depends(config_of)]
+ApplierDep = Annotated[ResourceApplier, Depends(applier_of)]
 
 
 def caller_of(request: Request) -> Identity | None:

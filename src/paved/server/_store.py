@@ -878,8 +878,10 @@ class Store:
         now: dt.datetime,
         dry_run: bool,
         event: Callable[[int], AuditEvent],
+        state: str = "started",
     ) -> tuple[int, s.ResourceRequestOut | str]:
-        """Open a request (state ``started``) for ``resource`` of ``service``: (201, the
+        """Open a request (``state`` ``started``, or ``requested`` for the platform to apply)
+        for ``resource`` of ``service``: (201, the
         request), (200, the request it would be) with ``dry_run``, (404, why) for a service
         not in the catalog or archived, (409, why) for a name in its catalog entry or in one
         of its open requests. ``event(id)`` is the audit row, in the same transaction.
@@ -895,6 +897,7 @@ class Store:
                 now=now,
                 dry_run=dry_run,
                 event=event,
+                state=state,
             )
         except sa.exc.IntegrityError:  # opened meanwhile by another request (or replica)
             return 409, _open_request_conflict(service, resource.name)
@@ -909,7 +912,9 @@ class Store:
         now: dt.datetime,
         dry_run: bool,
         event: Callable[[int], AuditEvent],
+        state: str,
     ) -> tuple[int, s.ResourceRequestOut | str]:
+        assert state in OPEN_REQUEST_STATES
         with self._writer.begin() as conn:
             row = _lock_service(conn, service)
             if row is None or row.archived_at is not None:
@@ -940,7 +945,7 @@ class Store:
                 "kind": resource.kind,
                 "name": resource.name,
                 "options": {k: v for k, v in answer.items() if k not in ("kind", "name")},
-                "state": "started",
+                "state": state,
                 "branch": branch,
                 "commit": None,
                 "requested_by": requested_by,
@@ -977,13 +982,39 @@ class Store:
         when it is closed already. ``committed`` adds the resource to the service's catalog
         entry (unless it is there already), in the same transaction as the close and its
         audit row ``event``."""
+        return self._close(service, request_id, values, now, event, record=True)
+
+    def settle_resource_request(
+        self,
+        service: str,
+        request_id: int,
+        values: Mapping[str, Any],
+        now: dt.datetime,
+        event: AuditEvent,
+    ) -> tuple[int, s.ResourceRequestOut | str]:
+        """Close the open request the platform applied itself, as
+        :meth:`close_resource_request` does, but ``committed`` leaves the catalog entry as it
+        is: the change is on its branch, and the resource joins the entry when the branch is
+        merged (``paved update`` or the next registration sends the road's answers)."""
+        return self._close(service, request_id, values, now, event, record=False)
+
+    def _close(
+        self,
+        service: str,
+        request_id: int,
+        values: Mapping[str, Any],
+        now: dt.datetime,
+        event: AuditEvent,
+        *,
+        record: bool,
+    ) -> tuple[int, s.ResourceRequestOut | str]:
         with self._writer.begin() as conn:
             service_row = _lock_service(conn, service)
             row = _resource_request(conn, request_id)
             if service_row is None or row is None or row.service != service:
                 return 404, f"service '{service}' has no resource request {request_id}"
             added = None
-            if values["state"] == "committed":
+            if values["state"] == "committed" and record:
                 added = _requested_resource(row)
                 if added is None:  # the database is input: a row written by hand, say
                     return 409, (

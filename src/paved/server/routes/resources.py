@@ -3,20 +3,24 @@ requests for them.
 
 A member of the owning team asks for a resource (``POST``): the request opens ``started``;
 the caller makes the change (``paved add``) and closes it (``PATCH``) ``committed``, which
-adds the resource to the service's catalog entry, or ``failed``. Everything is audited.
+adds the resource to the service's catalog entry, or ``failed``. With ``"apply": true`` the
+request opens ``requested`` and the platform makes the change itself on a branch of the
+service's repository, after the answer (:mod:`paved.server._apply`), and closes it.
+Everything is audited.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 
 from paved.server import _schemas as s
 from paved.server._access import Caller, Reader, refuse_unless, refused
-from paved.server._audit import event
+from paved.server._apply import ApplyJob, default_branch
+from paved.server._audit import event, printable
 from paved.server._errors import ApiError
-from paved.server._state import ClockDep, StoreDep
+from paved.server._state import ApplierDep, ClockDep, StoreDep
 from paved.server.routes._query import Cursor, Limit, PathName, cursor_after, decode_cursor
 
 __all__ = ["router"]
@@ -39,14 +43,19 @@ RequestDryRun = Annotated[
 @router.post(
     "/v1/services/{name}/resources",
     status_code=201,
-    responses={200: {"model": s.ResourceRequestOut, "description": "dry run: nothing stored"}},
+    responses={
+        200: {"model": s.ResourceRequestOut, "description": "dry run: nothing stored"},
+        202: {"model": s.ResourceRequestOut, "description": "apply: the platform makes it"},
+    },
 )
 def request_resource(
     request: Request,
     response: Response,
+    tasks: BackgroundTasks,
     who: Caller,
     store: StoreDep,
     clock: ClockDep,
+    applier: ApplierDep,
     name: PathName,
     body: s.ResourceRequestIn,
     dry_run: RequestDryRun = False,
@@ -59,24 +68,38 @@ def request_resource(
     its open requests. 201 with the request, state ``started``: the caller makes the change
     and closes it with ``PATCH /v1/services/{name}/resources/{id}``. With ``dry_run`` nothing
     is written and a success is not audited.
+
+    With ``apply`` (the same checks): 202 with the request, state ``requested``; the platform
+    then adds the resource on the branch (by default ``paved/add-KIND-NAME``) of the
+    service's repository, pushes the branch, and closes the request ``committed`` with the
+    commit, or ``failed`` with the reason (``GET`` shows it). The resource joins the catalog
+    entry when the branch is merged.
     """
     action, target = "resource.request", f"resource {name}/{body.name}"
     found = store.get_service(name)
     who = refuse_unless(request, who, found.owner if found else None, action, target)
     resource = body.resource()
+    state = "requested" if body.apply else "started"
+    branch = body.branch or (default_branch(resource) if body.apply else None)
     status, stored = store.request_resource(
         name,
         resource,
-        branch=body.branch,
+        branch=branch,
         requested_by=who.user,
         now=clock(),
         dry_run=dry_run,
         event=lambda new_id: event(
-            request, who, action, target, "started", f"id {new_id}, {resource.kind}"
+            request, who, action, target, state, f"id {new_id}, {resource.kind}"
         ),
+        state=state,
     )
     if isinstance(stored, str):
         raise refused(request, who, action, target, status, stored, stored)
+    if body.apply and stored.id is not None and branch is not None:
+        address = request.client.host if request.client else "unknown"
+        job = ApplyJob(name, stored.id, resource, branch, who.user, printable(address, 100))
+        tasks.add_task(applier.apply, store, clock, job)
+        status = 202
     response.status_code = status
     return stored
 
