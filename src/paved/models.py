@@ -36,6 +36,7 @@ __all__ = [
     "data_resource_problem",
     "resource_name_problem",
     "rollout_id_problem",
+    "statement_id",
 ]
 
 
@@ -375,7 +376,21 @@ def catalog_entry_problem(entry: CatalogEntry) -> str | None:
     if len(set(names)) != len(names):
         twice = next(n for n in names if names.count(n) > 1)
         return f"data_resources must name each resource once ({twice} is there twice)"
+    ids: dict[str, str] = {}
+    for name in names:
+        other = ids.setdefault(statement_id(name), name)
+        if other != name:
+            return (
+                f"data_resources {other} and {name} would share the IAM statement id"
+                f" {statement_id(name)}: rename one"
+            )
     return None
+
+
+def statement_id(name: str) -> str:
+    """How the road's IAM policies name a resource's statements: ``order-events`` is
+    ``OrderEvents`` (so ``logs-2`` and ``logs2`` cannot both be in one service)."""
+    return "".join(part.capitalize() for part in name.split("-"))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -252,6 +252,61 @@ def test_remove_outside_protected_environments_needs_only_yes(pinned_env: Path) 
     assert _answers(root)["data_resources"] == []
 
 
+def test_names_that_would_share_an_iam_statement_id_are_a_conflict(pinned_env: Path) -> None:
+    root = _service(pinned_env, "environments=dev")
+    assert run_paved("add", "bucket", "logs-2", cwd=root).returncode == 0
+    before = snapshot(root)
+    clash = run_paved("add", "queue", "logs2", cwd=root)
+    assert clash.returncode == ExitCode.CONFLICT, clash.stderr
+    assert "logs-2 and logs2 would share the IAM statement id Logs2" in clash.stderr
+    assert snapshot(root) == before
+
+
+def test_an_environment_taken_out_of_the_answers_still_needs_break_glass(
+    pinned_env: Path,
+) -> None:
+    root = _service(pinned_env)
+    assert run_paved("add", "database", "orders", cwd=root).returncode == 0
+    answers = root / ".copier-answers.road.yml"
+    text = answers.read_text(encoding="utf-8")
+    assert "- prod\n" in text
+    answers.write_text(text.replace("- prod\n", ""), encoding="utf-8")
+    git("commit", "--quiet", "-am", "tidy the environments", cwd=root)
+    before = snapshot(root)
+    refused = run_paved("remove", "database", "orders", "--yes", cwd=root)
+    assert refused.returncode == ExitCode.USAGE, refused.stderr
+    assert "deletes it in prod, a protected environment" in refused.stderr  # k8s/overlays/prod
+    assert snapshot(root) == before
+
+
+def test_a_state_file_of_another_change_is_never_committed_by_add(pinned_env: Path) -> None:
+    """.git/paved-update.json is input: one that is not exactly this add's, for this
+    service at HEAD, is not resumed: the add stops at the changed tree and commits nothing."""
+    root = _service(pinned_env)
+    head = git("rev-parse", "HEAD", cwd=root)
+    policy = root / "k8s/base/networkpolicy.yaml"
+    policy.write_text("# opened wide\n", encoding="utf-8")
+    git("add", "k8s/base/networkpolicy.yaml", cwd=root)
+    message = (
+        "Add the database orders to payments\n\nPaved-Layer: road\nPaved-Scaffold: paved-road\n"
+        "Paved-From: 0.4.0\nPaved-To: 0.4.0\nPaved-Resource: add database orders\n"
+    )
+    for service, text in (
+        ("billing", message),  # another service
+        ("payments", message.replace("add database orders", "add database other")),
+        ("payments", message + "Paved-Break-Glass: forged\n"),
+    ):
+        state = {
+            "head": head, "service": service, "message": text, "conflicts": [],
+            "paths": ["k8s/base/networkpolicy.yaml"], "layers": [], "recorded": [],
+        }  # fmt: skip
+        (root / ".git/paved-update.json").write_text(json.dumps(state), encoding="utf-8")
+        refused = run_paved("add", "database", "orders", cwd=root)
+        assert refused.returncode == ExitCode.USAGE, refused.stderr
+        assert "has uncommitted changes: k8s/base/networkpolicy.yaml" in refused.stderr
+        assert git("rev-parse", "HEAD", cwd=root) == head
+
+
 @pytest.mark.parametrize("trigger", ["rendering road layer", "merging", "writing the merge"])
 def test_killed_at_any_moment_then_run_again_gives_one_commit(
     pinned_env: Path, trigger: str
@@ -308,6 +363,16 @@ def test_logged_in_the_platform_decides_first_and_keeps_the_request(pinned_env: 
         assert snapshot(root) == before  # refused before the render: nothing changed
 
         assert run_paved("login", platform.url, "--token", ours).returncode == 0
+        assert run_paved("add", "bucket", "scratch", cwd=root).returncode == 0
+        assert run_paved("login", platform.url, "--token", theirs).returncode == 0
+        kept = snapshot(root)
+        removal = run_paved(
+            "remove", "bucket", "scratch", "--yes", "--break-glass", "--reason", "x", cwd=root
+        )
+        assert removal.returncode == ExitCode.AUTH, removal.stderr  # asked before the commit
+        assert snapshot(root) == kept
+
+        assert run_paved("login", platform.url, "--token", ours).returncode == 0
         dry = run_paved("add", "database", "orders", "--dry-run", cwd=root)
         assert dry.returncode == 0, dry.stderr
         added = run_paved("add", "database", "orders", "--json", cwd=root)
@@ -321,13 +386,13 @@ def test_logged_in_the_platform_decides_first_and_keeps_the_request(pinned_env: 
                 "SELECT action, actor, outcome FROM audit_events WHERE action LIKE 'resource.%'"
                 " ORDER BY id"
             ).fetchall()
-        assert requests == [("database", "orders", "committed", "ana", commit)]
-        assert audited[-2:] == [
+        assert requests[-1] == ("database", "orders", "committed", "ana", commit)
+        assert [row for row in audited if row[1] == "ana"] == [
             ("resource.request", "ana", "started"),
             ("resource.close", "ana", "committed"),
-        ]
-        refusals = audited[:-2]
+        ] * 2  # the bucket, then the database
+        refusals = [row for row in audited if row[1] == "bo"]
         assert refusals  # the other team's attempt is on the record, and was refused
-        assert all(actor == "bo" and outcome != "started" for _, actor, outcome in refusals)
+        assert all(outcome != "started" for _, _, outcome in refusals)
         listed = run_paved("resources", "list", "--json", cwd=root)
-        assert [r["in"] for r in json.loads(listed.stdout)["resources"]] == ["both"]
+        assert [r["in"] for r in json.loads(listed.stdout)["resources"]] == ["both", "both"]

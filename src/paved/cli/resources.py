@@ -293,7 +293,7 @@ def _show(runtime: "Runtime", result: "ResourceResult") -> None:
         out.info(
             f"{result.service} has {what} already{where}; nothing to do."
             if result.action == "add"
-            else f"{what} is removed already{where}; nothing to do."
+            else f"{what} is removed already; nothing to do."
         )
     elif result.status == "planned":
         out.info(f"Dry run, nothing changed: would {result.action} {what}{where}.")

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from paved.catalog import resource_catalog
 from paved.errors import ConflictError, InputError, PavedError
 from paved.gitcmd import Git
@@ -35,6 +37,7 @@ from paved.update import (
     pending_update,
     run_update,
     service_root,
+    state_path,
 )
 
 __all__ = [
@@ -108,6 +111,9 @@ class _Service:
     environments: tuple[str, ...]
     account: str
     entry: CatalogEntry
+    #: The environments the answers name and those HEAD has an overlay for: what a removal
+    #: deletes from (the answers are input, so one taken out there still counts).
+    deployed: tuple[str, ...] = ()
 
 
 def _service(path: Path, deps: UpdateDeps) -> _Service:
@@ -118,7 +124,9 @@ def _service(path: Path, deps: UpdateDeps) -> _Service:
             f"{path} has no road layer ({ROAD_ANSWERS} is missing in it and above it)",
             hint="run it inside a service made by paved new service, or give --path DIR",
         ) from None
-    road = read_answers(root, ROAD_ANSWERS)
+    read_answers(root, ROAD_ANSWERS)  # the file's own checks: a link, unreadable, not a mapping
+    git = Git(root, deps.env)
+    road = _committed_answers(root, git)
     name = road.get("service_name")
     if not isinstance(name, str) or name_problem(name) is not None:
         raise InputError(f"{ROAD_ANSWERS}: service_name is not a service name")
@@ -137,8 +145,25 @@ def _service(path: Path, deps: UpdateDeps) -> _Service:
             f"{ROAD_ANSWERS} is not a catalog entry: {escaped(str(exc))}",
             hint="fix the answer, or restore the file from git",
         ) from None
-    git = Git(root, deps.env)
-    return _Service(root, git, name, tuple(environments), account, entry)
+    overlays = git("ls-tree", "--name-only", "HEAD:k8s/overlays", check=False).splitlines()
+    deployed = tuple(dict.fromkeys([*environments, *(o for o in overlays if not name_problem(o))]))
+    return _Service(root, git, name, tuple(environments), account, entry, deployed)
+
+
+def _committed_answers(root: Path, git: Git) -> dict[str, Any]:
+    """The road answers as HEAD has them: what a run decides from (a run killed midway
+    leaves the work tree's copy changed; the resume check looks at that)."""
+    text = git("show", f"HEAD:{ROAD_ANSWERS}", check=False)
+    try:
+        loaded = yaml.safe_load(text) if text else None
+    except yaml.YAMLError:
+        loaded = None
+    if not isinstance(loaded, dict):
+        raise InputError(
+            f"{root / ROAD_ANSWERS} is not committed as a mapping of answers",
+            hint="commit the service first (paved new service does)",
+        )
+    return loaded
 
 
 def _check_branch(git: Git, branch: str) -> bool:
@@ -149,13 +174,55 @@ def _check_branch(git: Git, branch: str) -> bool:
     return bool(git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False))
 
 
-def _resumed(found: _Service, action: str, resource: DataResource, deps: UpdateDeps) -> Any:
-    """Finish a run of this same add or remove killed before its commit, or ``None``."""
+def _subject(found: _Service, action: str, resource: DataResource) -> str:
+    if action == "add":
+        return f"Add the {resource.kind} {resource.name} to {found.name}"
+    return f"Remove the {resource.kind} {resource.name} from {found.name}"
+
+
+def _trailers(request: ResourceRequest, action: str) -> tuple[tuple[str, str], ...]:
+    resource = request.resource
+    trailers: tuple[tuple[str, str], ...] = (
+        (TRAILER, f"{action} {resource.kind} {resource.name}"),
+    )
+    if request.break_glass is not None:
+        trailers += (("Paved-Break-Glass", escaped(request.break_glass)),)
+    return trailers
+
+
+def _resumable(found: _Service, request: ResourceRequest, action: str, deps: UpdateDeps) -> bool:
+    """Whether a run of this very add or remove was killed before its commit: the state file
+    (input, like every file here) is for this service, at HEAD, without conflicts, and its
+    message is exactly the one this run would write."""
     state = pending_update(found.root, deps.env)
-    if state is None or state.conflicts:
-        return None
-    if f"\n{TRAILER}: {action} {resource.kind} {resource.name}\n" not in state.message:
-        return None
+    if state is None or state.conflicts or state.service != found.name:
+        return False
+    if state.head != found.git.head():
+        return False
+    subject, _, tail = state.message.partition("\n\n")
+    lines = tail.rstrip("\n").split("\n")
+    if subject != _subject(found, action, request.resource) or len(lines) < 4:
+        return False
+    road = lines[:4]
+    versions = [line.partition(": ")[2] for line in road[2:]]
+    if road[0] != "Paved-Layer: road" or not road[1].startswith("Paved-Scaffold: "):
+        return False
+    if not (road[2].startswith("Paved-From: ") and road[3].startswith("Paved-To: ")):
+        return False
+    if versions[0] != versions[1]:
+        return False
+    if lines[4:] != [f"{key}: {value}" for key, value in _trailers(request, action)]:
+        return False
+    if not found.git("status", "--porcelain", "--untracked-files=no"):
+        # killed after the state file was written, before the merge reached the work tree:
+        # nothing to finish; this run starts again
+        state_path(found.git).unlink()
+        return False
+    return True
+
+
+def _resume(found: _Service, request: ResourceRequest, action: str, deps: UpdateDeps) -> Any:
+    resource = request.resource
     deps.progress(
         f"finishing the interrupted paved {action} of the {resource.kind} {resource.name}"
     )
@@ -173,16 +240,7 @@ def _run(
     deps: UpdateDeps,
 ) -> ResourceResult:  # fmt: skip
     resource = request.resource
-    subject = (
-        f"Add the {resource.kind} {resource.name} to {found.name}"
-        if action == "add"
-        else f"Remove the {resource.kind} {resource.name} from {found.name}"
-    )
-    trailers: tuple[tuple[str, str], ...] = (
-        (TRAILER, f"{action} {resource.kind} {resource.name}"),
-    )
-    if request.break_glass is not None:
-        trailers += (("Paved-Break-Glass", escaped(request.break_glass)),)
+    subject, trailers = _subject(found, action, resource), _trailers(request, action)
     change = AnswerChange({"data_resources": [x.to_answer() for x in after]}, subject, trailers)
     update = UpdateRequest(
         found.root, (Layer.ROAD,), None, request.dry_run, request.diff,
@@ -246,6 +304,16 @@ class _Journal:
                 return old.id if same and old.requested_by == me else None
         return None
 
+    def _made(self) -> str | None:
+        """The commit, on the request's branch (or HEAD), that made this add, or ``None``."""
+        resource = self.request.resource
+        where = f"refs/heads/{self.request.branch}" if self.request.branch else "HEAD"
+        found = self.found.git(
+            "log", "-1", "--format=%H", "--fixed-strings",
+            f"--grep={TRAILER}: add {resource.kind} {resource.name}", where, "--", check=False,
+        )  # fmt: skip
+        return found or None
+
     def open(self) -> None:
         if self.catalog is None:
             return
@@ -273,7 +341,9 @@ class _Journal:
                 self.found.name, self.id, "failed", detail=escaped(failure)[:500]
             )
             return
-        commit = result.commit or self.found.git.head()
+        commit = result.commit or self._made()
+        if commit is None:
+            return  # nothing on the record made it: it stays open for the next run
         self.catalog.close_resource_request(
             self.found.name, self.id, "committed", commit=commit, branch=self.request.branch
         )
@@ -292,8 +362,10 @@ def _add(
     found: _Service, request: ResourceRequest, journal: _Journal, deps: UpdateDeps
 ) -> ResourceResult:
     resource = request.resource
-    if (done := _resumed(found, "add", resource, deps)) is not None:
-        return _from_update(found, request, "add", done)
+    if _resumable(found, request, "add", deps):
+        journal.open()  # the platform decides before this run commits, too
+        return _from_update(found, request, "add", _resume(found, request, "add", deps))
+    check_clean(found.root, found.git)
     if _branch_has(found, request, "add"):
         return _unchanged(found, request, "add")
     existing = found.entry.data_resource(resource.name)
@@ -308,6 +380,10 @@ def _add(
     if (problem := resource.fit_problem(found.name, found.environments, found.account)) is not None:
         raise InputError(f"the {resource.kind} name {resource.name} {problem}")
     after = [*found.entry.data_resources, resource]
+    try:  # the entry's rules across resources: one name each, one IAM statement id each
+        dataclasses.replace(found.entry, data_resources=tuple(after))
+    except ValueError as exc:
+        raise ConflictError(str(exc), hint="choose another name") from None
     journal.open()
     try:
         return _run(found, request, "add", after, deps)
@@ -322,8 +398,6 @@ def remove_resource(request: ResourceRequest, deps: UpdateDeps) -> ResourceResul
     Terraform is removed, and deleting it keeps its final snapshot."""
     found = _service(request.path, deps)
     wanted = request.resource
-    if (done := _resumed(found, "remove", wanted, deps)) is not None:
-        return _from_update(found, request, "remove", done)
     if _branch_has(found, request, "remove"):
         return _unchanged(found, request, "remove")
     existing = found.entry.data_resource(wanted.name)
@@ -340,7 +414,7 @@ def remove_resource(request: ResourceRequest, deps: UpdateDeps) -> ResourceResul
         )
     if existing.kind != wanted.kind:
         raise InputError(f"{wanted.name} in {found.name} is a {existing.kind}, not a {wanted.kind}")
-    protected = sorted(set(found.environments) & request.protected)
+    protected = sorted(set(found.deployed) & request.protected)
     if protected and request.break_glass is None:
         raise InputError(
             f"removing the {existing.kind} {wanted.name} deletes it in {', '.join(protected)}, "
@@ -349,6 +423,9 @@ def remove_resource(request: ResourceRequest, deps: UpdateDeps) -> ResourceResul
             "final snapshot is kept",
         )
     request = dataclasses.replace(request, resource=existing)
+    if _resumable(found, request, "remove", deps):
+        return _from_update(found, request, "remove", _resume(found, request, "remove", deps))
+    check_clean(found.root, found.git)
     after = [x for x in found.entry.data_resources if x.name != wanted.name]
     return _run(found, request, "remove", after, deps)
 

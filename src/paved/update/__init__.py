@@ -23,6 +23,7 @@ from paved.update._plan import (
     pending_update,
     plan_update,
     service_root,
+    state_path,
 )
 from paved.update._run import abort_update, continue_update, decline_update, run_update
 
@@ -45,4 +46,5 @@ __all__ = [
     "plan_update",
     "run_update",
     "service_root",
+    "state_path",
 ]

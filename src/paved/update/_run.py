@@ -224,6 +224,19 @@ def _commit(git: Git, message: str) -> str:
     return head
 
 
+def _changed_entry(plan: UpdatePlan) -> CatalogEntry | None:
+    """The catalog entry after an answers change (``paved add``), or ``None``."""
+    change = plan.request.change
+    if change is None:
+        return None
+    try:
+        return CatalogEntry.from_answers(
+            {**read_answers(plan.root, ROAD_ANSWERS), **change.answers}
+        )
+    except ValueError as exc:
+        raise InputError(f"the changed road answers are not a catalog entry: {exc}") from None
+
+
 def _record(
     service: str,
     layers: tuple[LayerRef, ...],
@@ -231,14 +244,17 @@ def _record(
     *,
     dry_run: bool,
     root: Path | None = None,
+    entry: CatalogEntry | None = None,
 ) -> str:
-    """Tell the catalog the layers' new versions (and, given the service's ``root``, the
-    catalog entry its road answers file now holds); what happened, in a word or two."""
+    """Tell the catalog the layers' new versions (and the catalog entry: ``entry``, or the
+    one the road answers file of the service at ``root`` now holds); what happened, in a
+    word or two."""
     catalog = deps.catalog()
     existing = catalog.get(service)
     if existing is None:
         return "not registered"
-    entry = _catalog_entry(root) if root is not None else None
+    if entry is None and root is not None:
+        entry = _catalog_entry(root)
     if set(existing.layers) == set(layers) and entry in (None, existing.catalog):
         return "unchanged"
     catalog.record_layers(service, layers, dry_run=dry_run, catalog=entry)
@@ -274,7 +290,7 @@ def _run(request: UpdateRequest, deps: UpdateDeps) -> UpdateResult:
         catalog = _record_after(plan, deps) if recording else "skipped"
         return UpdateResult("up-to-date", plan.root, plan.service, layers, catalog=catalog)
     if request.record:  # the platform decides before anything happens: may this user record?
-        _record(plan.service, plan.recorded, deps, dry_run=True)
+        _record(plan.service, plan.recorded, deps, dry_run=True, entry=_changed_entry(plan))
     git = git_of(plan.root, deps.env)
     with _scratch() as scratch:
         if request.dry_run:  # every object the merge writes goes to a private folder
@@ -306,18 +322,19 @@ def _run(request: UpdateRequest, deps: UpdateDeps) -> UpdateResult:
             return UpdateResult(
                 "planned", plan.root, plan.service, layers, files, catalog="planned", diff=diff
             )
+        message = _message(plan)
+        touched = changed_paths(git, merged.head, merged.result_tree)
+        layer_json = tuple(layer.to_json() for layer in plan.moving)
+        state = UpdateState(
+            plan.head, plan.service, message, tuple(touched), tuple(sorted(merged.conflicts)),
+            layer_json, plan.recorded,
+        )  # fmt: skip
+        # Written before the work tree changes and kept until the commit, conflicts or not:
+        # a run killed at any moment in between leaves what --continue (or the same
+        # command, run again) needs to finish.
+        _write_state(git, state)
         deps.progress("writing the merge into the work tree")
         apply_merge(git, merged)
-    message = _message(plan)
-    touched = changed_paths(git, merged.head, merged.result_tree)
-    layer_json = tuple(layer.to_json() for layer in plan.moving)
-    state = UpdateState(
-        plan.head, plan.service, message, tuple(touched), tuple(sorted(merged.conflicts)),
-        layer_json, plan.recorded,
-    )  # fmt: skip
-    # Kept until the commit, conflicts or not: a run killed before it leaves what
-    # --continue (or the same command, run again) needs to finish.
-    _write_state(git, state)
     if merged.conflicts:
         return UpdateResult("conflicts", plan.root, plan.service, layers, files, diff=diff)
     commit = _commit(git, message)
@@ -407,10 +424,22 @@ def continue_update(path: Path, deps: UpdateDeps) -> UpdateResult:
         literal("add", "--all", "--", *present)
     if gone:  # removed by the update, or by you while resolving
         literal("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *gone)
+    if not git("diff", "--cached", "--name-only"):
+        state_file.unlink()  # killed before the merge reached the work tree: nothing to commit
+        raise InputError(
+            f"the interrupted update of {root} had not changed any file yet",
+            hint="run the same command again",
+        )
+    service = read_answers(root, ROAD_ANSWERS).get("service_name")
+    if service != state.service:  # the state file is input: it names this service, or none
+        raise InputError(
+            f"{state_file} is for another service ({escaped(str(state.service))})",
+            hint=f"delete {state_file}, then git status shows what to keep",
+        )
     commit = _commit(git, state.message)
     state_file.unlink()
     try:
-        catalog = _record(state.service, state.recorded, deps, dry_run=False, root=root)
+        catalog = _record(service, state.recorded, deps, dry_run=False, root=root)
     except PavedError as exc:
         catalog = f"failed: {exc}"
     return UpdateResult(
