@@ -981,7 +981,8 @@ class Store:
         ``commit``, ``branch``, ``detail``): (200, the request) or (404, why), or (409, why)
         when it is closed already. ``committed`` adds the resource to the service's catalog
         entry (unless it is there already), in the same transaction as the close and its
-        audit row ``event``."""
+        audit row ``event`` — unless the request is for a branch: then the resource joins
+        the entry when the branch is merged, as :meth:`settle_resource_request` says."""
         return self._close(service, request_id, values, now, event, record=True)
 
     def settle_resource_request(
@@ -1014,7 +1015,7 @@ class Store:
             if service_row is None or row is None or row.service != service:
                 return 404, f"service '{service}' has no resource request {request_id}"
             added = None
-            if values["state"] == "committed" and record:
+            if values["state"] == "committed" and record and not row.branch:
                 added = _requested_resource(row)
                 if added is None:  # the database is input: a row written by hand, say
                     return 409, (
