@@ -44,9 +44,11 @@ def types(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole test suite, with real git, copier, SQLite and HTTP."""
+    """The whole test suite, with real git, copier, SQLite, PostgreSQL, HTTP and Chromium, on
+    both cores (pytest-xdist), naming its slowest tests; ``nox -s tests -- ARGS`` passes ARGS to
+    pytest instead."""
     session.install("-e", ".[test,server]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *(session.posargs or ["-n", "2", "--durations=25"]))
 
 
 @nox.session
