@@ -283,7 +283,7 @@ def test_openapi_is_checked_in(platform: Platform) -> None:
     )
 
 
-HEAD = "0007"
+HEAD = "0008"
 
 
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:
@@ -315,6 +315,8 @@ def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> 
                 )
             ).all()
             assert sorted(collations) == [
+                ("gate_reports", "service", "C"),
+                ("incidents", "service", "C"),
                 ("layer_history", "layer", "C"),
                 ("layer_history", "service", "C"),
                 ("resource_requests", "name", "C"),

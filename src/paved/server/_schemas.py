@@ -338,9 +338,22 @@ class DeploymentIn(_In):
     restored: RowId | None = None
     revision: Revision | None = None
     manifests: Manifests | None = None
+    #: When the change began: the committer time of the oldest commit since the previous
+    #: deployment of the service to the environment (``source_time`` when there is none).
+    #: Not after ``source_time`` nor ``started_at``. Lead time starts here.
+    change_started_at: Stamp | None = None
 
     @model_validator(mode="after")
     def _times(self) -> Self:
+        began = self.change_started_at
+        if began is not None:
+            for field in ("source_time", "started_at"):
+                later: dt.datetime | None = getattr(self, field)
+                if later is not None and began > later:
+                    raise ValueError(
+                        f"change_started_at {began.isoformat()} is after "
+                        f"{field} {later.isoformat()}: a change begins before it is deployed"
+                    )
         if self.outcome == "started":
             if self.finished_at is not None:
                 raise ValueError(
@@ -390,6 +403,7 @@ class DeploymentOut(BaseModel):
     revision: str | None
     manifests: str | None
     recorded_by: str
+    change_started_at: dt.datetime | None = None
 
 
 class DeploymentPage(BaseModel):

@@ -24,6 +24,7 @@ from paved.server._metrics import LayerRecord, Record
 from paved.server._tables import (
     OPEN_REQUEST_STATES,
     audit_events,
+    console_sessions,
     deployments,
     layer_history,
     resource_requests,
@@ -325,6 +326,70 @@ class Store:
             conn.execute(tokens.insert().values(**values))
             _known_teams(conn, values["teams"], values["created_at"])
             self.audit(event, conn)
+
+    # -- web console sessions ------------------------------------------------------------
+
+    def start_console_session(
+        self,
+        digest: str,
+        token_id: str,
+        now: dt.datetime,
+        expires_at: dt.datetime,
+        *,
+        event: AuditEvent | None = None,
+    ) -> None:
+        """Open the console session whose cookie hashes to ``digest`` (SHA-256 hex; the
+        cookie itself is never kept) for the token ``token_id``, until ``expires_at``
+        (capped at the token's own expiry); ``event`` is its audit row, in the same
+        transaction."""
+        with self._writer.begin() as conn:
+            token_expiry = conn.execute(
+                sa.select(tokens.c.expires_at).where(tokens.c.id == token_id)
+            ).scalar_one()
+            conn.execute(
+                console_sessions.insert().values(
+                    id=digest,
+                    token_id=token_id,
+                    created_at=now,
+                    expires_at=min(expires_at, token_expiry),
+                )
+            )
+            if event is not None:
+                self.audit(event, conn)
+
+    def console_session(self, digest: str, now: dt.datetime) -> sa.Row[Any] | None:
+        """The token behind the live console session ``digest``: its ``id``, ``user``,
+        ``teams`` and ``admin`` (the caller's identity), or ``None`` when there is no such
+        session, or it has ended or expired, or its token is revoked or expired."""
+        caller = [tokens.c.id, tokens.c.user, tokens.c.teams, tokens.c.admin]
+        query = (
+            sa.select(*caller)
+            .join(console_sessions, console_sessions.c.token_id == tokens.c.id)
+            .where(
+                console_sessions.c.id == digest,
+                console_sessions.c.ended_at.is_(None),
+                console_sessions.c.expires_at > now,
+                tokens.c.revoked_at.is_(None),
+                tokens.c.expires_at > now,
+            )
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first()
+
+    def end_console_session(
+        self, digest: str, now: dt.datetime, *, event: AuditEvent | None = None
+    ) -> bool:
+        """End the console session ``digest`` at ``now``; whether a live one was ended.
+        ``event`` is its audit row (written only when one was), in the same transaction."""
+        with self._writer.begin() as conn:
+            changed = conn.execute(
+                console_sessions.update()
+                .where(console_sessions.c.id == digest, console_sessions.c.ended_at.is_(None))
+                .values(ended_at=now)
+            ).rowcount
+            if changed and event is not None:
+                self.audit(event, conn)
+        return bool(changed)
 
     # -- teams ---------------------------------------------------------------------------
 

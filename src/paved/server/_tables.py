@@ -15,9 +15,13 @@ __all__ = [
     "OPEN_REQUEST_STATES",
     "UtcDateTime",
     "audit_events",
+    "console_sessions",
     "deployments",
+    "gate_reports",
+    "incidents",
     "layer_history",
     "metadata",
+    "onboarding_events",
     "resource_requests",
     "rollout_services",
     "rollouts",
@@ -126,8 +130,12 @@ deployments = sa.Table(
     sa.Column("revision", sa.String(64), nullable=True),
     sa.Column("manifests", sa.Text, nullable=True),
     sa.Column("recorded_by", sa.String(200), nullable=False),
+    #: When the change began (migration 0008): the oldest commit since the previous deployment.
+    sa.Column("change_started_at", UtcDateTime(), nullable=True),
     sa.Index("deployments_service_environment", "service", "environment", "id"),
     sa.Index("deployments_finished", "finished_at"),
+    sa.Index("deployments_environment_finished", "environment", "finished_at"),
+    sa.Index("deployments_actor", "actor", "finished_at"),
 )
 
 audit_events = sa.Table(
@@ -241,4 +249,88 @@ resource_requests = sa.Table(
         sqlite_where=_OPEN,
         postgresql_where=_OPEN,
     ),
+)
+
+#: Incidents (migration 0008): opened and resolved at the platform's clock, each optionally
+#: naming the deployment that caused it.
+incidents = sa.Table(
+    "incidents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "service",
+        sa.String(40),
+        sa.ForeignKey("services.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("environment", sa.String(40), nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("severity", sa.String(10), nullable=False, server_default="sev2"),
+    sa.Column(
+        "deployment_id",
+        sa.Integer,
+        sa.ForeignKey("deployments.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
+    sa.Column("opened_by", sa.String(200), nullable=False),
+    sa.Column("resolved_at", UtcDateTime(), nullable=True),
+    sa.Column("resolved_by", sa.String(200), nullable=True),
+    sa.Index("incidents_service", "service", "id"),
+    sa.Index("incidents_environment_opened", "environment", "opened_at"),
+)
+
+#: What ``paved guardrails check --report`` found (migration 0008); the latest per service
+#: counts.
+gate_reports = sa.Table(
+    "gate_reports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "service",
+        sa.String(40),
+        sa.ForeignKey("services.name", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("commit", sa.String(64), nullable=True),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    #: The ids of the rules that failed, sorted, each once.
+    sa.Column("rule_ids", sa.JSON, nullable=False),
+    sa.Column("findings", sa.Integer, nullable=False),
+    sa.Column("reported_at", UtcDateTime(), nullable=False),
+    sa.Column("reported_by", sa.String(200), nullable=False),
+    sa.Index("gate_reports_service", "service", "id"),
+)
+
+#: The steps of ``paved onboard`` as their users ran them (migration 0008).
+onboarding_events = sa.Table(
+    "onboarding_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user", sa.String(200), nullable=False),
+    sa.Column("step", sa.String(30), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=False, server_default=""),
+    sa.Index("onboarding_events_user", "user", "id"),
+    sa.Index("onboarding_events_at", "at"),
+)
+
+#: Web console sessions (migration 0008): ``id`` is the SHA-256 (hex) of the cookie's value,
+#: never the value; a session lasts until ``expires_at`` (at most its token's expiry) or until
+#: it is ended.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "token_id",
+        sa.String(32),
+        sa.ForeignKey("tokens.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Column("ended_at", UtcDateTime(), nullable=True),
+    sa.Index("console_sessions_token", "token_id"),
 )
