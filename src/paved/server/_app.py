@@ -18,7 +18,10 @@ from paved.server.routes import (
     audit,
     backstage,
     deployments,
+    gate,
+    incidents,
     metrics,
+    onboarding,
     platform,
     resources,
     rollouts,
@@ -66,6 +69,9 @@ def create_app(
     app.include_router(rollouts.router)
     app.include_router(audit.router)
     app.include_router(platform.offers)
+    app.include_router(incidents.router)
+    app.include_router(gate.router)
+    app.include_router(onboarding.router)
     app.include_router(metrics.router)
     app.include_router(backstage.router)
     return app

@@ -49,6 +49,8 @@ _ROLLOUT = re.compile(r"^/v1/rollouts/([^/]+)$")
 _ROLLOUT_FINISH = re.compile(r"^/v1/rollouts/([^/]+)/finish$")
 _RESOURCES = re.compile(r"^/v1/services/([^/]+)/resources$")
 _RESOURCE_REQUEST = re.compile(r"^/v1/services/([^/]+)/resources/([^/]+)$")
+_RESOLVE = re.compile(r"^/v1/incidents/([^/]+)/resolve$")
+_GATE = re.compile(r"^/v1/services/([^/]+)/gate$")
 
 
 def printable(text: str, limit: int) -> str:
@@ -101,6 +103,14 @@ def mutation_action(method: str, path: str) -> tuple[str, str] | None:
         return "deployment.finish", f"deployment {finish.group(1)}"
     if (archive := _ARCHIVE.match(path)) is not None:
         return "service.archive", f"service {archive.group(1)}"
+    if path == "/v1/incidents":
+        return "incident.open", "incidents"
+    if (resolve := _RESOLVE.match(path)) is not None:
+        return "incident.resolve", f"incident {resolve.group(1)}"
+    if (gate := _GATE.match(path)) is not None:
+        return "gate.report", f"service {gate.group(1)}"
+    if path == "/v1/onboarding/events":
+        return "onboarding.event", "onboarding"
     return None
 
 

@@ -44,9 +44,16 @@ __all__ = [
     "DeploymentOut",
     "DeploymentPage",
     "ErrorBody",
+    "GateReportIn",
+    "GateReportOut",
+    "IncidentIn",
+    "IncidentList",
+    "IncidentOut",
     "LayerIn",
     "LayersIn",
     "MetricsOut",
+    "OnboardingEventIn",
+    "OnboardingEventOut",
     "PatchingOut",
     "PlatformSettingsOut",
     "ResourceRequestCloseIn",
@@ -663,3 +670,97 @@ class ServiceResourcesOut(BaseModel):
     data_resources: list[DataResourceIn]
     requests: list[ResourceRequestOut]
     next_cursor: str | None
+
+
+# -- incidents, gate reports and onboarding events ---------------------------------------------
+
+Severity = Literal["sev1", "sev2", "sev3", "sev4"]
+Title = Annotated[str, _bounded(200, 1), AfterValidator(_line)]
+
+
+class IncidentIn(_In):
+    """An incident of a service in an environment, optionally naming the deployment (of the
+    same service to the same environment) that caused it. The platform's clock opens it."""
+
+    service: Name
+    environment: Name
+    title: Title
+    severity: Severity = "sev2"
+    deployment_id: RowId | None = None
+
+
+class IncidentOut(BaseModel):
+    #: ``null`` in the answer to a dry run (nothing was stored).
+    id: int | None
+    service: str
+    environment: str
+    title: str
+    severity: str
+    deployment_id: int | None
+    opened_at: dt.datetime
+    #: The user of the token that opened it.
+    opened_by: str
+    #: ``null`` while the incident is open.
+    resolved_at: dt.datetime | None
+    resolved_by: str | None
+
+
+class IncidentList(BaseModel):
+    #: Newest first.
+    incidents: list[IncidentOut]
+
+
+#: The id of a guardrail rule, such as ``SEC-IMG-001``.
+RULE_ID_REGEX = r"^[A-Z]+(-[A-Z0-9]+)+$"
+RuleId = Annotated[str, Field(min_length=3, max_length=100, pattern=RULE_ID_REGEX)]
+
+
+def _rule_ids(value: list[str]) -> list[str]:
+    return sorted(set(value))
+
+
+class GateReportIn(_In):
+    """What ``paved guardrails check`` found at a commit of a service: whether it passed, the
+    ids of the rules that failed (kept sorted, each once) and how many findings there were."""
+
+    commit: Revision | None = None
+    passed: StrictBool
+    rule_ids: Annotated[list[RuleId], Field(max_length=500), AfterValidator(_rule_ids)] = Field(
+        default_factory=list
+    )
+    findings: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+
+
+class GateReportOut(BaseModel):
+    #: ``null`` in the answer to a dry run (nothing was stored).
+    id: int | None
+    service: str
+    commit: str | None
+    passed: bool
+    rule_ids: list[str]
+    findings: int
+    reported_at: dt.datetime
+    #: The user of the token that reported it.
+    reported_by: str
+
+
+OnboardingStep = Literal["doctor", "service", "first-deploy", "production-deploy"]
+OnboardingStatus = Literal["started", "finished", "failed", "skipped"]
+
+
+class OnboardingEventIn(_In):
+    """A step of ``paved onboard`` started, finished, failed or skipped by the token's user."""
+
+    step: OnboardingStep
+    status: OnboardingStatus
+    detail: Text500 = ""
+
+
+class OnboardingEventOut(BaseModel):
+    id: int
+    #: The token's user (never taken from the body).
+    user: str
+    step: str
+    status: str
+    at: dt.datetime
+    detail: str

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -26,7 +27,10 @@ from paved.server._tables import (
     audit_events,
     console_sessions,
     deployments,
+    gate_reports,
+    incidents,
     layer_history,
+    onboarding_events,
     resource_requests,
     rollout_services,
     rollouts,
@@ -37,6 +41,8 @@ from paved.server._tables import (
 )
 
 __all__ = ["AuditEvent", "Store"]
+
+_RULE_ID = re.compile(s.RULE_ID_REGEX)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +116,27 @@ def _service_out(row: sa.Row[Any], layers: list[s.LayerIn]) -> s.ServiceOut:
 
 def _deployment_out(row: sa.Row[Any]) -> s.DeploymentOut:
     return s.DeploymentOut.model_validate(row._mapping)
+
+
+def _incident_out(row: sa.Row[Any]) -> s.IncidentOut:
+    return s.IncidentOut.model_validate(row._mapping)
+
+
+def _incident(conn: sa.Connection, incident_id: int) -> sa.Row[Any] | None:
+    return conn.execute(sa.select(incidents).where(incidents.c.id == incident_id)).first()
+
+
+def _gate_report_out(row: sa.Row[Any]) -> s.GateReportOut:
+    values = dict(row._mapping)
+    kept = values["rule_ids"]
+    # The database is input: a list that is not of rule ids reads as the ids in it that are.
+    values["rule_ids"] = sorted(
+        {x for x in kept if isinstance(x, str) and _RULE_ID.match(x)}
+        if isinstance(kept, list)
+        else set()
+    )
+    values["passed"] = bool(values["passed"])
+    return s.GateReportOut.model_validate(values)
 
 
 def _with_layers(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[s.ServiceOut]:
@@ -931,6 +958,190 @@ class Store:
             started = [(scaffold, version, at) for scaffold, version, at in conn.execute(first)]
         return records, on, started
 
+    # -- incidents, gate reports and onboarding events ------------------------------------
+
+    def open_incident(
+        self,
+        body: s.IncidentIn,
+        *,
+        opened_by: str,
+        now: dt.datetime,
+        dry_run: bool,
+        event: Callable[[int], AuditEvent],
+    ) -> tuple[int, s.IncidentOut | str]:
+        """Open the incident ``body`` at ``now``: (201, it), (200, it as it would be, id
+        null) with ``dry_run``, (404, why) for a service not in the catalog, (422, why) for a
+        ``deployment_id`` that is not a deployment of that service to that environment.
+        ``event(id)`` is its audit row, in the same transaction."""
+        opened = self.engine.connect if dry_run else self._writer.begin
+        with opened() as conn:
+            found = conn.execute(sa.select(services.c.name).where(services.c.name == body.service))
+            if found.first() is None:
+                return 404, f"service '{body.service}' is not in the catalog"
+            if body.deployment_id is not None:
+                row = _deployment(conn, body.deployment_id)
+                if row is None:
+                    return 422, f"deployment_id {body.deployment_id} is not in the catalog"
+                if (row.service, row.environment) != (body.service, body.environment):
+                    return 422, (
+                        f"deployment_id {body.deployment_id} is a deployment of {row.service} "
+                        f"to {row.environment}, not of {body.service} to {body.environment}"
+                    )
+            values = {
+                **body.model_dump(),
+                "opened_at": now,
+                "opened_by": opened_by,
+                "resolved_at": None,
+                "resolved_by": None,
+            }
+            if dry_run:
+                return 200, s.IncidentOut(id=None, **values)
+            new_id = conn.execute(
+                incidents.insert().values(**values).returning(incidents.c.id)
+            ).scalar_one()
+            self.audit(event(new_id), conn)
+            created = _incident(conn, new_id)
+        assert created is not None
+        return 201, _incident_out(created)
+
+    def incident(self, incident_id: int) -> tuple[s.IncidentOut, str] | None:
+        """The incident ``incident_id`` and the team that owns its service, or ``None``."""
+        query = (
+            sa.select(incidents, services.c.owner)
+            .join(services, services.c.name == incidents.c.service)
+            .where(incidents.c.id == incident_id)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return _incident_out(row), row.owner
+
+    def resolve_incident(
+        self,
+        incident_id: int,
+        *,
+        resolved_by: str,
+        now: dt.datetime,
+        dry_run: bool,
+        event: AuditEvent,
+    ) -> tuple[int, s.IncidentOut | str]:
+        """Resolve the open incident at ``now``: (200, it), (404, why), or (409, why) when it
+        is resolved already (by another request meanwhile too). With ``dry_run``: the same
+        answer, nothing written. ``event`` is its audit row, in the same transaction."""
+        opened = self.engine.connect if dry_run else self._writer.begin
+        with opened() as conn:
+            row = _incident(conn, incident_id)
+            if row is None:
+                return 404, f"incident {incident_id} is not in the catalog"
+            if row.resolved_at is not None:
+                return 409, _resolved_conflict(row)
+            if dry_run:
+                found = _incident_out(row)
+                return 200, found.model_copy(
+                    update={"resolved_at": now, "resolved_by": resolved_by}
+                )
+            changed = conn.execute(
+                incidents.update()
+                .where(incidents.c.id == incident_id, incidents.c.resolved_at.is_(None))
+                .values(resolved_at=now, resolved_by=resolved_by)
+            ).rowcount
+            row = _incident(conn, incident_id)
+            assert row is not None
+            if not changed:  # pragma: no cover - resolved meanwhile by another request
+                return 409, _resolved_conflict(row)
+            self.audit(event, conn)
+        return 200, _incident_out(row)
+
+    def incidents(
+        self,
+        *,
+        service: str | None = None,
+        team: str | None = None,
+        open_only: bool | None = None,
+        limit: int = 100,
+    ) -> list[s.IncidentOut]:
+        """Up to ``limit`` incidents, newest first: of ``service``, of the services of
+        ``team``; only open ones (``open_only`` true) or only resolved ones (false)."""
+        query = sa.select(incidents).order_by(incidents.c.id.desc()).limit(limit)
+        if service is not None:
+            query = query.where(incidents.c.service == service)
+        if team is not None:
+            owned = sa.select(services.c.name).where(services.c.owner == team)
+            query = query.where(incidents.c.service.in_(owned))
+        if open_only is not None:
+            resolved = incidents.c.resolved_at
+            query = query.where(resolved.is_(None) if open_only else resolved.is_not(None))
+        with self.engine.connect() as conn:
+            return [_incident_out(row) for row in conn.execute(query)]
+
+    def record_gate_report(
+        self,
+        service: str,
+        body: s.GateReportIn,
+        *,
+        reported_by: str,
+        now: dt.datetime,
+        dry_run: bool,
+        event: Callable[[int], AuditEvent],
+    ) -> tuple[int, s.GateReportOut | str]:
+        """Keep the gate report ``body`` of ``service``: (201, it), (200, it as it would be,
+        id null) with ``dry_run``, (404, why) for a service not in the catalog, (409, why)
+        for an archived one. ``event(id)`` is its audit row, in the same transaction."""
+        opened = self.engine.connect if dry_run else self._writer.begin
+        with opened() as conn:
+            row = conn.execute(
+                sa.select(services.c.archived_at).where(services.c.name == service)
+            ).first()
+            if row is None:
+                return 404, f"service '{service}' is not in the catalog"
+            if row.archived_at is not None:
+                return 409, f"service '{service}' is archived: it takes no gate reports"
+            values = {
+                "service": service,
+                **body.model_dump(),
+                "reported_at": now,
+                "reported_by": reported_by,
+            }
+            if dry_run:
+                return 200, s.GateReportOut(id=None, **values)
+            new_id = conn.execute(
+                gate_reports.insert().values(**values).returning(gate_reports.c.id)
+            ).scalar_one()
+            self.audit(event(new_id), conn)
+            created = conn.execute(sa.select(gate_reports).where(gate_reports.c.id == new_id))
+            return 201, _gate_report_out(created.one())
+
+    def latest_gate_report(self, service: str) -> s.GateReportOut | None:
+        """The newest gate report of ``service``, or ``None``."""
+        query = (
+            sa.select(gate_reports)
+            .where(gate_reports.c.service == service)
+            .order_by(gate_reports.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _gate_report_out(row) if row is not None else None
+
+    def record_onboarding_event(
+        self,
+        body: s.OnboardingEventIn,
+        *,
+        user: str,
+        now: dt.datetime,
+        event: Callable[[int], AuditEvent],
+    ) -> s.OnboardingEventOut:
+        """Keep a step of ``user``'s onboarding at ``now``; ``event(id)`` is its audit row,
+        in the same transaction."""
+        values = {**body.model_dump(), "user": user, "at": now}
+        with self._writer.begin() as conn:
+            new_id = conn.execute(
+                onboarding_events.insert().values(**values).returning(onboarding_events.c.id)
+            ).scalar_one()
+            self.audit(event(new_id), conn)
+        return s.OnboardingEventOut(id=new_id, **values)
+
     # -- data resources and their requests -----------------------------------------------
 
     def request_resource(
@@ -1148,3 +1359,10 @@ def _open_request_conflict(service: str, name: str) -> str:
 
 def _closed_conflict(request_id: int, state: str) -> str:
     return f"resource request {request_id} is closed already ({state}): it cannot change"
+
+
+def _resolved_conflict(row: sa.Row[Any]) -> str:
+    return (
+        f"incident {row.id} was resolved already at {row.resolved_at.isoformat()} "
+        f"by {row.resolved_by}"
+    )
