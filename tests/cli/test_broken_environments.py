@@ -38,6 +38,7 @@ COMMANDS: dict[str, list[str]] = {
     "rollback": ["rollback", "--path", "{service}", "--env", "dev"],
     "deployments list": ["deployments", "list"],
     "doctor": ["doctor", "--json"],
+    "onboard": ["onboard", "--name", "billing-first", "--owner", "team-a", "--skip-production"],
     "guardrails check": ["guardrails", "check", "{service}/k8s"],
     "guardrails list": ["guardrails", "list"],
     "guardrails explain": ["guardrails", "explain", "PAVED-K8S-007"],

@@ -89,6 +89,7 @@ def _register_commands() -> None:
         guardrails,
         login,
         new,
+        onboard,
         platform,
         resources,
         services,
@@ -106,6 +107,7 @@ def _register_commands() -> None:
     app.command("login")(login.login)
     app.command("logout")(login.logout)
     app.add_typer(new.app, name="new")
+    app.command("onboard")(onboard.onboard)
     app.add_typer(platform.app, name="platform")
     app.add_typer(resources.remove_app, name="remove")
     app.add_typer(resources.resources_app, name="resources")

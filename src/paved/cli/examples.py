@@ -42,6 +42,14 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         Example("Apply the safe fixes, then check again", "paved doctor --fix"),
         Example("Check another service, for a script", "paved doctor --path ~/src/payments --json"),
     ),
+    "onboard": (
+        Example("Day one: doctor, a first service, a first deploy", "paved onboard"),
+        Example("See the steps first, without doing anything", "paved onboard --dry-run"),
+        Example(
+            "Carry on after a failure, with a name of your own",
+            "paved onboard --name jane-first --skip-production",
+        ),
+    ),
     "login": (
         Example(
             "Log in to your organisation's platform (asks for the token)",
