@@ -4,16 +4,29 @@ Two backends share it: :class:`~paved.catalog.sqlite.SqliteCatalog`, a local SQL
 used in-process (the embedded default), and the platform's HTTP API. Only the platform
 records roll-outs (:class:`RolloutCatalog`); :func:`rollout_catalog` says whether a catalog
 does. Requests for data resources (:class:`ResourceCatalog`) are the same:
-:func:`resource_catalog` says whether a catalog keeps them.
+:func:`resource_catalog` says whether a catalog keeps them, and so are incidents, gate reports,
+onboarding events and the metrics (:class:`ProductCatalog`, :func:`product_catalog`).
 """
 
 from __future__ import annotations
 
 import builtins
 import datetime as dt
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import Iterable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from paved.catalog._layers import layers_problem
+from paved.catalog._product import (
+    ONBOARDING_STATUSES,
+    ONBOARDING_STEPS,
+    SEVERITIES,
+    GateReport,
+    Incident,
+    OnboardingEvent,
+    OnboardingStatus,
+    OnboardingStep,
+    Severity,
+)
 from paved.catalog._registration import registration_conflict, unknown_team
 from paved.catalog._resources import (
     RESOURCE_REQUEST_STATES,
@@ -37,14 +50,25 @@ from paved.models import (
 )
 
 __all__ = [
+    "ONBOARDING_STATUSES",
+    "ONBOARDING_STEPS",
     "RESOURCE_REQUEST_STATES",
+    "SEVERITIES",
     "Catalog",
+    "GateReport",
+    "Incident",
+    "OnboardingEvent",
+    "OnboardingStatus",
+    "OnboardingStep",
+    "ProductCatalog",
     "ResourceCatalog",
     "ResourceRequest",
     "ResourceRequestState",
     "RolloutCatalog",
     "ServiceResources",
+    "Severity",
     "layers_problem",
+    "product_catalog",
     "registration_conflict",
     "resource_catalog",
     "rollout_catalog",
@@ -243,5 +267,91 @@ def resource_catalog(catalog: Catalog) -> ResourceCatalog | None:
     """``catalog`` when it keeps requests for data resources (the platform's catalog), else
     ``None``: the local catalog keeps none (``paved add`` then writes the change alone)."""
     if catalog.shared and isinstance(catalog, ResourceCatalog):
+        return catalog
+    return None
+
+
+@runtime_checkable
+class ProductCatalog(Catalog, Protocol):
+    """A catalog that keeps incidents, gate reports and onboarding events, and measures
+    delivery, onboarding and adoption from them: the platform's (docs/metrics.md).
+
+    Get one with :func:`product_catalog`. Errors are paved errors: another team's service is
+    an :class:`~paved.errors.AuthError`, an incident resolved already a
+    :class:`~paved.errors.ConflictError`, an unknown service or incident an
+    :class:`~paved.errors.InputError`, an answer of another shape a
+    :class:`~paved.errors.RemoteError`. Figures are the platform's JSON, checked key by key.
+    """
+
+    def open_incident(
+        self,
+        service: str,
+        environment: str,
+        title: str,
+        *,
+        severity: Severity = "sev2",
+        deployment_id: int | None = None,
+        dry_run: bool = False,
+    ) -> Incident:
+        """Open an incident (with ``dry_run``, checked and not stored: its id is ``None``)."""
+        ...
+
+    def resolve_incident(self, incident_id: int, *, dry_run: bool = False) -> Incident:
+        """Resolve an open incident on the platform's clock."""
+        ...
+
+    def incidents(
+        self, *, service: str | None = None, team: str | None = None, open: bool | None = None
+    ) -> builtins.list[Incident]:
+        """Incidents, newest first; ``open``: only open (``True``) or resolved (``False``)."""
+        ...
+
+    def report_gate(
+        self,
+        service: str,
+        *,
+        commit: str | None,
+        passed: bool,
+        rule_ids: Iterable[str],
+        findings: int,
+        dry_run: bool = False,
+    ) -> GateReport:
+        """Report the gate's result at a commit of a service."""
+        ...
+
+    def latest_gate_report(self, service: str) -> GateReport | None:
+        """The latest gate report of a service, or ``None``."""
+        ...
+
+    def onboarding_event(
+        self, step: OnboardingStep, status: OnboardingStatus, detail: str = ""
+    ) -> OnboardingEvent:
+        """Record a step of ``paved onboard`` for the token's user."""
+        ...
+
+    def delivery_metrics(
+        self,
+        *,
+        team: str | None = None,
+        service: str | None = None,
+        environment: str = "prod",
+        days: int = 30,
+    ) -> dict[str, Any]:
+        """Delivery metrics in total, per service and per week."""
+        ...
+
+    def onboarding_metrics(self, *, team: str | None = None, days: int = 365) -> dict[str, Any]:
+        """Onboarding time per cohort, team and step."""
+        ...
+
+    def adoption_metrics(self, *, layer: str = "road", days: int = 30) -> dict[str, Any]:
+        """Road versions, the gate and deployments across services and teams."""
+        ...
+
+
+def product_catalog(catalog: Catalog) -> ProductCatalog | None:
+    """``catalog`` when it is the platform's (which keeps incidents, gate reports, onboarding
+    events and the metrics), else ``None``."""
+    if catalog.shared and isinstance(catalog, ProductCatalog):
         return catalog
     return None

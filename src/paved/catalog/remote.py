@@ -3,8 +3,9 @@
 One ``httpx.Client`` is reused for every call. Network errors and 5xx answers are retried
 with backoff only where the call is idempotent (reads, registration by name, archiving,
 recording a service's layers, starting, recording in and finishing a roll-out, a dry run of a
-resource request); recording a deployment, opening and closing a resource request are sent
-once. HTTP errors become
+resource request, a gate report, and every read of incidents and metrics); recording a
+deployment, opening and closing a resource request, opening and resolving an incident and an
+onboarding event are sent once. HTTP errors become
 paved errors: 401 and 403 :class:`AuthError`, 409 :class:`ConflictError`, anything else
 :class:`RemoteError`.
 """
@@ -16,12 +17,27 @@ import dataclasses
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
 import httpx
 
 from paved.catalog._layers import layers_problem
+from paved.catalog._product import (
+    ONBOARDING_STATUSES,
+    ONBOARDING_STEPS,
+    RULE_ID_PATTERN,
+    SEVERITIES,
+    GateReport,
+    Incident,
+    OnboardingEvent,
+    OnboardingStatus,
+    OnboardingStep,
+    Severity,
+    adoption_figures,
+    delivery_figures,
+    onboarding_figures,
+)
 from paved.catalog._resources import ResourceRequest, ServiceResources
 from paved.errors import AuthError, ConflictError, InputError, RemoteError
 from paved.models import (
@@ -40,7 +56,7 @@ from paved.models import (
     rollout_id_problem,
 )
 from paved.names import check_name, name_problem
-from paved.text import escaped, text_problem
+from paved.text import check_text, escaped, text_problem
 
 __all__ = ["RemoteCatalog"]
 
@@ -214,7 +230,17 @@ class RemoteCatalog:
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, idempotent: bool, **kwargs: Any) -> httpx.Response:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        passthrough: frozenset[int] = frozenset(),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """The platform's answer; an HTTP error is a paved error, but for the statuses in
+        ``passthrough``, which the caller reads itself."""
         attempts = self._retries + 1 if idempotent else 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
@@ -227,6 +253,8 @@ class RemoteCatalog:
                         hint="check the URL ('paved login') and your network, then try again",
                     ) from None
             else:
+                if response.status_code in passthrough:
+                    return response
                 if response.status_code < 500 or last:
                     return self._checked(response)
             self._sleep(self._backoff * 2**attempt)
@@ -585,6 +613,240 @@ class RemoteCatalog:
             if cursor is None:
                 return ServiceResources(service, made, tuple(requests))
             params["cursor"] = cursor
+
+    # -- the platform as a product: incidents, gate reports, onboarding, metrics ----------
+
+    def open_incident(
+        self,
+        service: str,
+        environment: str,
+        title: str,
+        *,
+        severity: Severity = "sev2",
+        deployment_id: int | None = None,
+        dry_run: bool = False,
+    ) -> Incident:
+        """Open an incident of ``service`` in ``environment`` (``POST /v1/incidents``),
+        optionally naming the deployment that caused it; with ``dry_run`` the platform
+        checks it and stores nothing (the answer's id is ``None``)."""
+        check_name(service)
+        check_name(environment, what="environment")
+        title = check_text(title, what="the incident's title", limit=_TITLE_LIMIT)
+        if not title.strip():
+            raise InputError("the incident's title is empty", hint="say what is wrong in a line")
+        if severity not in SEVERITIES:
+            raise InputError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}")
+        if deployment_id is not None:
+            _check_id(deployment_id, "deployment id")
+        body = {
+            "service": service,
+            "environment": environment,
+            "title": title,
+            "severity": severity,
+            "deployment_id": deployment_id,
+        }
+        response = self._call(
+            "POST",
+            "/v1/incidents",
+            idempotent=dry_run,  # a second one would be a second incident
+            json=body,
+            params={"dry_run": "true"} if dry_run else None,
+        )
+        made = _answer(Incident.from_json, _body(response), "incident")
+        if (
+            made.service != service
+            or made.environment != environment
+            or ((made.id is None) != dry_run)
+        ):
+            raise RemoteError(
+                f"the platform answered the incident of {service} in {environment} with "
+                "another incident",
+                hint="the platform may run another version of paved; tell the platform team",
+            )
+        return made
+
+    def resolve_incident(self, incident_id: int, *, dry_run: bool = False) -> Incident:
+        """Resolve incident ``incident_id`` on the platform's clock; one resolved already is a
+        :class:`ConflictError`."""
+        _check_id(incident_id, "incident id")
+        try:
+            response = self._call(
+                "POST",
+                f"/v1/incidents/{incident_id}/resolve",
+                idempotent=dry_run,  # a second resolve is refused
+                params={"dry_run": "true"} if dry_run else None,
+            )
+        except ConflictError as exc:
+            raise ConflictError(exc.message, hint="a resolved incident stays as it is") from None
+        made = _answer(Incident.from_json, _body(response), "incident")
+        if made.id != incident_id or made.resolved_at is None:
+            raise RemoteError(
+                f"the platform answered the resolution of incident {incident_id} with another "
+                "incident, or one still open",
+                hint="the platform may run another version of paved; tell the platform team",
+            )
+        return made
+
+    def incidents(
+        self, *, service: str | None = None, team: str | None = None, open: bool | None = None
+    ) -> builtins.list[Incident]:
+        """Incidents, newest first: of one service or team, only open (``open=True``) or only
+        resolved ones (``False``), or all."""
+        params: dict[str, str] = {}
+        if service is not None:
+            params["service"] = check_name(service)
+        if team is not None:
+            params["team"] = check_name(team, what="team")
+        if open is not None:
+            params["open"] = "true" if open else "false"
+        data = _body(self._call("GET", "/v1/incidents", idempotent=True, params=params))
+        items = data.get("incidents") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise RemoteError(
+                "the platform answered with a list of incidents paved cannot use",
+                hint="the platform may run another version of paved; tell the platform team",
+            )
+        return [_answer(Incident.from_json, item, "incident") for item in items]
+
+    def report_gate(
+        self,
+        service: str,
+        *,
+        commit: str | None,
+        passed: bool,
+        rule_ids: Iterable[str],
+        findings: int,
+        dry_run: bool = False,
+    ) -> GateReport:
+        """Report what the gate found at ``commit`` of ``service`` (``POST
+        /v1/services/{name}/gate``): the ids of the rules that failed, sorted and each once.
+        A report sent twice is the same latest report, so it is retried."""
+        check_name(service)
+        if commit is not None and _REVISION.fullmatch(commit) is None:
+            raise InputError(f"commit '{escaped(commit[:70])}' is not a git commit id")
+        rules = sorted(set(rule_ids))
+        for rule in rules:
+            if _RULE_ID.fullmatch(rule) is None:
+                raise InputError(f"rule id '{escaped(rule[:70])}' is not a rule id")
+        if len(rules) > _RULES_LIMIT:
+            raise InputError(f"{len(rules)} failed rules are more than the {_RULES_LIMIT} sent")
+        if isinstance(findings, bool) or not isinstance(findings, int) or findings < 0:
+            raise InputError(f"findings {findings!r} is not a count")
+        body = {"commit": commit, "passed": passed, "rule_ids": rules, "findings": findings}
+        response = self._call(
+            "POST",
+            f"/v1/services/{service}/gate",
+            idempotent=True,
+            json=body,
+            params={"dry_run": "true"} if dry_run else None,
+        )
+        made = _answer(GateReport.from_json, _body(response), "gate report")
+        if made.service != service or made.passed != passed or (made.id is None) != dry_run:
+            raise RemoteError(
+                f"the platform answered the gate report of {service} with another report",
+                hint="the platform may run another version of paved; tell the platform team",
+            )
+        return made
+
+    def latest_gate_report(self, service: str) -> GateReport | None:
+        """The latest gate report of ``service``, or ``None`` when it has none; an unknown
+        service is an :class:`InputError`."""
+        check_name(service)
+        response = self._call(
+            "GET", f"/v1/services/{service}/gate", idempotent=True, passthrough=frozenset({404})
+        )
+        if response.status_code == 404:
+            try:
+                code = response.json().get("error")
+            except (ValueError, AttributeError):
+                code = None
+            if code == "no_gate_report":
+                return None
+            self._checked(response)
+        return _answer(GateReport.from_json, _body(response), "gate report")
+
+    def onboarding_event(
+        self, step: OnboardingStep, status: OnboardingStatus, detail: str = ""
+    ) -> OnboardingEvent:
+        """Record that the token's user started, finished, failed or skipped a step of
+        ``paved onboard`` (the platform's clock dates it). Sent once."""
+        if step not in ONBOARDING_STEPS:
+            raise InputError(
+                f"onboarding step {step!r} is not one of {', '.join(ONBOARDING_STEPS)}"
+            )
+        if status not in ONBOARDING_STATUSES:
+            raise InputError(
+                f"onboarding status {status!r} is not one of {', '.join(ONBOARDING_STATUSES)}"
+            )
+        body = {"step": step, "status": status, "detail": _one_line(detail)}
+        response = self._call("POST", "/v1/onboarding/events", idempotent=False, json=body)
+        made = _answer(OnboardingEvent.from_json, _body(response), "onboarding event")
+        if made.step != step or made.status != status:
+            raise RemoteError(
+                f"the platform answered the onboarding event {step} {status} with another event",
+                hint="the platform may run another version of paved; tell the platform team",
+            )
+        return made
+
+    def delivery_metrics(
+        self,
+        *,
+        team: str | None = None,
+        service: str | None = None,
+        environment: str = "prod",
+        days: int = 30,
+    ) -> dict[str, Any]:
+        """The delivery metrics of ``environment`` over the last ``days`` (1 to 366), in
+        total, per service and per week (``GET /v1/metrics/delivery``; docs/metrics.md)."""
+        params = _filters(team=team, service=service, days=days)
+        params["environment"] = check_name(environment, what="environment")
+        data = _body(self._call("GET", "/v1/metrics/delivery", idempotent=True, params=params))
+        return _answer(delivery_figures, data, "delivery metrics")
+
+    def onboarding_metrics(self, *, team: str | None = None, days: int = 365) -> dict[str, Any]:
+        """Onboarding time per monthly cohort and team, and per step of ``paved onboard``,
+        over the last ``days`` (``GET /v1/metrics/onboarding``; never a row per person)."""
+        params = _filters(team=team, days=days)
+        data = _body(self._call("GET", "/v1/metrics/onboarding", idempotent=True, params=params))
+        return _answer(onboarding_figures, data, "onboarding metrics")
+
+    def adoption_metrics(self, *, layer: str = "road", days: int = 30) -> dict[str, Any]:
+        """How ``layer``'s versions, the gate and deployments spread over the services and
+        teams (``GET /v1/metrics/adoption``)."""
+        params = _filters(days=days)
+        params["layer"] = check_name(layer, what="layer")
+        data = _body(self._call("GET", "/v1/metrics/adoption", idempotent=True, params=params))
+        return _answer(adoption_figures, data, "adoption metrics")
+
+
+#: The longest incident title the platform takes.
+_TITLE_LIMIT = 200
+#: The most failed rule ids one gate report carries.
+_RULES_LIMIT = 500
+_RULE_ID = re.compile(RULE_ID_PATTERN)
+#: A git commit id, abbreviated or whole.
+_REVISION = re.compile(r"[0-9a-f]{7,64}")
+#: The longest window of the metrics, in days.
+_DAYS_LIMIT = 366
+
+
+def _check_id(value: Any, what: str) -> int:
+    # It goes into the URL's path or the body: a positive whole number only.
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{what} {value!r} is not a positive number")
+    return value
+
+
+def _filters(*, days: int, team: str | None = None, service: str | None = None) -> dict[str, Any]:
+    """The query of a metrics read, each part checked as the platform checks it."""
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= _DAYS_LIMIT:
+        raise InputError(f"--days {days!r} is not from 1 to {_DAYS_LIMIT}")
+    params: dict[str, Any] = {"days": days}
+    if team is not None:
+        params["team"] = check_name(team, what="team")
+    if service is not None:
+        params["service"] = check_name(service)
+    return params
 
 
 def _data_resources(data: Mapping[str, Any]) -> tuple[DataResource, ...]:
