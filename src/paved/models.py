@@ -478,6 +478,10 @@ class Deployment:
     #: The manifests applied (kubernetes target only: there is no repository to keep them).
     manifests: str | None = None
     id: int | None = None
+    #: When the change it ships began: the oldest commit time since the service's previous
+    #: deployment to the environment (``None`` where it is not known, as in the local catalog).
+    #: Sent to the platform (lead time starts here), not part of :meth:`to_json`.
+    change_started_at: dt.datetime | None = None
 
     def to_json(self, *, manifests: bool = False) -> dict[str, Any]:
         """The record as JSON (``paved deployments list --json``); with ``manifests``, the
@@ -535,11 +539,16 @@ class Deployment:
         for key in ("source_time", "started_at", "finished_at"):
             values[key] = _when(values[key])
         values["findings"] = tuple(values["findings"])
-        return cls(**values)
+        began = data.get("change_started_at")  # the platform's answer has it, an older one not
+        if began is not None and not isinstance(began, str):
+            raise ValueError("deployment record's change_started_at is not text")
+        return cls(**values, change_started_at=_when(began))
 
 
 #: The keys of a deployment record's JSON form (``to_json(manifests=True)``).
-_DEPLOYMENT_KEYS = tuple(field.name for field in dataclasses.fields(Deployment))
+_DEPLOYMENT_KEYS = tuple(
+    field.name for field in dataclasses.fields(Deployment) if field.name != "change_started_at"
+)
 _TEXT_KEYS = ("service", "environment", "target", "image", "source_commit", "actor", "outcome",
               "message", "started_at")  # fmt: skip
 _OPTIONAL_TEXT_KEYS = ("source_time", "finished_at", "break_glass", "revision", "manifests")

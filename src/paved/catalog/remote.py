@@ -408,6 +408,8 @@ class RemoteCatalog:
         body = deployment.to_json(manifests=True)
         body.pop("id")
         body.pop("actor")  # the platform sets it: the token's user
+        if deployment.change_started_at is not None:
+            body["change_started_at"] = _stamp(deployment.change_started_at)
         response = self._call("POST", "/v1/deployments", idempotent=False, json=body)
         return _deployment(_body(response))
 

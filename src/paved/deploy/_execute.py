@@ -79,7 +79,7 @@ def _still_as_planned(plan: Plan, deps: DeployDeps) -> Plan:
         if (plan.source.overlay(plan.environment.name) / "kustomization.yaml").is_file():
             check_overlay(plan.source, plan.environment.name)
         if plan.request.image is not None:
-            return plan
+            return choose_again(plan, deps)  # when the change began, from the settled records
     again = choose_again(plan, deps)
     was, now = _choice(plan), _choice(again)
     if was is not None and now is not None and was != now:

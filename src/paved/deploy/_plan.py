@@ -19,7 +19,7 @@ from paved.deploy._environments import Environment, get_environment, resolve_env
 from paved.deploy._image import ImageRef, parse_image
 from paved.deploy._model import DeployDeps, DeployRequest, RollbackRequest
 from paved.deploy._render import check_overlay, find_kubectl
-from paved.deploy._source import ServiceSource, read_service, source_commit
+from paved.deploy._source import ServiceSource, change_start, read_service, source_commit
 from paved.deploy._targets import DeployTarget, target_for
 from paved.errors import AuthError, InputError
 from paved.gitcmd import Git
@@ -29,7 +29,15 @@ from paved.names import check_name
 from paved.service.layout import ROAD_ANSWERS
 from paved.text import check_text, escaped
 
-__all__ = ["DeployPlan", "Plan", "RollbackPlan", "choose_again", "plan_deploy", "plan_rollback"]
+__all__ = [
+    "DeployPlan",
+    "Plan",
+    "RollbackPlan",
+    "change_started",
+    "choose_again",
+    "plan_deploy",
+    "plan_rollback",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,12 +58,15 @@ class DeployPlan:
     #: None until the open records are settled: without --image the image is the last one
     #: that succeeded, and an open record may be one.
     image: ImageRef | None
+    #: When the change began (:func:`change_started`), from the records as the plan read them.
+    change_started_at: dt.datetime | None = None
 
     def record_fields(self) -> dict[str, Any]:
         """The attempt's record, as far as the plan knows it."""
         assert self.image is not None
         return _fields(self, image=str(self.image), source_commit=self.commit) | {
-            "source_time": self.committed_at
+            "source_time": self.committed_at,
+            "change_started_at": self.change_started_at,
         }
 
 
@@ -111,7 +122,8 @@ def plan_deploy(request: DeployRequest, deps: DeployDeps) -> DeployPlan:
     commit, committed_at = source_commit(source.root)
     if (source.overlay(environment.name) / "kustomization.yaml").is_file():
         check_overlay(source, environment.name)  # a missing overlay is render's to say
-    image = _image(request, source, environment, deps)
+    earlier = deps.catalog().deployments(service=source.name)
+    image = _image(request, source, environment, earlier)
     return DeployPlan(
         request=request,
         environment=environment,
@@ -123,6 +135,7 @@ def plan_deploy(request: DeployRequest, deps: DeployDeps) -> DeployPlan:
         committed_at=committed_at,
         actor=escaped(Git(source.root, deps.env).identity()),
         image=image,
+        change_started_at=change_started(source, environment, commit, committed_at, earlier),
     )
 
 
@@ -157,23 +170,51 @@ def choose_again(plan: Plan, deps: DeployDeps) -> Plan:
         )
         restore = plan.target.choose(history, plan.request.to)
         return dataclasses.replace(plan, restore=restore, image=checked_image(restore))
-    if plan.request.image is not None:
-        return plan
     earlier = deps.catalog().deployments(service=plan.source.name)
-    return dataclasses.replace(plan, image=_last_image(earlier, plan.source, plan.environment))
+    began = change_started(plan.source, plan.environment, plan.commit, plan.committed_at, earlier)
+    if plan.request.image is not None:
+        return dataclasses.replace(plan, change_started_at=began)
+    image = _last_image(earlier, plan.source, plan.environment)
+    return dataclasses.replace(plan, image=image, change_started_at=began)
 
 
 def _open(records: list[Deployment]) -> bool:
     return any(d.outcome == "started" for d in records)
 
 
+def change_started(
+    source: ServiceSource,
+    environment: Environment,
+    commit: str,
+    committed_at: dt.datetime,
+    earlier: list[Deployment],
+) -> dt.datetime:
+    """When the change ``commit`` ships to ``environment`` began: the oldest commit since the
+    commit of the service's last successful deployment there, as the catalog in use records
+    it (:func:`~paved.deploy._source.change_start`); without one, the commit's own time."""
+    previous = next(
+        (
+            d.source_commit
+            for d in reversed(earlier)
+            if d.environment == environment.name
+            and d.service == source.name
+            and d.outcome == "succeeded"
+            and d.source_commit
+        ),
+        None,
+    )
+    return change_start(source.root, commit, committed_at, previous)
+
+
 def _image(
-    request: DeployRequest, source: ServiceSource, environment: Environment, deps: DeployDeps
+    request: DeployRequest,
+    source: ServiceSource,
+    environment: Environment,
+    earlier: list[Deployment],
 ) -> ImageRef | None:
     """``--image``, else the image of the last successful deployment (None: not yet known)."""
     if request.image is not None:
         return parse_image(request.image)
-    earlier = deps.catalog().deployments(service=source.name)
     here = [d for d in earlier if d.environment == environment.name]
     if not request.dry_run and _open(here):
         return None

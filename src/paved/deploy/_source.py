@@ -14,7 +14,7 @@ from paved.names import name_problem
 from paved.service.layout import ROAD_ANSWERS, read_answers
 from paved.versions import VERSION_TEXT
 
-__all__ = ["ROAD_ANSWERS", "ServiceSource", "read_service", "source_commit"]
+__all__ = ["ROAD_ANSWERS", "ServiceSource", "change_start", "read_service", "source_commit"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,3 +124,38 @@ def source_commit(root: Path) -> tuple[str, dt.datetime]:
         )
     sha, _, when = out.partition(" ")
     return sha, dt.datetime.fromisoformat(when).astimezone(dt.UTC)
+
+
+#: A commit id as a record may hold it (abbreviated or whole): anything else never reaches git.
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
+
+
+def change_start(
+    root: Path, commit: str, committed_at: dt.datetime, previous: str | None
+) -> dt.datetime:
+    """When the change that ``commit`` ships began: the oldest commit time of the commits
+    reachable from ``commit`` and not from ``previous`` (the commit the service's previous
+    deployment to the environment shipped).
+
+    Without a previous commit, or with one this repository does not hold (a shallow clone, a
+    record from another repository) or that is not an ancestor of ``commit`` (history was
+    rewritten), and for a redeploy of the same commit, it is ``committed_at``, the deployed
+    commit's own time. ``previous`` comes from the catalog's records: input, checked before
+    it reaches git.
+    """
+    if previous is None or _COMMIT.fullmatch(previous) is None:
+        return committed_at
+    git = Git(root)
+    code, _ = git.status("merge-base", "--is-ancestor", f"{previous}^{{commit}}", commit)
+    if code != 0:  # 1: not an ancestor; anything else: an object git does not hold
+        return committed_at
+    try:
+        out = git("log", "--format=%ct", f"{previous}..{commit}")
+    except GitError:
+        return committed_at
+    times = [int(line) for line in out.split() if line.isdigit()]
+    if not times:  # the same commit again: nothing new
+        return committed_at
+    oldest = dt.datetime.fromtimestamp(min(times), dt.UTC)
+    # a committer clock set ahead can date an older commit after the deployed one
+    return min(oldest, committed_at)
