@@ -1,5 +1,7 @@
-"""Delivery metrics (the four DORA keys) over deployment records, and the time services take
-to move to a layer's release (time to patch) over the layer history; pure functions."""
+"""The platform's metrics, as pure functions over plain records (docs/metrics.md defines
+each): delivery (the four DORA keys, per window and per week) over deployments and
+incidents, onboarding time over onboarding events, tokens and deployments, and adoption
+(road versions, time to patch, the gate, teams) over the catalog."""
 
 from __future__ import annotations
 
@@ -8,72 +10,268 @@ import dataclasses
 import datetime as dt
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from paved.versions import Version
 
-__all__ = ["LayerRecord", "Record", "delivery_metrics", "nearest_rank", "time_to_patch"]
+__all__ = [
+    "ONBOARDING_STEPS",
+    "SUPPRESS_BELOW",
+    "GateRecord",
+    "IncidentRecord",
+    "LayerRecord",
+    "OnboardingPerson",
+    "OnboardingStepRecord",
+    "Record",
+    "adoption_metrics",
+    "delivery_metrics",
+    "delivery_report",
+    "nearest_rank",
+    "onboarding_metrics",
+    "protected_environments",
+    "time_to_patch",
+    "week_start",
+    "weekly_delivery",
+]
 
 
 @dataclasses.dataclass(frozen=True)
 class Record:
+    """A deployment that succeeded or failed (refused and started ones are no record)."""
+
     id: int
     service: str
     outcome: str
     source_time: dt.datetime | None
     finished_at: dt.datetime
     rollback_of: int | None
+    #: When the change began (migration 0008); lead time falls back to ``source_time``.
+    change_started_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class IncidentRecord:
+    """An incident: opened and (maybe) resolved at the platform's clock."""
+
+    id: int
+    service: str
+    opened_at: dt.datetime
+    resolved_at: dt.datetime | None
+    #: The deployment that caused it, if one is named.
+    deployment_id: int | None = None
 
 
 def _median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def delivery_metrics(records: Iterable[Record], days: int) -> dict[str, float | int | None]:
-    """The metrics of ``records`` (one environment, one window of ``days``), oldest first.
+@dataclasses.dataclass(frozen=True)
+class _Judged:
+    """What the delivery metrics make of one deployment."""
 
-    - deployment frequency: successful deployments per day;
-    - lead time for changes: median of (deployed - committed) over successful deployments;
-    - change failure rate: (failed deployments + successful ones later rolled back) over
-      (successful deployments that are not rollbacks + failed deployments);
-    - time to restore: for each failure, the time until the next successful deployment of
-      the same service; the median.
+    record: Record
+    #: Not a rollback: a change of what runs.
+    change: bool
+    #: A change that failed, was rolled back, or that an incident names.
+    failed: bool
+    #: Seconds from the change's start to its successful deployment (changes only).
+    lead: float | None
+    #: Seconds until the next successful deployment of the service that is not a failed
+    #: change; ``None`` when none followed (or it did not fail by its outcome or a rollback).
+    restore: float | None
 
-    Refused attempts changed nothing and count for none of these.
-    """
+
+def _judge(
+    records: Iterable[Record], incidents: Iterable[IncidentRecord]
+) -> tuple[list[_Judged], list[tuple[IncidentRecord, float | None]]]:
+    """Each deployment judged, in time order, and each incident that is a failure of its
+    own (not one naming a deployment that failed or was rolled back) with its restore."""
     ordered = sorted(
         (r for r in records if r.outcome in ("succeeded", "failed")),
         key=lambda r: (r.finished_at, r.id),
     )
-    succeeded = [r for r in ordered if r.outcome == "succeeded"]
-    rolled_back = {r.rollback_of for r in succeeded if r.rollback_of is not None}
-    changes = [r for r in ordered if r.outcome == "failed" or r.rollback_of is None]
-    failures = [r for r in changes if r.outcome == "failed" or r.id in rolled_back]
-    lead = [
-        (r.finished_at - r.source_time).total_seconds()
-        for r in succeeded
-        if r.rollback_of is None and r.source_time is not None
+    kept = list(incidents)
+    named = {i.deployment_id for i in kept if i.deployment_id is not None}
+    rolled_back = {r.rollback_of for r in ordered if r.outcome == "succeeded" and r.rollback_of}
+    evident: set[int] = set()  # failed by outcome or rolled back
+    failed: set[int] = set()
+    for r in ordered:
+        if r.rollback_of is None or r.outcome == "failed":
+            if r.outcome == "failed" or r.id in rolled_back:
+                evident.add(r.id)
+                failed.add(r.id)
+            elif r.id in named:
+                failed.add(r.id)
+    # The next good deployment after each failure: per service, the successes that are not
+    # failed changes, in time order, searched by bisection (not one scan per failure).
+    good: dict[str, list[tuple[dt.datetime, int]]] = {}
+    for r in ordered:
+        if r.outcome == "succeeded" and r.id not in failed:
+            good.setdefault(r.service, []).append((r.finished_at, r.id))
+    judged = []
+    for r in ordered:
+        change = r.rollback_of is None or r.outcome == "failed"
+        began = r.change_started_at or r.source_time
+        lead = None
+        if change and r.outcome == "succeeded" and began is not None:
+            lead = (r.finished_at - began).total_seconds()
+        restore = None
+        if r.id in evident:
+            after = good.get(r.service, [])
+            at = bisect.bisect_right(after, (r.finished_at, r.id))
+            if at < len(after):
+                restore = (after[at][0] - r.finished_at).total_seconds()
+        judged.append(_Judged(r, change, r.id in failed, lead, restore))
+    own = [
+        (i, (i.resolved_at - i.opened_at).total_seconds() if i.resolved_at else None)
+        for i in sorted(kept, key=lambda i: (i.opened_at, i.id))
+        if i.deployment_id not in evident
     ]
-    # The next good deployment of the same service after each failure: per service, the
-    # successes in time order, searched by bisection (not one scan per failure).
-    recoveries: dict[str, list[tuple[dt.datetime, int]]] = {}
-    for r in succeeded:
-        if r.id not in rolled_back:
-            recoveries.setdefault(r.service, []).append((r.finished_at, r.id))
-    restore: list[float] = []
-    for failure in failures:
-        after = recoveries.get(failure.service, [])
-        at = bisect.bisect_right(after, (failure.finished_at, failure.id))
-        if at < len(after):
-            restore.append((after[at][0] - failure.finished_at).total_seconds())
+    return judged, own
+
+
+def _summary(
+    judged: list[_Judged],
+    own: list[tuple[IncidentRecord, float | None]],
+    incidents: int,
+    days: float,
+) -> dict[str, float | int | None]:
+    succeeded = sum(1 for j in judged if j.record.outcome == "succeeded")
+    changes = [j for j in judged if j.change]
+    failures = [j for j in changes if j.failed]
+    lead = [j.lead for j in judged if j.lead is not None]
+    restore = [j.restore for j in judged if j.restore is not None]
+    restore += [seconds for _, seconds in own if seconds is not None]
     return {
-        "deployments": len(ordered),
-        "deployment_frequency": round(len(succeeded) / days, 4),
+        "deployments": len(judged),
+        "deployment_frequency": round(succeeded / days, 4) if days > 0 else 0.0,
         "lead_time_seconds": _median(lead),
         "change_failure_rate": round(len(failures) / len(changes), 4) if changes else None,
         "time_to_restore_seconds": _median(restore),
+        "incidents": incidents,
+        "failed_deployments": sum(1 for j in judged if j.record.outcome == "failed"),
+        "rollbacks": sum(
+            1
+            for j in judged
+            if j.record.rollback_of is not None and j.record.outcome == "succeeded"
+        ),
     }
+
+
+def delivery_metrics(
+    records: Iterable[Record], days: float, incidents: Iterable[IncidentRecord] = ()
+) -> dict[str, float | int | None]:
+    """The delivery metrics of ``records`` and ``incidents`` (one environment, one window
+    of ``days``); docs/metrics.md has the definitions.
+
+    - ``deployments``: deployments that succeeded or failed (refused ones changed nothing);
+    - ``deployment_frequency``: successful deployments per day;
+    - ``lead_time_seconds``: median of (deployed - the change's start) over successful
+      changes (deployments that are not rollbacks); the start is ``change_started_at``,
+      else ``source_time``; a change with neither has no lead time;
+    - ``change_failure_rate``: failed changes over changes, where a change is a deployment
+      that is not a successful rollback, and it failed if its outcome is ``failed``, a
+      later rollback names it, or an incident names it;
+    - ``time_to_restore_seconds``: median over failures of the time to restore: for a
+      deployment that failed or was rolled back, until the next successful deployment of
+      the service that is not itself a failed change; for an incident (other than one
+      naming such a deployment), from opened to resolved. A failure not restored in the
+      window has no time to restore;
+    - ``incidents``, ``failed_deployments``, ``rollbacks``: counts.
+    """
+    kept = list(incidents)
+    judged, own = _judge(records, kept)
+    return _summary(judged, own, len(kept), days)
+
+
+def week_start(at: dt.datetime) -> dt.datetime:
+    """Monday 00:00 UTC of the week of ``at``."""
+    day = at.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - dt.timedelta(days=day.weekday())
+
+
+_WEEK = dt.timedelta(days=7)
+
+
+def weekly_delivery(
+    records: Iterable[Record],
+    incidents: Iterable[IncidentRecord],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[dict[str, Any]]:
+    """The delivery metrics of each week (Monday 00:00 UTC) that overlaps ``start``..``end``,
+    oldest first. Deployments are judged over the whole window (a change rolled back the
+    week after still failed) and counted in the week they finished; incidents in the week
+    they opened. The frequency is per day of the week that lies in the window."""
+    kept = list(incidents)
+    judged, own = _judge(records, kept)
+    return _weeks(judged, own, kept, start, end)
+
+
+def delivery_report(
+    records: Iterable[Record],
+    incidents: Iterable[IncidentRecord],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`delivery_metrics` of everything, of each service, and :func:`weekly_delivery`,
+    from one judgement of the records (the same answers, computed once)."""
+    kept = list(incidents)
+    judged, own = _judge(records, kept)
+    days = (end - start).total_seconds() / 86400
+    per_judged: dict[str, list[_Judged]] = {}
+    for j in judged:
+        per_judged.setdefault(j.record.service, []).append(j)
+    per_own: dict[str, list[tuple[IncidentRecord, float | None]]] = {}
+    for item in own:
+        per_own.setdefault(item[0].service, []).append(item)
+    opened: dict[str, int] = {}
+    for incident in kept:
+        opened[incident.service] = opened.get(incident.service, 0) + 1
+    services = {
+        name: _summary(per_judged.get(name, []), per_own.get(name, []), opened.get(name, 0), days)
+        for name in sorted({*per_judged, *opened})
+    }
+    total = _summary(judged, own, len(kept), days)
+    return total, services, _weeks(judged, own, kept, start, end)
+
+
+def _weeks(
+    judged: list[_Judged],
+    own: list[tuple[IncidentRecord, float | None]],
+    kept: list[IncidentRecord],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[dict[str, Any]]:
+    weeks: list[dict[str, Any]] = []
+    first = week_start(start)
+    count = max(1, math.ceil((end - first) / _WEEK)) if end > first else 1
+    buckets: list[list[_Judged]] = [[] for _ in range(count)]
+    own_buckets: list[list[tuple[IncidentRecord, float | None]]] = [[] for _ in range(count)]
+    opened = [0] * count
+
+    def slot(at: dt.datetime) -> int | None:
+        index = int((at - first) // _WEEK)
+        return index if 0 <= index < count else None
+
+    for j in judged:
+        if (index := slot(j.record.finished_at)) is not None:
+            buckets[index].append(j)
+    for incident in kept:
+        if (index := slot(incident.opened_at)) is not None:
+            opened[index] += 1
+    for item in own:
+        if (index := slot(item[0].opened_at)) is not None:
+            own_buckets[index].append(item)
+    for index in range(count):
+        begins = first + index * _WEEK
+        inside = min(end, begins + _WEEK) - max(start, begins)
+        days = max(inside.total_seconds(), 0.0) / 86400
+        found = _summary(buckets[index], own_buckets[index], opened[index], days)
+        del found["failed_deployments"], found["rollbacks"]
+        weeks.append({"week_start": begins, **found})
+    return weeks
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,3 +372,194 @@ def time_to_patch(
             }
         )
     return found
+
+
+# -- onboarding -------------------------------------------------------------------------------
+
+#: Fewer finished people than this in a group: its times are not shown (no one is identified).
+SUPPRESS_BELOW = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class OnboardingPerson:
+    """One person's onboarding: when it started (their first onboarding event or first
+    token, whichever is first), when it ended (their first successful deployment to a
+    protected environment without break-glass, after the start; ``None`` if none yet), and
+    the teams of their tokens."""
+
+    start: dt.datetime
+    end: dt.datetime | None
+    teams: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class OnboardingStepRecord:
+    """A step of ``paved onboard`` that one person started, finished, failed or skipped.
+    ``person`` only tells one person's events from another's: it is never reported."""
+
+    person: str
+    step: str
+    status: str
+    at: dt.datetime
+    id: int = 0
+
+
+#: The steps of ``paved onboard``, in order.
+ONBOARDING_STEPS = ("doctor", "service", "first-deploy", "production-deploy")
+
+
+def protected_environments(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The environments the platform holds protected: ``prod``, and each environment of
+    the organisation settings marked ``protected`` (true, or the text ``true``)."""
+    found = {"prod"}
+    environments = settings.get("environments")
+    if isinstance(environments, Mapping):
+        for name, options in environments.items():
+            if isinstance(name, str) and isinstance(options, Mapping):
+                flag = options.get("protected")
+                if flag is True or (isinstance(flag, str) and flag.lower() == "true"):
+                    found.add(name)
+    return tuple(sorted(found))
+
+
+def _times(values: list[float], started: int) -> dict[str, Any]:
+    suppressed = len(values) < SUPPRESS_BELOW
+    return {
+        "started": started,
+        "finished": len(values),
+        "median_seconds": None if suppressed else _median(values),
+        "p90_seconds": None if suppressed else nearest_rank(values, 0.9),
+        "suppressed": suppressed,
+    }
+
+
+def onboarding_metrics(
+    people: Iterable[OnboardingPerson],
+    steps: Iterable[OnboardingStepRecord],
+    start: dt.datetime,
+    end: dt.datetime,
+) -> dict[str, Any]:
+    """Onboarding time of the people who started in ``start``..``end``, per monthly cohort
+    (the month of their start) and per team (a person in two teams counts in both), and the
+    time each step of ``paved onboard`` takes; never a row per person.
+
+    Onboarding time is (end - start) of the people who finished. A step's time is from its
+    ``started`` to the next ``finished`` of that step by the same person; its ``runs`` are
+    its starts in the window. A group with fewer than :data:`SUPPRESS_BELOW` finished
+    people (or step runs) shows no median and p90 (``suppressed``).
+    """
+    cohorts: dict[str, tuple[list[float], list[int]]] = {}
+    teams: dict[str, tuple[list[float], list[int]]] = {}
+    for person in people:
+        if not start <= person.start <= end:
+            continue
+        took = None
+        if person.end is not None and person.end <= end:
+            took = (person.end - person.start).total_seconds()
+        groups = [cohorts.setdefault(person.start.strftime("%Y-%m"), ([], [0]))]
+        groups += [teams.setdefault(team, ([], [0])) for team in sorted(set(person.teams))]
+        for values, started in groups:
+            started[0] += 1
+            if took is not None:
+                values.append(took)
+    runs: dict[str, tuple[list[float], list[int]]] = {s: ([], [0]) for s in ONBOARDING_STEPS}
+    open_steps: dict[tuple[str, str], dt.datetime] = {}
+    for record in sorted(steps, key=lambda r: (r.at, r.id)):
+        if not start <= record.at <= end or record.step not in runs:
+            continue
+        key = (record.person, record.step)
+        if record.status == "started":
+            runs[record.step][1][0] += 1
+            open_steps.setdefault(key, record.at)
+        elif record.status == "finished" and key in open_steps:
+            runs[record.step][0].append((record.at - open_steps.pop(key)).total_seconds())
+    return {
+        "window_start": start,
+        "window_end": end,
+        "cohorts": [
+            {"cohort": name, **_times(values, started[0])}
+            for name, (values, started) in sorted(cohorts.items())
+        ],
+        "teams": [
+            {"team": name, **_times(values, started[0])}
+            for name, (values, started) in sorted(teams.items())
+        ],
+        "steps": [
+            {"step": name, "runs": started[0], **_step_times(values)}
+            for name, (values, started) in runs.items()
+        ],
+    }
+
+
+def _step_times(values: list[float]) -> dict[str, Any]:
+    found = _times(values, 0)
+    del found["started"]
+    return found
+
+
+# -- adoption ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class GateRecord:
+    """The latest gate report of a service that is not archived."""
+
+    service: str
+    passed: bool
+    rule_ids: tuple[str, ...]
+
+
+def adoption_metrics(
+    layer: str,
+    versions: list[dict[str, Any]],
+    gate: Iterable[GateRecord],
+    teams: Iterable[tuple[str, int, bool]],
+) -> dict[str, Any]:
+    """How far the road has spread: ``versions`` is :func:`time_to_patch` of ``layer``;
+    ``gate`` the latest report of each service that is not archived; ``teams`` each team
+    with its services (not archived) and whether one of them deployed successfully in the
+    window.
+
+    - ``newest``: each scaffold's newest version (by version order) anyone is on or was
+      released; ``on_newest``: the services on it, and their share of the services whose
+      layer comes from a scaffold;
+    - ``gate``: the services that reported, those whose latest report passed and their
+      share of those that reported, and each rule that fails in a latest report with the
+      number of services it fails in (most first);
+    - ``teams_deployed``: the teams that deployed in the window.
+    """
+    newest: dict[str, str] = {}
+    for found in versions:  # by scaffold, oldest version first
+        newest[found["scaffold"]] = found["version"]
+    total = sum(found["services"] for found in versions)
+    on = sum(
+        found["services"] for found in versions if newest.get(found["scaffold"]) == found["version"]
+    )
+    reports = list(gate)
+    passed = sum(1 for report in reports if report.passed)
+    failing: dict[str, int] = {}
+    for report in reports:
+        if not report.passed:
+            for rule in set(report.rule_ids):
+                failing[rule] = failing.get(rule, 0) + 1
+    rows = [
+        {"team": team, "services": services, "deployed_in_window": deployed}
+        for team, services, deployed in sorted(teams)
+    ]
+    return {
+        "layer": layer,
+        "newest": newest,
+        "versions": versions,
+        "on_newest": {"services": on, "share": round(on / total, 4) if total else None},
+        "gate": {
+            "reported": len(reports),
+            "passed": passed,
+            "share_passing": round(passed / len(reports), 4) if reports else None,
+            "failing_rules": [
+                {"rule_id": rule, "services": count}
+                for rule, count in sorted(failing.items(), key=lambda x: (-x[1], x[0]))
+            ],
+        },
+        "teams": rows,
+        "teams_deployed": sum(1 for row in rows if row["deployed_in_window"]),
+    }

@@ -35,10 +35,13 @@ from paved.text import text_problem
 from paved.versions import VERSION_SCHEMA_PATTERN
 
 __all__ = [
+    "AdoptionOut",
     "AuditEventOut",
     "AuditPage",
     "CatalogEntryIn",
     "DataResourceIn",
+    "DeliveryOut",
+    "DeliveryServiceMetrics",
     "DeploymentFinishIn",
     "DeploymentIn",
     "DeploymentOut",
@@ -54,6 +57,7 @@ __all__ = [
     "MetricsOut",
     "OnboardingEventIn",
     "OnboardingEventOut",
+    "OnboardingOut",
     "PatchingOut",
     "PlatformSettingsOut",
     "ResourceRequestCloseIn",
@@ -74,6 +78,7 @@ __all__ = [
     "TeamList",
     "TeamOut",
     "VersionAdoptionOut",
+    "WeekMetrics",
     "WhoamiOut",
 ]
 
@@ -764,3 +769,111 @@ class OnboardingEventOut(BaseModel):
     status: str
     at: dt.datetime
     detail: str
+
+
+# -- the metrics of the platform as a product (docs/metrics.md) --------------------------------
+
+
+class DeliveryServiceMetrics(ServiceMetrics):
+    #: Incidents opened in the window.
+    incidents: int
+    #: Deployments whose outcome was ``failed``.
+    failed_deployments: int
+    #: Successful deployments that rolled another one back.
+    rollbacks: int
+
+
+class WeekMetrics(BaseModel):
+    #: Monday 00:00 UTC.
+    week_start: dt.datetime
+    deployments: int
+    #: Successful deployments per day of the week that lies in the window.
+    deployment_frequency: float
+    lead_time_seconds: float | None
+    change_failure_rate: float | None
+    time_to_restore_seconds: float | None
+    incidents: int
+
+
+class DeliveryOut(BaseModel):
+    environment: str
+    team: str | None
+    window_start: dt.datetime
+    window_end: dt.datetime
+    total: DeliveryServiceMetrics
+    services: list[DeliveryServiceMetrics]
+    #: Each week that overlaps the window, oldest first.
+    weeks: list[WeekMetrics]
+
+
+class _OnboardingTimes(BaseModel):
+    finished: int
+    #: ``null`` when fewer than three people finished (``suppressed``): no one is identified.
+    median_seconds: float | None
+    p90_seconds: float | None
+    suppressed: bool
+
+
+class CohortOnboarding(_OnboardingTimes):
+    #: The month the people started in, ``YYYY-MM``.
+    cohort: str
+    started: int
+
+
+class TeamOnboarding(_OnboardingTimes):
+    team: str
+    started: int
+
+
+class StepOnboarding(_OnboardingTimes):
+    step: str
+    #: The starts of the step in the window.
+    runs: int
+
+
+class OnboardingOut(BaseModel):
+    window_start: dt.datetime
+    window_end: dt.datetime
+    team: str | None
+    cohorts: list[CohortOnboarding]
+    teams: list[TeamOnboarding]
+    steps: list[StepOnboarding]
+
+
+class ServiceShare(BaseModel):
+    services: int
+    share: float | None
+
+
+class FailingRule(BaseModel):
+    rule_id: str
+    #: Services whose latest gate report fails this rule.
+    services: int
+
+
+class GateAdoption(BaseModel):
+    #: Services (not archived) with a gate report.
+    reported: int
+    #: Those whose latest report passed.
+    passed: int
+    share_passing: float | None
+    failing_rules: list[FailingRule]
+
+
+class TeamAdoption(BaseModel):
+    team: str
+    #: Its services that are not archived.
+    services: int
+    #: Whether one of its services deployed successfully in the window.
+    deployed_in_window: bool
+
+
+class AdoptionOut(BaseModel):
+    layer: str
+    #: Each scaffold's newest version.
+    newest: dict[str, str]
+    versions: list[VersionAdoptionOut]
+    on_newest: ServiceShare
+    gate: GateAdoption
+    teams: list[TeamAdoption]
+    teams_deployed: int

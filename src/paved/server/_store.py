@@ -21,7 +21,14 @@ from paved.catalog import registration_conflict
 from paved.models import ROLLOUT_STATUSES, DataResource
 from paved.server import _schemas as s
 from paved.server._db import writer
-from paved.server._metrics import LayerRecord, Record
+from paved.server._metrics import (
+    GateRecord,
+    IncidentRecord,
+    LayerRecord,
+    OnboardingPerson,
+    OnboardingStepRecord,
+    Record,
+)
 from paved.server._tables import (
     OPEN_REQUEST_STATES,
     audit_events,
@@ -746,15 +753,7 @@ class Store:
         """Registered services' deployments that succeeded or failed in the window, oldest
         first, each with its service's owner."""
         query = (
-            sa.select(
-                deployments.c.id,
-                deployments.c.service,
-                deployments.c.outcome,
-                deployments.c.source_time,
-                deployments.c.finished_at,
-                deployments.c.rollback_of,
-                services.c.owner,
-            )
+            sa.select(*(deployments.c[field] for field in _RECORD_FIELDS), services.c.owner)
             .join(services, services.c.name == deployments.c.service)
             .where(
                 deployments.c.environment == environment,
@@ -771,9 +770,178 @@ class Store:
             query = query.where(deployments.c.service == service)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
+        # Positional (the select's order is the record's): this runs for every deployment.
+        return [(row[-1], Record(*row[:-1])) for row in rows]
+
+    def incident_records(
+        self,
+        *,
+        environment: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        team: str | None,
+        service: str | None,
+    ) -> list[tuple[str, IncidentRecord]]:
+        """The incidents opened in the window in ``environment``, oldest first, each with its
+        service's owner."""
+        query = (
+            sa.select(
+                incidents.c.id,
+                incidents.c.service,
+                incidents.c.opened_at,
+                incidents.c.resolved_at,
+                incidents.c.deployment_id,
+                services.c.owner,
+            )
+            .join(services, services.c.name == incidents.c.service)
+            .where(
+                incidents.c.environment == environment,
+                incidents.c.opened_at >= start,
+                incidents.c.opened_at <= end,
+            )
+            .order_by(incidents.c.opened_at, incidents.c.id)
+        )
+        if team is not None:
+            query = query.where(services.c.owner == team)
+        if service is not None:
+            query = query.where(incidents.c.service == service)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
         return [
-            (row.owner, Record(*(row._mapping[field] for field in _RECORD_FIELDS))) for row in rows
+            (
+                row.owner,
+                IncidentRecord(
+                    row.id, row.service, row.opened_at, row.resolved_at, row.deployment_id
+                ),
+            )
+            for row in rows
         ]
+
+    def onboarding_records(
+        self,
+        *,
+        protected: Sequence[str],
+        start: dt.datetime,
+        end: dt.datetime,
+        team: str | None,
+    ) -> tuple[list[OnboardingPerson], list[OnboardingStepRecord]]:
+        """What onboarding time is computed from: each person who started in the window
+        (their first onboarding event or first token, whichever is first) with the end of
+        their onboarding (their first successful deployment without break-glass to one of
+        the ``protected`` environments, after the start) and their tokens' teams; and the
+        onboarding events in the window. With ``team``: the people of that team only."""
+        firsts = sa.union_all(
+            sa.select(
+                onboarding_events.c.user.label("user"),
+                sa.func.min(onboarding_events.c.at).label("at"),
+            ).group_by(onboarding_events.c.user),
+            sa.select(
+                tokens.c.user.label("user"), sa.func.min(tokens.c.created_at).label("at")
+            ).group_by(tokens.c.user),
+        ).subquery()
+        began = (
+            sa.select(firsts.c.user, sa.func.min(firsts.c.at).label("start"))
+            .group_by(firsts.c.user)
+            .subquery()
+        )
+        ended = (
+            sa.select(sa.func.min(deployments.c.finished_at))
+            .where(
+                deployments.c.actor == began.c.user,
+                deployments.c.outcome == "succeeded",
+                deployments.c.environment.in_(list(protected)),
+                deployments.c.break_glass.is_(None),
+                deployments.c.finished_at >= began.c.start,
+            )
+            .scalar_subquery()
+        )
+        people_query = sa.select(
+            began.c.user, began.c.start.label("start"), ended.label("end")
+        ).where(began.c.start >= start, began.c.start <= end)
+        steps_query = (
+            sa.select(
+                onboarding_events.c.user,
+                onboarding_events.c.step,
+                onboarding_events.c.status,
+                onboarding_events.c.at,
+                onboarding_events.c.id,
+            )
+            .where(onboarding_events.c.at >= start, onboarding_events.c.at <= end)
+            .order_by(onboarding_events.c.at, onboarding_events.c.id)
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(people_query).all()
+            users = [row.user for row in found]
+            teams_of: dict[str, set[str]] = {user: set() for user in users}
+            if users:
+                for user, named in conn.execute(
+                    sa.select(tokens.c.user, tokens.c.teams).where(tokens.c.user.in_(users))
+                ):
+                    if isinstance(named, list):  # the database is input
+                        teams_of[user].update(x for x in named if isinstance(x, str))
+            steps = [OnboardingStepRecord(*row) for row in conn.execute(steps_query)]
+        people = [
+            (
+                row.user,
+                OnboardingPerson(_utc(row.start), _utc(row.end), tuple(sorted(teams_of[row.user]))),
+            )
+            for row in found
+        ]
+        if team is not None:
+            people = [(user, p) for user, p in people if team in p.teams]
+            members = {user for user, _ in people}
+            steps = [x for x in steps if x.person in members]
+        return [p for _, p in people], steps
+
+    def latest_gate_reports(self) -> list[GateRecord]:
+        """The latest gate report of each service that is not archived, by service."""
+        latest = (
+            sa.select(sa.func.max(gate_reports.c.id))
+            .group_by(gate_reports.c.service)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(gate_reports.c.service, gate_reports.c.passed, gate_reports.c.rule_ids)
+            .join(services, services.c.name == gate_reports.c.service)
+            .where(gate_reports.c.id.in_(latest), services.c.archived_at.is_(None))
+            .order_by(gate_reports.c.service)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            GateRecord(
+                row.service,
+                bool(row.passed),
+                tuple(sorted({x for x in row.rule_ids if isinstance(x, str) and _RULE_ID.match(x)}))
+                if isinstance(row.rule_ids, list)
+                else (),
+            )
+            for row in rows
+        ]
+
+    def team_activity(self, *, start: dt.datetime, end: dt.datetime) -> list[tuple[str, int, bool]]:
+        """Each known team (and each owner of a service), with its services that are not
+        archived and whether one of its services deployed successfully in the window."""
+        owned = (
+            sa.select(services.c.owner, sa.func.count())
+            .where(services.c.archived_at.is_(None))
+            .group_by(services.c.owner)
+        )
+        deployed = (
+            sa.select(services.c.owner)
+            .join(deployments, deployments.c.service == services.c.name)
+            .where(
+                deployments.c.outcome == "succeeded",
+                deployments.c.finished_at >= start,
+                deployments.c.finished_at <= end,
+            )
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            counts = {owner: number for owner, number in conn.execute(owned)}
+            active = set(conn.scalars(deployed))
+            known = set(conn.scalars(sa.select(teams.c.name)))
+        return [(team, counts.get(team, 0), team in active) for team in sorted(known | set(counts))]
 
     # -- roll-outs and the layer history -----------------------------------------------------
 
@@ -1359,6 +1527,16 @@ def _open_request_conflict(service: str, name: str) -> str:
 
 def _closed_conflict(request_id: int, state: str) -> str:
     return f"resource request {request_id} is closed already ({state}): it cannot change"
+
+
+def _utc(value: Any) -> Any:
+    """A computed time (naive UTC, or text on SQLite) read back as an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _resolved_conflict(row: sa.Row[Any]) -> str:

@@ -1,5 +1,8 @@
-"""``/v1/metrics``: delivery metrics (the four DORA keys) per service and in total, and the
-organisation's time to patch a layer (``/v1/metrics/patching``)."""
+"""``/v1/metrics``: delivery metrics (the four DORA keys) per service and in total, per week
+(``/v1/metrics/delivery``), onboarding time (``/v1/metrics/onboarding``), adoption of the
+road (``/v1/metrics/adoption``) and the organisation's time to patch a layer
+(``/v1/metrics/patching``). docs/metrics.md defines each. Any valid token reads them: they
+are aggregates, never a row per person."""
 
 from __future__ import annotations
 
@@ -10,8 +13,14 @@ from fastapi import APIRouter, Query
 
 from paved.server import _schemas as s
 from paved.server._access import Reader
-from paved.server._metrics import Record, delivery_metrics, time_to_patch
-from paved.server._state import ClockDep, StoreDep
+from paved.server._metrics import (
+    adoption_metrics,
+    delivery_report,
+    onboarding_metrics,
+    protected_environments,
+    time_to_patch,
+)
+from paved.server._state import ClockDep, ConfigDep, StoreDep
 from paved.server.routes._query import NameQuery
 
 __all__ = ["router"]
@@ -30,9 +39,16 @@ Layer = Annotated[
 ]
 
 
-def _metrics(service: str, owner: str, records: list[Record], days: int) -> s.ServiceMetrics:
-    found = delivery_metrics(records, days)
-    return s.ServiceMetrics.model_validate({"service": service, "owner": owner, **found})
+Days = Annotated[int, Query(ge=1, le=366, description="The window: the last N days.")]
+Road = Annotated[
+    str,
+    Query(
+        min_length=2,
+        max_length=40,
+        pattern=s.NAME_REGEX,
+        description="The layer whose versions are measured.",
+    ),
+]
 
 
 @router.get("/v1/metrics")
@@ -43,28 +59,28 @@ def metrics(
     team: NameQuery = None,
     service: NameQuery = None,
     environment: Environment = "prod",
-    days: Annotated[int, Query(ge=1, le=366)] = 30,
+    days: Days = 30,
 ) -> s.MetricsOut:
-    """Delivery metrics per service, and in total, over the last ``days`` (docs/platform.md)."""
+    """Delivery metrics per service, and in total, over the last ``days``, from deployments
+    only (docs/metrics.md; ``/v1/metrics/delivery`` adds incidents and weeks)."""
     end = clock()
     start = end - dt.timedelta(days=days)
     found = store.finished_deployments(
         environment=environment, start=start, end=end, team=team, service=service
     )
-    by_service: dict[str, list[Record]] = {}
-    owners: dict[str, str] = {}
-    for owner, record in found:
-        owners[record.service] = owner
-        by_service.setdefault(record.service, []).append(record)
+    owners = {record.service: owner for owner, record in found}
+    total, services, _weeks = delivery_report([r for _, r in found], [], start, end)
     return s.MetricsOut(
         environment=environment,
         team=team,
         window_start=start,
         window_end=end,
-        total=_metrics(service or "*", team or "*", [r for _, r in found], days),
+        total=s.ServiceMetrics.model_validate(
+            {"service": service or "*", "owner": team or "*", **total}
+        ),
         services=[
-            _metrics(name, owners[name], records, days)
-            for name, records in sorted(by_service.items())
+            s.ServiceMetrics.model_validate({"service": name, "owner": owners[name], **metrics})
+            for name, metrics in services.items()
         ],
     )
 
@@ -82,3 +98,82 @@ def patching(who: Reader, store: StoreDep, layer: Layer) -> s.PatchingOut:
             for found in time_to_patch(history, current, rollouts)
         ],
     )
+
+
+@router.get("/v1/metrics/delivery")
+def delivery(
+    who: Reader,
+    store: StoreDep,
+    clock: ClockDep,
+    team: NameQuery = None,
+    service: NameQuery = None,
+    environment: Environment = "prod",
+    days: Days = 30,
+) -> s.DeliveryOut:
+    """Delivery metrics per service, in total and per week (Monday 00:00 UTC, oldest first)
+    over the last ``days``, from deployments and incidents (docs/metrics.md)."""
+    end = clock()
+    start = end - dt.timedelta(days=days)
+    found = store.finished_deployments(
+        environment=environment, start=start, end=end, team=team, service=service
+    )
+    opened = store.incident_records(
+        environment=environment, start=start, end=end, team=team, service=service
+    )
+    owners = {record.service: owner for owner, record in found}
+    owners.update((incident.service, owner) for owner, incident in opened)
+    total, services, weeks = delivery_report(
+        [r for _, r in found], [i for _, i in opened], start, end
+    )
+    return s.DeliveryOut(
+        environment=environment,
+        team=team,
+        window_start=start,
+        window_end=end,
+        total=s.DeliveryServiceMetrics(service=service or "*", owner=team or "*", **total),
+        services=[
+            s.DeliveryServiceMetrics(service=name, owner=owners[name], **metrics)
+            for name, metrics in services.items()
+        ],
+        weeks=[s.WeekMetrics(**week) for week in weeks],
+    )
+
+
+@router.get("/v1/metrics/onboarding")
+def onboarding(
+    who: Reader,
+    store: StoreDep,
+    clock: ClockDep,
+    config: ConfigDep,
+    team: NameQuery = None,
+    days: Days = 365,
+) -> s.OnboardingOut:
+    """Onboarding time: from a person's first ``paved onboard`` event or first token to
+    their first successful deployment to a protected environment without break-glass,
+    median and 90th percentile per monthly cohort and per team, and each step's time;
+    groups of fewer than three finished people show no times (docs/metrics.md)."""
+    end = clock()
+    start = end - dt.timedelta(days=days)
+    people, steps = store.onboarding_records(
+        protected=protected_environments(config.settings), start=start, end=end, team=team
+    )
+    found = onboarding_metrics(people, steps, start, end)
+    return s.OnboardingOut.model_validate({**found, "team": team})
+
+
+@router.get("/v1/metrics/adoption")
+def adoption(
+    who: Reader, store: StoreDep, clock: ClockDep, layer: Road = "road", days: Days = 30
+) -> s.AdoptionOut:
+    """Adoption of the road: services per version of ``layer`` and on the newest, time to
+    patch, the share passing the gate (each service's latest report), services per team
+    and the teams that deployed in the last ``days`` (docs/metrics.md)."""
+    end = clock()
+    history, current, rollouts = store.layer_adoption(layer)
+    found = adoption_metrics(
+        layer,
+        time_to_patch(history, current, rollouts),
+        store.latest_gate_reports(),
+        store.team_activity(start=end - dt.timedelta(days=days), end=end),
+    )
+    return s.AdoptionOut.model_validate(found)
