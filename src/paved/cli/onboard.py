@@ -91,7 +91,7 @@ def onboard(
         dry_run=dry_run,
         yes=yes or runtime.yes,
     )
-    deps = _deps(runtime, dry_run=dry_run)
+    deps = _deps(runtime)
     if not dry_run:
         from paved.scaffold.engine import preload
 
@@ -106,21 +106,21 @@ def onboard(
         raise result.error
 
 
-def _deps(runtime: "Runtime", *, dry_run: bool) -> "OnboardDeps":
+def _deps(runtime: "Runtime") -> "OnboardDeps":
+    from paved.catalog import product_catalog
     from paved.cli.deploy import deploy_deps
     from paved.cli.doctor import _inputs as doctor_inputs
     from paved.cli.new import _deps as new_service_deps
-    from paved.onboard import OnboardDeps, OnboardingEvents
+    from paved.onboard import OnboardDeps
 
     platform = bool(runtime.settings.catalog_url or runtime.platform_login)
     catalog = runtime.catalog() if platform else None
-    events = catalog if isinstance(catalog, OnboardingEvents) else None
-    if platform and events is None and not dry_run:
-        runtime.out.info("warning: this platform client cannot record onboarding steps yet")
+    events = product_catalog(catalog) if catalog is not None else None
 
     def platform_settings() -> dict[str, Any]:
-        settings: dict[str, Any] = catalog.settings()  # type: ignore[union-attr]
-        return settings
+        from paved.catalog.remote import RemoteCatalog
+
+        return catalog.settings() if isinstance(catalog, RemoteCatalog) else {}
 
     return OnboardDeps(
         state_file=runtime.paths.data_dir / STATE_FILE,

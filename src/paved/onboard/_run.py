@@ -14,8 +14,9 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
+from paved.catalog import OnboardingStatus, OnboardingStep
 from paved.deploy import (
     DeployDeps,
     DeployRequest,
@@ -83,9 +84,12 @@ STEP_TEXT: dict[str, tuple[str, str]] = {
 
 @runtime_checkable
 class OnboardingEvents(Protocol):
-    """Where a step's start and end are sent: the platform (``paved.catalog.remote``)."""
+    """Where a step's start and end are sent: the platform's catalog
+    (:class:`paved.catalog.ProductCatalog`)."""
 
-    def onboarding_event(self, step: str, status: str, detail: str = "") -> object: ...
+    def onboarding_event(
+        self, step: OnboardingStep, status: OnboardingStatus, detail: str = ""
+    ) -> object: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,7 +216,9 @@ class _Run:
         if events is None or self.request.dry_run:
             return
         try:
-            events.onboarding_event(step, status, detail)
+            events.onboarding_event(
+                cast("OnboardingStep", step), cast("OnboardingStatus", status), detail
+            )
         except (PavedError, OSError) as exc:
             self.deps.warn(
                 f"warning: the platform did not record onboarding step {step} {status} "
