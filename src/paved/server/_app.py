@@ -14,6 +14,7 @@ from paved.server._db import connect, migrate
 from paved.server._errors import ERROR_RESPONSES, add_error_handlers
 from paved.server._state import Clock, PlatformConfig, ScaffoldOffer, keep
 from paved.server._store import Store
+from paved.server.console import router as console
 from paved.server.routes import (
     audit,
     backstage,
@@ -74,6 +75,7 @@ def create_app(
     app.include_router(onboarding.router)
     app.include_router(metrics.router)
     app.include_router(backstage.router)
+    app.include_router(console)
     return app
 
 
