@@ -128,6 +128,14 @@ def test_a_refused_push_fails_the_service_step_and_the_next_run_resumes_it(
     assert statuses(pinned_env) == {"doctor": "finished", "service": "failed"}
     assert "pushes are paused for maintenance" in state_of(pinned_env)["steps"]["service"]["detail"]
 
+    still = paved("onboard", "--json")  # the hook still refuses: the same step fails again
+    assert still.exit_code == ExitCode.REMOTE
+    result = json.loads(still.stdout)
+    jsonschema.validate(result, SCHEMA)
+    assert result["status"] == "failed"
+    assert [s["status"] for s in result["steps"]] == ["finished", "failed", "not run", "not run"]
+    assert still.stderr.splitlines()[-1].startswith("error: step 'push' failed: git repository")
+
     (bare / "hooks" / "pre-receive").unlink()
     done = paved("onboard")
     assert done.exit_code == 0, done.stderr
