@@ -251,3 +251,22 @@ def test_a_bad_state_file_stops_the_run_until_restart(pinned_env: Path, paved: P
     planned = paved("onboard", "--owner", "team-a", "--restart", "--dry-run")
     assert planned.exit_code == 0, planned.stderr
     assert state.exists()  # a dry run removes nothing either
+
+
+def test_the_environment_and_the_folder_can_be_chosen(pinned_env: Path, paved: Paved) -> None:
+    planned = paved(
+        "onboard", "--owner", "team-a", "--environment", "staging", "--path", "src/mine",
+        "--name", "my-first", "--dry-run", "--json",
+    )  # fmt: skip
+    assert planned.exit_code == 0, planned.stderr
+    result = json.loads(planned.stdout)
+    assert result["environment"] == "staging"
+    assert result["service"] == {
+        "name": "my-first", "owner": "team-a", "path": str(pinned_env / "src" / "mine"),
+    }  # fmt: skip
+    assert result["steps"][2]["what"] == "deploys my-first to staging, behind the guardrails"
+    unknown = paved("onboard", "--owner", "team-a", "--environment", "qa", "--dry-run")
+    assert unknown.exit_code == ExitCode.USAGE
+    assert unknown.stderr.splitlines()[-1] == (
+        "error: unknown environment 'qa'; known environments: dev, staging, prod"
+    )
