@@ -24,6 +24,7 @@ from paved.text import text_problem
 __all__ = [
     "DEFAULT_ENVIRONMENTS",
     "KNOWN_SETTINGS",
+    "ORGANISATION_FLAGS",
     "Paths",
     "Settings",
     "check_backstage_target",
@@ -158,6 +159,11 @@ KNOWN_SETTINGS = (
     "scaffolds.NAME.url",
     "teams.names",
 )
+#: Settings only the platform's own settings file holds (``paved platform serve --settings``),
+#: each true or false: the command they concern reads them from the platform's answer
+#: (``onboarding.production_deploy``: ``paved onboard`` guides a first production deploy).
+#: A member's file may not set them; the members' settings layer passes over them.
+ORGANISATION_FLAGS = frozenset({"onboarding.production_deploy"})
 #: The environment form of ``[teams] names``: names separated by commas.
 TEAMS_VARIABLE = "PAVED_TEAMS"
 
@@ -388,6 +394,16 @@ def load_settings(
                 raise InputError(
                     f"setting '{key}' in {origin}: a token is never a setting", hint=_ENV_ONLY_HINT
                 )
+            if key in ORGANISATION_FLAGS:
+                if local:
+                    raise InputError(
+                        f"setting '{key}' in {origin} is the platform's, not a member's",
+                        hint="the platform team sets it in the settings file of "
+                        "paved platform serve --settings",
+                    )
+                if not isinstance(value, bool):
+                    raise InputError(f"setting '{key}' in {origin} must be true or false")
+                continue
             if key not in _KEYS and any(known.startswith(f"{key}.") for known in _KEYS):
                 raise InputError(
                     f"setting '{key}' in {origin} must be a table",

@@ -112,6 +112,10 @@ def test_an_address_that_is_not_this_machine_s_is_a_usage_error(paved, tmp_path:
             "[githost]\ntoken = 'ghp_secret'\n",
             "setting 'githost.token' in {file}: a token is never an organisation setting",
         ),
+        (
+            "[onboarding]\nproduction_deploy = 'yes'\n",
+            "setting 'onboarding.production_deploy' in {file} must be true or false",
+        ),
     ],
 )
 def test_a_bad_settings_file_is_a_usage_error_naming_the_key(
@@ -139,6 +143,14 @@ def test_the_platform_hands_out_the_githost_api_but_never_a_token(tmp_path: Path
     assert organisation_settings(settings) == {
         "githost": {"api": "github", "api_url": "https://ghe.example.com/api/v3"}
     }
+
+
+def test_the_platform_hands_out_whether_onboarding_guides_a_production_deploy(
+    tmp_path: Path,
+) -> None:
+    settings = tmp_path / "platform.toml"
+    settings.write_text("[onboarding]\nproduction_deploy = true\n", encoding="utf-8")
+    assert organisation_settings(settings) == {"onboarding": {"production_deploy": True}}
 
 
 def test_a_missing_settings_file_is_a_usage_error(paved, tmp_path: Path) -> None:

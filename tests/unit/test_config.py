@@ -56,6 +56,27 @@ def test_layers_apply_lowest_to_highest(tmp_path: Path) -> None:
     assert settings.sources["default_template"] == "$PAVED_TEMPLATE"
 
 
+def test_the_platform_s_own_flags_pass_over_the_members_settings(tmp_path: Path) -> None:
+    organisation = {"onboarding": {"production_deploy": True}}
+    assert load_settings(_paths(tmp_path, None), {}, organisation) == Settings()
+
+
+def test_a_platform_flag_that_is_not_a_boolean_is_refused(tmp_path: Path) -> None:
+    organisation = {"onboarding": {"production_deploy": "true"}}
+    with pytest.raises(
+        InputError,
+        match=r"^setting 'onboarding\.production_deploy' in the platform settings must be true",
+    ):
+        load_settings(_paths(tmp_path, None), {}, organisation)
+
+
+def test_a_member_may_not_set_a_platform_flag(tmp_path: Path) -> None:
+    paths = _paths(tmp_path, "[onboarding]\nproduction_deploy = true\n")
+    with pytest.raises(InputError, match=r"is the platform's, not a member's") as raised:
+        load_settings(paths, {})
+    assert "paved platform serve --settings" in (raised.value.hint or "")
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [

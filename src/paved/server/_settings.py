@@ -21,6 +21,7 @@ from paved.config import (
     _KEYS,
     _TOKEN_KEYS,
     KNOWN_SETTINGS,
+    ORGANISATION_FLAGS,
     _flatten,
     _take_environment,
     _take_scaffold,
@@ -89,10 +90,16 @@ def organisation_settings(path: Path) -> dict[str, Any]:
                 hint="each member sets backstage.token in their own config.toml or "
                 "PAVED_BACKSTAGE_TOKEN",
             )
+        if key in ORGANISATION_FLAGS:
+            if not isinstance(value, bool):
+                raise InputError(f"setting '{key}' in {origin} must be true or false")
+            section, _, field = key.partition(".")
+            settings.setdefault(section, {})[field] = value
+            continue
         if key not in _KEYS:
             raise InputError(
                 f"unknown setting '{key}' in {origin}",
-                hint="known settings: " + ", ".join(KNOWN_SETTINGS),
+                hint="known settings: " + ", ".join((*KNOWN_SETTINGS, *sorted(ORGANISATION_FLAGS))),
             )
         if key == "catalog.url":
             raise InputError(
