@@ -191,3 +191,18 @@ def test_the_console_is_not_in_the_api_document(console: Console) -> None:
     console_paths = {"/", "/sign-in", "/sign-out", "/console.css", "/metrics"}
     assert console_paths.isdisjoint(paths)
     assert not [p for p in paths if p.startswith(("/services", "/teams"))]
+
+
+def test_the_cookie_is_secure_when_the_request_came_over_tls(console: Console) -> None:
+    """Behind a TLS proxy on this host (uvicorn trusts 127.0.0.1's X-Forwarded-Proto)."""
+    host = console.url.removeprefix("http://")
+    tls = {"X-Forwarded-Proto": "https", "Origin": f"https://{host}"}
+    with console.client() as client:
+        got = client.post("/sign-in", data={"token": console.tokens["owner"]}, headers=tls)
+        assert got.status_code == 303
+        flags = {part.strip().lower() for part in got.headers["set-cookie"].split(";")[1:]}
+        assert {"secure", "httponly", "samesite=strict", "path=/"} <= flags
+        # The plain-HTTP origin is not this request's origin.
+        plain = {"X-Forwarded-Proto": "https", "Origin": console.url}
+        got = client.post("/sign-in", data={"token": console.tokens["owner"]}, headers=plain)
+        assert got.status_code == 403
