@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -432,6 +433,8 @@ def road_chart(request: Request) -> Chart:
 
 #: How many sets of figures a server keeps (one per team and window asked for).
 _KEPT = 64
+#: Requests run in a thread pool: one of them at a time reads or changes what is kept.
+_KEEPING = threading.Lock()
 
 
 def figures(request: Request, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
@@ -441,15 +444,17 @@ def figures(request: Request, key: tuple[Any, ...], compute: Callable[[], _T]) -
     figures are never older than the minute."""
     minute = clock_of(request)().replace(second=0, microsecond=0)
     full = (*key, minute, q.data_version(store_of(request).engine))
-    kept: dict[tuple[Any, ...], Any] = getattr(request.app.state, "console_figures", None) or {}
-    request.app.state.console_figures = kept
-    if full in kept:
-        found: _T = kept[full]
-        return found
-    made = compute()
-    while len(kept) >= _KEPT:
-        kept.pop(next(iter(kept)))
-    kept[full] = made
+    with _KEEPING:
+        kept: dict[tuple[Any, ...], Any] = getattr(request.app.state, "console_figures", {})
+        request.app.state.console_figures = kept
+        if full in kept:
+            found: _T = kept[full]
+            return found
+    made = compute()  # outside the lock: two first requests may both compute, harmlessly
+    with _KEEPING:
+        while len(kept) >= _KEPT:
+            kept.pop(next(iter(kept)))
+        kept[full] = made
     return made
 
 
