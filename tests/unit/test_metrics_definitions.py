@@ -329,3 +329,26 @@ def test_adoption_with_nothing_known_has_no_shares(reports: list[GateRecord]) ->
     found = adoption_metrics("road", [], reports, [])
     assert found["on_newest"] == {"services": 0, "share": None}
     assert found["gate"]["share_passing"] == (1.0 if reports else None)
+
+
+def test_one_report_answers_as_the_functions_it_stands_for() -> None:
+    from paved.server._metrics import delivery_report
+
+    records = [
+        deploy(1, 1, commit=0),
+        deploy(2, 30, rollback_of=1),
+        deploy(3, 40, "failed", service="search"),
+        deploy(4, 200, service="search", commit=190),
+    ]
+    incidents = [incident(1, 50, 60, service="search"), incident(2, 70, None, service="other")]
+    start, end = at(-24), at(24 * 13)
+    total, services, weeks = delivery_report(records, incidents, start, end)
+    days = 14
+    assert total == delivery_metrics(records, days, incidents)
+    assert list(services) == ["other", "payments", "search"]
+    for name, found in services.items():
+        mine = [r for r in records if r.service == name]
+        theirs = [i for i in incidents if i.service == name]
+        assert found == delivery_metrics(mine, days, theirs), name
+    assert weeks == weekly_delivery(records, incidents, start, end)
+    assert delivery_report(records, incidents, start, end, weeks=False)[2] == []

@@ -214,9 +214,12 @@ def delivery_report(
     incidents: Iterable[IncidentRecord],
     start: dt.datetime,
     end: dt.datetime,
+    *,
+    weeks: bool = True,
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """:func:`delivery_metrics` of everything, of each service, and :func:`weekly_delivery`,
-    from one judgement of the records (the same answers, computed once)."""
+    """:func:`delivery_metrics` of everything, of each service, and :func:`weekly_delivery`
+    (none without ``weeks``), from one judgement of the records (the same answers, computed
+    once)."""
     kept = list(incidents)
     judged, own = _judge(records, kept)
     days = (end - start).total_seconds() / 86400
@@ -234,7 +237,7 @@ def delivery_report(
         for name in sorted({*per_judged, *opened})
     }
     total = _summary(judged, own, len(kept), days)
-    return total, services, _weeks(judged, own, kept, start, end)
+    return total, services, _weeks(judged, own, kept, start, end) if weeks else []
 
 
 def _weeks(

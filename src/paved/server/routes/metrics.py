@@ -69,7 +69,7 @@ def metrics(
         environment=environment, start=start, end=end, team=team, service=service
     )
     owners = {record.service: owner for owner, record in found}
-    total, services, _weeks = delivery_report([r for _, r in found], [], start, end)
+    total, services, _weeks = delivery_report([r for _, r in found], [], start, end, weeks=False)
     return s.MetricsOut(
         environment=environment,
         team=team,
