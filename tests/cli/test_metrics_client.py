@@ -183,11 +183,11 @@ def test_incidents_are_listed_with_the_filters_asked() -> None:
     )
     assert [i.id for i in found] == [7]
     assert dict(sent[0].url.params) == {
-        "service": "payments", "team": "team-checkout", "open": "true",
+        "limit": "1000", "service": "payments", "team": "team-checkout", "open": "true",
     }  # fmt: skip
     sent.clear()
     _answering(200, {"incidents": []}, sent).incidents(open=False)
-    assert dict(sent[0].url.params) == {"open": "false"}
+    assert dict(sent[0].url.params) == {"limit": "1000", "open": "false"}
 
 
 def test_a_gate_report_sends_the_failed_rules_sorted_once_each() -> None:
@@ -308,3 +308,14 @@ def test_an_answer_that_is_not_json_is_a_remote_error() -> None:
     with pytest.raises(RemoteError, match="not JSON") as refused:
         _remote(handler).adoption_metrics()
     assert refused.value.exit_code == 5
+
+
+def test_keys_the_documented_shape_does_not_name_are_left_out() -> None:
+    """What paved prints keeps its documented shape, whatever else a newer platform sends."""
+    newer = copy.deepcopy(DELIVERY)
+    newer["forecast"] = "sunny"
+    newer["services"][0]["flair"] = 1
+    newer["weeks"][0]["extra"] = None
+    assert _answering(200, newer).delivery_metrics() == DELIVERY
+    newer_adoption = {**copy.deepcopy(ADOPTION), "gate": {**ADOPTION["gate"], "new": 1}}
+    assert _answering(200, newer_adoption).adoption_metrics() == ADOPTION

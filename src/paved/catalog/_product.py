@@ -2,8 +2,8 @@
 reports, onboarding events, and the delivery, onboarding and adoption metrics.
 
 Each is read from the platform's answer as input: every documented key, each of its type
-(keys paved does not know are left out of records and kept in figures); anything else is a
-:class:`ValueError` naming the key, which the client turns into one line (exit 5).
+(keys paved does not know are left out); anything else is a :class:`ValueError` naming the
+key, which the client turns into one line (exit 5).
 """
 
 from __future__ import annotations
@@ -66,11 +66,13 @@ class _Names:
     shape: Any
 
 
-def _checked(value: Any, shape: Any, where: str) -> None:
+def _checked(value: Any, shape: Any, where: str) -> Any:
+    """``value`` when it has ``shape``, with only the keys the shape names (so what paved
+    prints keeps its documented shape whatever else a newer platform sends); else a
+    :class:`ValueError` naming where it is wrong."""
     if isinstance(shape, _Maybe):
-        if value is not None:
-            _checked(value, shape.shape, where)
-    elif shape is int:
+        return None if value is None else _checked(value, shape.shape, where)
+    if shape is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{where} is not a whole number")
     elif shape is float:
@@ -86,22 +88,22 @@ def _checked(value: Any, shape: Any, where: str) -> None:
     elif isinstance(shape, list):
         if not isinstance(value, list):
             raise ValueError(f"{where} is not a list")
-        for i, item in enumerate(value):
-            _checked(item, shape[0], f"{where}[{i}]")
+        return [_checked(item, shape[0], f"{where}[{i}]") for i, item in enumerate(value)]
     elif isinstance(shape, _Names):
         if not isinstance(value, dict):
             raise ValueError(f"{where} is not an object")
-        for key, item in value.items():
-            _text(key, f"a key of {where}")
-            _checked(item, shape.shape, f"{where}.{key}")
+        return {
+            _text(key, f"a key of {where}"): _checked(item, shape.shape, f"{where}.{key}")
+            for key, item in value.items()
+        }
     else:
         if not isinstance(value, dict):
             raise ValueError(f"{where} is not an object")
         missing = [key for key in shape if key not in value]
         if missing:
             raise ValueError(f"{where} has no {', '.join(missing)}")
-        for key, inner in shape.items():
-            _checked(value[key], inner, f"{where}.{key}")
+        return {key: _checked(value[key], inner, f"{where}.{key}") for key, inner in shape.items()}
+    return value
 
 
 def _text(value: Any, where: str) -> str:
@@ -120,8 +122,8 @@ def _time(value: Any, where: str) -> dt.datetime:
 
 
 def _figures(data: Mapping[str, Any], shape: dict[str, Any], what: str) -> dict[str, Any]:
-    _checked(data, shape, what)
-    return dict(data)
+    figures: dict[str, Any] = _checked(data, shape, what)
+    return figures
 
 
 _DELIVERY = {

@@ -694,7 +694,7 @@ class RemoteCatalog:
     ) -> builtins.list[Incident]:
         """Incidents, newest first: of one service or team, only open (``open=True``) or only
         resolved ones (``False``), or all."""
-        params: dict[str, str] = {}
+        params: dict[str, str | int] = {"limit": 1000}  # the most the platform gives at once
         if service is not None:
             params["service"] = check_name(service)
         if team is not None:

@@ -87,7 +87,9 @@ def _register_commands() -> None:
         doctor,
         fleet,
         guardrails,
+        incidents,
         login,
+        metrics,
         new,
         onboard,
         platform,
@@ -104,8 +106,10 @@ def _register_commands() -> None:
     app.command("doctor")(doctor.doctor)
     app.add_typer(fleet.app, name="fleet")
     app.add_typer(guardrails.app, name="guardrails")
+    app.add_typer(incidents.app, name="incident")
     app.command("login")(login.login)
     app.command("logout")(login.logout)
+    app.add_typer(metrics.app, name="metrics")
     app.add_typer(new.app, name="new")
     app.command("onboard")(onboard.onboard)
     app.add_typer(platform.app, name="platform")

@@ -128,6 +128,46 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "The prod history of payments", "paved deployments list --service payments --env prod"
         ),
     ),
+    "incident open": (
+        Example(
+            "Card payments fail in prod since deployment 42",
+            'paved incident open payments --title "Card payments fail" --deployment 42',
+        ),
+        Example(
+            "A minor one of search, in qa",
+            "paved incident open search --title Slow --environment qa --severity sev4",
+        ),
+    ),
+    "incident resolve": (
+        Example("Resolve incident 7: the time to restore ends now", "paved incident resolve 7"),
+    ),
+    "incident list": (
+        Example("The open incidents of team-checkout", "paved incident list --team team-checkout"),
+        Example(
+            "Every incident of payments, resolved too",
+            "paved incident list --service payments --all",
+        ),
+    ),
+    "metrics delivery": (
+        Example("The four keys for prod, last 30 days", "paved metrics delivery"),
+        Example(
+            "Team checkout over a quarter, in staging",
+            "paved metrics delivery --team team-checkout --environment staging --days 90",
+        ),
+        Example("The figures for a script", "paved metrics delivery --service payments --json"),
+    ),
+    "metrics onboarding": (
+        Example(
+            "Time to a first production deploy, per cohort and team", "paved metrics onboarding"
+        ),
+        Example(
+            "One team, last 6 months", "paved metrics onboarding --team team-checkout --days 180"
+        ),
+    ),
+    "metrics adoption": (
+        Example("Road versions, the gate and teams", "paved metrics adoption"),
+        Example("The app layer's versions", "paved metrics adoption --layer app"),
+    ),
     "fleet plan": (
         Example(
             "What an update would do to each of team-checkout's services",
