@@ -41,13 +41,14 @@ DELIVERY: dict[str, Any] = {
     "services": [_SERVICE],
     "weeks": [{"week_start": "2025-02-24T00:00:00Z", **_FIGURES, "incidents": 1}],
 }  # fmt: skip
-_SPREAD = {"started": 4, "finished": 3, "median_seconds": 86400.0, "p90_seconds": 172800}
+_SPREAD = {"started": 4, "finished": 3, "median_seconds": 86400.0, "p90_seconds": 172800,
+           "suppressed": False}  # fmt: skip
 ONBOARDING: dict[str, Any] = {
     "window_start": "2024-03-01T12:00:00Z", "window_end": T0, "team": None,
     "cohorts": [{"cohort": "2025-02", **_SPREAD}],
     "teams": [{"team": "team-checkout", **_SPREAD}],
     "steps": [{"step": "doctor", "runs": 4, "finished": 4, "median_seconds": 30.0,
-               "p90_seconds": 60.0}],
+               "p90_seconds": 60.0, "suppressed": False}],
 }  # fmt: skip
 ADOPTION: dict[str, Any] = {
     "layer": "road", "newest": {"paved-road": "1.2.0"},
@@ -57,7 +58,7 @@ ADOPTION: dict[str, Any] = {
     "on_newest": {"services": 3, "share": 0.75},
     "gate": {"reported": 4, "passed": 3, "share_passing": 0.75,
              "failing_rules": [{"rule_id": "PAVED-K8S-001", "services": 1}]},
-    "teams": [{"team": "team-checkout", "services": 4, "deployed_in_window": 1}],
+    "teams": [{"team": "team-checkout", "services": 4, "deployed_in_window": True}],
     "teams_deployed": 1,
 }  # fmt: skip
 

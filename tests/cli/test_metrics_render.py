@@ -147,11 +147,11 @@ def test_onboarding_shows_cohorts_with_their_trend_teams_and_steps() -> None:
     figures = copy.deepcopy(ONBOARDING)
     figures["cohorts"].insert(
         0, {"cohort": "2025-01", "started": 2, "finished": 2, "median_seconds": None,
-            "p90_seconds": None},
+            "p90_seconds": None, "suppressed": True},
     )  # fmt: skip
     figures["cohorts"].append(
         {"cohort": "2025-03", "started": 5, "finished": 4, "median_seconds": 43200.0,
-         "p90_seconds": 90000.0},
+         "p90_seconds": 90000.0, "suppressed": False},
     )  # fmt: skip
     out, err = _shown(show_onboarding, figures)
     assert err == ""
@@ -196,7 +196,7 @@ def test_adoption_marks_the_newest_version_and_shows_the_gate_and_the_teams() ->
         "\n"
         "Teams: 1 deployed in the window\n"
         "TEAM           SERVICES  DEPLOYED\n"
-        "team-checkout  4         1\n"
+        "team-checkout  4         yes\n"
     )
 
 

@@ -152,7 +152,7 @@ _DELIVERY_FIGURES = {
     "weeks": [_WEEK],
 }
 _SPREAD = {"started": int, "finished": int, "median_seconds": _Maybe(float),
-           "p90_seconds": _Maybe(float)}  # fmt: skip
+           "p90_seconds": _Maybe(float), "suppressed": bool}  # fmt: skip
 _ONBOARDING_FIGURES = {
     "window_start": "stamp",
     "window_end": "stamp",
@@ -160,7 +160,7 @@ _ONBOARDING_FIGURES = {
     "cohorts": [{"cohort": str, **_SPREAD}],
     "teams": [{"team": str, **_SPREAD}],
     "steps": [{"step": str, "runs": int, "finished": int, "median_seconds": _Maybe(float),
-               "p90_seconds": _Maybe(float)}],
+               "p90_seconds": _Maybe(float), "suppressed": bool}],
 }  # fmt: skip
 _VERSION = {
     "scaffold": str,
@@ -183,7 +183,7 @@ _ADOPTION_FIGURES = {
         "share_passing": _Maybe(float),
         "failing_rules": [{"rule_id": str, "services": int}],
     },
-    "teams": [{"team": str, "services": int, "deployed_in_window": int}],
+    "teams": [{"team": str, "services": int, "deployed_in_window": bool}],
     "teams_deployed": int,
 }
 

@@ -355,6 +355,9 @@ def show_adoption(out: "Output", figures: Mapping[str, Any]) -> None:
     _heading(out, f"Teams: {deployed} deployed in the window")
     out.table(
         ["TEAM", "SERVICES", "DEPLOYED"],
-        [(t["team"], str(t["services"]), str(t["deployed_in_window"])) for t in figures["teams"]],
+        [
+            (t["team"], str(t["services"]), "yes" if t["deployed_in_window"] else "no")
+            for t in figures["teams"]
+        ],
         empty="No team owns a service yet.",
     )
