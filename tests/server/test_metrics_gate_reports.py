@@ -33,14 +33,15 @@ def _report(platform: Platform, who: str = "owner", service: str = "payments", *
 
 def test_the_latest_report_is_served_with_its_rule_ids_sorted_once(platform: Platform) -> None:
     _setup(platform)
-    first = _report(platform, rule_ids=["SEC-IMG-001", "DEP-PIN-002", "SEC-IMG-001"], findings=3)
+    rule_ids = ["SEC-IMG-001", "DEP-PIN-002", "SEC-IMG-001", "K8S-NET-001"]
+    first = _report(platform, rule_ids=rule_ids, findings=3)
     assert first.status_code == 201, first.text
     assert first.json() == {
         "id": first.json()["id"],
         "service": "payments",
         "commit": "abc1234",
         "passed": False,
-        "rule_ids": ["DEP-PIN-002", "SEC-IMG-001"],
+        "rule_ids": ["DEP-PIN-002", "K8S-NET-001", "SEC-IMG-001"],
         "findings": 3,
         "reported_at": "2025-03-01T12:00:00Z",
         "reported_by": "alice",
@@ -98,6 +99,7 @@ def test_bad_reports_are_422_audited_and_store_nothing(platform: Platform) -> No
         {"passed": None},
         {"rule_ids": ["sec-img-001"]},
         {"rule_ids": ["SEC"]},
+        {"rule_ids": ["1SEC-IMG-001"]},
         {"rule_ids": ["SEC-IMG-001\n"]},
         {"rule_ids": [f"R-{n}" for n in range(501)]},
         {"findings": -1},
@@ -113,7 +115,7 @@ def test_bad_reports_are_422_audited_and_store_nothing(platform: Platform) -> No
     )
     none = platform.client.get("/v1/services/payments/gate", headers=platform.auth("owner"))
     assert none.status_code == 404
-    assert _events(platform) == [("alice", "gate.report", "service payments", "invalid")] * 10
+    assert _events(platform) == [("alice", "gate.report", "service payments", "invalid")] * 11
 
 
 def test_a_dry_run_writes_nothing(platform: Platform) -> None:

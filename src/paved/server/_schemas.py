@@ -715,8 +715,9 @@ class IncidentList(BaseModel):
     incidents: list[IncidentOut]
 
 
-#: The id of a guardrail rule, such as ``SEC-IMG-001``.
-RULE_ID_REGEX = r"^[A-Z]+(-[A-Z0-9]+)+$"
+#: The id of a guardrail rule, such as ``PAVED-K8S-001``: what ``paved.guardrails`` takes
+#: (a plugin's first part may hold digits, ``K8S-NET-001``), without its number rule.
+RULE_ID_REGEX = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 RuleId = Annotated[str, Field(min_length=3, max_length=100, pattern=RULE_ID_REGEX)]
 
 
