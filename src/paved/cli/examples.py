@@ -208,6 +208,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "Check payments, for CI (exit 3 on an unwaived error)",
             "paved guardrails check ~/src/payments --json",
         ),
+        Example(
+            "In CI, logged in: the result becomes the platform's gate report",
+            "paved guardrails check --report",
+        ),
     ),
     "new service": (
         Example(

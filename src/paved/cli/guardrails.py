@@ -1,7 +1,7 @@
 """``paved guardrails``: the rule catalogue, and the rules over one service (for CI)."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,6 +10,10 @@ from paved.cli.completion import complete_rule_ids
 from paved.cli.output import Column
 from paved.docs import reference
 from paved.errors import GuardrailBlocked, InputError
+
+if TYPE_CHECKING:
+    from paved.cli.runtime import Runtime
+    from paved.guardrails import Report
 
 app = typer.Typer(help="Check a service against the paved road's guardrails.", no_args_is_help=True)
 
@@ -50,12 +54,22 @@ def check_service(
             help="The service repository, or any folder in it (default: this folder).",
         ),
     ] = None,
+    report_to_platform: Annotated[
+        bool,
+        typer.Option(
+            "--report", help="Send the result to the platform: the service's latest gate report."
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Check a service against every guardrail.
 
     Exit 3 on any unwaived error. Warnings alone, and errors covered by an unexpired waiver in
     .paved/waivers.yaml, exit 0.
+
+    With --report the result (the commit, passed or not, the rules that failed, the open
+    findings) goes to the platform for its adoption figures; a report that cannot be sent is
+    one warning line, and the exit code stays the check's.
     """
     from paved.guardrails import check  # keep 'paved --help' fast
     from paved.service.layout import ROAD_ANSWERS, find_service
@@ -74,6 +88,8 @@ def check_service(
     with runtime.out.working(f"checking {root.name} against the guardrails"):
         report = check(root, today=runtime.clock().date(), env=runtime.env)
     out = runtime.out
+    if report_to_platform:
+        _report(runtime, root, report)
     if out.json_mode:
         out.json(report.to_json())
     elif out.stdout_is_terminal:
@@ -205,3 +221,43 @@ def _docs_reference(docs: str) -> str:
     if path.startswith("docs/") and path.endswith(".md"):
         return reference(path.removeprefix("docs/").removesuffix(".md"), anchor or None)
     return docs
+
+
+def _report(runtime: "Runtime", root: Path, report: "Report") -> None:
+    """Send the check's result to the platform; any failure is one warning line, never a
+    change of the exit code (the check's result is what the command says)."""
+    from paved.catalog import product_catalog
+    from paved.errors import PavedError
+    from paved.gitcmd import Git
+    from paved.names import check_name
+    from paved.service.layout import ROAD_ANSWERS, read_answers
+    from paved.text import escaped
+
+    out = runtime.out
+    try:
+        platform = product_catalog(runtime.catalog())
+        if platform is None:
+            raise InputError(
+                f"this machine uses the local catalog {runtime.catalog().location}",
+                hint="log in to the platform first: paved login URL",
+            )
+        name = read_answers(root, ROAD_ANSWERS).get("service_name")
+        service = check_name(name if isinstance(name, str) else "")  # the answers are input
+        commit = Git(root, runtime.env).head()
+        failed = sorted({f.rule for f in report.errors})
+        sent = platform.report_gate(
+            service,
+            commit=commit,
+            passed=report.passed,
+            rule_ids=failed,
+            findings=len(report.open),
+        )
+    except PavedError as exc:
+        out.info(f"warning: the gate report was not sent: {escaped(str(exc))}")
+        return
+    at = f" at {sent.commit[:12]}" if sent.commit else ""
+    out.info(
+        f"reported to {platform.location}: {service}{at} "
+        f"{'passed' if sent.passed else 'failed'} ({len(sent.rule_ids)} failed rules, "
+        f"{sent.findings} open findings)"
+    )
