@@ -27,6 +27,7 @@ from paved.server._auth import Identity, authenticate, token_hash
 from paved.server._metrics import (
     delivery_metrics,
     onboarding_metrics,
+    protected_environments,
     week_start,
     weekly_delivery,
 )
@@ -42,6 +43,7 @@ from paved.server.console._session import (
     session_identity,
     set_cookie,
 )
+from paved.server.console._throttle import SignInThrottle
 from paved.versions import Version
 
 __all__ = ["HEADERS", "router"]
@@ -63,6 +65,9 @@ PAGE_SIZE = 50
 #: The token field of the sign-in form: a paved token is 81 characters; anything much longer
 #: is not one.
 _MAX_FORM = 4096
+#: A number in the query string (a page, a count of weeks): ASCII digits only, as
+#: ``str.isdigit`` also takes "²" and the like, which ``int`` refuses.
+_NUMBER = re.compile(r"[0-9]{1,6}")
 
 #: Sent with every console response. The referrer policy is ``same-origin``, not
 #: ``no-referrer``: under ``no-referrer`` a browser sends ``Origin: null`` with a form's POST,
@@ -127,21 +132,53 @@ def sign_in_form(request: Request) -> Response:
     return _page("sign_in.html", None, title="Sign in", problem="")
 
 
-def _form_token(body: bytes) -> str:
-    fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), max_num_fields=4)
+def _form_token(body: bytes) -> str | None:
+    """The form's token (empty when the form has none), or ``None`` when the body is not a
+    sign-in form: not UTF-8 (raw or percent-encoded), or more fields than the form has."""
+    try:
+        text = body.decode("utf-8")
+        fields = urllib.parse.parse_qs(text, max_num_fields=4, errors="strict")
+    except ValueError:  # UnicodeDecodeError included
+        return None
     values = fields.get("token", [])
     return values[0].strip() if len(values) == 1 else ""
 
 
-def _sign_in(request: Request, body: bytes) -> Response:
+def _not_a_form() -> HTMLResponse:
+    problem = "That was not this page's form: sign in with a token in the field below."
+    return _page("sign_in.html", None, 400, title="Sign in", problem=problem)
+
+
+def _throttle(request: Request) -> SignInThrottle:
+    with _KEEPING:
+        found = getattr(request.app.state, "console_throttle", None)
+        if not isinstance(found, SignInThrottle):
+            found = request.app.state.console_throttle = SignInThrottle()
+        return found
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _sign_in(request: Request, token: str) -> Response:
     store, now = store_of(request), clock_of(request)()
-    token = _form_token(body)
+    throttle, address = _throttle(request), _address(request)
+    wait = throttle.retry_after(address, now)
+    if wait is not None:
+        # Refused before the database is touched: no audit row, no token looked up.
+        problem = f"Too many failed sign-ins from this address: try again in {wait} seconds."
+        page = _page("sign_in.html", None, 429, title="Sign in", problem=problem)
+        page.headers["Retry-After"] = str(wait)
+        return page
     who = authenticate(store, token, now)
     row = store.token(token_hash(token)) if who is not None else None
     if who is None or row is None:
+        throttle.failed(address, now)
         store.audit(event(request, None, "console.sign-in", "console", "unauthenticated"))
         problem = "That token is not valid: it is unknown, expired or revoked."
         return _page("sign_in.html", None, 401, title="Sign in", problem=problem)
+    throttle.succeeded(address)
     value = new_cookie_value()
     expires_at = min(now + LIFETIME, row.expires_at)
     started = event(request, who, "console.sign-in", "console", "ok", f"token {who.token_id}")
@@ -156,10 +193,29 @@ async def sign_in(request: Request) -> Response:
     """Exchange a platform token (a form field, never the URL) for a session cookie."""
     if not same_origin(request):
         return _error(None, 403, "Refused", "A sign-in must come from this console's own page.")
-    body = await request.body()
-    if len(body) > _MAX_FORM:
+    body = await _form_body(request)
+    if body is None:
         return _error(None, 413, "Refused", "That form is far larger than a token.")
-    return await run_in_threadpool(_sign_in, request, body)
+    token = _form_token(body)
+    if token is None:
+        return _not_a_form()
+    return await run_in_threadpool(_sign_in, request, token)
+
+
+async def _form_body(request: Request) -> bytes | None:
+    """The request's body, or ``None`` as soon as it is longer than :data:`_MAX_FORM`
+    (it is read no further, whatever its ``Content-Length`` says)."""
+    declared = request.headers.get("content-length", "")
+    if _NUMBER.fullmatch(declared) is None and declared:
+        return None  # not a length, or one of more than six digits
+    if declared and int(declared) > _MAX_FORM:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM:
+            return None
+    return bytes(body)
 
 
 def _sign_out(request: Request) -> Response:
@@ -194,20 +250,24 @@ def _filter(params: Mapping[str, str]) -> q.CatalogFilter | str:
     """The catalog filter of the query string, or what is wrong with it."""
     search = params.get("q", "").strip().lower()
     team, road, gate = params.get("team", ""), params.get("road", ""), params.get("gate", "")
-    if not _SEARCH.match(search):
+    if not _SEARCH.fullmatch(search):
         return "a name search has only lower-case letters, digits and dashes (up to 40)"
-    if team and not _NAME.match(team):
+    if team and not _NAME.fullmatch(team):
         return f"'{team[:40]}' is not a team name"
-    if road and not _VERSION.match(road):
+    if road and not _VERSION.fullmatch(road):
         return "that road version is not a version"
     if gate and gate not in q.GATE_STATES:
         return f"the gate filter is one of {', '.join(q.GATE_STATES)}"
     return q.CatalogFilter(search=search, team=team, road=road, gate=gate)
 
 
-def _page_number(params: Mapping[str, str]) -> int:
-    text = params.get("page", "1")
-    return int(text) if text.isdigit() and len(text) < 7 else 1
+def number(params: Mapping[str, str], name: str, default: int) -> int | None:
+    """The whole number ``name`` of the query string (``default`` when it is absent), or
+    ``None`` when it is not one: one to six ASCII digits."""
+    text = params.get(name)
+    if text is None:
+        return default
+    return int(text) if _NUMBER.fullmatch(text) else None
 
 
 def _team_names(request: Request) -> list[str]:
@@ -223,8 +283,11 @@ def catalog(request: Request) -> Response:
     where = _filter(request.query_params)
     if isinstance(where, str):
         return _error(who, 400, "Not a filter", where)
+    page = number(request.query_params, "page", 1)
+    if page is None:
+        return _error(who, 400, "Not a filter", "a page is a whole number")
     engine = store_of(request).engine
-    found = q.catalog_page(engine, where, page=_page_number(request.query_params), size=PAGE_SIZE)
+    found = q.catalog_page(engine, where, page=page, size=PAGE_SIZE)
     kept = {"q": where.search, "team": where.team, "road": where.road, "gate": where.gate}
 
     def query(page: int) -> str:
@@ -279,7 +342,7 @@ def service_page(request: Request, name: str) -> Response:
     if who is None:
         return _to_sign_in()
     store = store_of(request)
-    found = store.get_service(name) if _NAME.match(name) else None
+    found = store.get_service(name) if _NAME.fullmatch(name) else None
     if found is None:
         return _error(who, 404, "Not found", "There is no service of that name in the catalog.")
     resources = store.resources(name, before=None, limit=20)
@@ -339,24 +402,16 @@ def weekly(
     return total, deploys, lead
 
 
-def protected_environments(request: Request) -> list[str]:
-    """``prod`` and every environment the organisation's settings mark protected."""
-    environments = config_of(request).settings.get("environments")
-    found = {"prod"}
-    if isinstance(environments, Mapping):
-        for name, values in environments.items():
-            if isinstance(values, Mapping) and values.get("protected") in (True, "true"):
-                found.add(str(name))
-    return sorted(found)
-
-
 def onboarding_chart(request: Request, team: str | None) -> Chart | None:
     """Median onboarding time (days) per monthly cohort over the last year; ``None`` when
     nobody started. A cohort of fewer than three people who finished shows no figure."""
     now = clock_of(request)()
     start = now - dt.timedelta(days=365)
     people, steps = store_of(request).onboarding_records(
-        protected=protected_environments(request), start=start, end=now, team=team
+        protected=protected_environments(config_of(request).settings),
+        start=start,
+        end=now,
+        team=team,
     )
     found = onboarding_metrics(people, steps, start, now)
     if not found["cohorts"]:
@@ -376,9 +431,14 @@ def onboarding_chart(request: Request, team: str | None) -> Chart | None:
     )
 
 
-def _weeks(params: Mapping[str, str]) -> int:
-    text = params.get("weeks", "8")
-    return min(max(int(text), 1), 52) if text.isdigit() and len(text) < 4 else 8
+def _weeks(params: Mapping[str, str]) -> int | None:
+    """The window of a delivery chart in weeks (8 when not asked; 1 to 52), or ``None``
+    when ``weeks`` is not a whole number."""
+    weeks = number(params, "weeks", 8)
+    return None if weeks is None else min(max(weeks, 1), 52)
+
+
+_NOT_WEEKS = "the window is a whole number of weeks (1 to 52)"
 
 
 @router.get("/teams/{name}")
@@ -388,11 +448,15 @@ def team_page(request: Request, name: str) -> Response:
     if who is None:
         return _to_sign_in()
     store = store_of(request)
-    team = next((t for t in store.teams() if t.name == name), None) if _NAME.match(name) else None
+    team = (
+        next((t for t in store.teams() if t.name == name), None) if _NAME.fullmatch(name) else None
+    )
     if team is None:
         return _error(who, 404, "Not found", "The platform knows no team of that name.")
-    found = q.catalog_page(store.engine, q.CatalogFilter(team=name), page=1, size=PAGE_SIZE)
     weeks = _weeks(request.query_params)
+    if weeks is None:
+        return _error(who, 400, "Not a filter", _NOT_WEEKS)
+    found = q.catalog_page(store.engine, q.CatalogFilter(team=name), page=1, size=PAGE_SIZE)
     _, deploys, lead = figures(
         request,
         ("team", name, weeks),
@@ -465,9 +529,11 @@ def metrics_page(request: Request) -> Response:
     if who is None:
         return _to_sign_in()
     team = request.query_params.get("team", "")
-    if team and not _NAME.match(team):
+    if team and not _NAME.fullmatch(team):
         return _error(who, 400, "Not a filter", f"'{team[:40]}' is not a team name")
     weeks = _weeks(request.query_params)
+    if weeks is None:
+        return _error(who, 400, "Not a filter", _NOT_WEEKS)
     total, deploys, lead, roads, onboarding = figures(
         request,
         ("metrics", team, weeks),

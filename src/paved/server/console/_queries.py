@@ -188,11 +188,15 @@ def road_counts(engine: sa.Engine) -> list[tuple[str, str, int]]:
 
 
 def data_version(engine: sa.Engine) -> int:
-    """The id of the newest audit row: every change through the platform writes one (a
-    deployment recorded or finished, a service, a layer, an incident, a token), so the
-    figures computed at one value hold until it moves."""
+    """The id of the newest audit row that is not the console's own: every change through
+    the platform writes one (a deployment recorded or finished, a service, a layer, an
+    incident, a token), so the figures computed at one value hold until it moves. A sign-in
+    or sign-out (``console.*``) changes no figure and does not move it."""
+    query = sa.select(sa.func.max(audit_events.c.id)).where(
+        sa.not_(audit_events.c.action.startswith("console.", autoescape=True))
+    )
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.max(audit_events.c.id))).scalar() or 0)
+        return int(conn.execute(query).scalar() or 0)
 
 
 def road_versions(engine: sa.Engine) -> list[str]:
