@@ -202,6 +202,12 @@ def test_a_gate_report_sends_the_failed_rules_sorted_once_each() -> None:
     assert made.to_json() == GATE
     assert sent[0].url.path == "/v1/services/payments/gate"
     assert json.loads(sent[0].content)["rule_ids"] == ["PAVED-CI-001", "PAVED-K8S-001"]
+    sent.clear()
+    plugin = {**GATE, "rule_ids": ["K8S-NET-001"]}  # a plug-in's id: digits in its first part
+    _answering(201, plugin, sent).report_gate(
+        "payments", commit=None, passed=False, rule_ids=["K8S-NET-001"], findings=1
+    )
+    assert json.loads(sent[0].content)["rule_ids"] == ["K8S-NET-001"]
 
 
 def test_the_latest_gate_report_is_none_only_when_the_service_has_none() -> None:

@@ -39,7 +39,7 @@ ONBOARDING_STEPS: tuple[str, ...] = get_args(OnboardingStep)
 OnboardingStatus = Literal["started", "finished", "failed", "skipped"]
 ONBOARDING_STATUSES: tuple[str, ...] = get_args(OnboardingStatus)
 #: The id of a guardrail rule, such as ``PAVED-K8S-001``.
-RULE_ID_PATTERN = r"^[A-Z]+(-[A-Z0-9]+)+$"
+RULE_ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 _RULE_ID = re.compile(RULE_ID_PATTERN)
 
 
