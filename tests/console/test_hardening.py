@@ -5,7 +5,9 @@ rows of sign-ins that must not throw away the kept figures."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -182,3 +184,85 @@ def test_sign_ins_and_outs_do_not_move_the_data_version(organisation: Console) -
         body = {"commit": "abc1234", "passed": True, "rule_ids": [], "findings": 0}
         assert alice.post("/v1/services/payments/gate", json=body).status_code == 201
     assert data_version(organisation.engine) > before
+
+
+@pytest.fixture
+def live_console(tmp_path: Path) -> Iterator[Console]:
+    """A console whose organisation also protects ``live``, spelt ``"True"`` in its settings."""
+    from paved.server import PlatformConfig, create_app
+    from tests.console.conftest import NOW, _serve
+    from tests.server.conftest import CONFIG, Clock, make_tokens
+
+    environments = {
+        "prod": {"target": "gitops", "protected": "true"},
+        "live": {"target": "gitops", "protected": "True"},
+    }
+    config = PlatformConfig(scaffolds=CONFIG.scaffolds, settings={"environments": environments})
+    clock = Clock()
+    clock.now = NOW
+    app = create_app(f"sqlite:///{tmp_path / 'platform.db'}", clock, config)
+    tokens = make_tokens(app.state.engine, clock)
+    url, server, thread = _serve(app)
+    try:
+        yield Console(url, clock, tokens, app.state.engine)
+    finally:
+        server.should_exit = True
+        thread.join(60)
+        app.state.engine.dispose()
+
+
+def test_onboarding_ends_in_any_environment_the_platform_holds_protected(
+    live_console: Console,
+) -> None:
+    """The console asks the platform's rule (paved.server._metrics.protected_environments)
+    which environments end an onboarding: three February hires who first deployed to ``live``
+    (1, 3 and 5 days after their first token) make February's median 3.0 days."""
+    from paved.server import issue_token
+    from tests.console.conftest import NOW
+
+    console = live_console
+    with console.api("owner") as alice:
+        body = {
+            "name": "payments",
+            "owner": "team-checkout",
+            "description": "",
+            "repository": "https://git.example.com/repos/payments.git",
+            "layers": [{"layer": "road", "scaffold": "paved-road", "version": "1.1.0"}],
+        }
+        assert alice.post("/v1/services", json=body).status_code == 201
+    for user, day, took in (("erin", 5, 1), ("frank", 10, 3), ("grace", 15, 5)):
+        started = dt.datetime(2025, 2, day, 9, 0, tzinfo=dt.UTC)
+        token = issue_token(
+            console.engine,
+            user=user,
+            teams=["team-checkout"],
+            admin=False,
+            lifetime=dt.timedelta(days=90),
+            now=started,
+            actor="test",
+        ).token
+        finished = started + dt.timedelta(days=took)
+        assert finished < NOW
+        deploy = {
+            "service": "payments",
+            "environment": "live",
+            "target": "gitops",
+            "source_commit": "abc1234",
+            "source_time": (finished - dt.timedelta(hours=1)).isoformat(),
+            "actor": user,
+            "started_at": (finished - dt.timedelta(minutes=5)).isoformat(),
+            "finished_at": finished.isoformat(),
+            "outcome": "succeeded",
+        }
+        with console.client() as client:
+            got = client.post(
+                "/v1/deployments", json=deploy, headers={"Authorization": f"Bearer {token}"}
+            )
+        assert got.status_code == 201, got.text
+    with console.signed_in("owner") as client:
+        got = client.get("/metrics")
+    assert got.status_code == 200
+    cohorts = dict(
+        re.findall(r'<tr><th scope="row">(\d{4}-\d\d)</th><td data-value="([^"]*)">', got.text)
+    )
+    assert cohorts["2025-02"] == "3.0", cohorts
