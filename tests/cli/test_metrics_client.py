@@ -275,6 +275,7 @@ def _broken(data: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
         ("delivery", _broken(DELIVERY, "services.0.service", "a\x1b[2Jb"), "control character"),
         ("delivery", _broken(DELIVERY, "total.lead_time_seconds", "1h"), "is not a number"),
         ("delivery", [], "delivery metrics paved cannot use: delivery metrics is not an object"),
+        ("adoption", [], "answered with an adoption metrics paved cannot use"),
         ("onboarding", _broken(ONBOARDING, "cohorts.0.p90_seconds", ...), "has no p90_seconds"),
         ("onboarding", _broken(ONBOARDING, "teams", {}), "teams is not a list"),
         ("adoption", _broken(ADOPTION, "newest.paved-road", 1), "newest.paved-road is not text"),

@@ -76,7 +76,8 @@ def _answer(read: Callable[[Mapping[str, Any]], _Answer], data: Any, what: str) 
         return read(data)
     except ValueError as exc:
         raise RemoteError(
-            f"the platform answered with a {what} paved cannot use: {exc}",
+            f"the platform answered with {'an' if what[0] in 'aeiou' else 'a'} {what} paved "
+            f"cannot use: {exc}",
             hint="the platform may run another version of paved; tell the platform team",
         ) from None
 
