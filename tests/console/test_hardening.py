@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -266,3 +267,41 @@ def test_onboarding_ends_in_any_environment_the_platform_holds_protected(
         re.findall(r'<tr><th scope="row">(\d{4}-\d\d)</th><td data-value="([^"]*)">', got.text)
     )
     assert cohorts["2025-02"] == "3.0", cohorts
+
+
+def _flags(response: httpx.Response) -> set[str]:
+    return {part.strip().lower() for part in response.headers["set-cookie"].split(";")[1:]}
+
+
+def test_a_server_that_requires_tls_sets_a_secure_cookie_over_plain_http(
+    paved: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``paved platform serve --secure-cookies`` behind a TLS proxy uvicorn does not trust
+    (it forwards plain HTTP, no X-Forwarded-Proto): the cookie is Secure all the same, and
+    only an https Origin may sign in or out."""
+    from tests.server.test_serve import _server
+
+    db = f"sqlite:///{tmp_path / 'platform.db'}"
+    made = paved("platform", "token", "create", "--user", "alice", "--team", "team-a", "--db", db)
+    token = made.stdout.strip()
+    with _server("--db", db, "--secure-cookies") as (url, process):
+        host = url.removeprefix("http://")
+        with httpx.Client(base_url=url, timeout=30) as client:
+            plain = {"Origin": url}
+            got = client.post("/sign-in", data={"token": token}, headers=plain)
+            assert got.status_code == 403
+            tls = {"Origin": f"https://{host}"}
+            got = client.post("/sign-in", data={"token": token}, headers=tls)
+            assert got.status_code == 303, got.text
+            assert {"secure", "httponly", "samesite=strict", "path=/"} <= _flags(got)
+            value = got.cookies["paved_console"]
+            # The client would not send a Secure cookie over http: send it as the proxy would.
+            cookie = {"Cookie": f"paved_console={value}"}
+            assert client.get("/", headers=cookie).status_code == 200
+            got = client.post("/sign-out", headers={**plain, **cookie})
+            assert got.status_code == 403
+            got = client.post("/sign-out", headers={**tls, **cookie})
+            assert got.status_code == 303
+            assert "secure" in _flags(got)
+            assert client.get("/", headers=cookie).status_code == 303
+    process.communicate(timeout=120)  # the server stopped; its pipes are closed

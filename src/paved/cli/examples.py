@@ -235,6 +235,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "Serve it on every address, with PostgreSQL",
             "paved platform serve --host 0.0.0.0 --db postgresql://db.example.com/paved",
         ),
+        Example(
+            "Behind a TLS proxy: the console's session cookie always Secure",
+            "paved platform serve --secure-cookies",
+        ),
     ),
     "platform token create": (
         Example(

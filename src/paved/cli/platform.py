@@ -134,6 +134,14 @@ def serve(
             "([githost] remote, [deploy] repository, [environments.NAME], ...).",
         ),
     ] = None,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--secure-cookies",
+            help="Behind a TLS proxy: the console's session cookie is always Secure, and its "
+            "forms must come from https.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the platform API (migrates the database forward first).
 
@@ -158,6 +166,7 @@ def serve(
         clock=runtime.clock,
         config=_platform_config(runtime, settings),
         ready=ready,
+        secure_cookies=secure_cookies,
     )
 
 

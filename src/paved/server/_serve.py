@@ -91,12 +91,14 @@ def serve(
     clock: Clock,
     config: PlatformConfig,
     ready: Callable[[], None],
+    secure_cookies: bool = False,
 ) -> None:
     """Serve the platform API over ``db_url`` on ``host``:``port`` until interrupted.
 
     The port is taken first, then the database opened and migrated; ``ready`` is called
     just before serving. A port in use, or a database that cannot be opened, is an
-    :class:`InputError` in one line.
+    :class:`InputError` in one line. With ``secure_cookies``, the console holds every
+    request to have come over TLS (its cookie always ``Secure``, its forms from ``https``).
     """
     sock = listen(host, port)
     try:
@@ -104,6 +106,10 @@ def serve(
             app = create_app(db_url, clock, config)
         except Exception as exc:  # noqa: BLE001 - a database driver's error, named in one line
             raise unusable_database(exc) from None
+        if secure_cookies:
+            from paved.server.console import require_tls
+
+            require_tls(app)
         ready()
         _run(app, sock, host=host, port=port)
     finally:

@@ -4,5 +4,6 @@ platform's store (docs/console.md), signed in with a platform token exchanged fo
 from __future__ import annotations
 
 from paved.server.console._pages import router
+from paved.server.console._session import require_tls
 
-__all__ = ["router"]
+__all__ = ["require_tls", "router"]

@@ -3,7 +3,8 @@
 The cookie holds 32 random bytes (URL-safe base64); the database keeps only their SHA-256
 (``console_sessions.id``), so a copy of the database opens no session. A session lasts 12
 hours at most, never longer than its token, and ends at sign-out. The cookie is HttpOnly,
-SameSite=Strict and Path=/, and Secure when the request came over TLS.
+SameSite=Strict and Path=/, and Secure when the request came over TLS, or always when the
+server was started with ``--secure-cookies`` (:func:`require_tls`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import re
 import secrets
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 
 from paved.server._auth import Identity
 from paved.server._state import clock_of, store_of
@@ -23,6 +24,8 @@ __all__ = [
     "LIFETIME",
     "end_cookie",
     "new_cookie_value",
+    "over_tls",
+    "require_tls",
     "same_origin",
     "session_digest",
     "session_identity",
@@ -63,10 +66,22 @@ def session_identity(request: Request) -> tuple[Identity, str] | None:
     return Identity(row.user, tuple(row.teams), bool(row.admin), row.id), digest
 
 
+def require_tls(app: FastAPI) -> None:
+    """Hold every console request of ``app`` to have come over TLS: the cookie is always
+    ``Secure`` and a POST's ``Origin`` must name ``https``, whatever the request's scheme
+    says (for a TLS proxy whose ``X-Forwarded-Proto`` uvicorn does not trust)."""
+    app.state.console_requires_tls = True
+
+
+def _requires_tls(request: Request) -> bool:
+    return getattr(request.app.state, "console_requires_tls", False) is True
+
+
 def over_tls(request: Request) -> bool:
-    """Whether the request came over TLS (directly, or through a trusted proxy that said so:
+    """Whether the request is taken to have come over TLS: the server requires it
+    (:func:`require_tls`), or it did (directly, or through a trusted proxy that said so:
     uvicorn rewrites the scheme from ``X-Forwarded-Proto`` for the addresses it trusts)."""
-    return request.url.scheme == "https"
+    return _requires_tls(request) or request.url.scheme == "https"
 
 
 def set_cookie(response: Response, request: Request, value: str) -> None:
@@ -90,9 +105,11 @@ def end_cookie(response: Response, request: Request) -> None:
 
 def same_origin(request: Request) -> bool:
     """Whether a POST comes from a page of this server: its ``Origin`` header names this
-    server's own scheme and host. A POST without one is refused (browsers send it)."""
+    server's own scheme (``https`` when :func:`over_tls`) and host. A POST without one is
+    refused (browsers send it)."""
     origin = request.headers.get("origin")
     host = request.headers.get("host")
     if not origin or not host:
         return False
-    return secrets.compare_digest(origin, f"{request.url.scheme}://{host}")
+    scheme = "https" if over_tls(request) else request.url.scheme
+    return secrets.compare_digest(origin, f"{scheme}://{host}")
