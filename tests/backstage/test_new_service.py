@@ -18,7 +18,7 @@ import pytest
 
 from paved.backstage import Backstage
 from paved.catalog.sqlite import SqliteCatalog
-from paved.cli.new import _deps
+from paved.cli.new import new_service_deps
 from paved.cli.runtime import Runtime
 from paved.errors import ExitCode, StepFailed
 from paved.service.new import NewServiceRequest, create_service, plan_new_service
@@ -242,7 +242,7 @@ def test_a_backstage_failure_after_the_catalog_is_finished_by_the_same_command(
 
     backstage = Backstage("https://backstage.example.com", transport=httpx.MockTransport(handle))
     runtime = Runtime.from_process()
-    deps = dataclasses.replace(_deps(runtime, remote), backstage=lambda: backstage)
+    deps = dataclasses.replace(new_service_deps(runtime, remote), backstage=lambda: backstage)
     request = NewServiceRequest(name="vouchers", owner="team-checkout", remote=remote)
     catalog = SqliteCatalog(pinned_env / "paved-home/data/catalog.db")
 

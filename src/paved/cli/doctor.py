@@ -63,13 +63,13 @@ def doctor(
             )
     where = f"this machine and {service.name}" if service else "this machine"
     with runtime.out.working(f"checking {where}"):
-        report = diagnose(_inputs(runtime, service), fix=fix, progress=runtime.out.progress)
+        report = diagnose(doctor_inputs(runtime, service), fix=fix, progress=runtime.out.progress)
     _render(runtime, report)
     if report.exit_code:
         raise typer.Exit(report.exit_code)
 
 
-def _inputs(runtime: "Runtime", service: Path | None) -> "Inputs":
+def doctor_inputs(runtime: "Runtime", service: Path | None) -> "Inputs":
     import shutil
     import sys
 

@@ -115,7 +115,7 @@ def new_service(
             hint="give the URL of an existing, empty git repository, or leave --remote out",
         )
     if owner is None:
-        owner = _ask_owner(runtime)
+        owner = ask_owner(runtime)
     request = domain.NewServiceRequest(
         name=name,
         owner=owner,
@@ -128,7 +128,7 @@ def new_service(
         push=not no_push,
         register=not no_register,
     )
-    deps = _deps(runtime, remote)
+    deps = new_service_deps(runtime, remote)
     if not dry_run:
         from paved.scaffold.engine import preload
 
@@ -143,7 +143,7 @@ def new_service(
         _show_result(runtime.out, plan, result)
 
 
-def _ask_owner(runtime: "Runtime") -> str:
+def ask_owner(runtime: "Runtime") -> str:
     """The owning team from a prompt, checked by the rule --owner follows."""
     from paved.cli.prompts import ask
     from paved.names import check_name, example_name
@@ -157,7 +157,7 @@ def _ask_owner(runtime: "Runtime") -> str:
     )
 
 
-def _deps(runtime: "Runtime", remote: str | None) -> "NewServiceDeps":
+def new_service_deps(runtime: "Runtime", remote: str | None) -> "NewServiceDeps":
     from paved.repository_url import configured_git_host
     from paved.service.new import NewServiceDeps
 

@@ -109,8 +109,8 @@ def onboard(
 def _deps(runtime: "Runtime") -> "OnboardDeps":
     from paved.catalog import product_catalog
     from paved.cli.deploy import deploy_deps
-    from paved.cli.doctor import _inputs as doctor_inputs
-    from paved.cli.new import _deps as new_service_deps
+    from paved.cli.doctor import doctor_inputs
+    from paved.cli.new import new_service_deps
     from paved.onboard import OnboardDeps
 
     platform = bool(runtime.settings.catalog_url or runtime.platform_login)
@@ -151,13 +151,13 @@ def _identity(runtime: "Runtime") -> "Identity":
 
 def _owner(runtime: "Runtime") -> str:
     """The person's only team (the platform's word, else the settings'), else asked."""
-    from paved.cli.new import _ask_owner
+    from paved.cli.new import ask_owner
 
     caller = runtime.catalog().caller()
     teams = caller.teams if caller is not None else runtime.settings.teams
     if len(teams) == 1:
         return teams[0]
-    return _ask_owner(runtime)
+    return ask_owner(runtime)
 
 
 def _confirm(runtime: "Runtime", question: str, details: list[tuple[str, str]]) -> bool:
