@@ -44,7 +44,10 @@ def history(seed: int, count: int, services: int) -> list[Record]:
 
 
 def time_to_restore_by_definition(records: list[Record]) -> float | None:
-    """For each failure, the next good deployment of its service: one scan per failure."""
+    """For each failure, the next good deployment of its service: one scan per failure.
+
+    Good is a success that is not a failed change; a rollback is good even when it is rolled
+    back itself (docs/metrics.md: A rolled back by B, B by C, A's restore ends at B)."""
     ordered = sorted(
         (r for r in records if r.outcome != "refused"), key=lambda r: (r.finished_at, r.id)
     )
@@ -60,7 +63,7 @@ def time_to_restore_by_definition(records: list[Record]) -> float | None:
                 for r in succeeded
                 if r.service == failure.service
                 and (r.finished_at, r.id) > (failure.finished_at, failure.id)
-                and r.id not in rolled_back
+                and not (r.rollback_of is None and r.id in rolled_back)
             ),
             None,
         )
