@@ -255,11 +255,14 @@ def test_onboarding_ends_in_any_environment_the_platform_holds_protected(
             "finished_at": finished.isoformat(),
             "outcome": "succeeded",
         }
+        # Recorded when it happened: the platform takes no deployment from long ago.
+        console.clock.now = finished
         with console.client() as client:
             got = client.post(
                 "/v1/deployments", json=deploy, headers={"Authorization": f"Bearer {token}"}
             )
         assert got.status_code == 201, got.text
+    console.clock.now = NOW
     with console.signed_in("owner") as client:
         got = client.get("/metrics")
     assert got.status_code == 200
@@ -305,3 +308,29 @@ def test_a_server_that_requires_tls_sets_a_secure_cookie_over_plain_http(
             assert "secure" in _flags(got)
             assert client.get("/", headers=cookie).status_code == 303
     process.communicate(timeout=120)  # the server stopped; its pipes are closed
+
+
+def test_an_unknown_path_under_the_console_s_prefixes_is_its_404_page(
+    organisation: Console,
+) -> None:
+    paths = ["/services/payments/extra", "/teams/team-checkout/x/y", "/metrics/nothing", "/teams/"]
+    with organisation.client() as client:
+        for path in paths:
+            got = client.get(path)
+            assert got.status_code == 303, path  # signed out: the sign-in page first
+    with organisation.signed_in("owner") as client:
+        for path in paths:
+            got = client.get(path)
+            assert got.status_code == 404, path
+            assert got.headers["content-type"].startswith("text/html")
+            assert "<h1>Not found</h1>" in got.text
+            assert "frame-ancestors 'none'" in got.headers["content-security-policy"]
+        # The API's answers are its own.
+        got = client.get("/v1/nothing")
+        assert got.status_code == 404
+        assert got.headers["content-type"].startswith("application/json")
+        got = client.get("/nothing-at-all")
+        assert got.headers["content-type"].startswith("application/json")
+    with organisation.api("owner") as api:
+        assert api.delete("/v1/services").status_code == 405
+        assert api.get("/v1/services/nothing-here").status_code == 404

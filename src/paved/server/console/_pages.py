@@ -558,3 +558,15 @@ def metrics_page(request: Request) -> Response:
         roads=roads,
         onboarding=onboarding,
     )
+
+
+@router.get("/services/{rest:path}")
+@router.get("/teams/{rest:path}")
+@router.get("/metrics/{rest:path}")
+def not_a_page(request: Request, rest: str) -> Response:
+    """Any other path under the console's own prefixes: the console's 404 page (the API's
+    paths are all under ``/v1`` and keep their JSON answers)."""
+    who = _viewer(request)
+    if who is None:
+        return _to_sign_in()
+    return _error(who, 404, "Not found", "The console has no page at that address.")
