@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 from paved.names import name_problem
 
 __all__ = [
+    "CHANGE_START_MAX_AGE",
     "DATA_RESOURCE_OPTIONS",
     "DATA_RESOURCE_TYPES",
     "LIFECYCLES",
@@ -38,6 +39,12 @@ __all__ = [
     "rollout_id_problem",
     "statement_id",
 ]
+
+
+#: How long before a deployment starts its change may have begun: the platform refuses an
+#: older ``change_started_at`` and ``paved deploy`` clamps to the deployed commit's time
+#: minus this (a commit dated 1970 would otherwise give a lead time of decades).
+CHANGE_START_MAX_AGE = dt.timedelta(days=90)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -182,6 +182,8 @@ def test_delivery_metrics(platform: Platform) -> None:
             outcome=outcome,
             **kw,
         )
+        # Recorded as it happens: the platform refuses a record more than a day behind it.
+        platform.clock.now = dt.datetime(2025, 2, 20, done_h, tzinfo=dt.UTC)
         return platform.client.post("/v1/deployments", json=body, headers=admin).json()["id"]
 
     deploy("payments", 1, 2)  # lead 1h
@@ -192,7 +194,9 @@ def test_delivery_metrics(platform: Platform) -> None:
     deploy("payments", 1, 3, "refused")  # counts for nothing
     deploy("search", 1, 2)
     old = deployment_body(finished_at="2024-01-01T00:00:00Z", started_at="2024-01-01T00:00:00Z")
+    platform.clock.now = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     platform.client.post("/v1/deployments", json=old, headers=admin)  # outside the window
+    platform.clock.now = NOW_STAMP
 
     got = platform.client.get(
         "/v1/metrics", params={"team": "team-checkout", "days": 30}, headers=admin

@@ -19,9 +19,11 @@ def _register(platform: Platform) -> None:
 
 
 def _deploy(platform: Platform, who: str = "admin", **body: Any) -> int:
-    made = platform.client.post(
-        "/v1/deployments", json=deployment_body(**body), headers=platform.auth(who)
-    )
+    sent = deployment_body(**body)
+    # Recorded as it happens: the platform refuses a record more than a day behind it.
+    platform.clock.now = dt.datetime.fromisoformat(sent["finished_at"])
+    made = platform.client.post("/v1/deployments", json=sent, headers=platform.auth(who))
+    platform.clock.now = NOW
     assert made.status_code == 201, made.text
     deployment_id: int = made.json()["id"]
     return deployment_id
@@ -148,11 +150,13 @@ def test_onboarding_time_from_first_token_to_first_clean_protected_deploy(
 ) -> None:
     _register(platform)
     people = {}
-    for n, hours in enumerate((10, 20, 30)):
+    for n, hours in enumerate((10, 20, 30, 40, 50)):
         user = f"new{n}"
         people[user] = auth = _person(platform, user, "team-checkout", days_ago=10)
         began = NOW - dt.timedelta(days=10)
-        done = _stamp(began + dt.timedelta(hours=hours))
+        # Recorded when it happened (the platform's clock is when the onboarding ends).
+        platform.clock.now = began + dt.timedelta(hours=hours)
+        done = _stamp(platform.clock.now)
         # A staging deployment and a break-glass one do not end onboarding; this does.
         for extra in (
             {"environment": "staging"},
@@ -163,6 +167,7 @@ def test_onboarding_time_from_first_token_to_first_clean_protected_deploy(
             assert (
                 platform.client.post("/v1/deployments", json=body, headers=auth).status_code == 201
             )
+    platform.clock.now = NOW
     # One more person, in another team, who has not finished: they only count as started.
     _person(platform, "late", "team-search", days_ago=2)
     # An onboarding event earlier than the token moves the start.
@@ -177,19 +182,24 @@ def test_onboarding_time_from_first_token_to_first_clean_protected_deploy(
     got = platform.client.get("/v1/metrics/onboarding", headers=platform.auth("other"))
     assert got.status_code == 200, got.text
     found = got.json()
+    assert found["window_start"] == "2024-03-01T00:00:00Z"  # 365 days, to the month's start
     cohorts = {c["cohort"]: c for c in found["cohorts"]}
-    # new0 took 20h (from the event), new1 20h, new2 30h; the test tokens made at NOW (alice,
-    # bob, root, carol) and "late" started too and have not finished.
+    # new0 took 20h (from the event), new1..new4 20h..50h; the test tokens made at NOW
+    # (alice, bob, root, carol) and "late" started too and have not finished. Five
+    # finished: a median; fewer than ten: no p90.
     assert cohorts["2025-02"] == {
         "cohort": "2025-02",
-        "started": 4,
-        "finished": 3,
-        "median_seconds": 20 * H,
-        "p90_seconds": 30 * H,
-        "suppressed": False,
+        "started": 6,
+        "finished": 5,
+        "median_seconds": 30 * H,
+        "p90_seconds": None,
+        "suppressed": True,
     }
     teams = {t["team"]: t for t in found["teams"]}
-    assert (teams["team-checkout"]["finished"], teams["team-checkout"]["suppressed"]) == (3, False)
+    assert (teams["team-checkout"]["finished"], teams["team-checkout"]["median_seconds"]) == (
+        5,
+        30 * H,
+    )
     assert (teams["team-search"]["finished"], teams["team-search"]["median_seconds"]) == (0, None)
     steps = {s["step"]: s for s in found["steps"]}
     assert (steps["doctor"]["runs"], steps["doctor"]["finished"]) == (1, 1)

@@ -73,3 +73,25 @@ def test_the_user_and_the_time_are_never_the_body_s(platform: Platform) -> None:
         *[("alice", "onboarding.event", "onboarding", "invalid")] * 6,
         ("anonymous", "onboarding.event", "onboarding service", "unauthenticated"),
     ]
+
+
+def test_a_user_may_send_at_most_100_events_a_day(platform: Platform) -> None:
+    """One token filling the step figures with runs is stopped: 429 with Retry-After."""
+    post, auth = platform.client.post, platform.auth("owner")
+    step = {"step": "doctor", "status": "started"}
+    for n in range(100):
+        platform.clock.now = NOW + dt.timedelta(minutes=n)
+        assert post("/v1/onboarding/events", json=step, headers=auth).status_code == 201
+    platform.clock.now = NOW + dt.timedelta(hours=2)
+    over = post("/v1/onboarding/events", json=step, headers=auth)
+    assert over.status_code == 429, over.text
+    assert over.json()["error"] == "too_many_requests"
+    assert "100 onboarding events in the last 24 hours" in over.json()["message"]
+    # The oldest of the hundred leaves the day at NOW + 24h: 22 hours from now.
+    assert over.headers["Retry-After"] == str(22 * 3600)
+    # Another user is not held back; and the first may send again once the day has passed.
+    assert post("/v1/onboarding/events", json=step, headers=platform.auth("other")).status_code == (
+        201
+    )
+    platform.clock.now = NOW + dt.timedelta(hours=24, seconds=1)
+    assert post("/v1/onboarding/events", json=step, headers=auth).status_code == 201

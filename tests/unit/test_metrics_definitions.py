@@ -213,46 +213,49 @@ def _person(start: float, end: float | None, *teams: str) -> OnboardingPerson:
     return OnboardingPerson(at(start), at(end) if end is not None else None, teams)
 
 
-def test_onboarding_time_per_cohort_and_team_is_suppressed_below_three_people() -> None:
+def test_onboarding_time_per_cohort_and_team_is_suppressed_below_five_and_ten_people() -> None:
     april = 24 * 31  # 2025-04-03
-    people = [
-        _person(0, 10, "team-a"),
-        _person(0, 20, "team-a", "team-b"),
-        _person(0, 40, "team-a"),
+    people = [_person(0, 10 * (n + 1), "team-a") for n in range(9)]  # 10h .. 90h
+    people += [
+        _person(0, 20, "team-b", "team-a"),  # in two teams: both rows, one cohort row
         _person(0, None, "team-b"),  # started, never finished
         _person(april, april + 5, "team-b"),
         _person(-24 * 400, 1, "team-a"),  # started before the window
     ]
+    for n in range(4):
+        people.append(_person(april, april + n + 1, "team-c"))
     found = onboarding_metrics(people, [], at(-24), at(april + 24))
+    assert found["window_start"] == dt.datetime(2025, 3, 1, tzinfo=dt.UTC)  # whole months
     assert found["cohorts"] == [
-        {
+        {  # ten finished: median and p90 (by nearest rank: the 9th of 10)
             "cohort": "2025-03",
-            "started": 4,
-            "finished": 3,
-            "median_seconds": 20 * H,
-            "p90_seconds": 40 * H,
+            "started": 11,
+            "finished": 10,
+            "median_seconds": 45 * H,
+            "p90_seconds": 80 * H,
             "suppressed": False,
         },
-        {
+        {  # five finished: a median, no p90
             "cohort": "2025-04",
-            "started": 1,
-            "finished": 1,
-            "median_seconds": None,
+            "started": 5,
+            "finished": 5,
+            "median_seconds": 3 * H,
             "p90_seconds": None,
             "suppressed": True,
         },
     ]
     teams = {row["team"]: row for row in found["teams"]}
-    assert (teams["team-a"]["started"], teams["team-a"]["median_seconds"]) == (3, 20 * H)
-    # team-b: 3 started (one in two teams counts in both), 2 finished: no times shown.
-    assert teams["team-b"] == {
-        "team": "team-b",
-        "started": 3,
-        "finished": 2,
-        "median_seconds": None,
-        "p90_seconds": None,
-        "suppressed": True,
-    }
+    assert (teams["team-a"]["started"], teams["team-a"]["p90_seconds"]) == (10, 80 * H)
+    # team-b: 3 started, 2 finished; team-c: 4 finished: no times shown.
+    for team, started, finished in (("team-b", 3, 2), ("team-c", 4, 4)):
+        assert teams[team] == {
+            "team": team,
+            "started": started,
+            "finished": finished,
+            "median_seconds": None,
+            "p90_seconds": None,
+            "suppressed": True,
+        }
     assert "person" not in str(found)
 
 
@@ -266,30 +269,44 @@ def _step(person: str, step: str, status: str, hours: float, id: int = 0) -> Onb
     return OnboardingStepRecord(person, step, status, at(hours), id)
 
 
-def test_a_step_s_time_runs_from_its_start_to_its_next_finish_by_the_same_person() -> None:
+def test_a_step_counts_each_person_once_from_their_first_start_to_their_next_finish() -> None:
     steps = [
         _step("p1", "doctor", "started", 0, 1),
         _step("p1", "doctor", "failed", 1, 2),
         _step("p1", "doctor", "finished", 2, 3),  # 2h: the failure does not end the step
         _step("p2", "doctor", "started", 0, 4),
-        _step("p3", "doctor", "finished", 1, 5),  # someone else's finish
+        _step("p3", "doctor", "finished", 1, 5),  # before p3 started: no time
         _step("p2", "doctor", "finished", 4, 6),  # 4h
         _step("p3", "doctor", "started", 5, 7),
         _step("p3", "doctor", "finished", 6, 8),  # 1h
+        _step("p4", "doctor", "started", 0.5, 11),
+        _step("p4", "doctor", "finished", 3.5, 12),  # 3h
+        _step("p5", "doctor", "started", 1, 13),
+        _step("p5", "doctor", "finished", 6, 14),  # 5h
         _step("p1", "service", "started", 3, 9),
         _step("p1", "service", "finished", 3.5, 10),
     ]
+    # One person running a step again and again counts once: their first run.
+    steps += [_step("p1", "service", "started", 4 + n / 10, 100 + 2 * n) for n in range(20)]
+    steps += [_step("p1", "service", "finished", 4.05 + n / 10, 101 + 2 * n) for n in range(20)]
     found = {row["step"]: row for row in onboarding_metrics([], steps, at(-1), at(10))["steps"]}
     assert list(found) == ["doctor", "service", "first-deploy", "production-deploy"]
     assert found["doctor"] == {
         "step": "doctor",
-        "runs": 3,
-        "finished": 3,
-        "median_seconds": 2 * H,
-        "p90_seconds": 4 * H,
-        "suppressed": False,
+        "runs": 5,
+        "finished": 5,
+        "median_seconds": 3 * H,
+        "p90_seconds": None,
+        "suppressed": True,
     }
-    assert (found["service"]["runs"], found["service"]["median_seconds"]) == (1, None)
+    assert found["service"] == {
+        "step": "service",
+        "runs": 1,
+        "finished": 1,
+        "median_seconds": None,
+        "p90_seconds": None,
+        "suppressed": True,
+    }
     assert found["first-deploy"]["runs"] == 0
 
 

@@ -33,6 +33,7 @@ ERRORS: dict[int, str] = {
     413: "too_large",
     415: "unsupported_media_type",
     422: "invalid",
+    429: "too_many_requests",
 }
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": s.ErrorBody, "description": name} for code, name in ERRORS.items()
@@ -40,11 +41,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, *, audited: bool = False) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        audited: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        #: Headers of the answer, such as ``Retry-After`` of a 429.
+        self.headers = headers or {}
         #: Whether the refusal is in the audit trail already (with its own target and detail).
         self.audited = audited
 
@@ -59,7 +70,9 @@ def error(status: int, code: str, message: str, detail: Any = None) -> JSONRespo
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
     if not exc.audited:
         await run_in_threadpool(audit_refusal, request, exc.code, exc.message)
-    return error(exc.status, exc.code, exc.message)
+    answer = error(exc.status, exc.code, exc.message)
+    answer.headers.update(exc.headers)
+    return answer
 
 
 async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -17,6 +17,7 @@ from paved.versions import Version
 
 __all__ = [
     "ONBOARDING_STEPS",
+    "P90_BELOW",
     "SUPPRESS_BELOW",
     "GateRecord",
     "IncidentRecord",
@@ -27,6 +28,7 @@ __all__ = [
     "adoption_metrics",
     "delivery_metrics",
     "delivery_report",
+    "month_start",
     "nearest_rank",
     "onboarding_metrics",
     "protected_environments",
@@ -379,8 +381,11 @@ def time_to_patch(
 
 # -- onboarding -------------------------------------------------------------------------------
 
-#: Fewer finished people than this in a group: its times are not shown (no one is identified).
-SUPPRESS_BELOW = 3
+#: Fewer finished people than this in a group: its median is not shown (no one is identified).
+SUPPRESS_BELOW = 5
+#: Fewer finished people than this in a group: its 90th percentile is not shown (by nearest
+#: rank, the p90 of fewer than ten people is one of the slowest few of them).
+P90_BELOW = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -426,14 +431,21 @@ def protected_environments(settings: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _times(values: list[float], started: int) -> dict[str, Any]:
-    suppressed = len(values) < SUPPRESS_BELOW
+    shown_median = len(values) >= SUPPRESS_BELOW
+    shown_p90 = len(values) >= P90_BELOW
     return {
         "started": started,
         "finished": len(values),
-        "median_seconds": None if suppressed else _median(values),
-        "p90_seconds": None if suppressed else nearest_rank(values, 0.9),
-        "suppressed": suppressed,
+        "median_seconds": _median(values) if shown_median else None,
+        "p90_seconds": nearest_rank(values, 0.9) if shown_p90 else None,
+        "suppressed": not (shown_median and shown_p90),
     }
+
+
+def month_start(at: dt.datetime) -> dt.datetime:
+    """00:00 UTC of the first day of the month of ``at``: onboarding windows snap to it."""
+    day = at.astimezone(dt.UTC)
+    return day.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 def onboarding_metrics(
@@ -444,13 +456,16 @@ def onboarding_metrics(
 ) -> dict[str, Any]:
     """Onboarding time of the people who started in ``start``..``end``, per monthly cohort
     (the month of their start) and per team (a person in two teams counts in both), and the
-    time each step of ``paved onboard`` takes; never a row per person.
+    time each step of ``paved onboard`` takes; never a row per person. ``start`` snaps to
+    the start of its month (:func:`month_start`), so cohorts are whole months.
 
-    Onboarding time is (end - start) of the people who finished. A step's time is from its
-    ``started`` to the next ``finished`` of that step by the same person; its ``runs`` are
-    its starts in the window. A group with fewer than :data:`SUPPRESS_BELOW` finished
-    people (or step runs) shows no median and p90 (``suppressed``).
+    Onboarding time is (end - start) of the people who finished. A step counts each person
+    once: their first ``started`` of it in the window, up to their next ``finished`` of it
+    (``runs``: the people who started it; ``finished``: those who finished it). A group with
+    fewer than :data:`SUPPRESS_BELOW` finished people shows no median, with fewer than
+    :data:`P90_BELOW` no p90; either withheld sets ``suppressed``.
     """
+    start = month_start(start)
     cohorts: dict[str, tuple[list[float], list[int]]] = {}
     teams: dict[str, tuple[list[float], list[int]]] = {}
     for person in people:
@@ -466,16 +481,18 @@ def onboarding_metrics(
             if took is not None:
                 values.append(took)
     runs: dict[str, tuple[list[float], list[int]]] = {s: ([], [0]) for s in ONBOARDING_STEPS}
-    open_steps: dict[tuple[str, str], dt.datetime] = {}
+    first_start: dict[tuple[str, str], dt.datetime] = {}
+    done: set[tuple[str, str]] = set()
     for record in sorted(steps, key=lambda r: (r.at, r.id)):
         if not start <= record.at <= end or record.step not in runs:
             continue
         key = (record.person, record.step)
-        if record.status == "started":
-            runs[record.step][1][0] += 1
-            open_steps.setdefault(key, record.at)
-        elif record.status == "finished" and key in open_steps:
-            runs[record.step][0].append((record.at - open_steps.pop(key)).total_seconds())
+        if record.status == "started" and key not in first_start:
+            runs[record.step][1][0] += 1  # one run per person: their first
+            first_start[key] = record.at
+        elif record.status == "finished" and key in first_start and key not in done:
+            done.add(key)
+            runs[record.step][0].append((record.at - first_start[key]).total_seconds())
     return {
         "window_start": start,
         "window_end": end,

@@ -416,6 +416,11 @@ class DeploymentOut(BaseModel):
     manifests: str | None
     recorded_by: str
     change_started_at: dt.datetime | None = None
+    #: Who finished it: the sender of a whole record, the caller of ``/finish`` for a
+    #: started one (``null`` while started, and for records from before migration 0008).
+    finished_by: str | None = None
+    #: When the finished record reached the platform, by its clock (``null`` likewise).
+    recorded_at: dt.datetime | None = None
 
 
 class DeploymentPage(BaseModel):

@@ -28,6 +28,7 @@ from paved.server._metrics import (
     OnboardingPerson,
     OnboardingStepRecord,
     Record,
+    month_start,
 )
 from paved.server._tables import (
     OPEN_REQUEST_STATES,
@@ -830,6 +831,7 @@ class Store:
         their onboarding (their first successful deployment without break-glass to one of
         the ``protected`` environments, after the start) and their tokens' teams; and the
         onboarding events in the window. With ``team``: the people of that team only."""
+        start = month_start(start)  # whole months, as onboarding_metrics counts them
         firsts = sa.union_all(
             sa.select(
                 onboarding_events.c.user.label("user"),
@@ -844,14 +846,17 @@ class Store:
             .group_by(firsts.c.user)
             .subquery()
         )
+        # Ended by a deployment its actor finished (not a teammate closing their started
+        # one), at the platform's clock when the record reached it (not the body's times).
         ended = (
-            sa.select(sa.func.min(deployments.c.finished_at))
+            sa.select(sa.func.min(deployments.c.recorded_at))
             .where(
                 deployments.c.actor == began.c.user,
+                deployments.c.finished_by == deployments.c.actor,
                 deployments.c.outcome == "succeeded",
                 deployments.c.environment.in_(list(protected)),
                 deployments.c.break_glass.is_(None),
-                deployments.c.finished_at >= began.c.start,
+                deployments.c.recorded_at >= began.c.start,
             )
             .scalar_subquery()
         )
@@ -1299,11 +1304,26 @@ class Store:
         user: str,
         now: dt.datetime,
         event: Callable[[int], AuditEvent],
-    ) -> s.OnboardingEventOut:
+        limit: tuple[int, dt.timedelta] | None = None,
+    ) -> s.OnboardingEventOut | dt.datetime:
         """Keep a step of ``user``'s onboarding at ``now``; ``event(id)`` is its audit row,
-        in the same transaction."""
+        in the same transaction. With ``limit`` (count, period): when ``user`` has ``count``
+        events in the ``period`` up to ``now`` already, nothing is kept and the answer is
+        when the next one will be."""
         values = {**body.model_dump(), "user": user, "at": now}
         with self._writer.begin() as conn:
+            if limit is not None:
+                count, period = limit
+                recent = conn.execute(
+                    sa.select(onboarding_events.c.at)
+                    .where(onboarding_events.c.user == user, onboarding_events.c.at > now - period)
+                    .order_by(onboarding_events.c.at.desc())
+                    .limit(count)
+                ).all()
+                if len(recent) >= count:
+                    oldest: dt.datetime | None = _utc(recent[-1].at)
+                    assert oldest is not None
+                    return oldest + period
             new_id = conn.execute(
                 onboarding_events.insert().values(**values).returning(onboarding_events.c.id)
             ).scalar_one()

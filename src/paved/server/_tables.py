@@ -132,6 +132,10 @@ deployments = sa.Table(
     sa.Column("recorded_by", sa.String(200), nullable=False),
     #: When the change began (migration 0008): the oldest commit since the previous deployment.
     sa.Column("change_started_at", UtcDateTime(), nullable=True),
+    #: Who finished it (0008): the sender of a whole record, the caller of ``/finish``.
+    sa.Column("finished_by", sa.String(200), nullable=True),
+    #: When the finished record reached the platform (0008), by the platform's clock.
+    sa.Column("recorded_at", UtcDateTime(), nullable=True),
     sa.Index("deployments_service_environment", "service", "environment", "id"),
     sa.Index("deployments_finished", "finished_at"),
     sa.Index("deployments_environment_finished", "environment", "finished_at"),
@@ -149,6 +153,7 @@ audit_events = sa.Table(
     sa.Column("address", sa.String(100), nullable=False),
     sa.Column("outcome", sa.String(40), nullable=False),
     sa.Column("detail", sa.String(500), nullable=False, server_default=""),
+    sa.Index("audit_events_target", "target", "id"),
 )
 
 tokens = sa.Table(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 
+from paved.models import CHANGE_START_MAX_AGE
 from paved.server import _schemas as s
 from paved.server._access import Caller, Reader, refuse_unless, refused
 from paved.server._audit import event
@@ -22,6 +23,9 @@ router = APIRouter(tags=["deployments"])
 
 #: How far ahead of the server's clock a client's timestamp may be (clocks drift).
 MAX_SKEW = dt.timedelta(minutes=5)
+#: How far behind the server's clock a deployment's ``started_at``/``finished_at`` may be: a
+#: record is sent as the deploy ends (a client that was offline retries within a day).
+MAX_DELAY = dt.timedelta(hours=24)
 DeploymentId = Annotated[int, Path(alias="id", ge=1, le=s.MAX_ID)]
 
 
@@ -34,6 +38,31 @@ def _ahead(clock: Clock, stamps: Mapping[str, dt.datetime | None]) -> str | None
                 f"{field} {stamp.isoformat()} is in the future (the platform's clock says "
                 f"{clock().isoformat()}): check the clock of the machine that sent it"
             )
+    return None
+
+
+def _stale(clock: Clock, stamps: Mapping[str, dt.datetime | None]) -> str | None:
+    """Why one of ``stamps`` cannot be accepted (it is more than :data:`MAX_DELAY` before
+    the server's clock: a backdated record), or None."""
+    now = clock()
+    for field, stamp in stamps.items():
+        if stamp is not None and stamp < now - MAX_DELAY:
+            return (
+                f"{field} {stamp.isoformat()} is more than 24 hours before the platform's "
+                f"clock ({now.isoformat()}): a deployment is recorded when it happens"
+            )
+    return None
+
+
+def _change_problem(body: s.DeploymentIn) -> str | None:
+    """Why ``change_started_at`` cannot be true (more than :data:`CHANGE_START_MAX_AGE`
+    before ``started_at``), or None."""
+    began = body.change_started_at
+    if began is not None and began < body.started_at - CHANGE_START_MAX_AGE:
+        return (
+            f"change_started_at {began.isoformat()} is more than "
+            f"{CHANGE_START_MAX_AGE.days} days before started_at {body.started_at.isoformat()}"
+        )
     return None
 
 
@@ -91,7 +120,10 @@ def record_deployment(
 
     The platform sets ``actor`` to the token's user. ``rollback_of`` and ``restored`` must
     name deployments of the same service and environment; no time may be more than five
-    minutes ahead of the platform's clock.
+    minutes ahead of the platform's clock, nor ``started_at``/``finished_at`` more than 24
+    hours behind it, nor ``change_started_at`` more than 90 days before ``started_at``. The
+    platform records who finished it (``finished_by``) and when the record reached it
+    (``recorded_at``, its own clock).
     """
     action, target = "deployment.record", f"deployment {body.service}/{body.environment}"
     who = _may_record(request, who, store, body, target)
@@ -101,10 +133,17 @@ def record_deployment(
         "source_time": body.source_time,
     }
     links = {"rollback_of": body.rollback_of, "restored": body.restored}
-    problem = _ahead(clock, stamps) or _link_problem(store, body.service, body.environment, links)
+    problem = (
+        _ahead(clock, stamps)
+        or _stale(clock, {"started_at": body.started_at, "finished_at": body.finished_at})
+        or _change_problem(body)
+        or _link_problem(store, body.service, body.environment, links)
+    )
     if problem is not None:
         raise refused(request, who, action, target, 422, problem, problem)
     values = {**body.model_dump(), "actor": who.user, "recorded_by": who.user}
+    if body.outcome != "started":  # a whole record: its sender finished it, now
+        values.update(finished_by=who.user, recorded_at=clock())
     return store.record_deployment(
         values,
         lambda new_id: event(
@@ -149,13 +188,16 @@ def finish_deployment(
     """Close a ``started`` deployment with what happened to it.
 
     Only a member of the team that owns the service, or an admin, may close it; 409 when
-    it is not ``started`` any more. ``finished_at`` may not be before ``started_at`` nor
-    more than five minutes ahead of the platform's clock. The platform sets ``actor`` to
-    the token's user; ``revision`` and ``manifests`` are kept when not sent.
+    it is not ``started`` any more. ``finished_at`` may not be before ``started_at``, more
+    than five minutes ahead of the platform's clock nor more than 24 hours behind it.
+    ``actor`` stays who opened it; ``finished_by`` is the token's user and ``recorded_at``
+    the platform's clock; ``revision`` and ``manifests`` are kept when not sent.
     """
     action, target = "deployment.finish", f"deployment {deployment_id}"
     who, row = _may_finish(request, who, store, deployment_id, target)
-    problem = _ahead(clock, {"finished_at": body.finished_at})
+    problem = _ahead(clock, {"finished_at": body.finished_at}) or _stale(
+        clock, {"finished_at": body.finished_at}
+    )
     if body.finished_at < row.started_at:
         problem = (
             f"finished_at {body.finished_at.isoformat()} is before "
@@ -163,8 +205,9 @@ def finish_deployment(
         )
     if problem is not None:
         raise refused(request, who, action, target, 422, problem, problem)
-    # The actor stays who opened it; the audit trail says who closed it.
+    # The actor stays who opened it; finished_by says who closed it, recorded_at when.
     values: dict[str, Any] = body.model_dump(exclude_none=True)
+    values.update(finished_by=who.user, recorded_at=clock())
     done = event(request, who, action, target, "finished", f"id {deployment_id}, {body.outcome}")
     changed, finished = store.finish_deployment(deployment_id, values, done)
     if not changed:  # finished meanwhile by another request

@@ -16,6 +16,7 @@ from paved.server._access import Reader
 from paved.server._metrics import (
     adoption_metrics,
     delivery_report,
+    month_start,
     onboarding_metrics,
     protected_environments,
     time_to_patch,
@@ -149,11 +150,16 @@ def onboarding(
     days: Days = 365,
 ) -> s.OnboardingOut:
     """Onboarding time: from a person's first ``paved onboard`` event or first token to
-    their first successful deployment to a protected environment without break-glass,
-    median and 90th percentile per monthly cohort and per team, and each step's time;
-    groups of fewer than three finished people show no times (docs/metrics.md)."""
+    their first successful deployment to a protected environment without break-glass that
+    they finished themselves (at the platform's clock), median and 90th percentile per
+    monthly cohort and per team, and each step's time (each person's first run).
+
+    The window starts at the first of the month ``days`` ago (00:00 UTC): cohorts are whole
+    months, so moving ``days`` a day at a time changes no group by one person. A group of
+    fewer than five finished people shows no median, of fewer than ten no p90
+    (``suppressed``; docs/metrics.md)."""
     end = clock()
-    start = end - dt.timedelta(days=days)
+    start = month_start(end - dt.timedelta(days=days))
     people, steps = store.onboarding_records(
         protected=protected_environments(config.settings), start=start, end=end, team=team
     )

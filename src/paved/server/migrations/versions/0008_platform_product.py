@@ -4,6 +4,11 @@ records and the web console's sessions, and the indexes the metrics read through
 - ``deployments.change_started_at``: when the change a deployment takes began (the committer
   time of the oldest commit since the previous deployment); lead time starts there. Older
   rows have none: their lead time starts at ``source_time``, as before.
+- ``deployments.finished_by`` and ``deployments.recorded_at``: who finished a deployment (the
+  sender of a whole record, the caller of ``/finish`` for a started one) and when the record
+  reached the platform (its clock; at finish for a started one). An onboarding ends only at a
+  deployment its actor finished, at ``recorded_at``. Older rows have neither, so they end no
+  onboarding: their times were the client's.
 - ``incidents``: opened and resolved through the API, each optionally naming the deployment
   that caused it; the platform's clock sets their times.
 - ``gate_reports``: what ``paved guardrails check --report`` found for a service: whether it
@@ -41,11 +46,15 @@ def _service_column() -> sa.Column[str]:
 def upgrade() -> None:
     with op.batch_alter_table("deployments") as batch:
         batch.add_column(sa.Column("change_started_at", sa.DateTime, nullable=True))
+        batch.add_column(sa.Column("finished_by", sa.String(200), nullable=True))
+        batch.add_column(sa.Column("recorded_at", sa.DateTime, nullable=True))
     # The delivery metrics read one environment over a window; onboarding reads by actor.
     op.create_index(
         "deployments_environment_finished", "deployments", ["environment", "finished_at"]
     )
     op.create_index("deployments_actor", "deployments", ["actor", "finished_at"])
+    # The console's service page reads the audit trail by target.
+    op.create_index("audit_events_target", "audit_events", ["target", "id"])
     op.create_table(
         "incidents",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
