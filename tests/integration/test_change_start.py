@@ -88,6 +88,13 @@ def test_a_committer_clock_ahead_never_dates_the_change_after_the_deployed_commi
     assert _start(repo, deployed) == T0 + dt.timedelta(days=1)
 
 
+def test_a_commit_dated_long_before_the_deployed_one_is_clamped_to_90_days(repo: Path) -> None:
+    deployed = _commit(repo, "a", T0)
+    _commit(repo, "b", dt.datetime(1970, 1, 2, tzinfo=dt.UTC))  # a committer clock set back
+    _commit(repo, "c", T0 + dt.timedelta(hours=1))
+    assert _start(repo, deployed) == T0 + dt.timedelta(hours=1) - dt.timedelta(days=90)
+
+
 @pytest.fixture
 def githost(pinned_env: Path) -> Iterator[GitDaemon]:
     with git_daemon(pinned_env / "githost") as daemon:

@@ -10,6 +10,7 @@ from typing import Any
 
 from paved.errors import InputError
 from paved.gitcmd import Git, GitError
+from paved.models import CHANGE_START_MAX_AGE
 from paved.names import name_problem
 from paved.service.layout import ROAD_ANSWERS, read_answers
 from paved.versions import VERSION_TEXT
@@ -140,8 +141,9 @@ def change_start(
     Without a previous commit, or with one this repository does not hold (a shallow clone, a
     record from another repository) or that is not an ancestor of ``commit`` (history was
     rewritten), and for a redeploy of the same commit, it is ``committed_at``, the deployed
-    commit's own time. ``previous`` comes from the catalog's records: input, checked before
-    it reaches git.
+    commit's own time. Never earlier than ``committed_at`` minus
+    :data:`paved.models.CHANGE_START_MAX_AGE` (the platform's bound). ``previous`` comes
+    from the catalog's records: input, checked before it reaches git.
     """
     if previous is None or _COMMIT.fullmatch(previous) is None:
         return committed_at
@@ -157,5 +159,6 @@ def change_start(
     if not times:  # the same commit again: nothing new
         return committed_at
     oldest = dt.datetime.fromtimestamp(min(times), dt.UTC)
-    # a committer clock set ahead can date an older commit after the deployed one
-    return min(oldest, committed_at)
+    # a committer clock set ahead can date an older commit after the deployed one; one set
+    # back (1970) would give a lead time of decades, which the platform refuses
+    return max(min(oldest, committed_at), committed_at - CHANGE_START_MAX_AGE)
