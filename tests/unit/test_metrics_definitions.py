@@ -369,3 +369,24 @@ def test_one_report_answers_as_the_functions_it_stands_for() -> None:
         assert found == delivery_metrics(mine, days, theirs), name
     assert weeks == weekly_delivery(records, incidents, start, end)
     assert delivery_report(records, incidents, start, end, weeks=False)[2] == []
+
+
+@pytest.mark.parametrize(
+    ("environments", "protected"),
+    [
+        ({}, ("prod",)),
+        ({"live": {"protected": "true"}}, ("live", "prod")),
+        ({"live": {"protected": True}}, ("live", "prod")),
+        # What the settings file refuses protects nothing.
+        ({"live": {"protected": "TRUE"}}, ("prod",)),
+        ({"live": {"protected": "yes"}}, ("prod",)),
+        # prod is protected unless the settings say otherwise, as paved deploy reads them.
+        ({"prod": {"protected": "false"}}, ()),
+    ],
+)
+def test_protected_environments_follow_the_settings_rule(
+    environments: dict[str, dict[str, object]], protected: tuple[str, ...]
+) -> None:
+    from paved.server._metrics import protected_environments
+
+    assert protected_environments({"environments": environments}) == protected

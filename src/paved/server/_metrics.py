@@ -417,16 +417,20 @@ ONBOARDING_STEPS = ("doctor", "service", "first-deploy", "production-deploy")
 
 
 def protected_environments(settings: Mapping[str, Any]) -> tuple[str, ...]:
-    """The environments the platform holds protected: ``prod``, and each environment of
-    the organisation settings marked ``protected`` (true, or the text ``true``)."""
+    """The environments the platform holds protected, by the settings' own rule
+    (``paved.deploy``'s): ``prod`` unless its ``protected`` is false, and each environment
+    of the organisation settings whose ``protected`` is true (``true`` or ``"true"``
+    exactly, as the settings file takes it; anything else protects nothing)."""
     found = {"prod"}
     environments = settings.get("environments")
     if isinstance(environments, Mapping):
         for name, options in environments.items():
             if isinstance(name, str) and isinstance(options, Mapping):
                 flag = options.get("protected")
-                if flag is True or (isinstance(flag, str) and flag.lower() == "true"):
+                if flag is True or flag == "true":
                     found.add(name)
+                elif flag is False or flag == "false":
+                    found.discard(name)
     return tuple(sorted(found))
 
 
