@@ -212,3 +212,27 @@ def test_incidents_are_listed_newest_first_by_service_team_and_state(
         platform.client.get("/v1/incidents?team=Bad", headers=platform.auth("owner")).status_code
         == 422
     )
+
+
+def test_an_archived_service_or_an_unknown_environment_takes_no_incident(
+    platform: Platform,
+) -> None:
+    admin, owner = platform.auth("admin"), platform.auth("owner")
+    for name in ("payments", "legacy"):
+        body = service_body(name)
+        assert platform.client.post("/v1/services", json=body, headers=admin).status_code == 201
+    platform.client.post("/v1/services/legacy/archive", headers=admin)
+    incident = {"service": "legacy", "environment": "prod", "title": "Down"}
+    got = platform.client.post("/v1/incidents", json=incident, headers=owner)
+    assert got.status_code == 409, got.text
+    assert "archived" in got.json()["message"]
+    made_up = {"service": "payments", "environment": "moon-base", "title": "Down"}
+    got = platform.client.post("/v1/incidents", json=made_up, headers=owner)
+    assert got.status_code == 422, got.text
+    # An environment the service deploys to is known, also outside the settings.
+    deploy = deployment_body(environment="moon-base")
+    assert platform.client.post("/v1/deployments", json=deploy, headers=owner).status_code == 201
+    assert platform.client.post("/v1/incidents", json=made_up, headers=owner).status_code == 201
+    for environment in ("dev", "staging"):
+        known = {**made_up, "environment": environment}
+        assert platform.client.post("/v1/incidents", json=known, headers=owner).status_code == 201

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from paved.server import _schemas as s
 from paved.server._access import Caller, Reader, refuse_unless, refused
 from paved.server._audit import event
-from paved.server._state import ClockDep, StoreDep
+from paved.server._state import ClockDep, ConfigDep, StoreDep
 from paved.server.routes._query import Limit, NameQuery
 
 __all__ = ["router"]
@@ -54,19 +54,37 @@ def open_incident(
     who: Caller,
     store: StoreDep,
     clock: ClockDep,
+    config: ConfigDep,
     body: s.IncidentIn,
     dry_run: OpenDryRun = False,
 ) -> s.IncidentOut:
     """Open an incident of a service in an environment, now (the platform's clock).
 
     Only a member of the team that owns the service (or an admin) may open one (403); 404
-    when the service is not in the catalog; 422 when ``deployment_id`` is not a deployment
-    of that service to that environment. The platform sets ``opened_by`` to the token's
+    when the service is not in the catalog, 409 when it is archived; 422 when the
+    environment is neither dev, staging, prod nor one of the platform's settings and the
+    service has no deployments there, or when ``deployment_id`` is not a deployment of
+    that service to that environment. The platform sets ``opened_by`` to the token's
     user. With ``dry_run`` nothing is written and a success is not audited.
     """
     action, target = "incident.open", f"incident of {body.service}/{body.environment}"
     found = store.get_service(body.service)
     who = refuse_unless(request, who, found.owner if found else None, action, target)
+    if found is not None and found.archived_at is not None:
+        message = f"service '{body.service}' is archived: it takes no incidents"
+        raise refused(request, who, action, target, 409, message, "archived")
+    known = {"dev", "staging", "prod", *(config.settings.get("environments") or {})}
+    if found is not None and body.environment not in known:
+        deployed, _ = store.deployments(
+            service=body.service, environment=body.environment, after=None, limit=1
+        )
+        if not deployed:
+            message = (
+                f"environment '{body.environment}' is not one the platform knows (dev, "
+                "staging, prod or one of its settings) and the service has no deployments "
+                "there"
+            )
+            raise refused(request, who, action, target, 422, message, message)
     status, stored = store.open_incident(
         body,
         opened_by=who.user,
