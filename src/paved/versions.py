@@ -20,7 +20,8 @@ VERSION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 #: The same, as a whole-string pattern for the API's JSON Schemas.
 VERSION_SCHEMA_PATTERN = f"^{VERSION_TEXT.pattern}$"
 
-_VERSION = re.compile(r"v?(\d+(?:\.\d+)+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]*)?")
+#: ASCII digits only: ``\d`` alone also takes other scripts' digits, which ``int`` reads too.
+_VERSION = re.compile(r"v?(\d+(?:\.\d+)+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]*)?", re.ASCII)
 
 
 @total_ordering

@@ -38,7 +38,20 @@ def test_the_local_part_and_a_leading_v_are_ignored(one: str, other: str) -> Non
     assert hash(v(one)) == hash(v(other))
 
 
-@pytest.mark.parametrize("text", ["", "garbage", "1", "1.x.0", "0.1.0 ; rm -rf /", "v", "1..2"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "garbage",
+        "1",
+        "1.x.0",
+        "0.1.0 ; rm -rf /",
+        "v",
+        "1..2",
+        "\u0661.\u0662.\u0660",
+        "1.\uff12",
+    ],
+)
 def test_what_is_not_a_version_parses_to_none(text: str) -> None:
     assert Version.parse(text) is None
 

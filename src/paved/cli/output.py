@@ -332,7 +332,7 @@ def _columns_of(env: Mapping[str, str], stream: TextIO) -> int:
     """The width of the terminal ``stream`` writes to: ``COLUMNS`` when set, as rich and
     click read it, else the terminal's own size, else 80."""
     given = env.get("COLUMNS", "")
-    if given.isdigit() and int(given) > 0:
+    if given.isascii() and given.isdigit() and int(given) > 0:
         return int(given)
     try:
         return os.get_terminal_size(stream.fileno()).columns or 80

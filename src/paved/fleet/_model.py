@@ -155,7 +155,11 @@ def parse_waves(text: str) -> tuple[str, ...]:
     waves = tuple(part.strip() for part in text.split(",") if part.strip())
     for wave in waves:
         number = wave.removesuffix("%")
-        if not number.isdigit() or int(number) == 0 or (wave.endswith("%") and int(number) > 100):
+        if (
+            not (number.isascii() and number.isdigit())
+            or int(number) == 0
+            or (wave.endswith("%") and int(number) > 100)
+        ):
             raise InputError(
                 f"--waves {text!r}: '{wave}' is not a number of services or a percentage",
                 hint="for example --waves 1,10%,100% (one canary, then a tenth, then all)",
