@@ -249,7 +249,10 @@ def test_the_onboarding_chart_shows_each_cohort_s_median(console: Console, page:
             "layers": [{"layer": "road", "scaffold": "paved-road", "version": "1.1.0"}],
         }
         assert alice.post("/v1/services", json=body).status_code == 201
-    hires = [("erin", 2, 5, 1), ("frank", 2, 10, 3), ("grace", 2, 15, 5)]
+    # February: five who finished, the fewest for which a median is shown (docs/metrics.md);
+    # January: two, not shown.
+    hires = [("erin", 2, 2, 1), ("frank", 2, 4, 3), ("grace", 2, 6, 5)]
+    hires += [("judy", 2, 8, 7), ("ken", 2, 10, 9)]
     hires += [("heidi", 1, 5, 2), ("ivan", 1, 6, 9)]
     for user, month, day, took in hires:
         started = dt.datetime(2025, month, day, 9, 0, tzinfo=dt.UTC)
@@ -286,5 +289,5 @@ def test_the_onboarding_chart_shows_each_cohort_s_median(console: Console, page:
     page.goto(console.url + "/metrics")
     cohorts = table(page, "#onboarding-per-cohort")
     assert cohorts["2025-01"] == "-"  # two people: not shown
-    assert cohorts["2025-02"] == "3.0"
+    assert cohorts["2025-02"] == "5.0"
     assert "erin" not in page.content()

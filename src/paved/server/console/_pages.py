@@ -404,7 +404,7 @@ def weekly(
 
 def onboarding_chart(request: Request, team: str | None) -> Chart | None:
     """Median onboarding time (days) per monthly cohort over the last year; ``None`` when
-    nobody started. A cohort of fewer than three people who finished shows no figure."""
+    nobody started. A cohort of fewer than five people who finished shows no figure."""
     now = clock_of(request)()
     start = now - dt.timedelta(days=365)
     people, steps = store_of(request).onboarding_records(
