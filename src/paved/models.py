@@ -41,8 +41,8 @@ __all__ = [
 ]
 
 
-#: How long before a deployment starts its change may have begun: the platform refuses an
-#: older ``change_started_at`` and ``paved deploy`` clamps to the deployed commit's time
+#: How long before the deployed commit (its time) its change may have begun: the platform
+#: refuses an older ``change_started_at`` and ``paved deploy`` clamps to the commit's time
 #: minus this (a commit dated 1970 would otherwise give a lead time of decades).
 CHANGE_START_MAX_AGE = dt.timedelta(days=90)
 

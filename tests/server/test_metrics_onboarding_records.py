@@ -134,6 +134,19 @@ def test_a_change_may_not_begin_more_than_90_days_before_its_deployment(
         ) | {"change_started_at": began}
         got = platform.client.post("/v1/deployments", json=body, headers=owner)
         assert got.status_code == code, (began, got.text)
+    # An old commit deployed today: the bound is from the commit's time, as paved deploy
+    # clamps it.
+    commit = NOW - dt.timedelta(days=120)
+    old_commit = deployment_body(
+        started_at=_stamp(NOW), finished_at=_stamp(NOW), source_time=_stamp(commit)
+    )
+    for start, code in (
+        (commit - dt.timedelta(days=89), 201),
+        (commit - dt.timedelta(days=91), 422),
+    ):
+        body = old_commit | {"change_started_at": _stamp(start)}
+        got = platform.client.post("/v1/deployments", json=body, headers=owner)
+        assert got.status_code == code, (start, got.text)
     assert (
         "more than 90 days before started_at"
         in platform.client.post(

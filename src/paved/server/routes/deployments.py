@@ -56,12 +56,18 @@ def _stale(clock: Clock, stamps: Mapping[str, dt.datetime | None]) -> str | None
 
 def _change_problem(body: s.DeploymentIn) -> str | None:
     """Why ``change_started_at`` cannot be true (more than :data:`CHANGE_START_MAX_AGE`
-    before ``started_at``), or None."""
+    before the deployed commit's time, or ``started_at`` when the record has none: an old
+    commit deployed today is a change that began before it), or None."""
     began = body.change_started_at
-    if began is not None and began < body.started_at - CHANGE_START_MAX_AGE:
+    anchor, name = (
+        (body.source_time, "source_time")
+        if body.source_time is not None
+        else (body.started_at, "started_at")
+    )
+    if began is not None and began < anchor - CHANGE_START_MAX_AGE:
         return (
             f"change_started_at {began.isoformat()} is more than "
-            f"{CHANGE_START_MAX_AGE.days} days before started_at {body.started_at.isoformat()}"
+            f"{CHANGE_START_MAX_AGE.days} days before {name} {anchor.isoformat()}"
         )
     return None
 
