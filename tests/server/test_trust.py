@@ -178,6 +178,8 @@ def test_a_deployment_starts_then_finishes(platform: Platform) -> None:
         "message": "deployed",
         "revision": "def5678",
         "manifests": "kind: List\n",
+        "finished_by": "alice",  # who finished it, set by the platform
+        "recorded_at": "2025-03-01T12:00:00Z",  # when, by the platform's clock
     }
     listed = platform.client.get("/v1/deployments", headers=platform.auth("other")).json()
     assert listed["deployments"] == [finished.json()]
