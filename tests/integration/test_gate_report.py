@@ -1,13 +1,19 @@
 """``paved guardrails check --report``: the check's result sent to the real platform server on
-loopback as the service's latest gate report; never a change of the check's exit code."""
+loopback as the service's latest gate report; never a change of the check's exit code. The
+road's pipelines (GitHub and GitLab) run it on the default branch: their own step, run here."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from paved.catalog.remote import RemoteCatalog
 from paved.models import LayerRef, Service
@@ -93,4 +99,76 @@ def test_the_check_s_result_becomes_the_service_s_latest_gate_report(pinned_env:
         assert theirs.returncode == plain.returncode
         assert "warning: the gate report was not sent: platform" in theirs.stderr
         assert reader.latest_gate_report("search") is None
+        reader.close()
+
+
+def _gate_scripts(service: Path, provider: str) -> tuple[str, str, dict[str, str]]:
+    """The road pipeline's gate commands for the default branch and for a change, and the
+    variables the default branch's step gets from the organisation."""
+    if provider == "github":
+        workflow: Any = yaml.safe_load((service / ".github/workflows/ci.yml").read_text())
+        jobs = workflow["jobs"]
+        assert "gate" in jobs["image"]["needs"]  # no image is built past a failing gate
+        steps = {step.get("if"): step for step in jobs["gate"]["steps"] if "run" in step}
+        on_main, on_change = (
+            steps["github.event_name == 'push'"],
+            steps["github.event_name != 'push'"],
+        )
+        assert on_main["env"] == {
+            "PAVED_CATALOG_URL": "${{ vars.PAVED_CATALOG_URL }}",
+            "PAVED_TOKEN": "${{ secrets.PAVED_TOKEN }}",
+        }
+        assert "env" not in on_change  # a pull request's run never holds the token
+        return on_main["run"], on_change["run"], {}
+    pipeline: Any = yaml.safe_load((service / ".gitlab-ci.yml").read_text())
+    gate = pipeline["gate"]
+    assert gate["stage"] == "test"  # before the build stage
+    script = gate["script"][-1]
+    return script, script, {"CI_DEFAULT_BRANCH": "main"}
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab"])
+def test_the_road_s_pipeline_reports_the_gate_from_the_default_branch_only(
+    paved, pinned_env: Path, provider: str
+) -> None:
+    made = paved(
+        "new", "service", "payments", "--owner", "team-a", "--no-push", "--no-register",
+        "--set", f"ci_provider={provider}",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    service = pinned_env / "payments"
+    on_main, on_change, ci = _gate_scripts(service, provider)
+
+    with platform_server(pinned_env / "platform.db") as server:
+        token = server.token("ana", "team-a")
+        reader = RemoteCatalog(server.url, token)
+        reader.register(
+            Service("payments", "team-a", "", "https://git.example.com/payments.git",
+                    (LayerRef("road", "paved-road", "0.5.0"),), dt.datetime.now(dt.UTC))
+        )  # fmt: skip
+        # The runner's environment: paved installed, the organisation's variables set.
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "PAVED_CATALOG_URL": server.url,
+            "PAVED_TOKEN": token,
+            **ci,
+        }
+
+        def run(script: str, **more: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", script], cwd=service,
+                env={**env, **more}, capture_output=True, text=True, check=False, timeout=120,
+            )  # fmt: skip
+
+        change = run(on_change, CI_COMMIT_BRANCH="add-cache")
+        assert change.returncode == 0, change.stderr  # the road as rendered passes its gate
+        assert reader.latest_gate_report("payments") is None
+        main = run(on_main, CI_COMMIT_BRANCH="main")
+        assert main.returncode == 0, main.stderr
+        report = reader.latest_gate_report("payments")
+        assert report is not None
+        assert (report.commit, report.passed, report.reported_by) == (
+            git("rev-parse", "HEAD", cwd=service), True, "ana",
+        )  # fmt: skip
         reader.close()
