@@ -148,10 +148,18 @@ def without_credentials(url: str) -> str:
     found = _SCHEME.match(url)
     assert found is not None  # has_credentials found a scheme
     userinfo, _, host = found.group("authority").rpartition("@")
-    login = ""
-    if found.group("scheme").lower() in _LOGIN_USER:
-        login = userinfo.partition(":")[0] + "@"
-    return f"{found.group('scheme')}://{login}{host}{url[found.end() :]}"
+    login = _login_name(found.group("scheme"), userinfo)
+    return f"{found.group('scheme')}://{login + '@' if login else ''}{host}{url[found.end() :]}"
+
+
+def _login_name(scheme: str, userinfo: str) -> str:
+    """The login name kept of a URL's ``userinfo`` (ssh's user, never a secret), or ``""``: none
+    for other schemes, and none when the user holds an ``@`` itself (the split is ambiguous, so
+    the whole of it may be the secret)."""
+    if scheme.lower() not in _LOGIN_USER:
+        return ""
+    user = userinfo.partition(":")[0]
+    return "" if "@" in user else user
 
 
 def shown_url(url: str) -> str:
@@ -164,10 +172,9 @@ def shown_url(url: str) -> str:
     found = _SCHEME.match(url)
     if found is not None and has_credentials(url):
         userinfo, _, host = found.group("authority").rpartition("@")
-        login = ""
-        if found.group("scheme").lower() in _LOGIN_USER:
-            login = userinfo.partition(":")[0] + ":"
-        url = f"{found.group('scheme')}://{login}***@{host}{url[found.end() :]}"
+        login = _login_name(found.group("scheme"), userinfo)
+        kept = f"{login}:" if login else ""
+        url = f"{found.group('scheme')}://{kept}***@{host}{url[found.end() :]}"
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in url)[:300]
 
 
