@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow
 SCHEMAS = REPO_ROOT / "docs" / "schemas"
 INCIDENT_SCHEMA = json.loads((SCHEMAS / "incident.schema.json").read_text())
 INCIDENTS_SCHEMA = json.loads((SCHEMAS / "incidents.schema.json").read_text())
-T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
+#: Two hours ago: the platform records a deployment within 24 hours of its clock.
+T0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=2)
 
 
 def _service(name: str, owner: str) -> Service:
@@ -69,13 +70,15 @@ def platform(pinned_env: Path) -> Iterator[_Setup]:
     with platform_server(pinned_env / "platform.db") as server:
         tokens = {"ana": server.token("ana", "team-a"), "bo": server.token("bo", "team-b")}
         admin = RemoteCatalog(server.url, server.token("root", admin=True))
-        admin.register(_service("payments", "team-a"))
-        admin.register(_service("search", "team-b"))
-        deployed = {
-            name: admin.record_deployment(_deployment(name, "prod")).id or 0
-            for name in ("payments", "search")
-        }
-        admin.close()
+        try:
+            admin.register(_service("payments", "team-a"))
+            admin.register(_service("search", "team-b"))
+            deployed = {
+                name: admin.record_deployment(_deployment(name, "prod")).id or 0
+                for name in ("payments", "search")
+            }
+        finally:
+            admin.close()
         yield _Setup(server, tokens, deployed)
 
 
