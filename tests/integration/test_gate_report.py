@@ -18,10 +18,21 @@ import yaml
 from paved.catalog.remote import RemoteCatalog
 from paved.models import LayerRef, Service
 from tests.helpers import git, run_paved
-from tests.platform_helpers import platform_server
+from tests.platform_helpers import Platform, platform_server
 
 pytest.importorskip("fastapi", reason="the platform server needs the 'server' extra")
 pytestmark = pytest.mark.slow
+
+
+def _ana_with_payments(server: Platform, road: str) -> tuple[str, RemoteCatalog]:
+    """ana's token (team-a) and her client, with payments registered on the road version."""
+    token = server.token("ana", "team-a")
+    reader = RemoteCatalog(server.url, token)
+    reader.register(
+        Service("payments", "team-a", "", "https://git.example.com/payments.git",
+                (LayerRef("road", "paved-road", road),), dt.datetime.now(dt.UTC))
+    )  # fmt: skip
+    return token, reader
 
 
 def _service_folder(root: Path, name: str) -> Path:
@@ -46,12 +57,7 @@ def test_the_check_s_result_becomes_the_service_s_latest_gate_report(pinned_env:
     opened = [f for f in found["findings"] if f["status"] == "open"]
 
     with platform_server(pinned_env / "platform.db") as server:
-        token = server.token("ana", "team-a")
-        reader = RemoteCatalog(server.url, token)
-        reader.register(
-            Service("payments", "team-a", "", "https://git.example.com/payments.git",
-                    (LayerRef("road", "paved-road", "0.4.0"),), dt.datetime.now(dt.UTC))
-        )  # fmt: skip
+        token, reader = _ana_with_payments(server, "0.4.0")
         assert reader.latest_gate_report("payments") is None
 
         # Without a login the report is one warning line; the exit code is the check's.
@@ -140,12 +146,7 @@ def test_the_road_s_pipeline_reports_the_gate_from_the_default_branch_only(
     on_main, on_change, ci = _gate_scripts(service, provider)
 
     with platform_server(pinned_env / "platform.db") as server:
-        token = server.token("ana", "team-a")
-        reader = RemoteCatalog(server.url, token)
-        reader.register(
-            Service("payments", "team-a", "", "https://git.example.com/payments.git",
-                    (LayerRef("road", "paved-road", "0.5.0"),), dt.datetime.now(dt.UTC))
-        )  # fmt: skip
+        token, reader = _ana_with_payments(server, "0.5.0")
         # The runner's environment: paved installed, the organisation's variables set.
         env = {
             **os.environ,
