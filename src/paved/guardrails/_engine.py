@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from paved.errors import InputError
+from paved.guardrails._cache import ParseCache
 from paved.guardrails._model import Finding, Report, Rule, Violation
 from paved.guardrails._plugins import EntryPoints, plugin_rules
 from paved.guardrails._plugins import _entry_points as _default_entry_points
@@ -80,10 +81,21 @@ def check(
     env: Mapping[str, str],
     rules: Sequence[Rule] | None = None,
     kustomize: Builder | None = None,
+    cache: ParseCache | bool = True,
 ) -> Report:
-    """Check the service in ``root``: read its tree once, run every rule, apply its waivers."""
+    """Check the service in ``root``: read its tree once, run every rule, apply its waivers.
+
+    ``cache``: where parsed files are kept between runs; ``True`` (the default) for paved's
+    cache folder as ``env`` names it (:meth:`ParseCache.from_env`), ``False`` for none.
+    """
     if not root.is_dir():
         raise InputError(f"{root} is not a folder", hint="give the path of a service repository")
-    tree = ServiceTree(root, today=today, env=env, kustomize=kustomize)
+    tree = ServiceTree(root, today=today, env=env, kustomize=kustomize, cache=_cache(cache, env))
     tree.prefetch()
     return evaluate(tree, all_rules() if rules is None else rules)
+
+
+def _cache(cache: ParseCache | bool, env: Mapping[str, str]) -> ParseCache | None:
+    if cache is True:
+        return ParseCache.from_env(env)
+    return cache or None

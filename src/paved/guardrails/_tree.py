@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import json
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from paved.gitcmd import list_files
+from paved.guardrails._cache import ParseCache, same_value
 from paved.guardrails._model import Violation, Waiver, glob_match
 from paved.guardrails._yaml import LineDict, YamlError, load_all
 from paved.kustomize import Builder, builder
@@ -74,8 +76,11 @@ class ServiceTree:
         env: Mapping[str, str],
         files: Sequence[str] | None = None,
         kustomize: Builder | None = None,
+        cache: ParseCache | None = None,
     ) -> None:
         self.root = root
+        #: Where parsed Terraform is kept between runs, by content (None: parse each run).
+        self._cache = cache
         self.today = today
         listed = files if files is not None else _list(root, env)
         self.files: tuple[str, ...] = tuple(sorted(listed))
@@ -85,6 +90,7 @@ class ServiceTree:
         self._text: dict[str, str | None] = {}
         self._yaml: dict[str, list[Any]] = {}
         self._hcl: dict[str, dict[str, Any]] = {}
+        self._parsed: dict[str, tuple[dict[str, Any], str | None]] = {}
         self._python: dict[str, Any] = {}
         #: file -> why it could not be parsed.
         self.parse_errors: dict[str, str] = {}
@@ -161,8 +167,6 @@ class ServiceTree:
         if docs:
             return docs[0]
         if path in self.parse_errors and (text := self.text(path)) is not None:
-            import json
-
             try:
                 value = json.loads(text)
             except ValueError as exc:
@@ -179,17 +183,38 @@ class ServiceTree:
             text = self.text(path)
             value: dict[str, Any] = {}
             if text is not None:
-                import hcl2  # only when a service has Terraform
-
-                options = hcl2.SerializationOptions(
-                    strip_string_quotes=True, explicit_blocks=False, with_comments=False
-                )
-                try:
-                    value = hcl2.loads(text, serialization_options=options)
-                except Exception as exc:  # noqa: BLE001 - lark raises many kinds
-                    self.parse_errors[path] = _one_line(str(exc))
+                value, error = self.parse_hcl(text)
+                if error is not None:
+                    self.parse_errors[path] = error
             self._hcl[path] = value
         return self._hcl[path]
+
+    def parse_hcl(self, text: str) -> tuple[dict[str, Any], str | None]:
+        """``text`` parsed by python-hcl2: (the value, None) or ({}, why it does not parse).
+
+        Kept in the parse cache by content, when the tree has one: a text parsed once is
+        never parsed again, in this run or the next (:mod:`paved.guardrails._cache`).
+        """
+        if text in self._parsed:
+            return self._parsed[text]
+        self._parsed[text] = found = self._parse_hcl_text(text)
+        return found
+
+    def _parse_hcl_text(self, text: str) -> tuple[dict[str, Any], str | None]:
+        cache = self._cache
+        name = cache.name("hcl2", _HCL_LIBRARIES, _HCL_OPTIONS, text) if cache else None
+        if cache is not None and name is not None:
+            found = cache.get(name)
+            if found is not None:
+                kept = _hcl_payload(found)
+                if kept is not None:
+                    return kept
+        value, error = _parse_hcl(text)
+        if cache is not None and name is not None:
+            payload: dict[str, Any] = {"value": value} if error is None else {"error": error}
+            if _reads_back(payload):
+                cache.put(name, payload)
+        return value, error
 
     def python(self, path: str) -> Any:
         """A Python module's AST, or None when it does not parse."""
@@ -332,6 +357,40 @@ class ServiceTree:
                 file, source = found if found else (overlay.path, None)
                 objects.append(K8sObject(doc, overlay.path, file, source))
         return tuple(objects)
+
+
+#: What a parse of Terraform depends on besides the text (part of its cache entry's name).
+_HCL_LIBRARIES = ("python-hcl2", "lark")
+_HCL_OPTIONS = "strip_string_quotes=True explicit_blocks=False with_comments=False"
+
+
+def _parse_hcl(text: str) -> tuple[dict[str, Any], str | None]:
+    import hcl2  # only when a service has Terraform that is not in the cache
+
+    options = hcl2.SerializationOptions(
+        strip_string_quotes=True, explicit_blocks=False, with_comments=False
+    )
+    try:
+        return hcl2.loads(text, serialization_options=options), None
+    except Exception as exc:  # noqa: BLE001 - lark raises many kinds
+        return {}, _one_line(str(exc))
+
+
+def _reads_back(payload: dict[str, Any]) -> bool:
+    """Does ``payload`` read back from JSON exactly as it is (types and key order included)?"""
+    try:
+        return same_value(json.loads(json.dumps(payload)), payload)
+    except (TypeError, ValueError, RecursionError):
+        return False
+
+
+def _hcl_payload(found: Mapping[str, Any]) -> tuple[dict[str, Any], str | None] | None:
+    """A cache entry's (value, error), or None when it is not one paved writes."""
+    if set(found) == {"value"} and isinstance(found["value"], dict):
+        return found["value"], None
+    if set(found) == {"error"} and isinstance(found["error"], str):
+        return {}, found["error"]
+    return None
 
 
 def _name(doc: Mapping[str, Any]) -> str:

@@ -320,7 +320,7 @@ def _companions(tree: ServiceTree, kind: str, folder: str, key: str) -> dict[str
     return found
 
 
-def _policy_statements(path: str, policy: Any) -> list[Statement]:
+def _policy_statements(tree: ServiceTree, path: str, policy: Any) -> list[Statement]:
     """The statements of a ``policy`` written in place (``jsonencode`` or JSON text).
 
     A policy from an ``aws_iam_policy_document`` is not read here: the IAM rules read those,
@@ -328,16 +328,8 @@ def _policy_statements(path: str, policy: Any) -> list[Statement]:
     """
     text = str(policy).strip()
     if text.startswith("${jsonencode(") and text.endswith(")}"):
-        import hcl2
-
-        options = hcl2.SerializationOptions(
-            strip_string_quotes=True, explicit_blocks=False, with_comments=False
-        )
-        try:
-            value = hcl2.loads(
-                f"v = {text[len('${jsonencode(') : -2]}\n", serialization_options=options
-            )
-        except Exception:  # noqa: BLE001 - lark raises many kinds
+        value, error = tree.parse_hcl(f"v = {text[len('${jsonencode(') : -2]}\n")
+        if error is not None:
             return []
         document = _unquoted(value.get("v"))
     else:
@@ -517,7 +509,7 @@ def _bucket_public(tree: ServiceTree, settings: _Settings) -> Iterator[tuple[Ins
             )
         ]
         for body in inline + policies:
-            statements = _policy_statements(bucket.path, body.get("policy", ""))
+            statements = _policy_statements(tree, bucket.path, body.get("policy", ""))
             if any(_public_statement(s) for s in statements):
                 yield bucket, "has a bucket policy that allows any principal ('*')"
 
@@ -530,7 +522,7 @@ def _queue_public(tree: ServiceTree) -> Iterator[tuple[Instance, str]]:
         bodies = [queue.body] if "policy" in queue.body else []
         bodies += [body for _path, body in policies]
         for body in bodies:
-            statements = _policy_statements(queue.path, body.get("policy", ""))
+            statements = _policy_statements(tree, queue.path, body.get("policy", ""))
             if any(_public_statement(s) for s in statements):
                 yield queue, "has a queue policy that allows any principal ('*')"
 
