@@ -205,6 +205,13 @@ def show_delivery(out: "Output", figures: Mapping[str, Any]) -> None:
         rows,
         empty=f"No deployments to {figures['environment']} in the window ({_window(figures)}).",
     )
+    # The platform answers a page of services (the first, by name) with the total of all.
+    count = figures.get("service_count")
+    if figures.get("next_cursor") and isinstance(count, int):
+        out.info(
+            f"The first {len(services)} of {count} services by name, and the total of all; "
+            "--team TEAM or --service NAME narrows the table."
+        )
     weeks = figures["weeks"]
     if not weeks:
         return

@@ -19,14 +19,17 @@ __all__ = [
     "ONBOARDING_STEPS",
     "P90_BELOW",
     "SUPPRESS_BELOW",
+    "DeliveryPage",
     "GateRecord",
     "IncidentRecord",
+    "Judgement",
     "LayerRecord",
     "OnboardingPerson",
     "OnboardingStepRecord",
     "Record",
     "adoption_metrics",
     "delivery_metrics",
+    "delivery_page",
     "delivery_report",
     "month_start",
     "nearest_rank",
@@ -222,24 +225,217 @@ def delivery_report(
     """:func:`delivery_metrics` of everything, of each service, and :func:`weekly_delivery`
     (none without ``weeks``), from one judgement of the records (the same answers, computed
     once)."""
-    kept = list(incidents)
-    judged, own = _judge(records, kept)
-    days = (end - start).total_seconds() / 86400
-    per_judged: dict[str, list[_Judged]] = {}
-    for j in judged:
-        per_judged.setdefault(j.record.service, []).append(j)
-    per_own: dict[str, list[tuple[IncidentRecord, float | None]]] = {}
-    for item in own:
-        per_own.setdefault(item[0].service, []).append(item)
-    opened: dict[str, int] = {}
-    for incident in kept:
-        opened[incident.service] = opened.get(incident.service, 0) + 1
-    services = {
-        name: _summary(per_judged.get(name, []), per_own.get(name, []), opened.get(name, 0), days)
-        for name in sorted({*per_judged, *opened})
-    }
-    total = _summary(judged, own, len(kept), days)
-    return total, services, _weeks(judged, own, kept, start, end) if weeks else []
+    page = delivery_page(records, incidents, start, end, weeks=weeks)
+    return page.total, page.services, page.weeks
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryPage:
+    """The delivery metrics of everything, of one page of services and of each week."""
+
+    #: :func:`delivery_metrics` of every record and incident.
+    total: dict[str, Any]
+    #: :func:`delivery_metrics` of each service of the page, by name.
+    services: dict[str, dict[str, Any]]
+    #: :func:`weekly_delivery` (empty when not asked for).
+    weeks: list[dict[str, Any]]
+    #: The services with a record or an incident, on every page.
+    service_count: int
+    #: The last service of this page when another page follows, else ``None``.
+    more_after: str | None
+
+
+def delivery_page(
+    records: Iterable[Record],
+    incidents: Iterable[IncidentRecord],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    weeks: bool = True,
+    after: str | None = None,
+    limit: int | None = None,
+) -> DeliveryPage:
+    """What :func:`delivery_report` answers, with the per-service figures of one page only:
+    the services (with a record or an incident) by name, those after ``after``, at most
+    ``limit`` of them (all without). The total and the weeks are of everything, whatever
+    the page: every record is judged once, and only the page's services are summarised."""
+    found = Judgement.of(records, incidents, start, end)
+    return found.page(start, end, weeks=weeks, after=after, limit=limit)
+
+
+@dataclasses.dataclass(frozen=True)
+class Judgement:
+    """Deployments and incidents judged once (:func:`delivery_metrics`'s terms), to be
+    summarised for any window it :meth:`covers`: a server keeps one until the next change.
+
+    How a deployment is judged depends on it and on what came after it (a rollback, the
+    next good deployment, an incident naming it), never on what came before; so what was
+    judged from ``since`` serves a window that starts later too, unless a record names one
+    that finished after it (client clocks may disagree): such a window must start no later
+    than ``starts_by``. Records finished after ``end`` (ahead of the platform's clock) are
+    not judged; a window must end before the first of them, ``ends_before``."""
+
+    judged: list[_Judged]
+    #: Every incident, by when it opened, with its time to restore.
+    timed: list[tuple[IncidentRecord, float | None]]
+    #: The deployments that failed by their outcome or were rolled back, and when they
+    #: finished: an incident naming one in the window is that failure, not one of its own.
+    evident: dict[int, dt.datetime]
+    since: dt.datetime
+    end: dt.datetime
+    starts_by: dt.datetime | None
+    ends_before: dt.datetime | None
+    #: Pages summarised already, by what they depend on (see :meth:`page`).
+    _pages: dict[tuple[Any, ...], tuple[DeliveryPage, list[int]]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    @classmethod
+    def of(
+        cls,
+        records: Iterable[Record],
+        incidents: Iterable[IncidentRecord],
+        since: dt.datetime,
+        end: dt.datetime,
+    ) -> Judgement:
+        """Judge the records that finished and the incidents opened in ``since``..``end``;
+        those after ``end`` only bound the windows it serves."""
+        within: list[Record] = []
+        ends_before: dt.datetime | None = None
+        for record in records:
+            if record.finished_at > end:
+                if ends_before is None or record.finished_at < ends_before:
+                    ends_before = record.finished_at
+            elif record.finished_at >= since:
+                within.append(record)
+        kept = sorted(
+            (i for i in incidents if since <= i.opened_at <= end), key=lambda i: (i.opened_at, i.id)
+        )
+        judged, _own = _judge(within, kept)
+        rolled_back = {
+            j.record.rollback_of
+            for j in judged
+            if j.record.outcome == "succeeded" and j.record.rollback_of is not None
+        }
+        evident = {
+            j.record.id: j.record.finished_at
+            for j in judged
+            if j.change and (j.record.outcome == "failed" or j.record.id in rolled_back)
+        }
+        timed = [
+            (i, (i.resolved_at - i.opened_at).total_seconds() if i.resolved_at else None)
+            for i in kept
+        ]
+        finished = {j.record.id: j.record.finished_at for j in judged}
+        backwards = [
+            j.record.finished_at
+            for j in judged
+            if j.record.rollback_of is not None
+            and finished.get(j.record.rollback_of, j.record.finished_at) > j.record.finished_at
+        ]
+        backwards += [
+            i.opened_at
+            for i in kept
+            if i.deployment_id is not None
+            and finished.get(i.deployment_id, i.opened_at) > i.opened_at
+        ]
+        starts_by = min(backwards, default=None)
+        return cls(judged, timed, evident, since, end, starts_by, ends_before)
+
+    def covers(self, start: dt.datetime, end: dt.datetime) -> bool:
+        """Whether the window ``start``..``end`` is summarised from this judgement exactly as
+        from its own (the records have not changed meanwhile)."""
+        return (
+            self.since <= start <= end
+            and self.end <= end
+            and (self.starts_by is None or start <= self.starts_by)
+            and (self.ends_before is None or end < self.ends_before)
+        )
+
+    def page(
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        weeks: bool = True,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> DeliveryPage:
+        """:func:`delivery_page` of the window ``start``..``end`` (one it :meth:`covers`)."""
+        first = bisect.bisect_left(self.judged, start, key=lambda j: j.record.finished_at)
+        opened = bisect.bisect_left(self.timed, start, key=lambda item: item[0].opened_at)
+        # What the page depends on: which records and incidents are in the window (and so
+        # which incidents are failures of their own), its length, the page asked for, and
+        # the weeks it spans; within a week only the frequency moves with the clock.
+        begins = week_start(start)
+        count = max(1, math.ceil((end - begins) / _WEEK)) if end > begins else 1
+        key = (first, opened, end - start, after, limit, weeks and (begins, count))
+        found = self._pages.get(key)
+        if found is None:
+            made = self._page(first, opened, start, end, weeks=weeks, after=after, limit=limit)
+            successes = [0] * count
+            for j in self.judged[first:] if weeks else ():
+                index = int((j.record.finished_at - begins) // _WEEK)
+                if j.record.outcome == "succeeded" and 0 <= index < count:
+                    successes[index] += 1
+            if len(self._pages) >= 64:
+                self._pages.clear()
+            self._pages[key] = found = (made, successes)
+            return made
+        kept_page, successes = found
+        per_week = []
+        for index, week in enumerate(kept_page.weeks):
+            inside = min(end, week["week_start"] + _WEEK) - max(start, week["week_start"])
+            days = max(inside.total_seconds(), 0.0) / 86400
+            frequency = round(successes[index] / days, 4) if days > 0 else 0.0
+            per_week.append({**week, "deployment_frequency": frequency})
+        return dataclasses.replace(kept_page, weeks=per_week)
+
+    def _page(
+        self,
+        first: int,
+        opened: int,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        weeks: bool,
+        after: str | None,
+        limit: int | None,
+    ) -> DeliveryPage:
+        judged = self.judged[first:]
+        kept = [incident for incident, _ in self.timed[opened:]]
+        own = [
+            (incident, seconds)
+            for incident, seconds in self.timed[opened:]
+            if (failed_at := self.evident.get(incident.deployment_id or 0)) is None
+            or failed_at < start
+        ]
+        days = (end - start).total_seconds() / 86400
+        per_judged: dict[str, list[_Judged]] = {}
+        for j in judged:
+            per_judged.setdefault(j.record.service, []).append(j)
+        per_own: dict[str, list[tuple[IncidentRecord, float | None]]] = {}
+        for item in own:
+            per_own.setdefault(item[0].service, []).append(item)
+        count: dict[str, int] = {}
+        for incident in kept:
+            count[incident.service] = count.get(incident.service, 0) + 1
+        names = sorted({*per_judged, *count})
+        first = 0 if after is None else bisect.bisect_right(names, after)
+        last = len(names) if limit is None else min(len(names), first + limit)
+        services = {
+            name: _summary(
+                per_judged.get(name, []), per_own.get(name, []), count.get(name, 0), days
+            )
+            for name in names[first:last]
+        }
+        return DeliveryPage(
+            total=_summary(judged, own, len(kept), days),
+            services=services,
+            weeks=_weeks(judged, own, kept, start, end) if weeks else [],
+            service_count=len(names),
+            more_after=names[last - 1] if first < last < len(names) else None,
+        )
 
 
 def _weeks(

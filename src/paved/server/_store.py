@@ -818,6 +818,81 @@ class Store:
             for row in rows
         ]
 
+    def delivery_records_since(
+        self,
+        *,
+        environment: str,
+        since: dt.datetime,
+        team: str | None,
+        service: str | None,
+        incidents_too: bool,
+    ) -> tuple[list[tuple[str, Record]], list[tuple[str, IncidentRecord]]]:
+        """What :meth:`finished_deployments` and :meth:`incident_records` read, from
+        ``since`` with no end (a record may finish a few minutes ahead of the platform's
+        clock), in one transaction; no incidents without ``incidents_too``."""
+        query = (
+            sa.select(*(deployments.c[field] for field in _RECORD_FIELDS), services.c.owner)
+            .join(services, services.c.name == deployments.c.service)
+            .where(
+                deployments.c.environment == environment,
+                deployments.c.outcome.in_(("succeeded", "failed")),
+                deployments.c.finished_at >= since,
+            )
+            .order_by(deployments.c.id)
+        )
+        opened = (
+            sa.select(
+                incidents.c.id,
+                incidents.c.service,
+                incidents.c.opened_at,
+                incidents.c.resolved_at,
+                incidents.c.deployment_id,
+                services.c.owner,
+            )
+            .join(services, services.c.name == incidents.c.service)
+            .where(incidents.c.environment == environment, incidents.c.opened_at >= since)
+            .order_by(incidents.c.opened_at, incidents.c.id)
+        )
+        if team is not None:
+            query = query.where(services.c.owner == team)
+            opened = opened.where(services.c.owner == team)
+        if service is not None:
+            query = query.where(deployments.c.service == service)
+            opened = opened.where(incidents.c.service == service)
+        with self.engine.connect() as conn, conn.begin():
+            rows = conn.execute(query).all()
+            found = conn.execute(opened).all() if incidents_too else []
+        return [(row[-1], Record(*row[:-1])) for row in rows], [
+            (row[-1], IncidentRecord(*row[:-1])) for row in found
+        ]
+
+    def data_version(self) -> int | None:
+        """A value that every change through the platform moves, or ``None`` when it cannot
+        be told now (figures computed then must not be kept).
+
+        It is the id of the newest audit row that is not the console's own (a sign-in
+        changes no figure): every change writes one in its own transaction, after the
+        change itself. On SQLite writers take turns, so ids are given in the order they are
+        committed. On PostgreSQL a transaction still in progress may hold a lower id than
+        one committed after it; the value is then ``None``, until no writing transaction is
+        in progress (read in the same snapshot as the id)."""
+        newest = sa.select(sa.func.max(audit_events.c.id)).where(
+            sa.not_(audit_events.c.action.startswith("console.", autoescape=True))
+        )
+        with self.engine.connect() as conn:
+            if conn.dialect.name != "postgresql":
+                return int(conn.execute(newest).scalar() or 0)
+            row = conn.execute(
+                sa.select(
+                    newest.scalar_subquery(),
+                    sa.text(
+                        "pg_snapshot_xmin(pg_current_snapshot()) "
+                        "= pg_snapshot_xmax(pg_current_snapshot())"
+                    ),
+                )
+            ).one()
+        return int(row[0] or 0) if row[1] else None
+
     def onboarding_records(
         self,
         *,

@@ -6,25 +6,29 @@ are aggregates, never a row per person."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
-from typing import Annotated
+import threading
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 
 from paved.server import _schemas as s
 from paved.server._access import Reader
 from paved.server._metrics import (
+    Judgement,
     adoption_metrics,
-    delivery_report,
     month_start,
     onboarding_metrics,
     protected_environments,
     time_to_patch,
 )
 from paved.server._state import ClockDep, ConfigDep, StoreDep
-from paved.server.routes._query import NameQuery
+from paved.server._store import Store
+from paved.server.routes._query import NameQuery, cursor_after, decode_cursor
 
-__all__ = ["router"]
+__all__ = ["DeliveryPage", "KeptJudgements", "MetricsPage", "router"]
 
 router = APIRouter(tags=["metrics"])
 
@@ -52,8 +56,107 @@ Road = Annotated[
 ]
 
 
+Limit = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=1000,
+        description=(
+            "Services per page (by name); the total and the weeks are of every service "
+            "whatever the page."
+        ),
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=400, description="The next_cursor of the page before, for the next page."),
+]
+
+
+class _Paged(BaseModel):
+    #: Services with a deployment (or an incident) in the window, on every page.
+    service_count: int
+    #: Pass as ``cursor`` for the next page of services; ``null`` on the last page.
+    next_cursor: str | None
+
+
+class MetricsPage(s.MetricsOut, _Paged):
+    """``GET /v1/metrics``: the total, one page of services, and where the next begins."""
+
+
+class DeliveryPage(s.DeliveryOut, _Paged):
+    """``GET /v1/metrics/delivery``: the total, the weeks, one page of services, and where
+    the next begins."""
+
+
+class KeptJudgements:
+    """The deployments a server has judged, per scope (environment, team, service, with or
+    without incidents), kept until the next change through the platform
+    (:meth:`Store.data_version`, read from the database, so a change made through any
+    process or replica is seen): a window that starts later (the clock moved on) is
+    summarised from them, exactly (:meth:`Judgement.covers`). At most ``records`` records
+    are kept in all, the least recently used scope forgotten first."""
+
+    def __init__(self, *, records: int = 400_000) -> None:
+        self._bound = records
+        self._lock = threading.Lock()  # requests run in a thread pool
+        self._kept: collections.OrderedDict[
+            tuple[Any, ...], tuple[int, Judgement, dict[str, str], int]
+        ] = collections.OrderedDict()
+
+    def judgement(
+        self,
+        store: Store,
+        *,
+        environment: str,
+        team: str | None,
+        service: str | None,
+        incidents: bool,
+        start: dt.datetime,
+        end: dt.datetime,
+    ) -> tuple[Judgement, dict[str, str]]:
+        """The judgement of the scope for ``start``..``end``, and each service's owner."""
+        key = (environment, team, service, incidents)
+        version = store.data_version()  # before the records: they are at least as new
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None and found[0] == version and found[1].covers(start, end):
+                self._kept.move_to_end(key)
+                return found[1], found[2]
+        records, opened = store.delivery_records_since(
+            environment=environment, since=start, team=team, service=service,
+            incidents_too=incidents,
+        )  # fmt: skip
+        owners = {record.service: owner for owner, record in records}
+        owners.update((incident.service, owner) for owner, incident in opened)
+        judgement = Judgement.of([r for _, r in records], [i for _, i in opened], start, end)
+        size = len(records) + len(opened)
+        if version is not None and size <= self._bound:
+            with self._lock:
+                self._kept.pop(key, None)
+                self._kept[key] = (version, judgement, owners, size)
+                while sum(entry[3] for entry in self._kept.values()) > self._bound:
+                    self._kept.popitem(last=False)
+        return judgement, owners
+
+
+def _kept(request: Request) -> KeptJudgements:
+    state = request.app.state
+    found = getattr(state, "metrics_judgements", None)
+    if not isinstance(found, KeptJudgements):
+        with _MAKING:
+            found = getattr(state, "metrics_judgements", None)
+            if not isinstance(found, KeptJudgements):
+                found = state.metrics_judgements = KeptJudgements()
+    return found
+
+
+_MAKING = threading.Lock()
+
+
 @router.get("/v1/metrics")
 def metrics(
+    request: Request,
     who: Reader,
     store: StoreDep,
     clock: ClockDep,
@@ -61,28 +164,34 @@ def metrics(
     service: NameQuery = None,
     environment: Environment = "prod",
     days: Days = 30,
-) -> s.MetricsOut:
-    """Delivery metrics per service, and in total, over the last ``days``, from deployments
-    only (docs/metrics.md; ``/v1/metrics/delivery`` adds incidents and weeks)."""
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> MetricsPage:
+    """Delivery metrics in total and per service, a page of services at a time (by name),
+    over the last ``days``, from deployments only (docs/metrics.md;
+    ``/v1/metrics/delivery`` adds incidents and weeks)."""
+    after = decode_cursor(cursor, str)
     end = clock()
     start = end - dt.timedelta(days=days)
-    found = store.finished_deployments(
-        environment=environment, start=start, end=end, team=team, service=service
-    )
-    owners = {record.service: owner for owner, record in found}
-    total, services, _weeks = delivery_report([r for _, r in found], [], start, end, weeks=False)
-    return s.MetricsOut(
+    judgement, owners = _kept(request).judgement(
+        store, environment=environment, team=team, service=service, incidents=False,
+        start=start, end=end,
+    )  # fmt: skip
+    page = judgement.page(start, end, weeks=False, after=after, limit=limit)
+    return MetricsPage(
         environment=environment,
         team=team,
         window_start=start,
         window_end=end,
         total=s.ServiceMetrics.model_validate(
-            {"service": service or "*", "owner": team or "*", **total}
+            {"service": service or "*", "owner": team or "*", **page.total}
         ),
         services=[
             s.ServiceMetrics.model_validate({"service": name, "owner": owners[name], **metrics})
-            for name, metrics in services.items()
+            for name, metrics in page.services.items()
         ],
+        service_count=page.service_count,
+        next_cursor=cursor_after(page.more_after),
     )
 
 
@@ -103,6 +212,7 @@ def patching(who: Reader, store: StoreDep, layer: Layer) -> s.PatchingOut:
 
 @router.get("/v1/metrics/delivery")
 def delivery(
+    request: Request,
     who: Reader,
     store: StoreDep,
     clock: ClockDep,
@@ -110,33 +220,33 @@ def delivery(
     service: NameQuery = None,
     environment: Environment = "prod",
     days: Days = 30,
-) -> s.DeliveryOut:
-    """Delivery metrics per service, in total and per week (Monday 00:00 UTC, oldest first)
-    over the last ``days``, from deployments and incidents (docs/metrics.md)."""
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> DeliveryPage:
+    """Delivery metrics in total, per week (Monday 00:00 UTC, oldest first) and per
+    service, a page of services at a time (by name), over the last ``days``, from
+    deployments and incidents (docs/metrics.md)."""
+    after = decode_cursor(cursor, str)
     end = clock()
     start = end - dt.timedelta(days=days)
-    found = store.finished_deployments(
-        environment=environment, start=start, end=end, team=team, service=service
-    )
-    opened = store.incident_records(
-        environment=environment, start=start, end=end, team=team, service=service
-    )
-    owners = {record.service: owner for owner, record in found}
-    owners.update((incident.service, owner) for owner, incident in opened)
-    total, services, weeks = delivery_report(
-        [r for _, r in found], [i for _, i in opened], start, end
-    )
-    return s.DeliveryOut(
+    judgement, owners = _kept(request).judgement(
+        store, environment=environment, team=team, service=service, incidents=True,
+        start=start, end=end,
+    )  # fmt: skip
+    page = judgement.page(start, end, after=after, limit=limit)
+    return DeliveryPage(
         environment=environment,
         team=team,
         window_start=start,
         window_end=end,
-        total=s.DeliveryServiceMetrics(service=service or "*", owner=team or "*", **total),
+        total=s.DeliveryServiceMetrics(service=service or "*", owner=team or "*", **page.total),
         services=[
             s.DeliveryServiceMetrics(service=name, owner=owners[name], **metrics)
-            for name, metrics in services.items()
+            for name, metrics in page.services.items()
         ],
-        weeks=[s.WeekMetrics(**week) for week in weeks],
+        weeks=[s.WeekMetrics(**week) for week in page.weeks],
+        service_count=page.service_count,
+        next_cursor=cursor_after(page.more_after),
     )
 
 
