@@ -314,3 +314,22 @@ def test_check_uses_the_cache_of_its_environment(tmp_path: Path) -> None:
     assert list((tmp_path / "home" / "cache" / "guardrails" / "parsed").glob("*.entry"))
     check(tree, today=TODAY, env={**env, "PAVED_HOME": str(tmp_path / "off")}, cache=False)
     assert not (tmp_path / "off").exists()
+
+
+def test_a_read_only_cache_reads_and_writes_nothing(tmp_path: Path) -> None:
+    tree = tmp_path / "svc"
+    (tree / "terraform").mkdir(parents=True)
+    (tree / "terraform" / "main.tf").write_text('variable "a" {\n  default = 1\n}\n')
+    looking = ParseCache(tmp_path / "parsed", tmp_path / "cache.key", read_only=True)
+    ServiceTree(tree, today=TODAY, env=os.environ, cache=looking).hcl("terraform/main.tf")
+    assert not (tmp_path / "parsed").exists()
+    assert not (tmp_path / "cache.key").exists()  # no key made either
+    writing = ParseCache(tmp_path / "parsed", tmp_path / "cache.key")
+    ServiceTree(tree, today=TODAY, env=os.environ, cache=writing).hcl("terraform/main.tf")
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "parsed").iterdir()}
+    for p in before:
+        os.utime(p, (1000, 1000))
+    looking = ParseCache(tmp_path / "parsed", tmp_path / "cache.key", read_only=True)
+    ServiceTree(tree, today=TODAY, env=os.environ, cache=looking).hcl("terraform/main.tf")
+    assert looking.stats["hits"] == 1
+    assert {p.stat().st_mtime for p in before} == {1000}  # not even touched

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from paved.deploy._attempt import Attempt
 from paved.deploy._choice import Restore
@@ -28,6 +29,7 @@ from paved.deploy._plan import (
 from paved.deploy._render import check_overlay, render
 from paved.deploy._source import source_commit
 from paved.errors import ConflictError
+from paved.kustomize import builder
 
 __all__ = ["deploy", "execute", "settle"]
 
@@ -160,14 +162,19 @@ def _deploy(plan: DeployPlan, deps: DeployDeps) -> DeployResult:
     assert image is not None
     attempt = _attempt(plan, deps)
     with attempt.recording():
-        verdict = _gate(plan, image, deps)
+        verdict, built = _gate(plan, image, deps)
         attempt.set(findings=verdict.findings, break_glass=verdict.break_glass)
         result = _result(plan, "deploy", str(image), verdict)
         _check_gate(verdict, result, environment, deps)
         deps.progress(f"render: k8s/overlays/{environment.name} with image {image}…")
         with timed(deps, "render"):
             manifests = render(
-                plan.source, environment.name, image, kubectl=plan.kubectl, env=deps.env
+                plan.source,
+                environment.name,
+                image,
+                kubectl=plan.kubectl,
+                env=deps.env,
+                built=built.get(plan.source.overlay(environment.name)),
             )
         if plan.request.dry_run:
             return dataclasses.replace(result, diff=plan.target.preview(manifests))
@@ -178,14 +185,34 @@ def _deploy(plan: DeployPlan, deps: DeployDeps) -> DeployResult:
         return dataclasses.replace(result, status=status, deployment=recorded)
 
 
-def _gate(plan: DeployPlan, image: ImageRef, deps: DeployDeps) -> GateResult:
-    from paved.guardrails import check  # loads the rules
+def _gate(
+    plan: DeployPlan, image: ImageRef, deps: DeployDeps
+) -> tuple[GateResult, dict[Path, str]]:
+    """The gate's verdict, and what each overlay it built printed (by folder): the render
+    sets the image in the target's build rather than building that overlay again."""
+    from paved.guardrails import ParseCache, check  # loads the rules
 
     source = plan.source
     deps.progress(f"gate: guardrails over {source.root} for {plan.environment.name}…")
+    build = builder(deps.env)
+    built: dict[Path, str] = {}
+
+    def building(directory: Path) -> tuple[str, str | None]:
+        output, error = build(directory)
+        if error is None:
+            built[directory] = output
+        return output, error
+
     with timed(deps, "gate"):
-        report = check(source.root, today=deps.clock().date(), env=deps.env)
-        return gate(
+        report = check(
+            source.root,
+            today=deps.clock().date(),
+            env=deps.env,
+            kustomize=building,
+            # a dry run writes nothing anywhere, not even in the cache
+            cache=ParseCache.from_env(deps.env, read_only=plan.request.dry_run) or False,
+        )
+        verdict = gate(
             report,
             plan.environment,
             service=source.name,
@@ -195,6 +222,7 @@ def _gate(plan: DeployPlan, image: ImageRef, deps: DeployDeps) -> GateResult:
             image=image,
             break_glass=plan.request.break_glass,
         )
+    return verdict, built
 
 
 def _check_gate(

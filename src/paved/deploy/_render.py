@@ -4,6 +4,13 @@ The image is set by kustomize's own image transformer: a one-file kustomization 
 folder takes the overlay as its resource and sets ``images:`` (what ``kustomize edit set image``
 would write in a copy of the overlay). The service's files are never touched, and the output
 is exactly ``kubectl kustomize k8s/overlays/ENV`` with the container image replaced.
+
+The gate has built the same overlay a moment before (every guardrail reads what each overlay
+deploys), so a deploy hands that build to :func:`render`, which then sets the image the way
+kustomize's transformer does (:func:`set_image`) instead of running kustomize a second time:
+one build of the overlay per deploy, checked by the gate, rendered, diffed and applied. Where
+the build holds anything that transform is not known to treat exactly that way, the image is
+set by kustomize itself, as before.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from paved.gitcmd import Git
 from paved.kustomize import KustomizeFailed, kustomize
 from paved.kustomize import find_kubectl as kubectl_on_path
 
-__all__ = ["KubectlMissing", "find_kubectl", "render"]
+__all__ = ["KubectlMissing", "find_kubectl", "render", "set_image"]
 
 
 class KubectlMissing(PavedError):
@@ -143,8 +150,14 @@ def render(
     *,
     kubectl: str,
     env: Mapping[str, str],
+    built: str | None = None,
 ) -> str:
-    """The manifests of ``environment`` with ``image``, as ``kubectl kustomize`` prints them."""
+    """The manifests of ``environment`` with ``image``, as ``kubectl kustomize`` prints them.
+
+    ``built``: what ``kubectl kustomize k8s/overlays/ENVIRONMENT`` printed in this run (the
+    gate's build); the image is then set in it without building the overlay again, whenever
+    :func:`set_image` can do exactly what kustomize would.
+    """
     overlay = source.overlay(environment)
     if not (overlay / "kustomization.yaml").is_file():
         raise InputError(
@@ -154,6 +167,25 @@ def render(
             + (", ".join(source.environments) or "none"),
         )
     name = _image_name(overlay, source)
+    manifests = set_image(built, name, image) if built is not None else None
+    if manifests is None:
+        manifests = _kustomize_with_image(overlay, environment, name, image, kubectl, env)
+    if f"image: {image}\n" not in manifests:
+        raise PavedError(
+            f"k8s/overlays/{environment} sets no image named {name}: --image cannot be set",
+            hint=f"add an images: entry named {name} to the overlay",
+        )
+    return manifests
+
+
+def _kustomize_with_image(
+    overlay: Path,
+    environment: str,
+    name: str,
+    image: ImageRef,
+    kubectl: str,
+    env: Mapping[str, str],
+) -> str:
     entry: dict[str, str] = {"name": name, "newName": image.name}
     if image.tag:
         entry["newTag"] = image.tag
@@ -169,15 +201,124 @@ def render(
         }
         (wrapper / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
         try:
-            manifests = kustomize(wrapper, kubectl=kubectl, env=env)
+            return kustomize(wrapper, kubectl=kubectl, env=env)
         except KustomizeFailed as exc:
             raise PavedError(
                 f"kubectl kustomize k8s/overlays/{environment} failed ({exc.reason})",
                 hint="fix the overlay; 'kubectl kustomize' in the service shows the full error",
             ) from None
-    if f"image: {image}\n" not in manifests:
-        raise PavedError(
-            f"k8s/overlays/{environment} sets no image named {name}: --image cannot be set",
-            hint=f"add an images: entry named {name} to the overlay",
-        )
-    return manifests
+
+
+# -- kustomize's image transform, where it is known exactly ---------------------------------
+
+#: A manifests text paved sets the image in itself at most this long (else kustomize does).
+_MAX_MANIFESTS = 4 << 20
+#: The fields kustomize's image transformer looks in, in any mapping at any depth.
+_CONTAINER_FIELDS = ("containers", "initContainers")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"sha256:[a-f0-9]{64}")
+_PLAIN_IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@-]*")
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:-]*")
+
+
+def set_image(manifests: str, name: str, image: ImageRef) -> str | None:
+    """``manifests`` with every container image named ``name`` set to ``image``, byte for byte
+    what kustomize's image transformer (``images:`` with ``newName``, ``newTag``, ``digest``)
+    would print; ``None`` when the text holds anything it is not known to treat that way.
+
+    kustomize replaces the ``image`` of each entry of a ``containers`` or ``initContainers``
+    list found in any mapping, at any depth, whose value is the name alone, the name with a
+    tag, or the name with a digest; the new value is the new name with the new tag and digest
+    (``str(image)``). This is done only where that is unambiguous: the name appears nowhere
+    else in the text (an annotation, an environment variable, an ``ephemeralContainers``
+    entry, a longer name), every matching value is written plain on a line of its own, and no
+    container image would match the name read as kustomize's pattern without matching it as
+    text. Anything else is left to kustomize (``None``).
+    """
+    new = str(image)
+    if len(manifests) > _MAX_MANIFESTS or not _PLAIN_IMAGE.fullmatch(new):
+        return None
+    if not _PLAIN_NAME.fullmatch(name):
+        return None  # kustomize reads the name as a pattern: only plain names are read here
+    images = _container_images(manifests)
+    if images is None:
+        return None
+    # kustomize matches a value against "^" + name + a tag or digest pattern, its dots
+    # matching any character: a value that pattern might take, and the text does not, is
+    # kustomize's to decide
+    loose = re.compile("^" + re.escape(name).replace(r"\.", ".") + r"[:@]?")
+    lines = manifests.split("\n")
+    matched: dict[int, str] = {}
+    for line, value, plain in images:
+        if _exact_match(value, name):
+            if not plain or line in matched:
+                return None
+            matched[line] = value
+        elif loose.match(value):
+            return None
+    if not matched:
+        return None
+    if any(name in text for at, text in enumerate(lines) if at not in matched):
+        return None
+    for at, value in matched.items():
+        text = lines[at]
+        indent = len(text) - len(text.lstrip(" "))
+        body = text[indent:]
+        prefix = "- image: " if body.startswith("- ") else "image: "
+        if body != prefix + value:
+            return None
+        lines[at] = text[:indent] + prefix + new
+    return "\n".join(lines)
+
+
+def _exact_match(value: str, name: str) -> bool:
+    """Is ``value`` the image ``name`` alone, with one tag, or with one digest?"""
+    if value == name:
+        return True
+    rest = value[len(name) :] if value.startswith(name) else ""
+    if rest.startswith(":"):
+        return bool(_TAG.fullmatch(rest[1:]))
+    if rest.startswith("@"):
+        return bool(_DIGEST.fullmatch(rest[1:]))
+    return False
+
+
+def _container_images(manifests: str) -> list[tuple[int, str, bool]] | None:
+    """(line, value, written plain) of each container's image in ``manifests``; ``None`` when
+    the text does not read as YAML or a container has no image written as text."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        documents = list(yaml.compose_all(manifests, Loader=loader))
+    except yaml.YAMLError:
+        return None
+    found: list[tuple[int, str, bool]] = []
+    seen: set[int] = set()
+    stack: list[yaml.Node] = [d for d in documents if d is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return None  # an alias: kustomize never prints one
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value in _CONTAINER_FIELDS:
+                    if not isinstance(value, yaml.SequenceNode):
+                        return None
+                    for container in value.value:
+                        image = _field(container, "image")
+                        if not isinstance(image, yaml.ScalarNode):
+                            return None
+                        plain = not image.style and image.tag.endswith(":str")
+                        found.append((image.start_mark.line, image.value, plain))
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return found
+
+
+def _field(node: yaml.Node, name: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next(
+        (v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == name), None
+    )

@@ -8,6 +8,7 @@ the ``paved.guardrails`` entry point group (docs/guardrails.md).
 
 from __future__ import annotations
 
+from paved.guardrails._cache import ParseCache
 from paved.guardrails._engine import all_rules, check, evaluate
 from paved.guardrails._model import Finding, Report, Rule, Severity, Violation, Waiver
 from paved.guardrails._plugins import ENTRY_POINT_GROUP, plugin_rules
@@ -22,6 +23,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Finding",
     "K8sObject",
+    "ParseCache",
     "Report",
     "Rule",
     "ServiceTree",

@@ -102,8 +102,11 @@ class ParseCache:
         *,
         max_entries: int = MAX_ENTRIES,
         max_bytes: int = MAX_BYTES,
+        read_only: bool = False,
     ) -> None:
         self.folder = folder
+        #: Read entries, never write one (nor the key): a dry run leaves no trace.
+        self.read_only = read_only
         self.key_file = key_file
         self.max_entries = max_entries
         self.max_bytes = max_bytes
@@ -113,7 +116,7 @@ class ParseCache:
         self.stats = {"hits": 0, "misses": 0, "refused": 0, "written": 0}
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ParseCache | None:
+    def from_env(cls, env: Mapping[str, str], *, read_only: bool = False) -> ParseCache | None:
         """The cache in paved's folders as ``env`` names them; ``None`` when it names no home.
 
         The folders are resolved as :meth:`paved.config.Paths.from_env` resolves them
@@ -124,7 +127,7 @@ class ParseCache:
         if found is None:
             return None
         cache_dir, data_dir = found
-        return cls(cache_dir / "guardrails" / "parsed", data_dir / "cache.key")
+        return cls(cache_dir / "guardrails" / "parsed", data_dir / "cache.key", read_only=read_only)
 
     # -- names ---------------------------------------------------------------------------
 
@@ -156,7 +159,8 @@ class ParseCache:
             self.stats["refused"] += 1
             return None
         self.stats["hits"] += 1
-        self._touch(path)
+        if not self.read_only:
+            self._touch(path)
         return payload
 
     def _verified(self, secret: bytes, name: str, data: bytes) -> Mapping[str, Any] | None:
@@ -182,6 +186,8 @@ class ParseCache:
 
     def put(self, name: str, payload: Mapping[str, Any]) -> bool:
         """Store ``payload`` (JSON-shaped) under ``name``; False when it was not kept."""
+        if self.read_only:
+            return False
         secret = self._key()
         if secret is None:
             return False
@@ -232,7 +238,9 @@ class ParseCache:
         """The signing key, made on first use; ``None`` when it cannot be read or made."""
         if self._secret is None and not self._broken:
             self._secret = _read_regular(self.key_file, _KEY_BYTES + 1)
-            if self._secret is None or len(self._secret) != _KEY_BYTES:
+            if self.read_only and self._secret is not None and len(self._secret) != _KEY_BYTES:
+                self._secret = None
+            elif not self.read_only and (self._secret is None or len(self._secret) != _KEY_BYTES):
                 made = os.urandom(_KEY_BYTES)
                 # First writer wins: another paved may make it at the same time.
                 if _write_atomic(self.key_file.parent, self.key_file.name, made, replace=False):
