@@ -289,44 +289,87 @@ class SqliteCatalog:
 
     # -- reads -------------------------------------------------------------------------
 
-    def _layers(self, db: sqlite3.Connection, names: list[str]) -> dict[str, list[LayerRef]]:
+    def _layers(
+        self,
+        db: sqlite3.Connection,
+        names: list[str],
+        chosen: tuple[str, list[str | int]] | None = None,
+    ) -> dict[str, list[LayerRef]]:
+        """The layers of the services ``names``; ``chosen`` (a ``WHERE`` clause of the
+        services table and its values) picks the same services in one query instead of a
+        list of names, for a long list. Each distinct layer is checked once."""
         found: dict[str, list[LayerRef]] = {name: [] for name in names}
         if not names:
             return found
-        marks = ",".join("?" * len(names))
-        rows = db.execute(
-            f"SELECT service, layer, scaffold, version FROM service_layers "  # noqa: S608
-            f"WHERE service IN ({marks}) ORDER BY service, layer",
-            names,
-        )
+        if chosen is not None:
+            where, params = chosen
+            rows = db.execute(
+                "SELECT service, layer, scaffold, version FROM service_layers "  # noqa: S608
+                f"WHERE service IN (SELECT name FROM services{where}) ORDER BY service, layer",
+                params,
+            )
+        else:
+            marks = ",".join("?" * len(names))
+            rows = db.execute(
+                f"SELECT service, layer, scaffold, version FROM service_layers "  # noqa: S608
+                f"WHERE service IN ({marks}) ORDER BY service, layer",
+                names,
+            )
+        known: dict[tuple[object, object, object], LayerRef] = {}
         for service, layer, scaffold, version in rows:
-            row = _Row(self.location, f"layer '{layer!s:.20}' of service '{service!s:.40}'")
-            found[service].append(
-                LayerRef(
+            if service not in found:
+                continue  # registered after the services were read: not in this answer
+            ref = known.get((layer, scaffold, version))
+            if ref is None:
+                row = _Row(self.location, f"layer '{layer!s:.20}' of service '{service!s:.40}'")
+                ref = LayerRef(
                     row.text("layer", layer),
                     row.text("scaffold", scaffold),
                     row.version("version", version),
                 )
-            )
+                known[(layer, scaffold, version)] = ref
+            found[service].append(ref)
         return found
 
-    def _services(self, db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Service]:
-        found = []
+    def _services(
+        self,
+        db: sqlite3.Connection,
+        rows: list[tuple[Any, ...]],
+        chosen: tuple[str, list[str | int]] | None = None,
+    ) -> list[Service]:
+        """The services of ``rows``, each value checked (a value seen in an earlier row of
+        the same answer, such as an owner or a catalog entry, is checked once)."""
+        owners: set[object] = set()
+        entries: dict[object, CatalogEntry] = {}
+        checked = []
         for name, owner, description, repository, created_at, catalog in rows:
             row = _Row(self.location, f"service '{name!s:.40}'")
-            found.append(
-                Service(
-                    name=row.name("name", name),
-                    owner=row.name("owner", owner),
-                    description=row.text("description", description),
-                    repository=row.text("repository", repository),
-                    layers=(),
-                    created_at=row.time("created_at", created_at),
-                    catalog=_entry(row, catalog),
-                )
+            known = row.name("name", name)
+            if owner not in owners:
+                row.name("owner", owner)
+                owners.add(owner)
+            text = row.text("description", description)
+            url = row.text("repository", repository)
+            created = row.time("created_at", created_at)
+            entry = entries.get(catalog) if isinstance(catalog, str | None) else None
+            if entry is None:
+                entry = _entry(row, catalog)
+                if isinstance(catalog, str | None):
+                    entries[catalog] = entry
+            checked.append((known, str(owner), text, url, created, entry))
+        layers = self._layers(db, [values[0] for values in checked], chosen)
+        return [
+            Service(
+                name=name,
+                owner=owner,
+                description=text,
+                repository=url,
+                layers=tuple(layers[name]),
+                created_at=created,
+                catalog=entry,
             )
-        layers = self._layers(db, [service.name for service in found])
-        return [dataclasses.replace(s, layers=tuple(layers[s.name])) for s in found]
+            for name, owner, text, url, created, entry in checked
+        ]
 
     _COLUMNS = "name, owner, description, repository, created_at, catalog"
 
@@ -356,7 +399,8 @@ class SqliteCatalog:
             return []  # reading never creates the catalog
         db = self._connect()
         try:
-            return self._services(db, db.execute(sql + " ORDER BY name", params).fetchall())
+            rows = db.execute(sql + " ORDER BY name", params).fetchall()
+            return self._services(db, rows, (where, params) if len(rows) > 100 else None)
         except sqlite3.Error as exc:
             raise self._unavailable(exc) from exc
 

@@ -23,13 +23,74 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-__all__ = ["Column", "Output"]
+__all__ = ["ROWS_INLINE", "Column", "Output", "json_chunks"]
+
+#: A JSON list longer than this is written one compact item per line.
+ROWS_INLINE = 100
 
 _GAP = 2  # spaces between two columns
 _FLOOR = 20  # a shortened or wrapped cell keeps at least this many columns while it can
 _LAST_FLOOR = 5  # ... and this many when nothing else makes the table fit
 _ELLIPSIS = "\u2026"
 _HEX_RUN = re.compile(r"[0-9a-f]{16,}")  # a digest or a commit: shortened first, to 3f2a…9c1d
+
+
+def json_chunks(data: Any, level: int = 0) -> Iterator[str]:
+    """The JSON text of ``data`` in pieces: ``json.dumps(data, indent=2)`` (with its
+    characters as they are, not escaped to ASCII), except that a list of more than
+    :data:`ROWS_INLINE` items holds one compact item per line.
+
+    The same data either way, and still one JSON document; but a long answer is encoded by
+    the json module's C encoder one item at a time, not by its pure-Python indenting encoder
+    (about ten times slower), and streamed rather than built as one string.
+    """
+    pad = "  " * level
+    if isinstance(data, list) and len(data) > ROWS_INLINE:
+        inner = pad + "  "
+        encode = _compact.encode
+        last = len(data) - 1
+        yield "[\n"
+        for at, item in enumerate(data):
+            yield inner + encode(item) + (",\n" if at < last else "\n")
+        yield pad + "]"
+    elif isinstance(data, dict) and data and _holds_long_list(data):
+        inner = pad + "  "
+        last = len(data) - 1
+        yield "{\n"
+        for at, (key, value) in enumerate(data.items()):
+            yield inner + _compact.encode(str(key)) + ": "
+            yield from json_chunks(value, level + 1)
+            yield ",\n" if at < last else "\n"
+        yield pad + "}"
+    elif isinstance(data, list) and data and _holds_long_list(data):
+        inner = pad + "  "
+        last = len(data) - 1
+        yield "[\n"
+        for at, item in enumerate(data):
+            yield inner
+            yield from json_chunks(item, level + 1)
+            yield ",\n" if at < last else "\n"
+        yield pad + "]"
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        yield text.replace("\n", "\n" + pad) if level else text
+
+
+_compact = json.JSONEncoder(ensure_ascii=False)
+
+
+def _holds_long_list(data: Any) -> bool:
+    """Does ``data`` hold, at any depth, a list of more than :data:`ROWS_INLINE` items?"""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            if len(value) > ROWS_INLINE:
+                return True
+            stack.extend(v for v in value if isinstance(v, dict | list))
+        elif isinstance(value, dict):
+            stack.extend(v for v in value.values() if isinstance(v, dict | list))
+    return False
 
 
 def _said(message: str) -> str:
@@ -503,7 +564,18 @@ class Output:
     # -- the result (stdout) -----------------------------------------------------------
 
     def json(self, data: Any) -> None:
-        print(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False), file=self.stdout)
+        """``data`` as JSON, indented two spaces; a list of more than :data:`ROWS_INLINE`
+        items (a long list of services or records) is written one compact item per line, and
+        the text is written as it is made, not built whole first (see :func:`json_chunks`)."""
+        write = self.stdout.write
+        batch: list[str] = []
+        for chunk in json_chunks(data):
+            batch.append(chunk)
+            if len(batch) >= 512:
+                write("".join(batch))
+                batch.clear()
+        batch.append("\n")
+        write("".join(batch))
 
     def line(self, text: str = "") -> None:
         print(text, file=self.stdout)

@@ -1,6 +1,7 @@
 """``paved services``: read the catalog."""
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
@@ -11,7 +12,62 @@ from paved.cli.output import Column
 from paved.errors import InputError
 from paved.names import check_name
 
+if TYPE_CHECKING:
+    from paved.models import Service
+
+__all__ = ["app", "services_json"]
+
 app = typer.Typer(help="Read the service catalog.", no_args_is_help=True)
+
+
+def services_json(services: "Sequence[Service]") -> list[dict[str, Any]]:
+    """``[s.to_json() for s in services]``, made faster for a long list: the JSON of a layer
+    or a catalog entry that several services share is made once, by its own ``to_json``.
+
+    Each service's JSON is still made by ``Service.to_json``, over a view of the service
+    whose layers and catalog entry answer ``to_json`` from that memo; the shared parts are
+    only ever encoded, never changed.
+    """
+    from paved.models import Service
+
+    made: dict[int, _Made] = {}  # by identity: the catalog hands out one object per value
+
+    def once(value: Any) -> _Made:
+        found = made.get(id(value))
+        if found is None:
+            found = made[id(value)] = _Made(value.to_json())
+        return found
+
+    return [
+        Service.to_json(
+            cast(Service, _View(s, tuple(once(ref) for ref in s.layers), once(s.catalog)))
+        )
+        for s in services
+    ]
+
+
+class _Made:
+    """A value whose ``to_json`` was made already."""
+
+    __slots__ = ("_json",)
+
+    def __init__(self, made: Any) -> None:
+        self._json = made
+
+    def to_json(self) -> Any:
+        return self._json
+
+
+class _View:
+    """A service with other layers and catalog entry; every other field is the service's."""
+
+    __slots__ = ("_service", "catalog", "layers")
+
+    def __init__(self, service: "Service", layers: tuple[_Made, ...], catalog: _Made) -> None:
+        self._service, self.layers, self.catalog = service, layers, catalog
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
 
 
 @app.command("list")
@@ -42,7 +98,7 @@ def list_services(
     out = runtime.out
     say_catalog(out, catalog)
     if out.json_mode:
-        out.json({"schema": "paved/services/v1", "services": [s.to_json() for s in services]})
+        out.json({"schema": "paved/services/v1", "services": services_json(services)})
         return
     rows = [
         (
