@@ -7,11 +7,15 @@ turned into paved's own here, so that no copier name reaches the command line.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import marshal
 import os
 import pickle
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from paved.errors import InputError, PavedError
@@ -58,40 +62,148 @@ def preload() -> None:
 #: the same file of the same scaffold version compiles to the same code for every service.
 _COMPILED: dict[tuple[Any, ...], Any] = {}
 
+#: Names the code cache on disk by, besides each key: code is only reused by the Python and
+#: the Jinja that wrote it.
+_CODE_FORMAT = "paved-jinja-code-1"
+
+
+def _qualified(value: object) -> object:
+    """``value`` as it goes into a key: a class or function by its qualified name (their
+    ``repr`` holds an address, which differs from one process to the next)."""
+    if isinstance(value, type) or callable(value):
+        module = getattr(value, "__module__", "?")
+        return f"{module}.{getattr(value, '__qualname__', type(value).__qualname__)}"
+    return value
+
+
+def _code_key(env: Any, source: str, name: str | None, defer_init: bool) -> tuple[Any, ...]:
+    """What the code Jinja compiles from ``source`` depends on: the text, the template's
+    name (the code records it) and every setting of ``env`` that changes the code.
+
+    Not the file name: it only names the code's file in tracebacks (:func:`_refiled`), and
+    copier reads each template from a checkout of its own, whose folder differs every time.
+    """
+    return (
+        _qualified(type(env)), source, name, defer_init, env.optimized, env.is_async,
+        env.block_start_string, env.block_end_string, env.variable_start_string,
+        env.variable_end_string, env.comment_start_string, env.comment_end_string,
+        env.line_statement_prefix, env.line_comment_prefix, env.trim_blocks,
+        env.lstrip_blocks, env.newline_sequence, env.keep_trailing_newline,
+        tuple(sorted(env.extensions)), tuple(sorted(env.filters)),
+        tuple(sorted(env.tests)), repr(_qualified(env.autoescape)), _qualified(env.finalize),
+        _qualified(env.code_generator_class),
+    )  # fmt: skip
+
+
+def _refiled(code: CodeType, filename: str) -> CodeType:
+    """``code`` (and the code it holds) as if compiled from the file ``filename``."""
+    if code.co_filename == filename:
+        return code
+    consts = tuple(
+        _refiled(const, filename) if isinstance(const, CodeType) else const
+        for const in code.co_consts
+    )
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
+class _CodeCache:
+    """The code compiled from template texts, kept in a folder across processes.
+
+    One file per key, named by a digest of the key, the Python bytecode version and the
+    Jinja version, holding the ``marshal``-ed code (as Jinja's own bytecode cache keeps
+    it). Each file is written whole or not at all; one that cannot be read is compiled
+    again. Keys whose settings do not print the same in every process are kept in memory
+    only.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._prefix = ""
+        if folder is not None:
+            import importlib.util
+
+            import jinja2
+
+            self._prefix = (
+                f"{_CODE_FORMAT}\0{importlib.util.MAGIC_NUMBER.hex()}\0{jinja2.__version__}\0"
+            )
+
+    def _path(self, key: tuple[Any, ...]) -> Path | None:
+        if self.folder is None:
+            return None
+        text = repr(key)
+        if " at 0x" in text:  # an object without a stable name: this process only
+            return None
+        digest = hashlib.sha256((self._prefix + text).encode("utf-8")).hexdigest()
+        return self.folder / digest[:2] / digest[2:]
+
+    def get(self, key: tuple[Any, ...]) -> CodeType | None:
+        code = _COMPILED.get(key)
+        if code is not None:
+            return code  # type: ignore[no-any-return]
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            # our own cache, in the data folder of the person running paved (as __pycache__)
+            loaded = marshal.loads(path.read_bytes())  # noqa: S302
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        if not isinstance(loaded, CodeType):
+            return None
+        _COMPILED[key] = loaded
+        return loaded
+
+    def put(self, key: tuple[Any, ...], code: CodeType) -> None:
+        _COMPILED[key] = code
+        path = self._path(key)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(marshal.dumps(code))
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError:  # a cache that cannot be written only costs the next compile
+            return
+
 
 @contextlib.contextmanager
-def _compiled_once() -> Iterator[None]:
-    """Keep the code Jinja compiles from each template text, for the renders that follow.
+def _compiled_once(folder: Path | None = None) -> Iterator[None]:
+    """Keep the code Jinja compiles from each template text, for the renders that follow:
+    in this process, and in ``folder`` (when given) for the processes that follow.
 
-    Compiling is about half of a render, and copier compiles every file's text (and path)
-    from a string, which Jinja's own bytecode cache never sees. Jinja's code objects do not
-    hold their environment (it is given when the template is made from the code, as Jinja's
-    bytecode cache does), so code compiled once serves every environment that compiles the
-    same text the same way: the key holds the text and every setting that changes the code.
+    Compiling is about half of a render's work in Python, and copier compiles every file's
+    text (and path) from a string or from its checkout, which Jinja's own bytecode cache
+    never sees. Jinja's code objects do not hold their environment (it is given when the
+    template is made from the code, as Jinja's bytecode cache does), so code compiled once
+    serves every environment that compiles the same text the same way: the key holds the
+    text, the template's name and every setting that changes the code
+    (:func:`_code_key`). The rendered output is the same bytes: only the compiling is
+    skipped.
     """
     from jinja2 import Environment
 
     original = Environment.compile
+    cache = _CodeCache(folder)
 
     def compile_once(  # type: ignore[no-untyped-def]
         self, source, name=None, filename=None, raw=False, defer_init=False
     ):
         if raw or not isinstance(source, str):
             return original(self, source, name, filename, raw, defer_init)
-        key = (
-            type(self), source, name, filename, defer_init, self.optimized, self.is_async,
-            self.block_start_string, self.block_end_string, self.variable_start_string,
-            self.variable_end_string, self.comment_start_string, self.comment_end_string,
-            self.line_statement_prefix, self.line_comment_prefix, self.trim_blocks,
-            self.lstrip_blocks, self.newline_sequence, self.keep_trailing_newline,
-            tuple(sorted(self.extensions)), tuple(sorted(self.filters)),
-            tuple(sorted(self.tests)), repr(self.autoescape), self.finalize,
-            self.code_generator_class,
-        )  # fmt: skip
-        code = _COMPILED.get(key)
+        key = _code_key(self, source, name, defer_init)
+        code = cache.get(key)
         if code is None:
-            code = _COMPILED[key] = original(self, source, name, filename, raw, defer_init)
-        return code
+            code = original(self, source, name, filename, raw, defer_init)
+            cache.put(key, code)
+        return _refiled(code, "<template>" if filename is None else filename)
 
     Environment.compile = compile_once  # type: ignore[method-assign]
     try:
@@ -106,8 +218,13 @@ def render(
     answers: Mapping[str, Any],
     *,
     cache_dir: Path,
+    code_cache: Path | None = None,
 ) -> None:
-    """Render ``source`` into ``destination`` with ``answers``, never prompting."""
+    """Render ``source`` into ``destination`` with ``answers``, never prompting.
+
+    ``code_cache`` is a folder that keeps the code Jinja compiles from the templates for
+    the processes that follow (without it, only this process keeps it).
+    """
     import copier  # about 0.8 s; only the commands that render pay it
     from copier.errors import CopierError
     from jinja2 import TemplateError, TemplateSyntaxError
@@ -121,7 +238,7 @@ def render(
             file_lock(cache_dir / ".paved.lock"),
             _environ(env),
             local.env(**env),
-            _compiled_once(),
+            _compiled_once(code_cache),
         ):
             copier.run_copy(
                 source.url,
@@ -186,8 +303,14 @@ def render_all(
     this process (a fleet's workers are parallel already, and keep what Jinja compiled).
     A child is forked after copier is imported, renders one
     job, reports its error (if any) through a pipe and exits: it never outlives its work.
+
+    The code Jinja compiles from the templates is kept under ``cache_dir/jinja-code`` for
+    the commands that follow (see decision 0011): a render then compiles nothing it
+    compiled before.
     """
     import copier  # noqa: F401 - imported once, before the fork
+
+    code_cache = cache_dir / "jinja-code"
 
     # Each job has a copier cache of its own: two copier processes working in one cached clone
     # of the same template (its git worktrees) fail at random.
@@ -199,15 +322,15 @@ def render_all(
         or (os.cpu_count() or 1) < 2
     ):
         for (source, answers, destination), cache in zip(jobs, caches, strict=True):
-            render(source, destination, answers, cache_dir=cache)
+            render(source, destination, answers, cache_dir=cache, code_cache=code_cache)
         return
     children = [
-        _fork_render(source, answers, destination, cache)
+        _fork_render(source, answers, destination, cache, code_cache)
         for (source, answers, destination), cache in zip(jobs[1:], caches[1:], strict=True)
     ]
     source, answers, destination = jobs[0]
     try:
-        render(source, destination, answers, cache_dir=caches[0])
+        render(source, destination, answers, cache_dir=caches[0], code_cache=code_cache)
     finally:
         errors = [_wait(child) for child in children]
     for error in errors:
@@ -216,7 +339,11 @@ def render_all(
 
 
 def _fork_render(
-    source: TemplateSource, answers: Mapping[str, Any], destination: Path, cache_dir: Path
+    source: TemplateSource,
+    answers: Mapping[str, Any],
+    destination: Path,
+    cache_dir: Path,
+    code_cache: Path | None,
 ) -> tuple[int, int]:
     read_end, write_end = os.pipe()
     parent = os.getpid()
@@ -226,7 +353,7 @@ def _fork_render(
         _die_with(parent)
         report = b""
         try:
-            render(source, destination, answers, cache_dir=cache_dir)
+            render(source, destination, answers, cache_dir=cache_dir, code_cache=code_cache)
         except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
             error = exc if isinstance(exc, PavedError) else RenderError(f"{source.scaffold}: {exc}")
             try:
