@@ -22,6 +22,7 @@ import dataclasses
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -116,7 +117,7 @@ def kustomize(
         except OSError as exc:
             raise KustomizeFailed(directory, f"{kubectl} cannot run: {exc.strerror}") from None
         try:
-            code = process.wait(timeout=limits.timeout)
+            code = _wait(process, limits.timeout)
         except subprocess.TimeoutExpired:
             _kill(process)
             raise KustomizeFailed(directory, f"took longer than {limits.timeout:g} s") from None
@@ -128,6 +129,31 @@ def kustomize(
     if code == 0 and len(stdout) < limits.output:
         return stdout.decode("utf-8", errors="replace")
     raise KustomizeFailed(directory, _reason(code, stdout, stderr, limits))
+
+
+def _wait(process: subprocess.Popen[bytes], timeout: float) -> int:
+    """``process.wait(timeout)``, woken the moment the child exits.
+
+    ``Popen.wait`` with a timeout polls, sleeping up to 50 ms between looks, which adds about
+    25 ms to every build on average; a pidfd (Linux 5.3 and newer) becomes readable when the
+    process ends. Elsewhere, or when it cannot be had, ``Popen.wait`` itself.
+    """
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is not None:
+        try:
+            fd = pidfd_open(process.pid)
+        except OSError:
+            fd = -1
+        if fd >= 0:
+            try:
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                if not poller.poll(max(0, int(timeout * 1000))):
+                    raise subprocess.TimeoutExpired(process.args, timeout)
+            finally:
+                os.close(fd)
+            return process.wait()
+    return process.wait(timeout=timeout)
 
 
 def _read(handle: IO[bytes], limit: int) -> bytes:
