@@ -1,16 +1,23 @@
 """Benchmark: ``paved doctor`` inside a generated service, against ``paved --version``.
 
-Target: the median of ``paved doctor`` run inside a service made by ``paved new service`` (the
-embedded defaults: local catalog, bare-repository git host, template store) is under 1 s on
-this machine. ``paved --version`` (start-up alone) is the baseline the ratio is printed
-against. Every check runs each time: 9 environment checks and 8 service checks, including
-every guardrail (three ``kubectl kustomize`` builds) and content drift.
+Targets: the median of ``paved doctor`` run inside a service made by ``paved new service``
+(the embedded defaults: local catalog, bare-repository git host, template store) is under
+0.5 s with a warm cache (a doctor run before in the same tree), and under 1 s cold: with the
+guardrails' parse cache emptied before each run (``cache/guardrails``: every Terraform file
+parsed by python-hcl2 again). ``paved --version`` (start-up alone) is the baseline the ratio
+is printed against. Every check runs each time: 9 environment checks and 8 service checks,
+including every guardrail (three ``kubectl kustomize`` builds) and content drift.
 
-Runs are interleaved (doctor, --version, doctor, ...) after warm-up runs, as fresh processes of
-this interpreter; everything lives in a temporary folder. Content drift keeps the digests of
-its re-render in paved's cache folder, so a repeated doctor skips copier; for information the
-benchmark also times doctor with that cache emptied before each run (the first run on a
-service).
+Runs are interleaved (doctor, --version, doctor cold, ...) after warm-up runs, as fresh
+processes of this interpreter; everything lives in a temporary folder. Content drift keeps the
+digests of its re-render in paved's cache folder, so a repeated doctor skips copier; for
+information the benchmark also times doctor with every cache emptied before each run (the
+first run on a service: copier renders the road layer again).
+
+Profile one warm run (in-process, every thread; see benchmarks/README.md):
+
+    python benchmarks/profile_paved.py --sort tottime -- doctor   # inside a service
+    python -X importtime -m paved doctor 2>&1 >/dev/null | sort -t'|' -k2 -n -r | head -30
 
     python benchmarks/doctor.py [--runs N] [--warmup N]
 
@@ -34,7 +41,8 @@ from pathlib import Path
 
 from _bench import clean_env
 
-TARGET_S = 1.0
+TARGET_S = 0.5
+TARGET_COLD_S = 1.0
 
 
 def run(
@@ -68,6 +76,7 @@ def main() -> None:
         run([*paved, "new", "service", "bench", "--owner", "team-a"], env=env, cwd=work)
         service = work / "bench"
         renders = home / "cache" / "doctor" / "renders"
+        parsed = home / "cache" / "guardrails"
 
         # The service must be healthy: doctor exits 0 and every check is ok or skipped.
         _, out = run([*paved, "doctor", "--json"], env=env, cwd=service)
@@ -78,6 +87,11 @@ def main() -> None:
             return run([*paved, "doctor"], env=env, cwd=service)[0]
 
         def doctor_cold() -> float:
+            shutil.rmtree(parsed, ignore_errors=True)
+            return doctor()
+
+        def doctor_first() -> float:
+            shutil.rmtree(parsed, ignore_errors=True)
             shutil.rmtree(renders, ignore_errors=True)
             return doctor()
 
@@ -87,7 +101,8 @@ def main() -> None:
         variants: dict[str, Callable[[], float]] = {
             "paved doctor": doctor,
             "paved --version (baseline)": version,
-            "paved doctor, render cache emptied (info)": doctor_cold,
+            "paved doctor, parse cache emptied (cold)": doctor_cold,
+            "paved doctor, every cache emptied (info)": doctor_first,
         }
         samples: dict[str, list[float]] = {name: [] for name in variants}
         for round_ in range(args.warmup + args.runs):
@@ -108,13 +123,15 @@ def main() -> None:
             f"min {min(values) * 1000:8.1f} ms"
         )
     median = statistics.median(samples["paved doctor"])
+    cold = statistics.median(samples["paved doctor, parse cache emptied (cold)"])
     ratio = median / statistics.median(samples["paved --version (baseline)"])
-    print(f"doctor median {median * 1000:.1f} ms (target < {TARGET_S * 1000:.0f} ms)")
+    print(f"doctor median {median * 1000:.1f} ms warm (target < {TARGET_S * 1000:.0f} ms)")
+    print(f"doctor median {cold * 1000:.1f} ms cold (target < {TARGET_COLD_S * 1000:.0f} ms)")
     print(f"ratio doctor/--version {ratio:.2f}x")
     healthy = report["status"] == "ok"
     if not healthy:
         print(f"  the generated service is not healthy: {shown}")
-    print("PASS" if median < TARGET_S and healthy else "FAIL")
+    print("PASS" if median < TARGET_S and cold < TARGET_COLD_S and healthy else "FAIL")
 
 
 if __name__ == "__main__":
