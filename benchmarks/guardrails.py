@@ -164,8 +164,10 @@ class Tree(g.ServiceTree):
         return value
 
 
-cache = g.ParseCache.from_env(os.environ) if mode == "live" else None  # as check() has it
-tree = Tree(root, today=dt.date.today(), env=os.environ, kustomize=builder, cache=cache)
+options = {}
+if mode == "live" and hasattr(g, "ParseCache"):  # as check() has it (an older paved has none)
+    options["cache"] = g.ParseCache.from_env(os.environ)
+tree = Tree(root, today=dt.date.today(), env=os.environ, kustomize=builder, **options)
 since = lap("list the files (git ls-files)", since)
 tree.waivers
 tree.prefetch()
