@@ -6,8 +6,9 @@ files included; otherwise every file but VCS, virtual-environment and cache fold
 links are listed too, and never followed out of the service: a file that resolves outside the
 root reads as unreadable (:attr:`ServiceTree.links_outside` names them for PAVED-REPO-006).
 Each file is parsed at most once, on first use, by the parser its format calls for (YAML with
-lines, JSON, HCL, Python AST); each kustomize overlay is built at most once, all of them in
-parallel, with the limits of :mod:`paved.kustomize`.
+lines, JSON, HCL, Python AST); Terraform parsed in an earlier run is read from the parse cache
+when the tree has one (:mod:`paved.guardrails._cache`, by content). Each kustomize overlay is
+built at most once, all of them in parallel, with the limits of :mod:`paved.kustomize`.
 """
 
 from __future__ import annotations
