@@ -287,7 +287,7 @@ def test_openapi_is_checked_in(platform: Platform) -> None:
     )
 
 
-HEAD = "0008"
+HEAD = "0009"
 
 
 def test_migrations_run_forward_from_empty_and_match_the_tables(db_url: str) -> None:

@@ -145,3 +145,37 @@ def test_a_console_session_ends_with_its_token(platform: Platform) -> None:
     assert store.console_session(digest, NOW + dt.timedelta(hours=12)) is None
     revoke(engine, token_id=issued.id, user=None, now=NOW, actor="test")
     assert store.console_session(digest, NOW + dt.timedelta(minutes=1)) is None
+
+
+def test_a_database_at_0008_moves_forward_with_an_empty_sign_in_record(db_url: str) -> None:
+    """Migration 0009: the console's failed sign-ins move from each process's memory to a
+    table; a database at 0008 keeps its rows and gains the table, empty."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from paved.server import connect, metadata, migrate, writer
+
+    engine = connect(db_url)
+    config = Config()
+    config.set_main_option("script_location", "paved.server:migrations")
+    with writer(engine).begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0008")
+        conn.execute(
+            sa.text(
+                "INSERT INTO teams (name, description, created_by, created_at)"
+                " VALUES ('team-a', '', 'root', :now)"
+            ),
+            {"now": NOW.replace(tzinfo=None)},
+        )
+    assert "console_sign_in_failures" not in sa.inspect(engine).get_table_names()
+    migrate(engine)
+    failures = metadata.tables["console_sign_in_failures"]
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+        assert conn.execute(sa.select(sa.func.count()).select_from(failures)).scalar() == 0
+        assert conn.execute(sa.text("SELECT name FROM teams")).scalars().all() == ["team-a"]
+    indexes = {i["name"] for i in sa.inspect(engine).get_indexes("console_sign_in_failures")}
+    assert indexes == {"console_sign_in_failures_address", "console_sign_in_failures_failed"}
+    engine.dispose()

@@ -166,3 +166,24 @@ def test_figures_are_kept_until_a_change_through_the_platform(platform: Platform
     _deploy(platform.client, admin, "alpha", 0.5)
     moved = platform.client.get("/v1/metrics", headers=reader).json()
     assert moved["total"]["deployments"] == kept["total"]["deployments"] + 2
+
+
+def test_every_write_of_the_store_writes_an_audit_row_in_its_transaction() -> None:
+    """What is kept is keyed by the newest audit row: a store method that changes a record
+    must write one (through :meth:`Store.audit`, in the same transaction), or a change
+    would not be seen until the next one."""
+    import ast
+    import inspect
+
+    from paved.server._store import Store
+
+    tree = ast.parse(inspect.getsource(Store))
+    writers = {
+        method.name: "self.audit(" in ast.unparse(method)
+        for method in ast.walk(tree)
+        if isinstance(method, ast.FunctionDef)
+        and method.name != "audit"
+        and "self._writer.begin()" in ast.unparse(method)
+    }
+    assert len(writers) > 10, writers
+    assert sorted(name for name, audited in writers.items() if not audited) == []

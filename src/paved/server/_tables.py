@@ -16,6 +16,7 @@ __all__ = [
     "UtcDateTime",
     "audit_events",
     "console_sessions",
+    "console_sign_in_failures",
     "deployments",
     "gate_reports",
     "incidents",
@@ -338,4 +339,16 @@ console_sessions = sa.Table(
     sa.Column("expires_at", UtcDateTime(), nullable=False),
     sa.Column("ended_at", UtcDateTime(), nullable=True),
     sa.Index("console_sessions_token", "token_id"),
+)
+
+#: A failed sign-in to the web console, by client address (migration 0009): the bound on
+#: failures holds across processes and replicas (paved.server.console._throttle).
+console_sign_in_failures = sa.Table(
+    "console_sign_in_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("address", sa.String(100), nullable=False),
+    sa.Column("failed_at", UtcDateTime(), nullable=False),
+    sa.Index("console_sign_in_failures_address", "address", "failed_at"),
+    sa.Index("console_sign_in_failures_failed", "failed_at"),
 )

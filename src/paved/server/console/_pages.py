@@ -43,7 +43,7 @@ from paved.server.console._session import (
     session_identity,
     set_cookie,
 )
-from paved.server.console._throttle import SignInThrottle
+from paved.server.console._throttle import SignInThrottle, StoredSignInThrottle
 from paved.versions import Version
 
 __all__ = ["HEADERS", "router"]
@@ -149,11 +149,13 @@ def _not_a_form() -> HTMLResponse:
     return _page("sign_in.html", None, 400, title="Sign in", problem=problem)
 
 
-def _throttle(request: Request) -> SignInThrottle:
+def _throttle(request: Request) -> SignInThrottle | StoredSignInThrottle:
+    """The app's throttle: one set on its state (a test's), else the database's."""
     with _KEEPING:
         found = getattr(request.app.state, "console_throttle", None)
-        if not isinstance(found, SignInThrottle):
-            found = request.app.state.console_throttle = SignInThrottle()
+        if not isinstance(found, SignInThrottle | StoredSignInThrottle):
+            found = StoredSignInThrottle(store_of(request).engine)
+            request.app.state.console_throttle = found
         return found
 
 
@@ -166,7 +168,7 @@ def _sign_in(request: Request, token: str) -> Response:
     throttle, address = _throttle(request), _address(request)
     wait = throttle.retry_after(address, now)
     if wait is not None:
-        # Refused before the database is touched: no audit row, no token looked up.
+        # Refused before anything is written: no audit row, no token looked up.
         problem = f"Too many failed sign-ins from this address: try again in {wait} seconds."
         page = _page("sign_in.html", None, 429, title="Sign in", problem=problem)
         page.headers["Retry-After"] = str(wait)
@@ -503,11 +505,16 @@ _KEEPING = threading.Lock()
 
 def figures(request: Request, key: tuple[Any, ...], compute: Callable[[], _T]) -> _T:
     """``compute()``, kept for the same ``key``, the same minute of the platform's clock and
-    the same data (:func:`q.data_version`): a page asked for again before anything changed
-    is not computed again. Any write through the platform moves the data version, so the
-    figures are never older than the minute."""
+    the same data (:meth:`Store.data_version`, read from the database on every request): a
+    page asked for again before anything changed is not computed again. Any write through
+    the platform, through this process or any other over the database, moves the data
+    version, so the figures are never older than the minute. When the version cannot be
+    told (a write in progress on PostgreSQL), nothing is kept."""
     minute = clock_of(request)().replace(second=0, microsecond=0)
-    full = (*key, minute, q.data_version(store_of(request).engine))
+    version = store_of(request).data_version()
+    if version is None:
+        return compute()
+    full = (*key, minute, version)
     with _KEEPING:
         kept: dict[tuple[Any, ...], Any] = getattr(request.app.state, "console_figures", {})
         request.app.state.console_figures = kept
