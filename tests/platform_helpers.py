@@ -86,12 +86,15 @@ class Platform:
 
 
 @contextlib.contextmanager
-def platform_server(database: Path, settings: Path | None = None) -> Iterator[Platform]:
-    """``paved platform serve`` as its own process on loopback, with a SQLite database."""
+def platform_server(
+    database: Path, settings: Path | None = None, *, workers: int = 1
+) -> Iterator[Platform]:
+    """``paved platform serve`` as its own process on loopback, with a SQLite database (one
+    worker unless told: tests/server/test_replicas.py tests several)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "paved", "platform", "serve", "--port", str(port),
-         "--db", f"sqlite:///{database}",
+         "--workers", str(workers), "--db", f"sqlite:///{database}",
          *(["--settings", str(settings)] if settings is not None else [])],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

@@ -69,6 +69,7 @@ COMMANDS: dict[str, list[str]] = {
     "login": ["login", "http://127.0.0.1:9", "--token", "pvd_0123456789abcdef_x"],
     "logout": ["logout"],
     "platform serve": ["platform", "serve", "--port", "{port}"],
+    "platform migrate": ["platform", "migrate", "--dry-run"],
     "platform token create": ["platform", "token", "create", "--user", "alice", "--team", "t-a"],
     "platform token revoke": ["platform", "token", "revoke", "--user", "alice"],
     "platform token list": ["platform", "token", "list"],

@@ -1,13 +1,13 @@
 """The platform catalog over HTTP: the :class:`~paved.catalog.Catalog` interface on httpx.
 
 One ``httpx.Client`` is reused for every call. Network errors and 5xx answers are retried
-with backoff only where the call is idempotent (reads, registration by name, archiving,
-recording a service's layers, starting, recording in and finishing a roll-out, a dry run of a
-resource request, a gate report, and every read of incidents and metrics); recording a
-deployment, opening and closing a resource request, opening and resolving an incident and an
-onboarding event are sent once. HTTP errors become
-paved errors: 401 and 403 :class:`AuthError`, 409 :class:`ConflictError`, anything else
-:class:`RemoteError`.
+with backoff, and a 429 after its ``Retry-After`` (at most 10 s), only where the call is
+idempotent (reads, registration by name, archiving, recording a service's layers, starting,
+recording in and finishing a roll-out, a dry run of a resource request, a gate report, and
+every read of incidents and metrics); recording a deployment, opening and closing a resource
+request, opening and resolving an incident and an onboarding event are sent once (a 429 for
+them is an error that says when to try again). HTTP errors become paved errors: 401 and 403
+:class:`AuthError`, 409 :class:`ConflictError`, anything else :class:`RemoteError`.
 """
 
 from __future__ import annotations
@@ -200,6 +200,19 @@ def _caller(data: Any) -> Caller:
     return Caller(user, tuple(teams), admin)
 
 
+#: The longest wait a ``Retry-After`` can ask of a command before it is retried.
+_LONGEST_RETRY_AFTER = 10.0
+
+
+def _retry_after(response: httpx.Response, default: float) -> float:
+    """The seconds a 429 asks the client to wait (``Retry-After`` in seconds), within
+    0 to :data:`_LONGEST_RETRY_AFTER`; ``default`` when it says nothing usable."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value.isascii() or not value.isdigit():
+        return default
+    return min(float(value), _LONGEST_RETRY_AFTER)
+
+
 def _stamp(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -256,8 +269,12 @@ class RemoteCatalog:
             else:
                 if response.status_code in passthrough:
                     return response
-                if response.status_code < 500 or last:
+                busy = response.status_code == 429
+                if not (busy or response.status_code >= 500) or last:
                     return self._checked(response)
+                if busy:  # the platform refused it unread: wait as long as it asks
+                    self._sleep(_retry_after(response, self._backoff * 2**attempt))
+                    continue
             self._sleep(self._backoff * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -282,6 +299,12 @@ class RemoteCatalog:
             raise ConflictError(message, hint="choose another name")
         if status in (400, 404, 422):
             raise InputError(f"platform {self.location} refused the request: {message}")
+        if status == 429:
+            wait = _retry_after(response, 1.0)
+            raise RemoteError(
+                f"platform {self.location} is busy and did not take the request ({message})",
+                hint=f"try again in {wait:g} s",
+            )
         raise RemoteError(
             f"platform {self.location} failed (HTTP {status}: {message})",
             hint="try again; if it persists, tell the platform team",

@@ -239,6 +239,17 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "Behind a TLS proxy: the console's session cookie always Secure",
             "paved platform serve --secure-cookies",
         ),
+        Example(
+            "In a container: four workers, JSON logs, the database migrated by a job",
+            "paved platform serve --host 0.0.0.0 --workers 4 --no-migrate --log-format json",
+        ),
+    ),
+    "platform migrate": (
+        Example("Bring the platform database to the newest migration", "paved platform migrate"),
+        Example(
+            "See which migrations would run, as JSON",
+            "paved platform migrate --db postgresql://db.example.com/paved --dry-run --json",
+        ),
     ),
     "platform token create": (
         Example(

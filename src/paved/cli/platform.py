@@ -1,5 +1,6 @@
 """``paved platform``: run the platform server and manage its tokens (on the server's host)."""
 
+import enum
 import importlib.util
 import re
 from pathlib import Path
@@ -35,7 +36,8 @@ DbOption = Annotated[
 
 def _server() -> None:
     """Fail with a hint when the server extra is not installed, or installed only in part."""
-    for module in ("fastapi", "starlette", "pydantic", "sqlalchemy", "alembic", "uvicorn"):
+    modules = ("fastapi", "starlette", "pydantic", "sqlalchemy", "alembic", "uvicorn")
+    for module in (*modules, "prometheus_client", "pythonjsonlogger"):
         if importlib.util.find_spec(module) is None:
             raise InputError(
                 f"the platform server needs the 'server' extra ({module} is not installed)",
@@ -113,6 +115,29 @@ def _port(value: int) -> int:
     return value
 
 
+class LogFormat(enum.Enum):
+    """How ``platform serve`` writes its log."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+#: The most worker processes one server starts (a bigger machine runs more replicas).
+MOST_WORKERS = 64
+
+
+def _workers(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= MOST_WORKERS:
+        raise typer.BadParameter(f"{value} is not a number of workers (1 to {MOST_WORKERS})")
+    return value
+
+
+def _bound(value: int) -> int:
+    if not 1 <= value <= 10_000:
+        raise typer.BadParameter(f"{value} is not a bound of requests at once (1 to 10000)")
+    return value
+
+
 @app.command("serve")
 @handle_errors
 def serve(
@@ -142,10 +167,52 @@ def serve(
             "forms must come from https.",
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            callback=_workers,
+            show_default=False,
+            help="Worker processes serving the one port [default: the CPUs this may use].",
+        ),
+    ] = None,
+    no_migrate: Annotated[
+        bool,
+        typer.Option(
+            "--no-migrate",
+            help="Do not migrate: refuse to start unless 'paved platform migrate' has "
+            "brought the database to the newest migration.",
+        ),
+    ] = False,
+    max_concurrency: Annotated[
+        int,
+        typer.Option(
+            "--max-concurrency",
+            callback=_bound,
+            help="Requests one worker serves at once; past it, 429 with Retry-After.",
+        ),
+    ] = 64,
+    max_per_token: Annotated[
+        int,
+        typer.Option(
+            "--max-per-token",
+            callback=_bound,
+            help="Requests one token has served at once by one worker; past it, 429.",
+        ),
+    ] = 32,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="The log on stderr: lines for people, or one JSON object a line.",
+        ),
+    ] = LogFormat.TEXT,
 ) -> None:
     """Serve the platform API (migrates the database forward first).
 
-    The access log shows each request's path, never its query string.
+    Several servers over one PostgreSQL may start at once: the migration runs under a lock,
+    once. SIGTERM finishes the requests in flight, then stops. The access log shows each
+    request's path, never its query string. Probes: /livez, /readyz; Prometheus: /metrics.
     """
     runtime = runtime_of(ctx)
     if runtime.json:  # `paved --json platform serve`: after the command it is refused already
@@ -154,10 +221,14 @@ def serve(
             hint="run it without --json (its requests are logged on stderr)",
         )
     _server()
+    from paved.server import Bounds, default_workers
     from paved.server import serve as serve_platform
 
+    processes = workers or default_workers()
+
     def ready() -> None:
-        runtime.out.info(f"platform API on http://{host}:{port} (OpenAPI at /openapi.json)")
+        many = f", {processes} workers" if processes > 1 else ""
+        runtime.out.info(f"platform API on http://{host}:{port} (OpenAPI at /openapi.json{many})")
 
     serve_platform(
         _db_url(runtime, db),
@@ -167,7 +238,55 @@ def serve(
         config=_platform_config(runtime, settings),
         ready=ready,
         secure_cookies=secure_cookies,
+        workers=processes,
+        run_migrations=not no_migrate,
+        bounds=Bounds(process=max_concurrency, token=max_per_token),
+        log_format="json" if log_format is LogFormat.JSON else "text",
     )
+
+
+@app.command("migrate")
+@handle_errors
+def migrate(
+    ctx: typer.Context,
+    db: DbOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Say which migrations would run; change nothing."),
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Bring the platform database to the newest migration, then exit.
+
+    Run it as a job before the servers roll out (they then start with --no-migrate), or let
+    each server migrate at start: either way the migrations run once, under a lock, however
+    many run it at the same moment.
+    """
+    runtime = runtime_of(ctx, json_output=json_output)
+    _server()
+    from paved.server import migrate_database
+
+    state = migrate_database(_db_url(runtime, db), dry_run=dry_run)
+    applied = [] if dry_run else list(state.pending)
+    out = runtime.out
+    if out.json_mode:  # docs/schemas/platform-migrate.schema.json
+        out.json(
+            {
+                "schema": "paved/platform-migrate/v1",
+                "from": state.current,
+                "to": state.head,
+                "pending": list(state.pending),
+                "applied": applied,
+                "dry_run": dry_run,
+            }
+        )
+        return
+    if not state.pending:
+        out.line(f"platform database at the newest migration ({state.head}): nothing to do")
+    elif dry_run:
+        out.line(f"would migrate the platform database to {state.head}: {', '.join(state.pending)}")
+    else:
+        out.line(f"migrated the platform database to {state.head}: {', '.join(state.pending)}")
 
 
 @token_app.command("create")

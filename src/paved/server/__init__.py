@@ -18,9 +18,18 @@ from paved.server._auth import (
     revoke,
     token_hash,
 )
-from paved.server._db import connect, migrate, sqlite_url, writer
+from paved.server._db import (
+    MigrationState,
+    connect,
+    migrate,
+    migrate_database,
+    migration_state,
+    sqlite_url,
+    writer,
+)
 from paved.server._metrics import LayerRecord, Record, delivery_metrics, time_to_patch
-from paved.server._serve import DropQueryString, log_config, serve
+from paved.server._overload import Bounds
+from paved.server._serve import DropQueryString, default_workers, log_config, serve
 from paved.server._settings import organisation_settings
 from paved.server._state import PlatformConfig, ScaffoldOffer
 from paved.server._tables import metadata
@@ -33,10 +42,12 @@ from paved.server._tokens import (
 )
 
 __all__ = [
+    "Bounds",
     "DropQueryString",
     "Identity",
     "IssuedToken",
     "LayerRecord",
+    "MigrationState",
     "PlatformConfig",
     "Record",
     "ScaffoldOffer",
@@ -45,6 +56,7 @@ __all__ = [
     "create_app",
     "create_team",
     "create_token",
+    "default_workers",
     "delivery_metrics",
     "issue_token",
     "list_teams",
@@ -52,6 +64,8 @@ __all__ = [
     "log_config",
     "metadata",
     "migrate",
+    "migrate_database",
+    "migration_state",
     "openapi_document",
     "organisation_settings",
     "parse_lifetime",

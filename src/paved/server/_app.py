@@ -10,8 +10,10 @@ from fastapi import FastAPI
 from paved import __version__
 from paved.server._apply import ResourceApplier
 from paved.server._audit import guard, log_event
-from paved.server._db import connect, migrate
+from paved.server._db import MigrationState, connect, migrate, migration_state
 from paved.server._errors import ERROR_RESPONSES, add_error_handlers
+from paved.server._observe import Observe
+from paved.server._overload import Bounds, Overload
 from paved.server._state import Clock, PlatformConfig, ScaffoldOffer, keep
 from paved.server._store import Store
 from paved.server.console import router as console
@@ -30,7 +32,15 @@ from paved.server.routes import (
     teams,
 )
 
-__all__ = ["PlatformConfig", "ScaffoldOffer", "create_app", "openapi_document"]
+__all__ = ["NotMigrated", "PlatformConfig", "ScaffoldOffer", "create_app", "openapi_document"]
+
+
+class NotMigrated(Exception):
+    """The database is behind this server's schema, and the server was told not to migrate."""
+
+    def __init__(self, state: MigrationState) -> None:
+        super().__init__(f"database at {state.current}, newest {state.head}")
+        self.state = state
 
 
 def _utc_now() -> dt.datetime:
@@ -42,16 +52,28 @@ def create_app(
     clock: Clock = _utc_now,
     config: PlatformConfig | None = None,
     applier: ResourceApplier | None = None,
+    *,
+    run_migrations: bool = True,
+    bounds: Bounds | None = None,
 ) -> FastAPI:
     """The platform API over the database at ``db_url``, migrated forward on creation.
 
-    A request goes through the guard (a token in the URL, a body too large), the caller
-    dependency (who holds the token), its router, and the store; every attempt at a
-    mutation leaves an audit row, refused or not. ``applier`` applies requested data
-    resources (by default one in the data folder of the user the server runs as).
+    A request goes through the metrics, the overload bound (429 past ``bounds``), the guard
+    (a token in the URL, a body too large), the caller dependency (who holds the token), its
+    router, and the store; every attempt at a mutation leaves an audit row, refused or not.
+    ``applier`` applies requested data resources (by default one in the data folder of the
+    user the server runs as). With ``run_migrations`` false the database must already be at
+    the newest migration (:class:`NotMigrated` otherwise): ``paved platform migrate`` ran it.
     """
     engine = connect(db_url)
-    migrate(engine)
+    if run_migrations:
+        head = migrate(engine).head
+    else:
+        state = migration_state(engine)
+        if not state.at_head:
+            engine.dispose()
+            raise NotMigrated(state)
+        head = state.head
     app = FastAPI(
         title="paved platform",
         version=__version__,
@@ -60,8 +82,12 @@ def create_app(
         separate_input_output_schemas=False,
     )
     keep(app, Store(engine, audited=log_event), clock, config or PlatformConfig(), applier)
+    app.state.schema_head = head
     add_error_handlers(app)
     app.middleware("http")(guard)
+    # Added last, run first: what is refused for load is still counted.
+    app.add_middleware(Overload, bounds=bounds or Bounds())
+    app.add_middleware(Observe, engine=engine)
     app.include_router(platform.router)
     app.include_router(teams.router)
     app.include_router(services.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +10,24 @@ import sqlalchemy as sa
 
 from paved.errors import InputError
 
-__all__ = ["connect", "migrate", "sqlite_url", "writer"]
+__all__ = [
+    "MIGRATION_LOCK",
+    "MigrationState",
+    "connect",
+    "migrate",
+    "migrate_database",
+    "migration_state",
+    "sqlite_url",
+    "unusable_database",
+    "writer",
+]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+#: The PostgreSQL advisory lock every migration runs under (``pg_advisory_xact_lock``): the
+#: 64-bit key is the first eight bytes of ``sha256("paved platform migrations")``. A server, a
+#: ``paved platform migrate`` job and the other replicas starting at the same moment wait
+#: for each other instead of creating the same tables twice.
+MIGRATION_LOCK = 0x2F1C_5A7E_93B0_4D61
 
 
 def sqlite_url(path: Path) -> str:
@@ -65,16 +81,94 @@ def writer(engine: sa.Engine) -> sa.Engine:
     return engine.execution_options(write=True)
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Run every migration not yet applied, forward from an empty database if need be."""
-    from alembic import command
+@dataclasses.dataclass(frozen=True)
+class MigrationState:
+    """Where a database stands: its revision (None when empty), the newest, those pending."""
+
+    current: str | None
+    head: str
+    pending: tuple[str, ...]
+
+    @property
+    def at_head(self) -> bool:
+        return not self.pending
+
+
+def _alembic() -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def _state(connection: sa.Connection | None) -> MigrationState:
+    """The state of the database on ``connection``; of an empty one for ``None``."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic())
+    head = script.get_current_head()
+    assert head is not None  # the package ships its migrations
+    current = None
+    if connection is not None:
+        current = MigrationContext.configure(connection).get_current_revision()
+    pending = [r.revision for r in script.iterate_revisions(head, current)]
+    return MigrationState(current, head, tuple(reversed(pending)))
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    url = _normalise(url)
+    if not url.startswith("sqlite"):
+        return False
+    path = sa.make_url(url).database
+    if not path or path == ":memory:":
+        return False
+    return not Path(path).exists()
+
+
+def migration_state(engine: sa.Engine) -> MigrationState:
+    """The database's revision against the newest this package ships (reads only)."""
+    with engine.connect() as connection:
+        return _state(connection)
+
+
+def migrate(engine: sa.Engine) -> MigrationState:
+    """Run every migration not yet applied, forward from an empty database if need be.
+
+    Safe from several processes at once: on PostgreSQL the whole upgrade runs in one
+    transaction under the advisory lock :data:`MIGRATION_LOCK`; on SQLite under the write lock
+    (``BEGIN IMMEDIATE``). Whoever comes second finds the work done. Returns the state before.
+    """
+    from alembic import command
+
+    config = _alembic()
     with writer(engine).begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+        before = _state(connection)
+        if before.pending:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    return before
+
+
+def migrate_database(db_url: str, *, dry_run: bool = False) -> MigrationState:
+    """``paved platform migrate``: the database at ``db_url`` brought to the newest migration
+    (or, with ``dry_run``, only read). Returns its state before; one InputError line when it
+    cannot be opened."""
+    if dry_run and _missing_sqlite_file(db_url):
+        return _state(None)  # opening it would make the file
+    try:
+        engine = connect(db_url)
+    except Exception as exc:  # noqa: BLE001 - a database driver's error, named in one line
+        raise unusable_database(exc) from None
+    try:
+        return migration_state(engine) if dry_run else migrate(engine)
+    except Exception as exc:  # noqa: BLE001
+        raise unusable_database(exc) from None
+    finally:
+        engine.dispose()
 
 
 def unusable_database(exc: BaseException) -> InputError:
