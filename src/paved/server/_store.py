@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -83,15 +84,36 @@ def _catalog_of(row: sa.Row[Any]) -> s.CatalogEntryIn:
     road's rules (written by hand, say) is served as the default entry, and data resources
     that do not read as the road's as none."""
     try:
+        return _catalog_entry(
+            row.lifecycle, row.system, row.api_definition, row.resources, row.data_resources
+        )
+    except TypeError:  # a column value that cannot be a key (not text)
+        return s.CatalogEntryIn()
+
+
+@functools.lru_cache(maxsize=4096)
+def _catalog_entry(
+    lifecycle: Any, system: Any, api_definition: Any, resources: Any, data_resources: Any
+) -> s.CatalogEntryIn:
+    """:func:`_catalog_of` for these column values, checked once per distinct value: most
+    services share a handful of entries, and a page of 100 would check each again. The
+    model is shared between answers, which never change it."""
+    try:
         return s.CatalogEntryIn(
-            lifecycle=row.lifecycle,
-            system=row.system,
-            api_definition=row.api_definition,
-            resources=[x for x in row.resources.split(",") if x] if row.resources else [],
-            data_resources=_data_resources_of(row.data_resources),
+            lifecycle=lifecycle,
+            system=system,
+            api_definition=api_definition,
+            resources=[x for x in resources.split(",") if x] if resources else [],
+            data_resources=_data_resources_of(data_resources),
         )
     except (pydantic.ValidationError, AttributeError, TypeError):
         return s.CatalogEntryIn()
+
+
+@functools.lru_cache(maxsize=4096)
+def _layer(layer: Any, scaffold: Any, version: Any) -> s.LayerIn:
+    """A stored layer, checked once per distinct value (a fleet shares a few versions)."""
+    return s.LayerIn(layer=layer, scaffold=scaffold, version=version)
 
 
 def _data_resources_value(made: Iterable[s.DataResourceIn]) -> str:
@@ -157,9 +179,7 @@ def _with_layers(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[s.Ser
             .order_by(service_layers.c.service, service_layers.c.layer)
         )
         for layer in conn.execute(query):
-            layers[layer.service].append(
-                s.LayerIn(layer=layer.layer, scaffold=layer.scaffold, version=layer.version)
-            )
+            layers[layer.service].append(_layer(layer.layer, layer.scaffold, layer.version))
     return [_service_out(row, layers[row.name]) for row in rows]
 
 
