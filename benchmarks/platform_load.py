@@ -330,7 +330,7 @@ def service_body(name: str, owner: str) -> dict[str, Any]:
         "name": name,
         "owner": owner,
         "description": f"load test service {name}",
-        "repository": f"file:///srv/repos/{name}.git",
+        "repository": f"https://git.example.com/load/{name}.git",
         "layers": [{"layer": a, "scaffold": b, "version": c} for a, b, c in LAYERS],
     }
 
@@ -383,7 +383,7 @@ def seed_table(url: str, *, services: int, history: int, now: dt.datetime) -> tu
                             "name": name,
                             "owner": team(start + i),
                             "description": f"seeded service {name}",
-                            "repository": f"file:///srv/repos/{name}.git",
+                            "repository": f"https://git.example.com/load/{name}.git",
                             "created_at": now - dt.timedelta(days=60),
                         }
                         for i, name in enumerate(chunk)

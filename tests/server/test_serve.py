@@ -276,3 +276,36 @@ def test_a_real_server_serves_the_settings_file_and_logs_no_query_string(
     assert "visible-marker" not in logged
     assert token.split("_", 2)[2] not in logged
     assert "pvd_" not in logged
+
+
+def test_connections_to_the_listening_socket_send_without_nagle_s_delay() -> None:
+    """asyncio (and so uvicorn) turns TCP_NODELAY on only for sockets that say IPPROTO_TCP;
+    without it a keep-alive client waited for its delayed ACK (40 ms) on every answer."""
+    import asyncio
+
+    from paved.server._serve import listen
+
+    sock = listen("127.0.0.1", free_port())
+    seen: list[int] = []
+
+    async def main() -> None:
+        def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            served = writer.get_extra_info("socket")
+            seen.append(served.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(accepted, sock=sock)
+        port = sock.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        while not seen:
+            await asyncio.sleep(0.01)
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+
+    try:
+        asyncio.run(main())
+    finally:
+        sock.close()
+    assert seen[0] != 0
