@@ -258,9 +258,9 @@ def test_every_replica_counts_its_requests_for_prometheus(three: list[Server]) -
     before = _requests_to(server, "/livez")
     for _ in range(10):
         assert httpx.get(f"{server.url}/livez", timeout=30).status_code == 200
-    # Whichever worker answers /metrics, it sums every worker's figures.
+    # Whichever worker answers /-/metrics, it sums every worker's figures.
     assert _requests_to(server, "/livez") == before + 10
-    text = httpx.get(f"{server.url}/metrics", timeout=30).text
+    text = httpx.get(f"{server.url}/-/metrics", timeout=30).text
     assert "paved_db_pool_size" in text
     assert (
         'paved_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/livez"}' in text
@@ -268,7 +268,7 @@ def test_every_replica_counts_its_requests_for_prometheus(three: list[Server]) -
 
 
 def _requests_to(server: Server, route: str) -> float:
-    text = httpx.get(f"{server.url}/metrics", timeout=30).text
+    text = httpx.get(f"{server.url}/-/metrics", timeout=30).text
     prefix = f'paved_http_requests_total{{method="GET",route="{route}",status="200"}} '
     found = [line for line in text.splitlines() if line.startswith(prefix)]
     return float(found[0][len(prefix) :]) if found else 0.0

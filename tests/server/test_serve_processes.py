@@ -82,9 +82,9 @@ def _held_in_flight(server: Server, count: int) -> None:
     """Wait until the server counts ``count`` requests in flight (its own gauge)."""
 
     def seen() -> bool:
-        text = httpx.get(f"{server.url}/metrics", timeout=30).text
+        text = httpx.get(f"{server.url}/-/metrics", timeout=30).text
         line = [x for x in text.splitlines() if x.startswith("paved_http_requests_in_flight ")]
-        # /metrics is itself in flight while it answers.
+        # /-/metrics is itself in flight while it answers.
         return bool(line) and float(line[0].split()[1]) >= count + 1
 
     _until(seen, f"{count} requests in flight")
@@ -159,7 +159,7 @@ def test_past_the_bounds_the_answer_is_429_with_retry_after_never_5xx(
     assert held_first.finish()[0] == 201
     assert held_second.finish()[0] == 201
     assert get(third).status_code == 200
-    metrics = httpx.get(f"{server.url}/metrics", timeout=30).text
+    metrics = httpx.get(f"{server.url}/-/metrics", timeout=30).text
     assert 'paved_http_requests_total{method="GET",route="refused",status="429"} 2.0' in metrics
     assert 'status="5' not in metrics
 

@@ -200,6 +200,10 @@ def _caller(data: Any) -> Caller:
     return Caller(user, tuple(teams), admin)
 
 
+#: Pages of 1,000 services the delivery metrics are read in, at most (an organisation of
+#: 100,000 services).
+_MOST_METRIC_PAGES = 100
+
 #: The longest wait a ``Retry-After`` can ask of a command before it is retried.
 _LONGEST_RETRY_AFTER = 10.0
 
@@ -824,9 +828,23 @@ class RemoteCatalog:
     ) -> dict[str, Any]:
         """The delivery metrics of ``environment`` over the last ``days`` (1 to 366), in
         total, per service and per week (``GET /v1/metrics/delivery``; docs/metrics.md)."""
-        params = _filters(team=team, service=service, days=days)
+        params: dict[str, Any] = _filters(team=team, service=service, days=days)
         params["environment"] = check_name(environment, what="environment")
-        data = _body(self._call("GET", "/v1/metrics/delivery", idempotent=True, params=params))
+        params["limit"] = 1000
+        first: dict[str, Any] | None = None
+        services: builtins.list[Any] = []
+        for _ in range(_MOST_METRIC_PAGES):  # the services a page at a time; the rest once
+            page = _body(self._call("GET", "/v1/metrics/delivery", idempotent=True, params=params))
+            if not isinstance(page, dict):
+                break
+            first = first or page
+            rows = page.get("services")
+            services += rows if isinstance(rows, builtins.list) else []
+            cursor = page.get("next_cursor")
+            if not isinstance(cursor, str) or not cursor:
+                break
+            params["cursor"] = cursor
+        data = {**first, "services": services} if first is not None else None
         return _answer(delivery_figures, data, "delivery metrics")
 
     def onboarding_metrics(self, *, team: str | None = None, days: int = 365) -> dict[str, Any]:

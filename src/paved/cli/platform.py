@@ -212,7 +212,7 @@ def serve(
 
     Several servers over one PostgreSQL may start at once: the migration runs under a lock,
     once. SIGTERM finishes the requests in flight, then stops. The access log shows each
-    request's path, never its query string. Probes: /livez, /readyz; Prometheus: /metrics.
+    request's path, never its query string. Probes: /livez, /readyz; Prometheus: /-/metrics.
     """
     runtime = runtime_of(ctx)
     if runtime.json:  # `paved --json platform serve`: after the command it is refused already

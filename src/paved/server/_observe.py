@@ -1,10 +1,10 @@
-"""What the platform tells its operators: Prometheus metrics at ``/metrics``.
+"""What the platform tells its operators: Prometheus metrics at ``/-/metrics``.
 
 Counts and latencies per route (the route's template, ``/v1/services/{name}``, never the path
 a client sent, so that the number of series stays bounded), requests in flight, and the
 database pool. They come from prometheus-client. With several worker processes each worker
 writes its figures to files in the folder named by ``PROMETHEUS_MULTIPROC_DIR`` (which
-:func:`paved.server.serve` makes fresh before the workers start) and ``/metrics`` answers the
+:func:`paved.server.serve` makes fresh before the workers start) and ``/-/metrics`` answers the
 sum over the workers, whichever worker is asked.
 """
 

@@ -10,7 +10,7 @@ the whole process from the others.
 
 The counts live in the process: each worker protects itself, which is what the bound is for
 (a replica's share of the load is the load balancer's business). The probes and the metrics
-(``/livez``, ``/readyz``, ``/healthz``, ``/metrics``) are never refused: a busy server is
+(``/livez``, ``/readyz``, ``/healthz``, ``/-/metrics``) are never refused: a busy server is
 still alive and ready, and an orchestrator that read 429 as "not ready" would move the load
 onto fewer servers.
 
@@ -37,7 +37,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: Paths answered whatever the load: probes and metrics.
-UNBOUNDED_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
+UNBOUNDED_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/-/metrics"})
 
 _RETRY_AFTER = "1"
 #: A token's public id: ``pvd_`` and 16 hex digits (paved.server._auth.issue_token).

@@ -1,4 +1,4 @@
-"""``/v1/whoami``, the probes (``/livez``, ``/readyz``, ``/healthz``), ``/metrics``,
+"""``/v1/whoami``, the probes (``/livez``, ``/readyz``, ``/healthz``), ``/-/metrics``,
 ``/v1/scaffolds`` and ``/v1/settings``: the platform itself."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "migration": head})
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/-/metrics", include_in_schema=False)
 def prometheus_metrics() -> Response:
     """Request counts and latencies per route, and the database pool, in Prometheus's text
     format (no token: figures about the server, never about services or people)."""
