@@ -169,6 +169,18 @@ def _gate_report_out(row: sa.Row[Any]) -> s.GateReportOut:
     return s.GateReportOut.model_validate(values)
 
 
+def _incident_records_query() -> sa.Select[Any]:
+    """The columns of an :class:`IncidentRecord` and its service's owner."""
+    return sa.select(
+        incidents.c.id,
+        incidents.c.service,
+        incidents.c.opened_at,
+        incidents.c.resolved_at,
+        incidents.c.deployment_id,
+        services.c.owner,
+    ).join(services, services.c.name == incidents.c.service)
+
+
 def _with_layers(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[s.ServiceOut]:
     names = [row.name for row in rows]
     layers: dict[str, list[s.LayerIn]] = {name: [] for name in names}
@@ -806,15 +818,7 @@ class Store:
         """The incidents opened in the window in ``environment``, oldest first, each with its
         service's owner."""
         query = (
-            sa.select(
-                incidents.c.id,
-                incidents.c.service,
-                incidents.c.opened_at,
-                incidents.c.resolved_at,
-                incidents.c.deployment_id,
-                services.c.owner,
-            )
-            .join(services, services.c.name == incidents.c.service)
+            _incident_records_query()
             .where(
                 incidents.c.environment == environment,
                 incidents.c.opened_at >= start,
@@ -861,15 +865,7 @@ class Store:
             .order_by(deployments.c.id)
         )
         opened = (
-            sa.select(
-                incidents.c.id,
-                incidents.c.service,
-                incidents.c.opened_at,
-                incidents.c.resolved_at,
-                incidents.c.deployment_id,
-                services.c.owner,
-            )
-            .join(services, services.c.name == incidents.c.service)
+            _incident_records_query()
             .where(incidents.c.environment == environment, incidents.c.opened_at >= since)
             .order_by(incidents.c.opened_at, incidents.c.id)
         )
