@@ -448,6 +448,9 @@ def bench_backend(
             )
             for _ in range(clients_n)
         ]
+        # Services are registered only to teams the platform knows.
+        for name in [*(team(i) for i in range(TEAMS)), "team-race"]:
+            clients[0].post("/v1/teams", json={"name": name}).raise_for_status()
         try:
             figures, problems, notes = load(backend, url, clients, sizes=sizes, seed=seed)
         finally:
@@ -583,6 +586,7 @@ def load(
         ("service.register", "unchanged"): len(race) * (n - 1),
         ("deployment.record", "recorded"): sizes.deployments,
         ("token.create", "ok"): 1,
+        ("team.create", "created"): TEAMS + 1,
     }
     if dict(audit) != want:
         problems.append(f"{backend} verify audit: {dict(audit)}, expected {want}")
