@@ -833,19 +833,27 @@ class RemoteCatalog:
         params["limit"] = 1000
         first: dict[str, Any] | None = None
         services: builtins.list[Any] = []
+        seen: set[str] = set()
         for _ in range(_MOST_METRIC_PAGES):  # the services a page at a time; the rest once
             page = _body(self._call("GET", "/v1/metrics/delivery", idempotent=True, params=params))
-            if not isinstance(page, dict):
-                break
+            rows = page.get("services") if isinstance(page, dict) else None
+            if not isinstance(page, dict) or not isinstance(rows, builtins.list):
+                return _answer(delivery_figures, page, "delivery metrics")  # says what is wrong
             first = first or page
-            rows = page.get("services")
-            services += rows if isinstance(rows, builtins.list) else []
+            services += rows
             cursor = page.get("next_cursor")
-            if not isinstance(cursor, str) or not cursor:
+            if not cursor:
+                data = {**first, "services": services}
+                return _answer(delivery_figures, data, "delivery metrics")
+            if not isinstance(cursor, str) or cursor in seen:
                 break
+            seen.add(cursor)
             params["cursor"] = cursor
-        data = {**first, "services": services} if first is not None else None
-        return _answer(delivery_figures, data, "delivery metrics")
+        raise RemoteError(
+            f"the platform {self.location} answered delivery metrics whose pages do not end "
+            f"(a cursor repeated, or more than {_MOST_METRIC_PAGES} pages)",
+            hint="the platform may run another version of paved; tell the platform team",
+        )
 
     def onboarding_metrics(self, *, team: str | None = None, days: int = 365) -> dict[str, Any]:
         """Onboarding time per monthly cohort and team, and per step of ``paved onboard``,

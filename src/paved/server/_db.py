@@ -23,8 +23,8 @@ __all__ = [
 ]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-#: The PostgreSQL advisory lock every migration runs under (``pg_advisory_xact_lock``): the
-#: 64-bit key is the first eight bytes of ``sha256("paved platform migrations")``. A server, a
+#: The PostgreSQL advisory lock every migration runs under (``pg_advisory_xact_lock``), a
+#: fixed 64-bit key that another tool must use as it is (it is not derived). A server, a
 #: ``paved platform migrate`` job and the other replicas starting at the same moment wait
 #: for each other instead of creating the same tables twice.
 MIGRATION_LOCK = 0x2F1C_5A7E_93B0_4D61

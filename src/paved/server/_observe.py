@@ -11,6 +11,7 @@ sum over the workers, whichever worker is asked.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import MutableMapping
 from typing import Any
@@ -114,11 +115,34 @@ class Observe:
             _pool(self.engine)
 
 
+_LIVE_GAUGE = re.compile(r"gauge_live[a-z]*_([0-9]+)\.db")
+
+
+def _forget_dead_workers(folder: str) -> None:
+    """Drop the in-flight and pool gauges of workers that have died (uvicorn restarts one
+    that dies), which would otherwise stay in the sum; their counters stay, as they should."""
+    from prometheus_client import multiprocess
+
+    for entry in os.scandir(folder):
+        found = _LIVE_GAUGE.fullmatch(entry.name)
+        if found is None:
+            continue
+        pid = int(found.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            multiprocess.mark_process_dead(pid, folder)  # type: ignore[no-untyped-call]
+        except PermissionError:  # alive, another user's
+            continue
+
+
 def exposition() -> bytes:
     """The metrics in Prometheus's text format: this process's, or every worker's summed."""
-    if os.environ.get(MULTIPROCESS_DIR):
+    folder = os.environ.get(MULTIPROCESS_DIR)
+    if folder:
         from prometheus_client import multiprocess
 
+        _forget_dead_workers(folder)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)

@@ -14,9 +14,10 @@ The counts live in the process: each worker protects itself, which is what the b
 still alive and ready, and an orchestrator that read 429 as "not ready" would move the load
 onto fewer servers.
 
-The token's key is its public id (``pvd_ID_SECRET``'s ``ID``), or a hash of whatever else the
-Authorization header holds: a key is kept only while a request with it is in flight, so
-made-up tokens cannot grow the table past the process's bound.
+The token's key is a SHA-256 of the whole credential (the Authorization header's, or the
+console's session cookie), never its public id alone: a made-up token with someone's id
+then has a bucket of its own and cannot take theirs. A key is kept only while a request with
+it is in flight, so made-up tokens cannot grow the table past the process's bound.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -40,8 +40,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 UNBOUNDED_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/-/metrics"})
 
 _RETRY_AFTER = "1"
-#: A token's public id: ``pvd_`` and 16 hex digits (paved.server._auth.issue_token).
-_TOKEN_ID = re.compile(rb"pvd_([0-9a-f]{16})_")
+#: The console's session cookie (paved.server.console._session): a signed-in person's key.
+_SESSION_COOKIE = b"paved_console="
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,11 +59,11 @@ class Bounds:
 def _token_key(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
-            credential = value.partition(b" ")[2].strip()
-            token_id = _TOKEN_ID.match(credential)
-            if token_id is not None:
-                return "id:" + token_id.group(1).decode("ascii")
-            return "sha256:" + hashlib.sha256(credential).hexdigest()
+            return "bearer:" + hashlib.sha256(value.partition(b" ")[2].strip()).hexdigest()
+    for name, value in scope.get("headers", ()):
+        if name == b"cookie" and _SESSION_COOKIE in value:
+            session = value.partition(_SESSION_COOKIE)[2].partition(b";")[0].strip()
+            return "cookie:" + hashlib.sha256(session).hexdigest()
     return None
 
 

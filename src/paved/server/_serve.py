@@ -22,6 +22,7 @@ import errno
 import functools
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -51,6 +52,10 @@ __all__ = [
 
 #: Seconds a stopping worker gives the requests in flight (Kubernetes waits 30 by default).
 GRACE = 25
+
+#: The files prometheus-client's multi-process mode writes: ``counter_1234.db``,
+#: ``gauge_livesum_1234.db``. Nothing else in an operator's folder is removed.
+_METRIC_FILE = re.compile(r"(counter|histogram|summary|gauge_[a-z]+)_[0-9]+\.db")
 
 #: Seconds the supervisor waits for a worker's answer before taking it for hung.
 HEALTHCHECK = 120
@@ -189,8 +194,13 @@ def _metrics_folder() -> Iterator[None]:
     the operator's own ``PROMETHEUS_MULTIPROC_DIR`` is emptied of old files and kept."""
     given = os.environ.get(MULTIPROCESS_DIR)
     if given:
-        for old in os.scandir(given):
-            if old.name.endswith(".db"):
+        if not os.path.isdir(given):
+            raise InputError(
+                f"{MULTIPROCESS_DIR} is {given!r}, which is not a folder",
+                hint="make it an empty folder for the workers' metric files, or unset it",
+            )
+        for old in os.scandir(given):  # only the files prometheus-client writes
+            if _METRIC_FILE.fullmatch(old.name) and old.is_file(follow_symlinks=False):
                 os.unlink(old.path)
         yield
         return

@@ -95,10 +95,14 @@ class KeptJudgements:
     (:meth:`Store.data_version`, read from the database, so a change made through any
     process or replica is seen): a window that starts later (the clock moved on) is
     summarised from them, exactly (:meth:`Judgement.covers`). At most ``records`` records
-    are kept in all, the least recently used scope forgotten first."""
+    and ``scopes`` scopes are kept in all (a scope counts as one record at least, so asking
+    for 20,000 services without records cannot grow the table), the least recently used
+    scope forgotten first."""
 
-    def __init__(self, *, records: int = 400_000) -> None:
+    def __init__(self, *, records: int = 400_000, scopes: int = 1024) -> None:
         self._bound = records
+        self._scopes = scopes
+        self._total = 0
         self._lock = threading.Lock()  # requests run in a thread pool
         self._kept: collections.OrderedDict[
             tuple[Any, ...], tuple[int, Judgement, dict[str, str], int]
@@ -130,13 +134,16 @@ class KeptJudgements:
         owners = {record.service: owner for owner, record in records}
         owners.update((incident.service, owner) for owner, incident in opened)
         judgement = Judgement.of([r for _, r in records], [i for _, i in opened], start, end)
-        size = len(records) + len(opened)
+        size = max(1, len(records) + len(opened))
         if version is not None and size <= self._bound:
             with self._lock:
-                self._kept.pop(key, None)
+                replaced = self._kept.pop(key, None)
+                if replaced is not None:
+                    self._total -= replaced[3]
                 self._kept[key] = (version, judgement, owners, size)
-                while sum(entry[3] for entry in self._kept.values()) > self._bound:
-                    self._kept.popitem(last=False)
+                self._total += size
+                while self._total > self._bound or len(self._kept) > self._scopes:
+                    self._total -= self._kept.popitem(last=False)[1][3]
         return judgement, owners
 
 
