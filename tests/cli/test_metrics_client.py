@@ -243,8 +243,8 @@ def test_the_metrics_are_asked_with_their_query_and_read_back_whole() -> None:
         DELIVERY
     )
     assert sent[0].url.path == "/v1/metrics/delivery"
-    assert dict(sent[0].url.params) == {
-        "team": "team-checkout", "environment": "staging", "days": "7",
+    assert dict(sent[0].url.params) == {  # every service: 1,000 a page, one page here
+        "team": "team-checkout", "environment": "staging", "days": "7", "limit": "1000",
     }  # fmt: skip
     assert _answering(200, ONBOARDING).onboarding_metrics() == ONBOARDING
     assert _answering(200, ADOPTION).adoption_metrics() == ADOPTION

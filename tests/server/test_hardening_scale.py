@@ -130,7 +130,7 @@ def test_kept_judgements_are_bounded_in_scopes_even_when_each_is_empty() -> None
 
 def test_a_platform_whose_metric_pages_never_end_is_an_error_not_a_hundred_copies() -> None:
     def answer(request: httpx.Request) -> httpx.Response:
-        page = {
+        page: dict[str, Any] = {
             "environment": "prod", "team": None,
             "window_start": "2026-11-01T00:00:00+00:00", "window_end": "2026-12-01T00:00:00+00:00",
             "total": None, "services": [], "weeks": [], "next_cursor": "same",

@@ -236,19 +236,14 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "paved platform serve --host 0.0.0.0 --db postgresql://db.example.com/paved",
         ),
         Example(
-            "Behind a TLS proxy: the console's session cookie always Secure",
-            "paved platform serve --secure-cookies",
-        ),
-        Example(
-            "In a container: four workers, JSON logs, the database migrated by a job",
-            "paved platform serve --host 0.0.0.0 --workers 4 --no-migrate --log-format json",
+            "Behind a TLS proxy, four workers, the database migrated by a job",
+            "paved platform serve --workers 4 --no-migrate --secure-cookies",
         ),
     ),
     "platform migrate": (
         Example("Bring the platform database to the newest migration", "paved platform migrate"),
         Example(
-            "See which migrations would run, as JSON",
-            "paved platform migrate --db postgresql://db.example.com/paved --dry-run --json",
+            "See which migrations would run, as JSON", "paved platform migrate --dry-run --json"
         ),
     ),
     "platform token create": (
