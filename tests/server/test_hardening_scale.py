@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +143,74 @@ def test_a_platform_whose_metric_pages_never_end_is_an_error_not_a_hundred_copie
     catalog = RemoteCatalog("http://platform.test", "pvd_x", client=client)
     with pytest.raises(RemoteError, match="pages do not end"):
         catalog.delivery_metrics()
+
+
+class _SlowStore(_EmptyStore):
+    """Judging takes until the test releases it; the first judgement may fail."""
+
+    def __init__(self, *, fail_first: bool = False) -> None:
+        super().__init__()
+        self.asked = 0
+        self.release = threading.Event()
+        self.fail_first = fail_first
+        self._count = threading.Lock()
+
+    def data_version(self) -> int:
+        with self._count:
+            self.asked += 1
+        return 1
+
+    def delivery_records_since(self, **_: object) -> tuple[list[Any], list[Any]]:
+        with self._count:
+            self.reads += 1
+            failing = self.fail_first and self.reads == 1
+        assert self.release.wait(timeout=60)
+        if failing:
+            raise RuntimeError("the database went away")
+        return [], []
+
+
+def _ask_at_once(kept: KeptJudgements, store: _SlowStore, count: int) -> list[object]:
+    """``count`` threads ask for one scope at once; what each got (or raised)."""
+    end = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    got: list[object] = []
+
+    def ask() -> None:
+        try:
+            found = kept.judgement(
+                store,  # type: ignore[arg-type]
+                environment="prod", team="team-a", service=None, incidents=False,
+                start=end - dt.timedelta(days=30), end=end,
+            )  # fmt: skip
+        except RuntimeError as exc:
+            got.append(exc)
+        else:
+            got.append(found)
+
+    threads = [threading.Thread(target=ask) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while store.asked < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # each is now judging, or waiting for the one that is
+    store.release.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    return got
+
+
+def test_a_scope_asked_for_by_many_at_once_is_judged_once() -> None:
+    store = _SlowStore()
+    got = _ask_at_once(KeptJudgements(), store, 8)
+    assert store.reads == 1
+    assert len(got) == 8
+    assert all(isinstance(x, tuple) for x in got)
+
+
+def test_when_the_judgement_being_waited_for_fails_a_waiting_request_judges_again() -> None:
+    store = _SlowStore(fail_first=True)
+    got = _ask_at_once(KeptJudgements(), store, 4)
+    assert store.reads == 2  # the failed one, then one of those that waited
+    assert sum(isinstance(x, RuntimeError) for x in got) == 1
+    assert sum(isinstance(x, tuple) for x in got) == 3

@@ -78,16 +78,17 @@ def _until(predicate: object, what: str, seconds: float = 120) -> None:
         time.sleep(0.1)
 
 
+def _in_flight(server: Server) -> float:
+    """The requests the server counts in flight (its own gauge), this one left out."""
+    text = httpx.get(f"{server.url}/-/metrics", timeout=30).text
+    line = [x for x in text.splitlines() if x.startswith("paved_http_requests_in_flight ")]
+    # /-/metrics is itself in flight while it answers.
+    return float(line[0].split()[1]) - 1 if line else -1.0
+
+
 def _held_in_flight(server: Server, count: int) -> None:
-    """Wait until the server counts ``count`` requests in flight (its own gauge)."""
-
-    def seen() -> bool:
-        text = httpx.get(f"{server.url}/-/metrics", timeout=30).text
-        line = [x for x in text.splitlines() if x.startswith("paved_http_requests_in_flight ")]
-        # /-/metrics is itself in flight while it answers.
-        return bool(line) and float(line[0].split()[1]) >= count + 1
-
-    _until(seen, f"{count} requests in flight")
+    """Wait until the server counts ``count`` requests in flight."""
+    _until(lambda: _in_flight(server) >= count, f"{count} requests in flight")
 
 
 @pytest.fixture
@@ -192,6 +193,9 @@ def test_the_cli_client_waits_out_a_429_for_an_idempotent_call_only(
         assert finished == [201]
         waited = len(waits)
 
+        # A request's slot is free only after its answer is sent: the next held one must
+        # not find the last one still counted (it would be refused, never in flight).
+        _until(lambda: _in_flight(server) == 0, "no request in flight")
         again = Held(server, token, "other-held", "team-a")
         _held_in_flight(server, 1)
         now = dt.datetime.now(dt.UTC)

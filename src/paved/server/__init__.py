@@ -24,6 +24,7 @@ from paved.server._db import (
     migrate,
     migrate_database,
     migration_state,
+    refresh_statistics,
     sqlite_url,
     writer,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "openapi_document",
     "organisation_settings",
     "parse_lifetime",
+    "refresh_statistics",
     "revoke",
     "revoke_tokens",
     "serve",

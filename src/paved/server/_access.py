@@ -20,10 +20,11 @@ __all__ = ["Caller", "Reader", "refuse_unless", "refused"]
 
 
 def caller(request: Request) -> Identity | None:
-    return caller_of(request)
+    return caller_of(request)  # reads the database: in the thread pool
 
 
-def reader(who: Annotated[Identity | None, Depends(caller)]) -> Identity:
+async def reader(who: Annotated[Identity | None, Depends(caller)]) -> Identity:
+    """The caller, who must have a token (a check only: on the event loop)."""
     if who is None:
         raise ApiError(401, "unauthenticated", "a valid bearer token is required")
     return who

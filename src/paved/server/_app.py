@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import logging
+from collections.abc import AsyncIterator
 
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from paved import __version__
 from paved.server._apply import ResourceApplier
-from paved.server._audit import guard, log_event
-from paved.server._db import MigrationState, connect, migrate, migration_state
+from paved.server._audit import Guard, log_event
+from paved.server._db import (
+    MigrationState,
+    connect,
+    migrate,
+    migration_state,
+    refresh_statistics,
+)
 from paved.server._errors import ERROR_RESPONSES, add_error_handlers
 from paved.server._observe import Observe
 from paved.server._overload import Bounds, Overload
@@ -34,6 +44,8 @@ from paved.server.routes import (
 
 __all__ = ["NotMigrated", "PlatformConfig", "ScaffoldOffer", "create_app", "openapi_document"]
 
+log = logging.getLogger("paved.server")
+
 
 class NotMigrated(Exception):
     """The database is behind this server's schema, and the server was told not to migrate."""
@@ -45,6 +57,44 @@ class NotMigrated(Exception):
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+#: How often a server looks whether the data changed since it last refreshed the
+#: database's statistics (:func:`refresh_statistics`).
+STATISTICS_EVERY = 60.0
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    import anyio
+
+    # A task group, not a bare task: on shutdown the cancellation waits for a refresh in
+    # its thread to end, so no connection is left open behind the engine's back.
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(_keep_statistics, app.state.store)
+        try:
+            yield
+        finally:
+            tasks.cancel_scope.cancel()
+
+
+async def _keep_statistics(store: Store) -> None:
+    """Refresh the database's statistics on start, then each time the data has changed,
+    looked at every :data:`STATISTICS_EVERY` seconds (a refresh that fails, say on a locked
+    database, is tried again next time)."""
+    import anyio
+    import anyio.to_thread
+
+    seen: int | None = None
+    while True:
+        try:
+            version = await anyio.to_thread.run_sync(store.data_version)
+            if version is None or version != seen:
+                await anyio.to_thread.run_sync(refresh_statistics, store.engine)
+                seen = version
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("the database statistics were not refreshed: %s", exc)
+        await anyio.sleep(STATISTICS_EVERY)
 
 
 def create_app(
@@ -75,6 +125,7 @@ def create_app(
             raise NotMigrated(state)
         head = state.head
     app = FastAPI(
+        lifespan=_lifespan,
         title="paved platform",
         version=__version__,
         description="The catalog of an organisation's services, deployments and audit trail.",
@@ -84,7 +135,7 @@ def create_app(
     keep(app, Store(engine, audited=log_event), clock, config or PlatformConfig(), applier)
     app.state.schema_head = head
     add_error_handlers(app)
-    app.middleware("http")(guard)
+    app.add_middleware(Guard)
     # Added last, run first: what is refused for load is still counted.
     app.add_middleware(Overload, bounds=bounds or Bounds())
     app.add_middleware(Observe, engine=engine)

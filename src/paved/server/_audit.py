@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import re
 import urllib.parse
-from collections.abc import Awaitable, Callable
 
-from fastapi import Request, Response
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paved.server._auth import PREFIX, Identity
 from paved.server._state import caller_of, clock_of, store_of
@@ -23,10 +23,10 @@ from paved.server._store import AuditEvent
 __all__ = [
     "MAX_BODY",
     "OUTCOMES",
+    "Guard",
     "audit",
     "audit_refusal",
     "event",
-    "guard",
     "log_event",
     "mutation_action",
     "token_in_query",
@@ -187,12 +187,23 @@ def _refusal(request: Request) -> tuple[int, str, str] | None:
     return None
 
 
-async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Refuse (and audit) a request with a token in its URL or a body too large."""
-    refused = _refusal(request)
-    if refused is None:
-        return await call_next(request)
-    status, code, message = refused
-    await run_in_threadpool(audit_refusal, request, code, message)
-    body = {"error": code, "message": message}
-    return JSONResponse(body, status_code=status)
+class Guard:
+    """Refuse (and audit) a request with a token in its URL or a body too large, before any
+    route runs. Pure ASGI: a ``BaseHTTPMiddleware`` costs a task and a stream per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        refused = _refusal(request)
+        if refused is None:
+            await self.app(scope, receive, send)
+            return
+        status, code, message = refused
+        await run_in_threadpool(audit_refusal, request, code, message)
+        body = {"error": code, "message": message}
+        await JSONResponse(body, status_code=status)(scope, receive, send)

@@ -76,6 +76,24 @@ def connect(url: str) -> sa.Engine:
     return engine
 
 
+#: Rows ANALYZE reads per index on SQLite: statistics good enough to choose an index, at a
+#: cost that does not grow with the tables.
+ANALYSIS_LIMIT = 1000
+
+
+def refresh_statistics(engine: sa.Engine) -> None:
+    """Bring the query planner's statistics up to date with the data, on SQLite.
+
+    Without them SQLite picks an index by its shape alone: for one team's metrics it walks
+    every deployment of the window instead of the team's services (24 ms instead of 2 with
+    10,000 services). PostgreSQL keeps its own (autovacuum); nothing is done there."""
+    if engine.dialect.name != "sqlite":
+        return
+    with writer(engine).begin() as conn:
+        conn.exec_driver_sql(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+        conn.exec_driver_sql("ANALYZE")
+
+
 def writer(engine: sa.Engine) -> sa.Engine:
     """The same engine, for transactions that write."""
     return engine.execution_options(write=True)

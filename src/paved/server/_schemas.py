@@ -309,6 +309,9 @@ class ServiceIn(_In):
 
 
 class ServiceOut(BaseModel):
+    #: Frozen: the store shares one answer between requests (built once per stored row).
+    model_config = ConfigDict(frozen=True)
+
     name: str
     owner: str
     description: str

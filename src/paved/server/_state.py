@@ -95,10 +95,27 @@ def applier_of(request: Request) -> ResourceApplier:
     return applier
 
 
-StoreDep = Annotated[Store, Depends(store_of)]
-ClockDep = Annotated[Clock, Depends(clock_of)]
-ConfigDep = Annotated[PlatformConfig, Depends(config_of)]
-ApplierDep = Annotated[ResourceApplier, Depends(applier_of)]
+# The dependencies that only read the app's state are coroutines: FastAPI runs a plain
+# function dependency in its thread pool, a hand-off to a thread and back for each, on every
+# request; these do no I/O, so they run on the event loop.
+
+
+async def _store(request: Request) -> Store:
+    return store_of(request)
+
+
+async def _clock(request: Request) -> Clock:
+    return clock_of(request)
+
+
+async def _config(request: Request) -> PlatformConfig:
+    return config_of(request)
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+ClockDep = Annotated[Clock, Depends(_clock)]
+ConfigDep = Annotated[PlatformConfig, Depends(_config)]
+ApplierDep = Annotated[ResourceApplier, Depends(applier_of)]  # may read its settings
 
 
 def caller_of(request: Request) -> Identity | None:

@@ -79,13 +79,17 @@ def _data_resources_of(value: Any) -> list[s.DataResourceIn]:
         return []
 
 
-def _catalog_of(row: sa.Row[Any]) -> s.CatalogEntryIn:
-    """The catalog entry stored in ``row``. The database is input: an entry that breaks the
-    road's rules (written by hand, say) is served as the default entry, and data resources
-    that do not read as the road's as none."""
+def _catalog_of(row: Mapping[Any, Any]) -> s.CatalogEntryIn:
+    """The catalog entry stored in ``row`` (a ``services`` row's values by column). The
+    database is input: an entry that breaks the road's rules (written by hand, say) is served
+    as the default entry, and data resources that do not read as the road's as none."""
     try:
         return _catalog_entry(
-            row.lifecycle, row.system, row.api_definition, row.resources, row.data_resources
+            row["lifecycle"],
+            row["system"],
+            row["api_definition"],
+            row["resources"],
+            row["data_resources"],
         )
     except TypeError:  # a column value that cannot be a key (not text)
         return s.CatalogEntryIn()
@@ -131,16 +135,37 @@ def _catalog_values(entry: s.CatalogEntryIn) -> dict[str, str]:
     }
 
 
-def _service_out(row: sa.Row[Any], layers: list[s.LayerIn]) -> s.ServiceOut:
+#: The columns of a ``services`` row, in the order a select of the table gives them.
+_SERVICE_COLUMNS = tuple(c.name for c in services.columns)
+_LAYER_COLUMNS = (service_layers.c.layer, service_layers.c.scaffold, service_layers.c.version)
+
+
+def _service_out(values: tuple[Any, ...], layers: tuple[tuple[Any, Any, Any], ...]) -> s.ServiceOut:
+    """The service stored as ``values`` (a ``services`` row) with ``layers``, checked once per
+    distinct row and layers (:func:`_service_entry`)."""
+    try:
+        return _service_entry(values, layers)
+    except TypeError:  # a column value that cannot be a key
+        return _service_entry.__wrapped__(values, layers)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _service_entry(
+    values: tuple[Any, ...], layers: tuple[tuple[Any, Any, Any], ...]
+) -> s.ServiceOut:
+    """A service as answered, built once per distinct stored row: a page of 100 would build
+    and check each entry again on every request. The model is frozen and shared between
+    answers; a changed row is another key."""
+    row = dict(zip(_SERVICE_COLUMNS, values, strict=True))
     return s.ServiceOut(
-        name=row.name,
-        owner=row.owner,
-        description=row.description,
-        repository=row.repository,
-        layers=layers,
+        name=row["name"],
+        owner=row["owner"],
+        description=row["description"],
+        repository=row["repository"],
+        layers=[_layer(*layer) for layer in layers],
         catalog=_catalog_of(row),
-        created_at=row.created_at,
-        archived_at=row.archived_at,
+        created_at=row["created_at"],
+        archived_at=row["archived_at"],
     )
 
 
@@ -181,23 +206,71 @@ def _incident_records_query() -> sa.Select[Any]:
     ).join(services, services.c.name == incidents.c.service)
 
 
-def _with_layers(conn: sa.Connection, rows: Sequence[sa.Row[Any]]) -> list[s.ServiceOut]:
-    names = [row.name for row in rows]
-    layers: dict[str, list[s.LayerIn]] = {name: [] for name in names}
-    if names:
-        query = (
-            sa.select(service_layers)
-            .where(service_layers.c.service.in_(names))
-            .order_by(service_layers.c.service, service_layers.c.layer)
+def _with_layers(chosen: sa.Select[Any]) -> sa.Select[Any]:
+    """The services ``chosen`` selects (whole ``services`` rows: filtered, ordered, limited as
+    it says), by name, each joined to its layers by layer name: what :func:`_services_read`
+    reads."""
+    page = chosen.subquery()
+    return (
+        sa.select(page, *(c.label(f"layer_{c.name}") for c in _LAYER_COLUMNS))
+        .select_from(page.outerjoin(service_layers, service_layers.c.service == page.c.name))
+        .order_by(page.c.name, service_layers.c.layer)
+    )
+
+
+@functools.cache
+def _services_page(owner: bool, template: bool, archived: bool, after: bool) -> sa.Select[Any]:
+    """The query of a page of services, built once per shape: the filters asked for take
+    the bound values ``owner``, ``template`` and ``after``; ``limit`` is always bound."""
+    query = sa.select(services).order_by(services.c.name).limit(sa.bindparam("limit"))
+    if owner:
+        query = query.where(services.c.owner == sa.bindparam("owner"))
+    if template:
+        made = sa.select(service_layers.c.service).where(
+            service_layers.c.scaffold == sa.bindparam("template")
         )
-        for layer in conn.execute(query):
-            layers[layer.service].append(_layer(layer.layer, layer.scaffold, layer.version))
-    return [_service_out(row, layers[row.name]) for row in rows]
+        query = query.where(services.c.name.in_(made))
+    if not archived:
+        query = query.where(services.c.archived_at.is_(None))
+    if after:
+        query = query.where(services.c.name > sa.bindparam("after"))
+    return _with_layers(query)
+
+
+def _services_of(conn: sa.Connection, chosen: sa.Select[Any]) -> list[s.ServiceOut]:
+    """The services ``chosen`` selects, with their layers (:func:`_with_layers`)."""
+    return _services_read(conn, _with_layers(chosen), {})
+
+
+def _services_read(
+    conn: sa.Connection, query: sa.Select[Any], bound: Mapping[str, Any]
+) -> list[s.ServiceOut]:
+    """The services of ``query`` (made by :func:`_with_layers`), with ``bound`` values."""
+    width = len(_SERVICE_COLUMNS)
+    found: list[s.ServiceOut] = []
+    values: tuple[Any, ...] | None = None
+    layers: list[tuple[Any, Any, Any]] = []
+    for row in conn.execute(query, dict(bound)):
+        if values is None or row[0] != values[0]:
+            if values is not None:
+                found.append(_service_out(values, tuple(layers)))
+            values, layers = tuple(row[:width]), []
+        if row[width] is not None:  # a service without layers has one row, without a layer
+            layers.append((row[width], row[width + 1], row[width + 2]))
+    if values is not None:
+        found.append(_service_out(values, tuple(layers)))
+    return found
+
+
+#: A token by its bound ``hash``: every request with a token reads it.
+_TOKEN_BY_HASH = sa.select(tokens).where(tokens.c.hash == sa.bindparam("hash"))
+
+#: One service by its bound ``name``, with its layers.
+_ONE_SERVICE = _with_layers(sa.select(services).where(services.c.name == sa.bindparam("name")))
 
 
 def _service(conn: sa.Connection, name: str) -> s.ServiceOut | None:
-    rows = conn.execute(sa.select(services).where(services.c.name == name)).all()
-    found = _with_layers(conn, rows)
+    found = _services_read(conn, _ONE_SERVICE, {"name": name})
     return found[0] if found else None
 
 
@@ -377,7 +450,7 @@ class Store:
     def token(self, digest: str) -> sa.Row[Any] | None:
         """The token whose hash is ``digest``, revoked and expired ones included."""
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(tokens).where(tokens.c.hash == digest)).first()
+            return conn.execute(_TOKEN_BY_HASH, {"hash": digest}).first()
 
     def tokens(self) -> list[sa.Row[Any]]:
         """Every token, oldest first, without its hash: what ``paved platform token list``
@@ -517,8 +590,7 @@ class Store:
         """Every known team and every registered service (archived ones too), by name."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(teams).order_by(teams.c.name)).all()
-            found = conn.execute(sa.select(services).order_by(services.c.name)).all()
-            return [_team_out(row) for row in rows], _with_layers(conn, found)
+            return [_team_out(row) for row in rows], _services_of(conn, sa.select(services))
 
     def revoke_tokens(
         self,
@@ -558,19 +630,13 @@ class Store:
         limit: int,
     ) -> tuple[list[s.ServiceOut], bool]:
         """Up to ``limit`` services named after ``after``, by name; whether more follow."""
-        query = sa.select(services).order_by(services.c.name).limit(limit + 1)
-        if owner is not None:
-            query = query.where(services.c.owner == owner)
-        if template is not None:
-            made = sa.select(service_layers.c.service).where(service_layers.c.scaffold == template)
-            query = query.where(services.c.name.in_(made))
-        if not include_archived:
-            query = query.where(services.c.archived_at.is_(None))
-        if after is not None:
-            query = query.where(services.c.name > after)
+        query = _services_page(
+            owner is not None, template is not None, include_archived, after is not None
+        )
+        values = {"owner": owner, "template": template, "after": after, "limit": limit + 1}
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-            return _with_layers(conn, rows[:limit]), len(rows) > limit
+            found = _services_read(conn, query, {k: v for k, v in values.items() if v is not None})
+        return found[:limit], len(found) > limit
 
     def register(
         self,
@@ -1475,7 +1541,7 @@ class Store:
             if row is None or row.archived_at is not None:
                 state = "not in the catalog" if row is None else "archived"
                 return 404, f"service '{service}' is {state}"
-            made = _catalog_of(row).data_resources
+            made = _catalog_of(row._mapping).data_resources
             known = next((x for x in made if x.name == resource.name), None)
             if known is not None:
                 return 409, (
@@ -1598,7 +1664,7 @@ class Store:
     def _add_data_resource(
         self, conn: sa.Connection, service_row: sa.Row[Any], added: s.DataResourceIn
     ) -> None:
-        entry = _catalog_of(service_row)
+        entry = _catalog_of(service_row._mapping)
         if any(x.name == added.name for x in entry.data_resources):
             return  # recorded meanwhile (paved update sends the road's answers)
         conn.execute(
@@ -1626,7 +1692,7 @@ class Store:
                 return None
             rows = conn.execute(query).all()
         requests = [_request_out(x) for x in rows[:limit]]
-        return _catalog_of(row).data_resources, requests, len(rows) > limit
+        return _catalog_of(row._mapping).data_resources, requests, len(rows) > limit
 
 
 def _open_request_conflict(service: str, name: str) -> str:

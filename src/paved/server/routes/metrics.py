@@ -89,6 +89,11 @@ class DeliveryPage(s.DeliveryOut, _Paged):
     the next begins."""
 
 
+#: How long a request waits for another's judgement of the same scope before it judges
+#: the scope itself (a judgement of the whole organisation takes a few seconds at most).
+JUDGING_WAIT = 30.0
+
+
 class KeptJudgements:
     """The deployments a server has judged, per scope (environment, team, service, with or
     without incidents), kept until the next change through the platform
@@ -97,7 +102,9 @@ class KeptJudgements:
     summarised from them, exactly (:meth:`Judgement.covers`). At most ``records`` records
     and ``scopes`` scopes are kept in all (a scope counts as one record at least, so asking
     for 20,000 services without records cannot grow the table), the least recently used
-    scope forgotten first."""
+    scope forgotten first. A scope is judged by one request at a time: the others that ask
+    for it meanwhile, at the same version, wait for that judgement rather than make it too
+    (20 clients asking at once after a change would judge it 20 times over)."""
 
     def __init__(self, *, records: int = 400_000, scopes: int = 1024) -> None:
         self._bound = records
@@ -107,6 +114,8 @@ class KeptJudgements:
         self._kept: collections.OrderedDict[
             tuple[Any, ...], tuple[int, Judgement, dict[str, str], int]
         ] = collections.OrderedDict()
+        #: The scopes being judged now: at which version, and set when the judgement is kept.
+        self._judging: dict[tuple[Any, ...], tuple[int, threading.Event]] = {}
 
     def judgement(
         self,
@@ -122,11 +131,40 @@ class KeptJudgements:
         """The judgement of the scope for ``start``..``end``, and each service's owner."""
         key = (environment, team, service, incidents)
         version = store.data_version()  # before the records: they are at least as new
-        with self._lock:
-            found = self._kept.get(key)
-            if found is not None and found[0] == version and found[1].covers(start, end):
-                self._kept.move_to_end(key)
-                return found[1], found[2]
+        mine: threading.Event | None = None
+        while mine is None:
+            with self._lock:
+                found = self._kept.get(key)
+                if found is not None and found[0] == version and found[1].covers(start, end):
+                    self._kept.move_to_end(key)
+                    return found[1], found[2]
+                judging = self._judging.get(key)
+                if version is None or judging is None or judging[0] != version:
+                    mine = threading.Event()
+                    if version is not None:
+                        self._judging[key] = (version, mine)
+                    break
+            # Another request judges this scope at this version: its judgement is kept
+            # when it is done (or it failed: then this one judges it).
+            judging[1].wait(timeout=JUDGING_WAIT)
+        try:
+            return self._judge(store, key, version, start=start, end=end)
+        finally:
+            with self._lock:
+                if self._judging.get(key, (None, None))[1] is mine:
+                    del self._judging[key]
+            mine.set()
+
+    def _judge(
+        self,
+        store: Store,
+        key: tuple[Any, ...],
+        version: int | None,
+        *,
+        start: dt.datetime,
+        end: dt.datetime,
+    ) -> tuple[Judgement, dict[str, str]]:
+        environment, team, service, incidents = key
         records, opened = store.delivery_records_since(
             environment=environment, since=start, team=team, service=service,
             incidents_too=incidents,
